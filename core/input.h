@@ -1,0 +1,133 @@
+/*
+ * input.h: input threads: unix datagram, udp and tcp.
+ *
+ * Each input runs one thread with its own epoll loop, message pool and parse
+ * context. A read produces a batch of messages, which is parsed, routed and
+ * pushed to the outputs' queues in one go (one lock per output per batch).
+ *
+ * Backpressure: a source (a tcp connection, or a datagram socket) whose
+ * messages did not all fit a block-policy queue keeps them "parked" and is not
+ * read again until the queue has room; the input's other sources keep
+ * flowing. Drop-policy outputs count and drop what does not fit.
+ */
+#ifndef SL_INPUT_H
+#define SL_INPUT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "framing.h"
+#include "lua_config.h"
+#include "msg.h"
+#include "parse.h"
+#include "router.h"
+#include "sink.h"
+
+/* What inputs need from the daemon: where messages go. Immutable while the
+ * input runs. */
+struct sl_routing {
+    struct sl_router router;
+    struct sl_sink **sinks; /* indexed like config->outputs */
+    size_t nsinks;
+    atomic_uint_fast64_t *unrouted; /* the daemon's counter */
+    struct sl_str hostname;         /* the local hostname, for RFC 3164 without one */
+};
+
+struct sl_input_stats {
+    atomic_uint_fast64_t received;
+    atomic_uint_fast64_t bytes;
+    atomic_uint_fast64_t parse_errors;
+    atomic_uint_fast64_t truncated;
+    atomic_uint_fast64_t framing_errors;
+    atomic_uint_fast64_t connections; /* open now (tcp) */
+    atomic_uint_fast64_t accepted;    /* ever (tcp) */
+    atomic_uint_fast64_t kernel_drops;
+};
+
+/* Messages of one source that a block-policy queue could not take yet. */
+struct sl_parked {
+    struct sl_parked_entry {
+        struct sl_msg *m;
+        uint16_t sink;
+    } *v;
+    size_t n, cap;
+};
+
+struct sl_input;
+
+/* One kind of input (unix, udp, tcp). */
+struct sl_input_ops {
+    int (*open)(struct sl_input *in, char *err, size_t errlen); /* binds; main thread */
+    void (*event)(struct sl_input *in, void *tag, uint32_t events);
+    void (*resume)(struct sl_input *in); /* room may be back: retry parked sources */
+    void (*tick)(struct sl_input *in);   /* about once a second: idle timeouts */
+    void (*drain)(struct sl_input *in);  /* at stop: read what the kernel holds */
+    void (*close)(struct sl_input *in);
+};
+
+struct sl_input {
+    const struct sl_input_conf *conf; /* borrowed from the config */
+    const struct sl_routing *routing; /* borrowed from the daemon */
+    const struct sl_input_ops *ops;
+    int epfd;
+    int wakefd; /* eventfd: stop requests and queue-room notices */
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    int64_t stop_deadline_ms;
+    struct sl_msgpool pool;
+    struct sl_parse_ctx pctx;
+    char address[128]; /* what it is bound to, for stats and logs */
+    struct sl_input_stats stats;
+    void *impl; /* the kind's own state */
+    /* per-output batch buffers for dispatch, nsinks x SL_DISPATCH_MAX */
+    struct sl_msg **outbuf;
+    size_t *outlen;
+};
+
+#define SL_DISPATCH_MAX 1024
+
+/* Creates the input and binds its socket (so a port in use fails start-up),
+ * without starting its thread. */
+int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
+                  const struct sl_routing *routing, char *err, size_t errlen);
+int sl_input_start(struct sl_input *in);
+/* Stops reading, delivers what was read and what the kernel still holds
+ * (waiting for queue room until timeout_ms), closes and frees. */
+void sl_input_close(struct sl_input *in, int timeout_ms);
+
+/* {=== for the kinds of input (input_*.c) */
+extern const struct sl_input_ops sl_input_unix_ops, sl_input_udp_ops, sl_input_tcp_ops;
+
+/* Parses a frame into a new message from the input's pool (NULL on ENOMEM),
+ * counting it; peer may be NULL. */
+struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len,
+                                const char *peer, size_t peer_len, unsigned flags);
+/* Routes and pushes msgs[0..n) (taking their references). What a block
+ * queue refuses is parked on `parked`. Returns true when nothing was parked. */
+bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
+                       struct sl_parked *parked);
+/* Pushes parked messages again, in order; true when none is left. */
+bool sl_input_retry(struct sl_input *in, struct sl_parked *parked);
+/* Releases parked messages, counting them as dropped at their outputs. */
+void sl_parked_drop(struct sl_input *in, struct sl_parked *parked);
+/* Registers for epoll; tag comes back in event(). */
+int sl_input_watch(struct sl_input *in, int fd, uint32_t events, void *tag, bool modify);
+/* Binds a udp or tcp socket (socktype) to conf host:port, non-blocking,
+ * and fills in->address with the bound address. Returns the fd or a
+ * negative errno with a reason in err. */
+int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errlen);
+/* The text of an address ("192.0.2.1", or with_port "192.0.2.1:514" /
+ * "[::1]:514"); returns its length. */
+size_t sl_sockaddr_text(const void *sa, char *buf, size_t len, bool with_port);
+/* Sets ctx time fields once per batch. */
+void sl_input_tick_clock(struct sl_input *in);
+/* True while stopping and the deadline has not passed. */
+bool sl_input_may_wait(struct sl_input *in);
+/* Blocks up to 100 ms for a queue-room notice (used while stopping). */
+void sl_input_wait_room(struct sl_input *in);
+/* }=== */
+
+#endif /* SL_INPUT_H */

@@ -1,0 +1,98 @@
+/*
+ * input_unix.c: the /dev/log role: a unix datagram socket at a path, with
+ * the sender's pid/uid/gid taken from the kernel (SO_PASSCRED), which a
+ * sender cannot forge.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "input_dgram.h"
+
+/* mkdir -p of path's parent directory. */
+static int make_parent(const char *path)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    return 0;
+}
+
+/* Removes a socket left by an earlier run; never anything else. */
+static int remove_stale(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISSOCK(st.st_mode))
+        return -EEXIST;
+    return unlink(path) < 0 ? -errno : 0;
+}
+
+static int unix_open(struct sl_input *in, char *err, size_t errlen)
+{
+    const char *path = in->conf->path;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) {
+        snprintf(err, errlen, "input \"%s\": socket path \"%s\" is too long", in->conf->name, path);
+        return -ENAMETOOLONG;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int rc = make_parent(path);
+    if (rc == 0)
+        rc = remove_stale(path);
+    if (rc < 0) {
+        snprintf(err, errlen, "input \"%s\": cannot use \"%s\" (%d: %s)", in->conf->name, path,
+                 -rc, rc == -EEXIST ? "exists and is not a socket" : strerror(-rc));
+        return rc;
+    }
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+        chmod(path, in->conf->mode) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "input \"%s\": bind() \"%s\" failed (%d: %s)", in->conf->name, path,
+                 errno, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    if (in->conf->rcvbuf > 0) {
+        int size = (int)in->conf->rcvbuf;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
+    snprintf(in->address, sizeof in->address, "%s", path);
+    struct sl_dgram *d;
+    rc = sl_dgram_new(in, fd, false, &d);
+    if (rc < 0) {
+        close(fd);
+        unlink(path);
+        return rc;
+    }
+    in->impl = d;
+    return 0;
+}
+
+static void unix_close(struct sl_input *in)
+{
+    sl_dgram_free(in, in->impl);
+    in->impl = NULL;
+    unlink(in->conf->path);
+}
+
+const struct sl_input_ops sl_input_unix_ops = {
+    .open = unix_open,
+    .event = sl_dgram_event,
+    .resume = sl_dgram_resume,
+    .drain = sl_dgram_drain,
+    .close = unix_close,
+};

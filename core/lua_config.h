@@ -1,0 +1,128 @@
+/*
+ * lua_config.h: reading sluice.lua into plain C structs.
+ *
+ * The config file is a Lua 5.4 chunk run once in a fresh state where only the
+ * safe base libraries and the four declarations exist:
+ *
+ *   settings { control = "var/run/sluice.ctl", hostname = "h", plugin_path = {"plugins"} }
+ *   input  "name" { type = "unix"|"udp"|"tcp", ... }
+ *   output "name" { type = "file", queue = { capacity = N, bytes = "16M", policy = "block"|"drop" }, ... }
+ *   route  { facility = ..., severity = "<=warning", app_name = ..., hostname = ...,
+ *            msg_contains = "...", input = ..., to = out | "name" | { ... }, final = true }
+ *
+ * sluice.lua(5) is the reference. Everything the rest of the daemon needs is
+ * copied out of Lua, so the state is closed after loading.
+ */
+#ifndef SL_LUA_CONFIG_H
+#define SL_LUA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Errors collected while loading or checking, each "FILE:LINE: message". */
+struct sl_errors {
+    char **v;
+    size_t n;
+};
+
+void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void sl_errors_clear(struct sl_errors *e);
+
+struct sl_strlist {
+    char **v;
+    size_t n;
+};
+
+/* True when s[0..len) equals one of the list's strings. */
+bool sl_strlist_has(const struct sl_strlist *l, const char *s, size_t len);
+
+enum sl_input_type { SL_INPUT_UNIX, SL_INPUT_UDP, SL_INPUT_TCP };
+enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
+
+#define SL_DEFAULT_MAX_MESSAGE (64 * 1024)
+#define SL_DEFAULT_QUEUE_CAPACITY 10000
+#define SL_DEFAULT_QUEUE_BYTES (16 * 1024 * 1024)
+
+struct sl_input_conf {
+    char *name;
+    enum sl_input_type type;
+    char *path;            /* unix: socket path */
+    char *host, *port;     /* udp, tcp: from listen = "HOST:PORT" ("[v6]:PORT") */
+    size_t max_message;    /* default SL_DEFAULT_MAX_MESSAGE */
+    int idle_timeout;      /* tcp: seconds without data before closing; 0 = never */
+    size_t rcvbuf;         /* SO_RCVBUF; 0 = kernel default */
+    unsigned mode;         /* unix: socket file permissions, default 0666 */
+    int line;
+};
+
+enum sl_kv_type { SL_KV_STRING, SL_KV_INT, SL_KV_NUMBER, SL_KV_BOOL };
+
+/* One key of an output's table; nested tables flattened ("rotate.size"). */
+struct sl_kv {
+    char *key;
+    enum sl_kv_type type;
+    char *str;      /* SL_KV_STRING */
+    long long num;  /* SL_KV_INT, SL_KV_BOOL (0/1) */
+    double dnum;    /* SL_KV_NUMBER */
+};
+
+struct sl_output_conf {
+    char *name;
+    char *type;            /* plugin name, e.g. "file" */
+    char *plugin;          /* explicit path to a .so, or NULL to search by type */
+    size_t queue_capacity; /* default SL_DEFAULT_QUEUE_CAPACITY */
+    size_t queue_bytes;    /* default SL_DEFAULT_QUEUE_BYTES */
+    enum sl_policy policy; /* default block */
+    struct sl_kv *kv;      /* every key but type, plugin and queue.* */
+    size_t nkv;
+    const char *file;      /* the config file, for messages */
+    int line;
+};
+
+/* Returns the key's entry or NULL. */
+const struct sl_kv *sl_output_conf_get(const struct sl_output_conf *o, const char *key);
+
+#define SL_FACILITY_ANY 0x00ffffffu
+#define SL_SEVERITY_ANY 0xffu
+
+struct sl_route_conf {
+    uint32_t facility_mask; /* bit f set: facility f matches */
+    uint8_t severity_mask;  /* bit s set: severity s matches */
+    struct sl_strlist app_names, hostnames, inputs; /* empty: any */
+    char *msg_contains;     /* NULL: any */
+    size_t *to;             /* indices into sl_config.outputs */
+    size_t nto;
+    bool final;
+    int line;
+};
+
+struct sl_config {
+    char *file;
+    char *control;                 /* control socket path; NULL: none */
+    char *hostname;                /* overrides gethostname(); NULL: ask the system */
+    char *state_dir;
+    struct sl_strlist plugin_path; /* searched before the built-in directory */
+    struct sl_input_conf *inputs;
+    size_t ninputs;
+    struct sl_output_conf *outputs;
+    size_t noutputs;
+    struct sl_route_conf *routes;
+    size_t nroutes;
+};
+
+/* Loads and checks `path`. Returns 0 with *out set, or -EINVAL with every
+ * problem found appended to errs (syntax errors, unknown keys with a "did you
+ * mean", wrong types, duplicate names, routes to unknown outputs, malformed
+ * listen addresses). Plugin-specific keys are checked later, by
+ * sl_plugin_check_keys(), once the plugins are loaded. */
+int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs);
+
+void sl_config_free(struct sl_config *c); /* NULL is a no-op */
+
+/* Parses sizes: a number of bytes, or a string "512", "64K", "16M", "1G"
+ * (binary multiples, case-insensitive). 0 or -EINVAL. */
+int sl_parse_size(const char *s, unsigned long long *out);
+
+#endif /* SL_LUA_CONFIG_H */

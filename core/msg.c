@@ -1,0 +1,191 @@
+/* msg.c: message allocation from per-input chunks, reference counting, names. */
+#include "msg.h"
+
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/*
+ * A chunk holds many messages, each laid out as [struct sl_msg][raw][peer],
+ * plus the input's name, which all of them share. refs counts the pool's
+ * hold (while it is the current chunk) and each live message.
+ */
+struct sl_chunk {
+    atomic_uint refs;
+    size_t size;
+    size_t used;
+    char input[64];
+    alignas(max_align_t) char data[];
+};
+
+#define CHUNK_SIZE (128 * 1024)
+#define ALIGN_UP(n) (((n) + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1))
+
+static void chunk_unref(struct sl_chunk *c)
+{
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        free(c);
+}
+
+void sl_msgpool_init(struct sl_msgpool *pool, const char *input)
+{
+    pool->cur = NULL;
+    pool->chunk_size = CHUNK_SIZE;
+    size_t n = strnlen(input, sizeof pool->input_name - 1);
+    memcpy(pool->input_name, input, n);
+    pool->input_name[n] = '\0';
+}
+
+void sl_msgpool_release(struct sl_msgpool *pool)
+{
+    if (pool->cur != NULL)
+        chunk_unref(pool->cur);
+    pool->cur = NULL;
+}
+
+static struct sl_chunk *chunk_new(const struct sl_msgpool *pool, size_t need)
+{
+    size_t size = need > pool->chunk_size ? need : pool->chunk_size;
+    struct sl_chunk *c = malloc(sizeof *c + size);
+    if (c == NULL)
+        return NULL;
+    atomic_init(&c->refs, 1);
+    c->size = size;
+    c->used = 0;
+    memcpy(c->input, pool->input_name, sizeof c->input);
+    return c;
+}
+
+static void msg_init(struct sl_msg *m, char *raw, size_t len, const char *input)
+{
+    memset(m, 0, sizeof *m);
+    atomic_init(&m->refs, 1);
+    m->raw = (struct sl_str){raw, (uint32_t)len};
+    m->msg = m->raw;
+    m->facility = 1;
+    m->severity = 5;
+    m->pri = 13;
+    m->input = (struct sl_str){input, (uint32_t)strlen(input)};
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    m->received = (struct sl_time){.sec = now.tv_sec, .nsec = (int32_t)now.tv_nsec,
+                                   .frac_digits = 6, .flags = SL_TIME_VALID};
+}
+
+struct sl_msg *sl_msg_new(struct sl_msgpool *pool, const char *raw, size_t len,
+                          const char *peer, size_t peer_len)
+{
+    if (len > UINT32_MAX || peer_len > 255)
+        return NULL;
+    size_t need = ALIGN_UP(sizeof(struct sl_msg) + len + peer_len);
+    struct sl_chunk *c = pool->cur;
+    if (c == NULL || c->size - c->used < need) {
+        c = chunk_new(pool, need);
+        if (c == NULL)
+            return NULL;
+        sl_msgpool_release(pool);
+        pool->cur = c;
+    }
+    struct sl_msg *m = (struct sl_msg *)(c->data + c->used);
+    c->used += need;
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+
+    char *bytes = (char *)(m + 1);
+    memcpy(bytes, raw, len);
+    msg_init(m, bytes, len, c->input);
+    m->chunk = c;
+    if (peer != NULL && peer_len > 0) {
+        memcpy(bytes + len, peer, peer_len);
+        m->peer = (struct sl_str){bytes + len, (uint32_t)peer_len};
+    }
+    return m;
+}
+
+struct sl_msg *sl_msg_new_heap(const char *raw, size_t len, const char *input)
+{
+    if (len > UINT32_MAX)
+        return NULL;
+    size_t ilen = strlen(input);
+    struct sl_msg *m = malloc(sizeof *m + len + ilen + 1);
+    if (m == NULL)
+        return NULL;
+    char *bytes = (char *)(m + 1);
+    memcpy(bytes, raw, len);
+    memcpy(bytes + len, input, ilen + 1);
+    msg_init(m, bytes, len, bytes + len);
+    return m;
+}
+
+void sl_msg_unref(struct sl_msg *m)
+{
+    if (m == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (m->chunk != NULL)
+        chunk_unref(m->chunk);
+    else
+        free(m);
+}
+
+/* {=== names */
+static const char *const facilities[24] = {
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+    "uucp", "cron", "authpriv", "ftp", "ntp", "audit", "alert", "clock",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+};
+
+static const char *const severities[8] = {
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+};
+
+const char *sl_facility_name(unsigned facility)
+{
+    return facility < 24 ? facilities[facility] : NULL;
+}
+
+const char *sl_severity_name(unsigned severity)
+{
+    return severity < 8 ? severities[severity] : NULL;
+}
+
+static int lookup(const char *const *names, int n, const char *name, size_t len)
+{
+    for (int i = 0; i < n; i++) {
+        if (strlen(names[i]) == len && strncasecmp(names[i], name, len) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static bool is(const char *name, size_t len, const char *word)
+{
+    return strlen(word) == len && strncasecmp(name, word, len) == 0;
+}
+
+int sl_facility_from_name(const char *name, size_t len)
+{
+    int f = lookup(facilities, 24, name, len);
+    if (f >= 0)
+        return f;
+    if (is(name, len, "security"))
+        return 4;
+    return -1;
+}
+
+int sl_severity_from_name(const char *name, size_t len)
+{
+    int s = lookup(severities, 8, name, len);
+    if (s >= 0)
+        return s;
+    if (is(name, len, "panic"))
+        return 0;
+    if (is(name, len, "error"))
+        return 3;
+    if (is(name, len, "warn"))
+        return 4;
+    return -1;
+}
+/* }=== */

@@ -1,0 +1,181 @@
+/*
+ * sluice-plugin.h: the output plugin ABI of sluice.
+ *
+ * An output plugin is a shared object exporting one function,
+ *
+ *     const struct sluice_output_plugin *sluice_output_plugin_v1(void);
+ *
+ * which returns a static descriptor. The daemon checks abi_version and size
+ * before it touches anything else and refuses the plugin, naming it, when they
+ * do not match. Plugins never see the daemon's structures: messages are opaque
+ * and read through the host function table handed to open(), so the daemon may
+ * change inside without breaking built plugins.
+ *
+ * Compatibility rules (as in zstd.h): the ABI version changes when a field is
+ * removed or changes meaning; new host functions and descriptor fields are only
+ * ever appended, and `size` tells which of them the other side knows.
+ *
+ * Threads: open() and close() run on the daemon's main thread; write(),
+ * flush() and reopen() run on the output's own worker thread, never two at
+ * once for one instance. The host functions may be called from any thread.
+ */
+#ifndef SLUICE_PLUGIN_H
+#define SLUICE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SLUICE_PLUGIN_ABI_VERSION 1
+
+/* The symbol the loader looks up. */
+#define SLUICE_PLUGIN_ENTRY "sluice_output_plugin_v1"
+
+#if defined(__GNUC__)
+#define SLUICE_EXPORT __attribute__((visibility("default")))
+#define SLUICE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define SLUICE_EXPORT
+#define SLUICE_PRINTF(f, a)
+#endif
+
+/* Return codes of write(), flush() and reopen(). */
+enum sluice_status {
+    SLUICE_OK = 0,
+    SLUICE_RETRY = 1, /* transient failure: the same batch is offered again later */
+    SLUICE_FATAL = 2  /* the batch cannot be written: it is counted as failed */
+};
+
+/* Levels for host->log(), as in syslog(3). */
+enum sluice_log_level {
+    SLUICE_LOG_ERR = 3,
+    SLUICE_LOG_WARNING = 4,
+    SLUICE_LOG_NOTICE = 5,
+    SLUICE_LOG_INFO = 6,
+    SLUICE_LOG_DEBUG = 7
+};
+
+/* Message fields. Values are stable: new fields are appended. */
+enum sluice_field {
+    SLUICE_FIELD_PRI = 1,   /* number */
+    SLUICE_FIELD_FACILITY,  /* number; text: name ("auth") */
+    SLUICE_FIELD_SEVERITY,  /* number; text: name ("err") */
+    SLUICE_FIELD_VERSION,   /* number; 0 for RFC 3164 and unparsed messages */
+    SLUICE_FIELD_TIMESTAMP, /* text as sent; see msg_time() */
+    SLUICE_FIELD_RECEIVED,  /* no text; see msg_time() */
+    SLUICE_FIELD_HOSTNAME,  /* text */
+    SLUICE_FIELD_APP_NAME,  /* text */
+    SLUICE_FIELD_PROCID,    /* text */
+    SLUICE_FIELD_MSGID,     /* text */
+    SLUICE_FIELD_SD,        /* text: the STRUCTURED-DATA as sent */
+    SLUICE_FIELD_MSG,       /* text */
+    SLUICE_FIELD_RAW,       /* text: the whole message as received */
+    SLUICE_FIELD_INPUT,     /* text: name of the input it came from */
+    SLUICE_FIELD_PEER,      /* text: sender address, if any */
+    SLUICE_FIELD_PID,       /* number: from the kernel (SO_PASSCRED) */
+    SLUICE_FIELD_UID,       /* number: from the kernel */
+    SLUICE_FIELD_GID        /* number: from the kernel */
+};
+
+/* Opaque handles. A message is valid for the duration of the call that
+ * received it; a config handle from open() until close() returns. */
+typedef struct sluice_msg sluice_msg;
+typedef struct sluice_config sluice_config;
+typedef struct sluice_format sluice_format;
+
+/* A growable byte buffer. The host grows `data` with realloc(); whoever owns
+ * the struct frees `data` with free(). Starting from {NULL, 0, 0} is fine. */
+struct sluice_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+/* The time of a message: seconds since the epoch (UTC), nanoseconds, the
+ * offset east of UTC in minutes the sender gave, and how many fractional
+ * digits it sent. */
+struct sluice_time {
+    int64_t sec;
+    int32_t nsec;
+    int16_t tzoff_min;
+    uint8_t frac_digits;
+    uint8_t has_tzoff; /* 0: no offset was given (RFC 3164): local time assumed */
+};
+
+/* Functions the daemon offers a plugin. All return 0 on success and a
+ * negative errno on failure unless stated otherwise. */
+struct sluice_host {
+    uint32_t abi_version; /* SLUICE_PLUGIN_ABI_VERSION */
+    uint32_t size;        /* sizeof(struct sluice_host) as the daemon knows it */
+
+    /* The daemon's own log; the line is prefixed with the plugin and
+     * instance name. */
+    void (*log)(const sluice_config *instance, int level, const char *fmt, ...)
+        SLUICE_PRINTF(3, 4);
+
+    /* Configuration of this instance: keys of the output's Lua table, nested
+     * tables flattened with dots ("rotate.size"). -ENOENT when absent,
+     * -EINVAL when present with another type. Strings stay valid until
+     * close(). config_size accepts numbers and strings like "64M" or "1G". */
+    int (*config_string)(const sluice_config *cfg, const char *key, const char **out);
+    int (*config_int)(const sluice_config *cfg, const char *key, long long *out);
+    int (*config_bool)(const sluice_config *cfg, const char *key, int *out);
+    int (*config_size)(const sluice_config *cfg, const char *key, unsigned long long *out);
+    /* The instance name (the output's name in the config). */
+    const char *(*config_name)(const sluice_config *cfg);
+
+    /* A text field: *data and *len describe bytes that live as long as the
+     * message (not NUL-terminated). -ENOENT when the field is absent or
+     * NILVALUE, -EINVAL for a field that has no text. */
+    int (*msg_text)(const sluice_msg *m, enum sluice_field f, const char **data, size_t *len);
+    /* A numeric field. -ENOENT when absent (pid/uid/gid without credentials). */
+    int (*msg_number)(const sluice_msg *m, enum sluice_field f, long long *out);
+    /* SLUICE_FIELD_TIMESTAMP (falls back to the received time when the
+     * message has none) or SLUICE_FIELD_RECEIVED. */
+    int (*msg_time)(const sluice_msg *m, enum sluice_field f, struct sluice_time *out);
+
+    /* Formats: "raw", "rfc3164", "rfc5424", "json" or a template with
+     * {field} placeholders. format_new writes a reason into err on failure.
+     * A format object is used by one thread at a time. */
+    int (*format_new)(const char *spec, sluice_format **out, char *err, size_t errlen);
+    /* Appends one formatted line, ending in '\n', to buf. */
+    int (*format_append)(sluice_format *f, const sluice_msg *m, struct sluice_buf *buf);
+    void (*format_free)(sluice_format *f); /* NULL is a no-op */
+};
+
+/* The descriptor a plugin returns. Designated initializers, please. */
+struct sluice_output_plugin {
+    uint32_t abi_version; /* SLUICE_PLUGIN_ABI_VERSION */
+    uint32_t size;        /* sizeof(struct sluice_output_plugin) */
+    const char *name;     /* e.g. "file"; used in log lines */
+    const char *description;
+    /* Keys this plugin accepts in its output table (NULL-terminated, dotted
+     * for nested tables); the config checker reports any other key. The
+     * daemon's own keys (type, plugin, queue.*) need not be listed. */
+    const char *const *keys;
+
+    /* Creates an instance. On failure returns a negative errno and writes a
+     * reason into err; *state is then not used. */
+    int (*open)(const struct sluice_host *host, const sluice_config *cfg, void **state,
+                char *err, size_t errlen);
+    /* Writes n messages in order. SLUICE_RETRY offers the same batch again
+     * after a pause; SLUICE_FATAL counts it as failed. */
+    int (*write)(void *state, const sluice_msg *const *msgs, size_t n);
+    /* Makes written data durable enough for a clean shutdown (NULL: no-op). */
+    int (*flush)(void *state);
+    /* Reopens files after logrotate renamed them (NULL: no-op). */
+    int (*reopen)(void *state);
+    /* Flushes and frees the instance. */
+    void (*close)(void *state);
+};
+
+typedef const struct sluice_output_plugin *(*sluice_output_plugin_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SLUICE_PLUGIN_H */

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the Debian 12 packages sluice needs to build and to run its whole
+# test suite. Uses sudo when not run as root.
+set -e
+SUDO=
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+PACKAGES="build-essential autoconf automake libtool pkg-config \
+  liblua5.4-dev libzstd-dev libcmocka-dev \
+  python3 bsdutils util-linux procps"
+missing=
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
