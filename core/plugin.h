@@ -30,9 +30,11 @@ int sl_plugin_load(const char *name, const char *path, const struct sl_strlist *
 void sl_plugin_unload(struct sl_plugin *p); /* NULL is a no-op */
 
 /* Appends "FILE:LINE: output "NAME": unknown key "K" for type "T"" (with a
- * "did you mean" where close) for each key of o the plugin does not list. */
-void sl_plugin_check_keys(const struct sl_plugin *p, const struct sl_output_conf *o,
-                          struct sl_errors *errs);
+ * "did you mean" where close) for each key of o the plugin does not list;
+ * when every key is known, also the complaint of the plugin's own check()
+ * (a bad format, a missing path), if it has one. */
+void sl_plugin_check(const struct sl_plugin *p, const struct sl_output_conf *o,
+                     struct sl_errors *errs);
 
 /* The host function table handed to open(). Static, valid forever. */
 const struct sluice_host *sl_plugin_host(void);

@@ -170,6 +170,11 @@ struct sluice_output_plugin {
     int (*reopen)(void *state);
     /* Flushes and frees the instance. */
     void (*close)(void *state);
+    /* Optional (NULL: none). Checks cfg as open() would, with no side
+     * effect (no file created, nothing bound), for `sluiced --check` and
+     * before a reload. Same return value and err as open(). */
+    int (*check)(const struct sluice_host *host, const sluice_config *cfg, char *err,
+                 size_t errlen);
 };
 
 typedef const struct sluice_output_plugin *(*sluice_output_plugin_fn)(void);
