@@ -48,14 +48,14 @@ int sl_control_open(struct sl_control **out, const char *path, char *err, size_t
         free(c);
         return -ENAMETOOLONG;
     }
-    snprintf(c->path, sizeof c->path, "%s", path);
+    memcpy(c->path, path, strlen(path) + 1);
     memcpy(sa.sun_path, path, strlen(path) + 1);
     struct stat st;
     if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(path);
     int rc = make_parent(path);
     c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    mode_t old = umask(0077);
+    mode_t old = umask(0177); /* the socket file: 0600 */
     if (rc < 0 || c->fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
         listen(c->fd, 16) < 0) {
         rc = rc < 0 ? rc : -errno;
@@ -118,8 +118,10 @@ static void run(struct sl_daemon *d, int fd, const char *cmd)
             reply_errors(fd, &errs);
         sl_errors_clear(&errs);
     } else if (strcmp(cmd, "reopen") == 0) {
-        sl_daemon_reopen(d);
-        reply(fd, "ok\n", 3);
+        if (sl_daemon_reopen(d) == 0)
+            reply(fd, "ok\n", 3);
+        else
+            reply(fd, "error: an output did not reopen in time\n", 40);
     } else if (strcmp(cmd, "flush") == 0) {
         if (sl_daemon_flush(d) == 0)
             reply(fd, "ok\n", 3);

@@ -94,7 +94,7 @@ static void check_plugins(const struct sl_config *c, const struct sl_strlist *se
             sl_errors_add(errs, c->file, o->line, "%s", err);
             continue;
         }
-        sl_plugin_check_keys(p, o, errs);
+        sl_plugin_check(p, o, errs);
         sl_plugin_unload(p);
     }
 }
@@ -189,6 +189,8 @@ static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_str
     }
     rt->config = c;
     rt->search = *search;
+    if (!d->opts->verbose)
+        sl_log_set_level(c->log_level);
     *search = (struct sl_strlist){0};
     sl_router_init(&rt->routing.router, c);
     rt->routing.unrouted = &d->unrouted;
@@ -255,10 +257,14 @@ int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
     return -EINVAL;
 }
 
-void sl_daemon_reopen(struct sl_daemon *d)
+int sl_daemon_reopen(struct sl_daemon *d)
 {
-    for (size_t i = 0; d->rt != NULL && i < d->rt->routing.nsinks; i++)
-        sl_sink_reopen(d->rt->routing.sinks[i]);
+    int rc = 0;
+    for (size_t i = 0; d->rt != NULL && i < d->rt->routing.nsinks; i++) {
+        if (sl_sink_reopen(d->rt->routing.sinks[i], DRAIN_TIMEOUT_MS) < 0)
+            rc = -ETIMEDOUT;
+    }
+    return rc;
 }
 
 int sl_daemon_flush(struct sl_daemon *d)

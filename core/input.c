@@ -184,10 +184,10 @@ void sl_parked_drop(struct sl_input *in, struct sl_parked *parked)
 }
 /* }=== */
 
-int sl_input_watch(struct sl_input *in, int fd, uint32_t events, void *tag, bool modify)
+int sl_input_watch(struct sl_input *in, int fd, void *tag, bool on)
 {
-    struct epoll_event ev = {.events = events, .data.ptr = tag};
-    if (epoll_ctl(in->epfd, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
+    if (epoll_ctl(in->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev) < 0)
         return -errno;
     return 0;
 }
@@ -283,7 +283,7 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
     sl_msgpool_init(&in->pool, conf->name);
     in->pctx.hostname = routing->hostname;
     sl_parse_ctx_now(&in->pctx);
-    int rc = sl_input_watch(in, in->wakefd, EPOLLIN, in, false);
+    int rc = sl_input_watch(in, in->wakefd, in, true);
     if (rc == 0)
         rc = in->ops->open(in, err, errlen);
     if (rc < 0) {

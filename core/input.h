@@ -113,8 +113,10 @@ bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
 bool sl_input_retry(struct sl_input *in, struct sl_parked *parked);
 /* Releases parked messages, counting them as dropped at their outputs. */
 void sl_parked_drop(struct sl_input *in, struct sl_parked *parked);
-/* Registers for epoll; tag comes back in event(). */
-int sl_input_watch(struct sl_input *in, int fd, uint32_t events, void *tag, bool modify);
+/* Adds fd to the epoll set for reading (on), or takes it out (a paused
+ * source: out of the set, even a hang-up cannot spin the loop); tag comes
+ * back in event(). */
+int sl_input_watch(struct sl_input *in, int fd, void *tag, bool on);
 /* Binds a udp or tcp socket (socktype) to conf host:port, non-blocking,
  * and fills in->address with the bound address. Returns the fd or a
  * negative errno with a reason in err. */

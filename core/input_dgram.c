@@ -61,7 +61,7 @@ int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **
     setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
     if (!with_peer)
         setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
-    int rc = sl_input_watch(in, fd, EPOLLIN, d, false);
+    int rc = sl_input_watch(in, fd, d, true);
     if (rc < 0) {
         free(d->bufs);
         free(d);
@@ -165,7 +165,7 @@ static int read_batch(struct sl_input *in, struct sl_dgram *d)
     }
     if (!sl_input_dispatch(in, batch, nb, &d->parked) && !d->paused) {
         d->paused = true;
-        sl_input_watch(in, d->fd, 0, d, true);
+        sl_input_watch(in, d->fd, d, false);
     }
     return n;
 }
@@ -183,7 +183,7 @@ void sl_dgram_resume(struct sl_input *in)
     if (!d->paused || !sl_input_retry(in, &d->parked))
         return;
     d->paused = false;
-    sl_input_watch(in, d->fd, EPOLLIN, d, true);
+    sl_input_watch(in, d->fd, d, true);
 }
 
 void sl_dgram_drain(struct sl_input *in)

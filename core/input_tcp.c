@@ -85,7 +85,7 @@ static bool process(struct sl_input *in, struct conn *c)
             atomic_fetch_add_explicit(&in->stats.framing_errors, 1, memory_order_relaxed);
             if (sl_ratelimit_ok(&tcp_of(in)->framing_log))
                 sl_log(SL_LOG_WARNING, 0,
-                       "input \"%s\": malformed octet count from %.*s, closing the connection",
+                       "input \"%s\": malformed or incomplete octet-counted frame from %.*s, closing the connection",
                        in->conf->name, (int)c->peer_len, c->peer);
             c->broken = true;
             break;
@@ -113,7 +113,7 @@ static void set_paused(struct sl_input *in, struct conn *c, bool paused)
     if (c->paused == paused)
         return;
     c->paused = paused;
-    sl_input_watch(in, c->fd, paused ? 0 : EPOLLIN, c, true);
+    sl_input_watch(in, c->fd, c, !paused);
 }
 
 /* After reading or resuming: pause, close, or keep going. */
@@ -180,7 +180,7 @@ static void accept_all(struct sl_input *in)
         t->conns = c;
         atomic_fetch_add_explicit(&in->stats.connections, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&in->stats.accepted, 1, memory_order_relaxed);
-        sl_input_watch(in, fd, EPOLLIN, c, false);
+        sl_input_watch(in, fd, c, true);
     }
 }
 
@@ -201,7 +201,7 @@ static int tcp_open(struct sl_input *in, char *err, size_t errlen)
     in->impl = t;
     /* The listener's tag is the tcp struct itself; connections are tagged
      * with their struct conn. */
-    return sl_input_watch(in, t->lfd, EPOLLIN, t, false);
+    return sl_input_watch(in, t->lfd, t, true);
 }
 
 static void tcp_event(struct sl_input *in, void *tag, uint32_t events)

@@ -110,13 +110,14 @@ struct sl_config {
     size_t noutputs;
     struct sl_route_conf *routes;
     size_t nroutes;
+    int log_level;                 /* settings.log_level: SL_LOG_ERR..SL_LOG_DEBUG; default 6 (info) */
 };
 
 /* Loads and checks `path`. Returns 0 with *out set, or -EINVAL with every
  * problem found appended to errs (syntax errors, unknown keys with a "did you
  * mean", wrong types, duplicate names, routes to unknown outputs, malformed
  * listen addresses). Plugin-specific keys are checked later, by
- * sl_plugin_check_keys(), once the plugins are loaded. */
+ * sl_plugin_check(), once the plugins are loaded. */
 int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs);
 
 void sl_config_free(struct sl_config *c); /* NULL is a no-op */

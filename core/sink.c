@@ -71,17 +71,35 @@ static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
     }
 }
 
+/* Before each batch, so a batch popped after a reopen request goes to the
+ * new file. */
 static void handle_requests(struct sl_sink *s)
 {
     const struct sluice_output_plugin *api = s->plugin->api;
-    if (atomic_exchange(&s->reopen_requested, false) && api->reopen != NULL)
-        api->reopen(s->state);
-    unsigned want = atomic_load(&s->flush_requests);
-    if (want != atomic_load(&s->flush_done) && sl_queue_depth(s->queue) == 0) {
+    unsigned want = atomic_load(&s->reopen_requests);
+    if (want != atomic_load(&s->reopen_done)) {
+        if (api->reopen != NULL)
+            api->reopen(s->state);
+        atomic_store(&s->reopen_done, want);
+    }
+    want = atomic_load(&s->flush_requests);
+    if (want != atomic_load(&s->flush_done)) {
         if (api->flush != NULL)
             api->flush(s->state);
         atomic_store(&s->flush_done, want);
     }
+}
+
+/* Bumps a request counter and waits for the worker to echo it. */
+static int request(struct sl_sink *s, atomic_uint *requests, atomic_uint *done, int64_t deadline)
+{
+    unsigned ticket = atomic_fetch_add(requests, 1) + 1;
+    while ((int)(atomic_load(done) - ticket) < 0) {
+        if (sl_now_ms() >= deadline)
+            return -ETIMEDOUT;
+        sleep_ms(2);
+    }
+    return 0;
 }
 
 static void *worker_main(void *arg)
@@ -90,12 +108,12 @@ static void *worker_main(void *arg)
     struct sl_msg *batch[BATCH];
     for (;;) {
         size_t n = sl_queue_pop(s->queue, batch, BATCH, POP_TIMEOUT_MS);
+        handle_requests(s);
         if (n > 0) {
             write_batch(s, batch, n);
             for (size_t i = 0; i < n; i++)
                 sl_msg_unref(batch[i]);
         }
-        handle_requests(s);
         /* stopping is set before the queue is closed, so an empty pop after
          * it means the queue is closed and drained. */
         if (n == 0 && atomic_load(&s->stopping) && sl_queue_depth(s->queue) == 0)
@@ -161,21 +179,23 @@ size_t sl_sink_push(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
     return taken;
 }
 
-void sl_sink_reopen(struct sl_sink *s)
+int sl_sink_reopen(struct sl_sink *s, int timeout_ms)
 {
-    atomic_store(&s->reopen_requested, true);
+    return request(s, &s->reopen_requests, &s->reopen_done, sl_now_ms() + timeout_ms);
 }
 
 int sl_sink_flush(struct sl_sink *s, int timeout_ms)
 {
-    unsigned ticket = atomic_fetch_add(&s->flush_requests, 1) + 1;
+    /* First what was queued before the call is written (or given up on),
+     * then the plugin flushes, on its worker. */
+    uint64_t target = atomic_load(&s->stats.enqueued);
     int64_t deadline = sl_now_ms() + timeout_ms;
-    while ((int)(atomic_load(&s->flush_done) - ticket) < 0) {
+    while (atomic_load(&s->stats.written) + atomic_load(&s->stats.failed) < target) {
         if (sl_now_ms() >= deadline)
             return -ETIMEDOUT;
         sleep_ms(5);
     }
-    return 0;
+    return request(s, &s->flush_requests, &s->flush_done, deadline);
 }
 
 void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *totals)

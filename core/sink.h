@@ -28,9 +28,10 @@ struct sl_sink {
     pthread_t worker;
     bool started;
     atomic_bool stopping;
-    atomic_bool reopen_requested;
-    atomic_uint flush_requests; /* bumped by requesters, echoed into flush_done */
-    atomic_uint flush_done;
+    /* Requests to the worker: a requester bumps *_requests and waits until
+     * the worker echoes the value into *_done. */
+    atomic_uint reopen_requests, reopen_done;
+    atomic_uint flush_requests, flush_done;
     int64_t stop_deadline_ms; /* monotonic; after it a stuck retry gives up */
     struct sl_sink_stats stats;
 };
@@ -44,8 +45,10 @@ int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
  * (their references go with them) and counts them as enqueued. */
 size_t sl_sink_push(struct sl_sink *s, struct sl_msg *const *msgs, size_t n);
 
-/* Thread: any. The worker reopens the plugin's files before its next batch. */
-void sl_sink_reopen(struct sl_sink *s);
+/* Thread: any. Has the worker reopen the plugin's files, and waits up to
+ * timeout_ms until it has: what is written after this returns goes to the
+ * new files. 0 or -ETIMEDOUT. */
+int sl_sink_reopen(struct sl_sink *s, int timeout_ms);
 
 /* Thread: any. Waits until everything queued before the call is written and
  * flushed, up to timeout_ms. 0 or -ETIMEDOUT. */
