@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Signals and the control socket: SIGTERM drains, SIGUSR1 reopens, SIGHUP
+reloads (a broken config keeps the old one running), and sluicectl's
+stats/reload/reopen/flush answer as documented."""
+
+import json
+import os
+import re
+import signal
+import stat
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sluicetest  # noqa: E402
+from sluicetest import Daemon, check, lf_frames, tcp_connect, tcp_send, wait_until  # noqa: E402
+
+
+def msgs(tag, n, start=0):
+    return [b"<14>Nov 22 10:00:00 sighost %s[7]: seq %06d" % (tag.encode(), i)
+            for i in range(start, start + n)]
+
+
+RAW_CONFIG = """
+input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
+output "out" { type = "file", path = "out.log", format = "raw" }
+route { to = "out" }
+"""
+
+
+@sluicetest.timeout(60)
+def test_sigterm_writes_everything_received():
+    n = 20000
+    sent = msgs("term", n)
+    with Daemon(RAW_CONFIG) as d:
+        with tcp_connect(d.address("tcp")) as s:
+            s.sendall(lf_frames(sent[:1]))
+            d.wait_stat(lambda st: st["inputs"]["tcp"]["received"] >= 1, 5, "the first message")
+            for i in range(1, n, 2000):
+                s.sendall(lf_frames(sent[i:i + 2000]))
+        d.signal(signal.SIGTERM)  # at once: most of it is still in flight
+        rc = d.wait_exit(20)
+        check(rc == 0, f"sluiced exited {rc} on SIGTERM, expected 0")
+        lines = d.lines("out.log")
+        check(lines == sent, f"out.log has {len(lines)} lines after SIGTERM, expected all {n} "
+              "in order")
+        m = re.search(r"stopped: (\d+) messages written, (\d+) dropped, (\d+) failed, "
+                      r"(\d+) unrouted, (\d+) lost at shutdown", d.log())
+        check(m is not None, "no 'notice: stopped: ...' line in the log")
+        check(m.groups() == (str(n), "0", "0", "0", "0"), f"the stop line: {m.group(0)!r}")
+
+
+@sluicetest.timeout(40)
+def test_sigusr1_reopens():
+    with Daemon(RAW_CONFIG) as d:
+        addr = d.address("tcp")
+        first, second, third = msgs("before", 10), msgs("after", 5), msgs("ctl", 3)
+        tcp_send(addr, lf_frames(first))
+        d.wait_lines("out.log", 10)
+        os.rename(d.path("out.log"), d.path("out.log.1"))
+        d.signal(signal.SIGUSR1)
+        try:  # the file plugin opens the new file when it reopens
+            wait_until(lambda: os.path.exists(d.path("out.log")), 3, "out.log to be recreated")
+        except AssertionError:
+            print("note: out.log was not recreated by SIGUSR1 alone; sending anyway")
+        tcp_send(addr, lf_frames(second))
+        check(d.wait_lines("out.log", 5) == second, "new lines are not in the new out.log")
+        check(d.lines("out.log.1") == first, "the renamed file changed after SIGUSR1",
+              f"out.log.1: {d.lines('out.log.1')}")
+        # the same through the control socket
+        os.rename(d.path("out.log"), d.path("out.log.2"))
+        r = d.ctl("reopen")
+        check(r.stdout.strip() == "ok", f"sluicectl reopen answered {r.stdout!r}")
+        tcp_send(addr, lf_frames(third))
+        check(d.wait_lines("out.log", 3) == third, "sluicectl reopen: new lines not in out.log")
+        check(d.lines("out.log.2") == second, "sluicectl reopen: the renamed file changed")
+        check(d.lines("out.log.1") == first, "the first renamed file changed")
+
+
+@sluicetest.timeout(40)
+def test_sighup_reload_valid():
+    before = """
+input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
+output "a" { type = "file", path = "a.log", format = "raw" }
+route { to = "a" }
+"""
+    after = """
+input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
+output "a" { type = "file", path = "a.log", format = "raw" }
+output "b" { type = "file", path = "b.json", format = "json" }
+route { to = { "a", "b" } }
+"""
+    with Daemon(before) as d:
+        m1, m2 = msgs("reload", 2)
+        tcp_send(d.address("tcp"), lf_frames([m1]))
+        d.wait_lines("a.log", 1)
+        d.write_config(after)
+        d.signal(signal.SIGHUP)
+        d.wait_stat(lambda s: "b" in s["outputs"], 10, "output b to appear after SIGHUP")
+        check(d.running(), "sluiced died on SIGHUP")
+        # the port may have changed (listen = ...:0): ask again
+        tcp_send(d.address("tcp"), lf_frames([m2]))
+        check(d.wait_lines("a.log", 2) == [m1, m2], f"a.log after reload: {d.lines('a.log')}")
+        b = d.wait_json_lines("b.json", 1)
+        check(b[0].get("app_name") == "reload" and b[0].get("msg") == "seq 000001",
+              f"b.json after reload: {b}")
+        check("reload failed" not in d.log(), "a valid config was reported as failing")
+
+
+@sluicetest.timeout(40)
+def test_sighup_broken_config_keeps_old():
+    good = """
+input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
+output "a" { type = "file", path = "a.log", format = "raw" }
+route { to = "a" }
+"""
+    broken = """settings { control = "sluice.ctl" }
+input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
+output "a" { type = "file", path = "a.log", format = "raw" }
+route { to = "nosuch" }
+"""  # line 4: a route to an unknown output
+    with Daemon(good) as d:
+        m = msgs("broken", 4)
+        d.write_config(broken)
+        d.signal(signal.SIGHUP)
+        log = d.wait_log("reload failed, keeping the running config")
+        check(f"{d.conf_path}:4:" in log,
+              f"the reload error does not name {d.conf_path}:4:", f"log:\n{log}")
+        check(d.running(), "sluiced died on a broken SIGHUP config")
+        tcp_send(d.address("tcp"), lf_frames(m[:1]))
+        check(d.wait_lines("a.log", 1) == m[:1], "the old config stopped delivering")
+        # the same through sluicectl reload: exit 1, "error: FILE:LINE: ..."
+        r = d.ctl("reload", check=False)
+        check(r.returncode == 1, f"sluicectl reload of a broken config exited {r.returncode}")
+        check(r.stdout.startswith("error:") and f"{d.conf_path}:4:" in r.stdout,
+              f"sluicectl reload answered {r.stdout!r}, expected 'error: {d.conf_path}:4: ...'")
+        tcp_send(d.address("tcp"), lf_frames(m[1:2]))
+        check(d.wait_lines("a.log", 2) == m[:2], "delivery stopped after a failed reload")
+        # repaired: reload answers ok once it has taken effect
+        d.write_config(good.replace('path = "a.log"', 'path = "a2.log"'))
+        r = d.ctl("reload")
+        check(r.stdout.strip() == "ok", f"sluicectl reload answered {r.stdout!r}")
+        tcp_send(d.address("tcp"), lf_frames(m[2:3]))
+        check(d.wait_lines("a2.log", 1) == m[2:3], "the repaired config did not take effect")
+        check(d.lines("a.log") == m[:2], "a.log changed after the reload moved the output")
+
+
+INPUT_KEYS = ["type", "received", "bytes", "parse_errors", "truncated"]
+TCP_KEYS = INPUT_KEYS + ["framing_errors", "connections", "accepted"]
+DGRAM_KEYS = INPUT_KEYS + ["kernel_drops"]
+OUTPUT_KEYS = ["type", "enqueued", "written", "dropped", "failed", "queue_depth",
+               "queue_capacity", "policy"]
+
+
+def check_order(obj, keys, what):
+    """The documented keys are all there, in the documented order (other
+    keys, like "address", may sit anywhere)."""
+    have = list(obj.keys())
+    missing = [k for k in keys if k not in obj]
+    check(not missing, f"{what}: keys {missing} missing", f"{what}: {json.dumps(obj)}")
+    pos = [have.index(k) for k in keys]
+    check(pos == sorted(pos), f"{what}: keys out of the documented order {keys}: {have}")
+
+
+@sluicetest.timeout(40)
+def test_control_commands():
+    config = """
+input "tcp"  { type = "tcp",  listen = "127.0.0.1:0" }
+input "udp"  { type = "udp",  listen = "127.0.0.1:0" }
+input "unix" { type = "unix", path = "log.sock" }
+output "out" { type = "file", path = "out.log", format = "raw",
+               queue = { capacity = 500, policy = "drop" } }
+route { app_name = "ctl", to = "out" }
+"""
+    with Daemon(config) as d:
+        mode = stat.S_IMODE(os.stat(d.ctl_path).st_mode)
+        check(stat.S_ISSOCK(os.stat(d.ctl_path).st_mode) and mode == 0o600,
+              f"control socket mode {oct(mode)}, expected 0600")
+        r = d.ctl("stats")
+        check(r.stdout.count("\n") <= 1, f"stats is not one line: {r.stdout!r}")
+        s = d.stats(ordered=True)
+        check_order(s, ["version", "uptime", "unrouted", "inputs", "outputs"], "stats")
+        check(re.fullmatch(r"\d+\.\d+\.\d+", s["version"]) is not None,
+              f"stats version {s['version']!r}")
+        check(isinstance(s["uptime"], int) and s["uptime"] >= 0, f"uptime {s['uptime']!r}")
+        check(list(s["inputs"]) == ["tcp", "udp", "unix"], f"inputs {list(s['inputs'])}")
+        check_order(s["inputs"]["tcp"], TCP_KEYS, "inputs.tcp")
+        check_order(s["inputs"]["udp"], DGRAM_KEYS, "inputs.udp")
+        check_order(s["inputs"]["unix"], DGRAM_KEYS, "inputs.unix")
+        for name, typ in (("tcp", "tcp"), ("udp", "udp"), ("unix", "unix")):
+            check(s["inputs"][name]["type"] == typ, f"inputs.{name}.type")
+            check(isinstance(s["inputs"][name].get("address"), str),
+                  f"inputs.{name} has no address: {s['inputs'][name]}")
+        check(re.fullmatch(r"127\.0\.0\.1:[1-9]\d*", s["inputs"]["tcp"]["address"]) is not None,
+              f"tcp address {s['inputs']['tcp']['address']!r}")
+        check(s["inputs"]["unix"]["address"] in ("log.sock", d.path("log.sock")),
+              f"unix address {s['inputs']['unix']['address']!r}")
+        out = s["outputs"]["out"]
+        check_order(out, OUTPUT_KEYS, "outputs.out")
+        check((out["type"], out["queue_capacity"], out["policy"]) == ("file", 500, "drop"),
+              f"outputs.out: {json.dumps(out)}")
+
+        # unrouted: no route takes app_name "other"
+        good, other = msgs("ctl", 100), msgs("other", 3)
+        tcp_send(d.address("tcp"), lf_frames(other + good))
+        st = d.wait_stat(lambda s: s["outputs"]["out"]["enqueued"] == 100
+                         and s["inputs"]["tcp"]["received"] == 103, 10, "103 received")
+        check(st["unrouted"] == 3, f"unrouted {st['unrouted']}, expected 3")
+        tcp = st["inputs"]["tcp"]
+        nbytes = sum(len(m) for m in other + good)
+        check(tcp["accepted"] == 1 and tcp["bytes"] in (nbytes, nbytes + len(other + good)),
+              f"tcp accepted/bytes: {tcp}, expected 1 and {nbytes} (or with the LFs)")
+        # flush answers ok once everything queued before it is written
+        r = d.ctl("flush")
+        check(r.stdout.strip() == "ok", f"sluicectl flush answered {r.stdout!r}")
+        check(d.lines("out.log") == good, "after flush answered ok, out.log does not hold "
+              f"the 100 messages ({d.count('out.log')} lines)")
+        r = d.ctl("reopen")
+        check(r.stdout.strip() == "ok", f"sluicectl reopen answered {r.stdout!r}")
+        r = d.ctl("reload")  # unchanged config
+        check(r.stdout.strip() == "ok", f"sluicectl reload answered {r.stdout!r}")
+        check(d.running(), "sluiced died")
+        time.sleep(1.1)
+        check(d.stats()["uptime"] >= 1, "uptime does not advance")
+        r = d.ctl("frobnicate", check=False)
+        check(r.returncode != 0, f"sluicectl frobnicate exited 0: {r.stdout!r}")
+        check(d.running(), "an unknown command killed the daemon")
+
+
+if __name__ == "__main__":
+    sluicetest.main([test_sigterm_writes_everything_received, test_sigusr1_reopens,
+                     test_sighup_reload_valid, test_sighup_broken_config_keeps_old,
+                     test_control_commands])
