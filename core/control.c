@@ -16,26 +16,12 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "util.h"
 
 struct sl_control {
     int fd;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
-
-static int make_parent(const char *path)
-{
-    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    return 0;
-}
 
 int sl_control_open(struct sl_control **out, const char *path, char *err, size_t errlen)
 {
@@ -53,7 +39,7 @@ int sl_control_open(struct sl_control **out, const char *path, char *err, size_t
     struct stat st;
     if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(path);
-    int rc = make_parent(path);
+    int rc = sl_mkdir_parents(path);
     c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     mode_t old = umask(0177); /* the socket file: 0600 */
     if (rc < 0 || c->fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||

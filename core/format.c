@@ -11,8 +11,6 @@
  * Every renderer below writes at most line_bound() bytes; sl_format_append()
  * asserts that invariant after each line.
  */
-#include "config.h" /* _GNU_SOURCE (AC_USE_SYSTEM_EXTENSIONS): tm_gmtoff */
-
 #include "format.h"
 
 #include <assert.h>
@@ -25,6 +23,7 @@
 #include <time.h>
 
 #include "parse.h"
+#include "util.h"
 
 enum kind { K_RAW, K_RFC3164, K_RFC5424, K_JSON, K_TEMPLATE };
 
@@ -193,38 +192,13 @@ int sl_field_from_name(const char *name, size_t len)
     return -1;
 }
 
-/* Levenshtein distance; names past 32 bytes are never a near miss. */
-static size_t distance(const char *a, size_t alen, const char *b, size_t blen)
-{
-    if (alen > 32 || blen > 32)
-        return 99;
-    size_t row[33];
-    for (size_t j = 0; j <= blen; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= alen; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= blen; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[blen];
-}
-
 static const char *closest_field(const char *name, size_t len)
 {
     const char *best = NULL;
     size_t bestd = 3;
     for (int i = 1; i < NFIELDS; i++) {
         size_t flen = strlen(field_names[i]);
-        size_t d = distance(name, len, field_names[i], flen);
+        size_t d = sl_edit_distance(name, len, field_names[i], flen);
         if (d < bestd && d < flen) { /* "{}" is not a near miss of {sd} */
             bestd = d;
             best = field_names[i];
@@ -776,7 +750,7 @@ static int unknown_format(const char *spec, char *err, size_t errlen)
     static const char *const names[] = {"raw", "rfc3164", "rfc5424", "json"};
     for (size_t i = 0; i < 4; i++) {
         size_t len = strlen(names[i]);
-        if (distance(spec, strlen(spec), names[i], len) <= (len > 3 ? 2 : 1)) {
+        if (sl_edit_distance(spec, strlen(spec), names[i], len) <= (len > 3 ? 2 : 1)) {
             snprintf(err, errlen, "unknown format \"%s\" (did you mean \"%s\"?)", spec, names[i]);
             return -EINVAL;
         }

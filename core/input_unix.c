@@ -11,22 +11,7 @@
 #include <unistd.h>
 
 #include "input_dgram.h"
-
-/* mkdir -p of path's parent directory. */
-static int make_parent(const char *path)
-{
-    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    return 0;
-}
+#include "util.h"
 
 /* Removes a socket left by an earlier run; never anything else. */
 static int remove_stale(const char *path)
@@ -48,7 +33,7 @@ static int unix_open(struct sl_input *in, char *err, size_t errlen)
         return -ENAMETOOLONG;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    int rc = make_parent(path);
+    int rc = sl_mkdir_parents(path);
     if (rc == 0)
         rc = remove_stale(path);
     if (rc < 0) {

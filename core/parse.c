@@ -1,6 +1,4 @@
 /* parse.c: format detection, the unparsed fallback, and the SD iterator. */
-#include "config.h" /* _GNU_SOURCE (AC_USE_SYSTEM_EXTENSIONS): tm_gmtoff */
-
 #include "parse.h"
 
 #include <errno.h>

@@ -17,9 +17,8 @@
  *   word ending in ':' or "[...]" is, so plain text stays whole.
  * Only a missing or malformed PRI makes the message not RFC 3164.
  */
-#include "config.h" /* _GNU_SOURCE (AC_USE_SYSTEM_EXTENSIONS): gmtime_r */
-
 #include "parse.h"
+#include "parse_cursor.h"
 
 #include <errno.h>
 #include <string.h>
@@ -27,61 +26,6 @@
 
 #define MAX_HOSTNAME 255
 #define MAX_TAG 48
-
-struct cur {
-    const char *p, *end;
-};
-
-static bool at(const struct cur *c, char ch)
-{
-    return c->p < c->end && *c->p == ch;
-}
-
-static bool eat(struct cur *c, char ch)
-{
-    if (!at(c, ch))
-        return false;
-    c->p++;
-    return true;
-}
-
-static bool is_digit(char ch)
-{
-    return ch >= '0' && ch <= '9';
-}
-
-static bool digits(struct cur *c, int n, int *out)
-{
-    if (c->end - c->p < n)
-        return false;
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!is_digit(c->p[i]))
-            return false;
-        v = v * 10 + (c->p[i] - '0');
-    }
-    c->p += n;
-    *out = v;
-    return true;
-}
-
-/* "<" 1*3DIGIT ">" in 0..191. Leading zeros are tolerated here: no BSD
- * sender is known to rely on them, but nothing is lost by reading them. */
-static int parse_pri(struct cur *c, struct sl_msg *m)
-{
-    if (!eat(c, '<'))
-        return -EINVAL;
-    const char *s = c->p;
-    unsigned v = 0;
-    while (c->p < c->end && is_digit(*c->p) && c->p - s < 3)
-        v = v * 10 + (unsigned)(*c->p++ - '0');
-    if (c->p == s || v > 191 || !eat(c, '>'))
-        return -EINVAL;
-    m->pri = (uint8_t)v;
-    m->facility = (uint8_t)(v >> 3);
-    m->severity = (uint8_t)(v & 7);
-    return 0;
-}
 
 /* {=== TIMESTAMP */
 
@@ -366,7 +310,7 @@ int sl_parse_rfc3164(struct sl_msg *m, const struct sl_parse_ctx *ctx)
     }
     struct cur c = {m->raw.p, m->raw.p + m->raw.len};
     reset(m);
-    if (parse_pri(&c, m) != 0)
+    if (parse_pri(&c, m, true) != 0)
         return -EINVAL;
     while (eat(&c, ' ')) /* "<38> Mar  7 ...": stray SP after PRI */
         ;

@@ -9,31 +9,10 @@
  * allocated or written outside m.
  */
 #include "parse.h"
+#include "parse_cursor.h"
 
 #include <errno.h>
 #include <string.h>
-
-struct cur {
-    const char *p, *end;
-};
-
-static bool at(const struct cur *c, char ch)
-{
-    return c->p < c->end && *c->p == ch;
-}
-
-static bool eat(struct cur *c, char ch)
-{
-    if (!at(c, ch))
-        return false;
-    c->p++;
-    return true;
-}
-
-static bool is_digit(char ch)
-{
-    return ch >= '0' && ch <= '9';
-}
 
 /* PRINTUSASCII = %d33-126 */
 static bool is_print(char ch)
@@ -41,43 +20,7 @@ static bool is_print(char ch)
     return ch >= 33 && ch <= 126;
 }
 
-/* Reads exactly n digits into *out. */
-static bool digits(struct cur *c, int n, int *out)
-{
-    if (c->end - c->p < n)
-        return false;
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!is_digit(c->p[i]))
-            return false;
-        v = v * 10 + (c->p[i] - '0');
-    }
-    c->p += n;
-    *out = v;
-    return true;
-}
-
 /* {=== header */
-
-/* PRI = "<" PRIVAL ">", PRIVAL 1*3DIGIT in 0..191. A leading zero ("<002>")
- * is refused, as strict parsers do: no RFC 5424 sender writes one, so it
- * marks text that only looks like RFC 5424. */
-static int parse_pri(struct cur *c, struct sl_msg *m)
-{
-    if (!eat(c, '<'))
-        return -EINVAL;
-    const char *s = c->p;
-    unsigned v = 0;
-    while (c->p < c->end && is_digit(*c->p) && c->p - s < 3)
-        v = v * 10 + (unsigned)(*c->p++ - '0');
-    size_t n = (size_t)(c->p - s);
-    if (n == 0 || (n > 1 && *s == '0') || v > 191 || !eat(c, '>'))
-        return -EINVAL;
-    m->pri = (uint8_t)v;
-    m->facility = (uint8_t)(v >> 3);
-    m->severity = (uint8_t)(v & 7);
-    return 0;
-}
 
 /* VERSION = NONZERO-DIGIT 0*2DIGIT; we take at most two digits, which is
  * every version there could plausibly be and fits m->version. */
@@ -277,7 +220,7 @@ int sl_parse_rfc5424(struct sl_msg *m)
         return -EINVAL;
     struct cur c = {m->raw.p, m->raw.p + m->raw.len};
     reset(m);
-    if (parse_pri(&c, m) != 0 || parse_version(&c, m) != 0 || parse_timestamp(&c, m) != 0 ||
+    if (parse_pri(&c, m, false) != 0 || parse_version(&c, m) != 0 || parse_timestamp(&c, m) != 0 ||
         parse_field(&c, 255, &m->hostname) != 0 || parse_field(&c, 48, &m->app_name) != 0 ||
         parse_field(&c, 128, &m->procid) != 0 || parse_field(&c, 32, &m->msgid) != 0 ||
         parse_sd(&c, m) != 0 || parse_msg(&c, m) != 0)

@@ -13,8 +13,6 @@
  * calling anything it provides beyond the entry point: a plugin built for
  * another ABI is refused by name and path, never half-used.
  */
-#include "config.h" /* _GNU_SOURCE (AC_USE_SYSTEM_EXTENSIONS): strndup, tm_gmtoff */
-
 #include "plugin.h"
 
 #include <dlfcn.h>
@@ -30,6 +28,7 @@
 #include "format.h"
 #include "log.h"
 #include "msg.h"
+#include "util.h"
 
 #ifndef SL_PLUGINDIR
 #define SL_PLUGINDIR "/usr/local/lib/sluice"
@@ -217,32 +216,6 @@ void sl_plugin_unload(struct sl_plugin *p)
 /* }=== */
 
 /* {=== key check */
-/* Levenshtein distance; keys are short, longer ones are never "close". */
-static size_t distance(const char *a, const char *b)
-{
-    size_t alen = strlen(a), blen = strlen(b);
-    if (alen > 64 || blen > 64)
-        return 99;
-    size_t row[65];
-    for (size_t j = 0; j <= blen; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= alen; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= blen; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[blen];
-}
-
 static bool daemon_key(const char *key)
 {
     return strcmp(key, "type") == 0 || strcmp(key, "plugin") == 0
@@ -260,7 +233,7 @@ static size_t check_keys(const struct sl_plugin *p, const struct sl_output_conf 
         size_t bestd = 3;
         bool known = daemon_key(key);
         for (size_t k = 0; !known && keys != NULL && keys[k] != NULL; k++) {
-            size_t dist = distance(key, keys[k]);
+            size_t dist = sl_edit_distance(key, strlen(key), keys[k], strlen(keys[k]));
             known = dist == 0;
             if (dist < bestd && dist < strlen(keys[k])) {
                 bestd = dist;

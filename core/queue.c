@@ -43,7 +43,6 @@
  * batch is refused for bytes, which would re-register, be woken at once and
  * spin.
  */
-#include "config.h" /* _GNU_SOURCE (AC_USE_SYSTEM_EXTENSIONS): pthread_condattr_setclock */
 #include "queue.h"
 
 #include <errno.h>

@@ -1,6 +1,4 @@
 /* test_format.c: output formats and templates (core/format.c). */
-#include "config.h" /* _GNU_SOURCE: setenv, tzset under -std=c11 */
-
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

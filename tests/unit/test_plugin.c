@@ -1,7 +1,5 @@
 /* test_plugin.c: the plugin loader and host table (core/plugin.c), and the
  * file plugin (plugins/file/file.c) loaded from the build tree. */
-#include "config.h" /* _GNU_SOURCE: mkdtemp, setenv under -std=c11 */
-
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

@@ -1,6 +1,4 @@
 /* test_queue.c: the bounded output queue (core/queue.c). */
-#include "config.h" /* _GNU_SOURCE: usleep, clock_gettime under -std=c11 */
-
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>

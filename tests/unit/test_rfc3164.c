@@ -4,8 +4,6 @@
  * output on /dev/log, and from the BSD-style variants real senders use.
  * Table rows run as tests of their own.
  */
-#include "config.h" /* _GNU_SOURCE: gmtime_r */
-
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
