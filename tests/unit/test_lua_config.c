@@ -1,0 +1,773 @@
+/* test_lua_config.c: sluice.lua loading: values, defaults, every error with
+ * its FILE:LINE, the sandbox and the bounds on runaway configs. */
+#include "config.h" /* _GNU_SOURCE: mkdtemp, strdup */
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lua_config.h"
+
+/* One load of a config written to a temporary file. */
+struct loaded {
+    char path[4096];
+    struct sl_config *c;
+    struct sl_errors errs;
+    int rc;
+};
+
+static void load_file(struct loaded *l)
+{
+    l->c = NULL;
+    l->errs = (struct sl_errors){NULL, 0};
+    l->rc = sl_config_load(l->path, &l->c, &l->errs);
+    if (l->rc == 0)
+        assert_int_equal(l->errs.n, 0);
+    else
+        assert_int_equal(l->rc, -EINVAL);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void load_text(struct loaded *l, const char *text)
+{
+    snprintf(l->path, sizeof l->path, "/tmp/sluice-test-XXXXXX");
+    int fd = mkstemp(l->path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_text(l->path, text);
+    load_file(l);
+    unlink(l->path);
+}
+
+static void done(struct loaded *l)
+{
+    sl_config_free(l->c);
+    sl_errors_clear(&l->errs);
+}
+
+static void dump_errors(const struct loaded *l)
+{
+    for (size_t i = 0; i < l->errs.n; i++)
+        fprintf(stderr, "  error: %s\n", l->errs.v[i]);
+}
+
+/* Asserts that the load failed with "PATH:LINE: text" among its errors. */
+static void expect(const struct loaded *l, int line, const char *text)
+{
+    char want[8192];
+    if (line > 0)
+        snprintf(want, sizeof want, "%s:%d: %s", l->path, line, text);
+    else
+        snprintf(want, sizeof want, "%s: %s", l->path, text);
+    assert_int_equal(l->rc, -EINVAL);
+    assert_null(l->c);
+    for (size_t i = 0; i < l->errs.n; i++) {
+        if (strcmp(l->errs.v[i], want) == 0)
+            return;
+    }
+    fprintf(stderr, "  wanted: %s\n", want);
+    dump_errors(l);
+    fail();
+}
+
+/* Loads text, which must fail with exactly this one error. */
+static void expect_only(const char *text, int line, const char *msg)
+{
+    struct loaded l;
+    load_text(&l, text);
+    expect(&l, line, msg);
+    if (l.errs.n != 1)
+        dump_errors(&l);
+    assert_int_equal(l.errs.n, 1);
+    done(&l);
+}
+
+static void load_ok(struct loaded *l, const char *text)
+{
+    load_text(l, text);
+    if (l->rc != 0)
+        dump_errors(l);
+    assert_int_equal(l->rc, 0);
+    assert_non_null(l->c);
+}
+
+#define OUT "output 'o' { type = 'file', path = 'x' }\n"
+
+/* {=== what loads */
+static void test_spec_example(void **state)
+{
+    struct loaded l;
+    load_ok(&l,
+            "settings { control = 'var/run/sluice.ctl', hostname = 'override', plugin_path = { 'plugins' },\n"
+            "           state_dir = 'var/lib/sluice', log_level = 'info' }\n"
+            "input 'devlog' { type = 'unix', path = 'var/run/log', mode = '0666', rcvbuf = '4M', max_message = '64K' }\n"
+            "input 'tcp'    { type = 'tcp',  listen = '127.0.0.1:5514', max_message = '64K', idle_timeout = 0 }\n"
+            "input 'udp'    { type = 'udp',  listen = '127.0.0.1:5514', rcvbuf = '4M', max_message = '64K' }\n"
+            "local messages = output 'messages' { type = 'file', path = 'var/log/messages', format = 'rfc3164',\n"
+            "                                     queue = { capacity = 10000, bytes = '16M', policy = 'block' } }\n"
+            "local auth = output 'auth' { type = 'file', path = 'var/log/auth.log' }\n"
+            "route { facility = { 'auth', 'authpriv' }, severity = '<=warning', app_name = { 'sshd', 'sudo' },\n"
+            "        hostname = 'web1', msg_contains = 'failed', input = 'devlog', to = auth, final = true }\n"
+            "route { to = { messages, 'archive' } }\n"
+            "output 'archive' { type = 'archive', path = 'var/log/archive/{date}.zst' }\n");
+    const struct sl_config *c = l.c;
+    assert_string_equal(c->file, l.path);
+    assert_string_equal(c->control, "var/run/sluice.ctl");
+    assert_string_equal(c->hostname, "override");
+    assert_string_equal(c->state_dir, "var/lib/sluice");
+    assert_int_equal(c->plugin_path.n, 1);
+    assert_string_equal(c->plugin_path.v[0], "plugins");
+    assert_int_equal(c->log_level, 6);
+
+    assert_int_equal(c->ninputs, 3);
+    assert_string_equal(c->inputs[0].name, "devlog");
+    assert_int_equal(c->inputs[0].type, SL_INPUT_UNIX);
+    assert_string_equal(c->inputs[0].path, "var/run/log");
+    assert_int_equal(c->inputs[0].mode, 0666);
+    assert_int_equal(c->inputs[0].rcvbuf, 4 << 20);
+    assert_int_equal(c->inputs[0].max_message, 64 << 10);
+    assert_int_equal(c->inputs[0].line, 3);
+    assert_int_equal(c->inputs[1].type, SL_INPUT_TCP);
+    assert_string_equal(c->inputs[1].host, "127.0.0.1");
+    assert_string_equal(c->inputs[1].port, "5514");
+    assert_int_equal(c->inputs[1].idle_timeout, 0);
+    assert_int_equal(c->inputs[2].type, SL_INPUT_UDP);
+
+    assert_int_equal(c->noutputs, 3);
+    const struct sl_output_conf *o = &c->outputs[0];
+    assert_string_equal(o->name, "messages");
+    assert_string_equal(o->type, "file");
+    assert_null(o->plugin);
+    assert_int_equal(o->queue_capacity, 10000);
+    assert_int_equal(o->queue_bytes, 16 << 20);
+    assert_int_equal(o->policy, SL_POLICY_BLOCK);
+    assert_int_equal(o->nkv, 2); /* format, path: queue is the daemon's */
+    assert_string_equal(o->kv[0].key, "format");
+    assert_string_equal(sl_output_conf_get(o, "path")->str, "var/log/messages");
+    assert_string_equal(o->file, l.path);
+    assert_int_equal(o->line, 6);
+
+    assert_int_equal(c->nroutes, 2);
+    const struct sl_route_conf *r = &c->routes[0];
+    assert_int_equal(r->facility_mask, 1u << 4 | 1u << 10);
+    assert_int_equal(r->severity_mask, 0x1f);
+    assert_int_equal(r->app_names.n, 2);
+    assert_string_equal(r->app_names.v[1], "sudo");
+    assert_string_equal(r->hostnames.v[0], "web1");
+    assert_string_equal(r->inputs.v[0], "devlog");
+    assert_string_equal(r->msg_contains, "failed");
+    assert_int_equal(r->nto, 1);
+    assert_int_equal(r->to[0], 1);
+    assert_true(r->final);
+    assert_int_equal(r->line, 9);
+    r = &c->routes[1];
+    assert_int_equal(r->nto, 2);
+    assert_int_equal(r->to[0], 0);
+    assert_int_equal(r->to[1], 2);
+    assert_false(r->final);
+    done(&l);
+}
+
+static void test_defaults(void **state)
+{
+    struct loaded l;
+    load_ok(&l, "input 'u' { type = 'unix', path = 'log' }\n"
+                "input 't' { type = 'tcp', listen = '[::1]:0' }\n"
+                OUT
+                "route { to = 'o' }\n");
+    const struct sl_config *c = l.c;
+    assert_null(c->control);
+    assert_null(c->hostname);
+    assert_null(c->state_dir);
+    assert_int_equal(c->plugin_path.n, 0);
+    assert_int_equal(c->log_level, 6);
+    assert_int_equal(c->inputs[0].max_message, SL_DEFAULT_MAX_MESSAGE);
+    assert_int_equal(c->inputs[0].mode, 0666);
+    assert_int_equal(c->inputs[0].rcvbuf, 0);
+    assert_null(c->inputs[0].host);
+    assert_string_equal(c->inputs[1].host, "::1");
+    assert_string_equal(c->inputs[1].port, "0");
+    assert_int_equal(c->inputs[1].idle_timeout, 0);
+    const struct sl_output_conf *o = &c->outputs[0];
+    assert_int_equal(o->queue_capacity, SL_DEFAULT_QUEUE_CAPACITY);
+    assert_int_equal(o->queue_bytes, SL_DEFAULT_QUEUE_BYTES);
+    assert_int_equal(o->policy, SL_POLICY_BLOCK);
+    const struct sl_route_conf *r = &c->routes[0];
+    assert_int_equal(r->facility_mask, SL_FACILITY_ANY);
+    assert_int_equal(r->severity_mask, SL_SEVERITY_ANY);
+    assert_int_equal(r->app_names.n + r->hostnames.n + r->inputs.n, 0);
+    assert_null(r->msg_contains);
+    assert_false(r->final);
+    done(&l);
+}
+
+static void test_settings_values(void **state)
+{
+    struct loaded l;
+    load_ok(&l, "settings { plugin_path = '/opt/p', log_level = 'debug' }\n");
+    assert_int_equal(l.c->plugin_path.n, 1);
+    assert_string_equal(l.c->plugin_path.v[0], "/opt/p");
+    assert_int_equal(l.c->log_level, 7);
+    done(&l);
+    load_ok(&l, "settings { plugin_path = { 'a', 'b' }, log_level = 'warn' }\n");
+    assert_int_equal(l.c->plugin_path.n, 2);
+    assert_string_equal(l.c->plugin_path.v[1], "b");
+    assert_int_equal(l.c->log_level, 4);
+    done(&l);
+}
+
+static void test_handles_and_names(void **state)
+{
+    struct loaded l;
+    load_ok(&l, "local a = output 'a' { type = 'file', path = 'a' }\n"
+                "assert(tostring(a) == 'output \"a\"')\n"
+                "route { to = a }\n"
+                "route { to = 'b' }\n"
+                "route { to = { a, 'b', a, 'a' } }\n"
+                "output 'b' { type = 'file', path = 'b' }\n");
+    const struct sl_config *c = l.c;
+    assert_int_equal(c->routes[0].nto, 1);
+    assert_int_equal(c->routes[0].to[0], 0);
+    assert_int_equal(c->routes[1].to[0], 1);
+    assert_int_equal(c->routes[2].nto, 2); /* each output once */
+    assert_int_equal(c->routes[2].to[0], 0);
+    assert_int_equal(c->routes[2].to[1], 1);
+    done(&l);
+}
+
+static uint8_t severity_mask(const char *lua_value)
+{
+    struct loaded l;
+    char text[512];
+    snprintf(text, sizeof text, OUT "route { severity = %s, to = 'o' }\n", lua_value);
+    load_ok(&l, text);
+    uint8_t m = l.c->routes[0].severity_mask;
+    done(&l);
+    return m;
+}
+
+static void test_severity_masks(void **state)
+{
+    assert_int_equal(severity_mask("'<=warning'"), 0x1f); /* emerg..warning: bits 0..4 */
+    assert_int_equal(severity_mask("'<warning'"), 0x0f);
+    assert_int_equal(severity_mask("'>=info'"), 0xc0);
+    assert_int_equal(severity_mask("'>info'"), 0x80);
+    assert_int_equal(severity_mask("'==err'"), 0x08);
+    assert_int_equal(severity_mask("'<= warn'"), 0x1f);
+    assert_int_equal(severity_mask("'err'"), 0x08);
+    assert_int_equal(severity_mask("'error'"), 0x08);
+    assert_int_equal(severity_mask("'panic'"), 0x01);
+    assert_int_equal(severity_mask("{ 'err', 'crit' }"), 0x0c);
+    assert_int_equal(severity_mask("{ '<=crit', 'debug' }"), 0x87);
+}
+
+static uint32_t facility_mask(const char *lua_value)
+{
+    struct loaded l;
+    char text[512];
+    snprintf(text, sizeof text, OUT "route { facility = %s, to = 'o' }\n", lua_value);
+    load_ok(&l, text);
+    uint32_t m = l.c->routes[0].facility_mask;
+    done(&l);
+    return m;
+}
+
+static void test_facility_lists(void **state)
+{
+    assert_int_equal(facility_mask("'kern'"), 1u << 0);
+    assert_int_equal(facility_mask("'security'"), 1u << 4);
+    assert_int_equal(facility_mask("{ 'auth', 'authpriv' }"), 1u << 4 | 1u << 10);
+    assert_int_equal(facility_mask("{ 'local0', 'local7', 'mail' }"), 1u << 16 | 1u << 23 | 1u << 2);
+    assert_int_equal(facility_mask("'CRON'"), 1u << 9);
+}
+
+static void test_plugin_keys_flattened(void **state)
+{
+    struct loaded l;
+    load_ok(&l, "output 'f' { type = 'file', plugin = '/x/file.so', path = 'p', sync = true,\n"
+                "  rotate = { size = '64M', keep = 8, compress = 'zstd', when = { hour = 3 } },\n"
+                "  ratio = 0.5, queue = { capacity = 5, bytes = 1000, policy = 'drop' } }\n");
+    const struct sl_output_conf *o = &l.c->outputs[0];
+    assert_string_equal(o->plugin, "/x/file.so");
+    assert_int_equal(o->queue_capacity, 5);
+    assert_int_equal(o->queue_bytes, 1000);
+    assert_int_equal(o->policy, SL_POLICY_DROP);
+    assert_int_equal(o->nkv, 7);
+    const char *order[] = {"path", "ratio", "rotate.compress", "rotate.keep", "rotate.size",
+                           "rotate.when.hour", "sync"};
+    for (size_t i = 0; i < 7; i++)
+        assert_string_equal(o->kv[i].key, order[i]);
+    assert_int_equal(sl_output_conf_get(o, "rotate.size")->type, SL_KV_STRING);
+    assert_string_equal(sl_output_conf_get(o, "rotate.size")->str, "64M");
+    assert_int_equal(sl_output_conf_get(o, "rotate.keep")->type, SL_KV_INT);
+    assert_int_equal(sl_output_conf_get(o, "rotate.keep")->num, 8);
+    assert_int_equal(sl_output_conf_get(o, "rotate.when.hour")->num, 3);
+    assert_int_equal(sl_output_conf_get(o, "ratio")->type, SL_KV_NUMBER);
+    assert_true(sl_output_conf_get(o, "ratio")->dnum == 0.5);
+    assert_int_equal(sl_output_conf_get(o, "sync")->type, SL_KV_BOOL);
+    assert_int_equal(sl_output_conf_get(o, "sync")->num, 1);
+    assert_null(sl_output_conf_get(o, "type"));
+    assert_null(sl_output_conf_get(o, "queue.capacity"));
+    done(&l);
+}
+
+static void test_modes(void **state)
+{
+    struct loaded l;
+    load_ok(&l, "input 'a' { type = 'unix', path = 'a', mode = '0600' }\n"
+                "input 'b' { type = 'unix', path = 'b', mode = '640' }\n"
+                "input 'c' { type = 'unix', path = 'c', mode = 438 }\n");
+    assert_int_equal(l.c->inputs[0].mode, 0600);
+    assert_int_equal(l.c->inputs[1].mode, 0640);
+    assert_int_equal(l.c->inputs[2].mode, 0666);
+    done(&l);
+    expect_only("input 'a' { type = 'unix', path = 'a', mode = 644 }\n", 1,
+                "input \"a\": key 'mode': mode 644 is ambiguous or out of range; "
+                "write it as a string like \"0644\"");
+    expect_only("input 'a' { type = 'unix', path = 'a', mode = '0999' }\n", 1,
+                "input \"a\": key 'mode': bad mode '0999' (octal permissions like \"0666\")");
+}
+
+static void test_sandbox(void **state)
+{
+    struct loaded l;
+    load_ok(&l, "assert(io == nil and os == nil and package == nil and debug == nil)\n"
+                "assert(require == nil and dofile == nil and loadfile == nil)\n"
+                "assert(string and table and math and utf8 and pairs and pcall)\n"
+                "assert(load('return 1 + 1')() == 2)\n"
+                "local f, err = load(string.dump(function() end))\n"
+                "assert(f == nil and err:find('binary'))\n"
+                "local name = string.format('%s%d', 'o', 1)\n"
+                "for _, n in ipairs({ name, 'o2' }) do output(n) { type = 'file', path = n } end\n");
+    assert_int_equal(l.c->noutputs, 2);
+    assert_string_equal(l.c->outputs[1].name, "o2");
+    done(&l);
+    expect_only("\nio.open('/etc/passwd')\n", 2,
+                "attempt to index a nil value (global 'io')");
+    expect_only("\n\nos.execute('true')\n", 3, "attempt to index a nil value (global 'os')");
+    expect_only("require 'os'\n", 1, "attempt to call a nil value (global 'require')");
+    expect_only("\nlocal co = coroutine.create(print)\n", 2,
+                "attempt to index a nil value (global 'coroutine')");
+    /* Finalizers run with hooks off, out of reach of the instruction limit. */
+    expect_only("\nsetmetatable({}, { __gc = function() while true do end end })\n", 2,
+                "__gc metamethods are not allowed in the config");
+}
+/* }=== */
+
+/* {=== what fails, with its FILE:LINE */
+static void test_unknown_keys(void **state)
+{
+    expect_only("\ninput 'tcp' { type = 'tcp', listen = '127.0.0.1:1', max_mesage = 5 }\n", 2,
+                "input \"tcp\": unknown key 'max_mesage', did you mean 'max_message'?");
+    expect_only("input 'u' { type = 'unix', pth = 'x', path = 'y' }\n", 1,
+                "input \"u\": unknown key 'pth', did you mean 'path'?");
+    expect_only(OUT "route { to = 'o', finale = true }\n", 2,
+                "route: unknown key 'finale', did you mean 'final'?");
+    expect_only("settings { contrl = 'x' }\n", 1,
+                "settings: unknown key 'contrl', did you mean 'control'?");
+    expect_only("settings { colour = 'x' }\n", 1, "settings: unknown key 'colour'");
+    expect_only("output 'o' { type = 'file', queue = { capcity = 5 } }\n", 1,
+                "output \"o\": unknown key 'queue.capcity', did you mean 'queue.capacity'?");
+    expect_only("input 'u' { type = 'unix', path = 'x', listen = '1.2.3.4:5' }\n", 1,
+                "input \"u\": key 'listen' is not used by type 'unix'");
+    expect_only("input 'u' { type = 'unix', 'x', path = 'y' }\n", 1,
+                "input \"u\": unexpected list item 1; write name = value");
+}
+
+static void test_wrong_types(void **state)
+{
+    expect_only("input \"tcp\" { type = 'tcp', listen = '127.0.0.1:1', max_message = true }\n", 1,
+                "input \"tcp\": key 'max_message' wants a size (number or string like \"64K\"), "
+                "got boolean");
+    expect_only(OUT "route { to = function() end }\n", 2,
+                "route: key 'to' wants an output, an output name or a list of them, got function");
+    expect_only(OUT "route { to = 'o', final = 'yes' }\n", 2,
+                "route: key 'final' wants a boolean, got string");
+    expect_only("input 'u' { type = 'unix', path = function() end }\n", 1,
+                "input \"u\": key 'path' wants a string, got function");
+    expect_only("input 't' { type = 'tcp', listen = 'h:1', idle_timeout = 1.5 }\n", 1,
+                "input \"t\": key 'idle_timeout' wants a whole number from 0 to 1073741824, got 1.5");
+    expect_only("input 't' { type = 'tcp', listen = 'h:1', idle_timeout = -1 }\n", 1,
+                "input \"t\": key 'idle_timeout' wants a whole number from 0 to 1073741824, got -1");
+    expect_only("output 'o' { type = 'file', f = print }\n", 1,
+                "output \"o\": key 'f' wants a string, number, boolean or table, got function");
+    expect_only("local o = output 'o' { type = 'file' }\noutput 'p' { type = 'file', x = o }\n", 2,
+                "output \"p\": key 'x' wants a string, number, boolean or table, got output handle");
+    expect_only("output 'o' { type = 'file', hosts = { 'a', 'b' } }\n", 1,
+                "output \"o\": key 'hosts' holds a list item 1; write name = value");
+    expect_only("output 'o' { type = 'file', queue = 5 }\n", 1,
+                "output \"o\": key 'queue' wants a table { capacity = N, bytes = SIZE, policy = P }, "
+                "got number");
+    expect_only("output 'o' { type = 'file', queue = { policy = 'dorp' } }\n", 1,
+                "output \"o\": key 'queue.policy': unknown policy 'dorp' (block or drop), "
+                "did you mean 'drop'?");
+    expect_only("output 'o' { type = 'file', queue = { capacity = 0 } }\n", 1,
+                "output \"o\": key 'queue.capacity' wants a whole number from 1 to 1073741824, got 0");
+    expect_only(OUT "route { app_name = { 'a', 3 }, to = 'o' }\n", 2,
+                "route: key 'app_name' wants a string or a list of strings, got number as list item 2");
+    expect_only(OUT "route { app_name = {}, to = 'o' }\n", 2,
+                "route: key 'app_name' wants a string or a list of strings, got an empty list");
+    expect_only("settings { log_level = 'crit' }\n", 1,
+                "settings: key 'log_level': unknown level 'crit' (err, warning, notice, info or debug)");
+}
+
+static void test_missing_keys(void **state)
+{
+    expect_only("input 'x' { path = 'p' }\n", 1, "input \"x\": key 'type' is missing (unix, udp or tcp)");
+    expect_only("input 'x' { type = 'unix' }\n", 1, "input \"x\": type 'unix' needs key 'path'");
+    expect_only("input 'x' { type = 'tcp' }\n", 1,
+                "input \"x\": type 'tcp' needs key 'listen' (\"HOST:PORT\")");
+    expect_only("input 'x' { type = 'udp' }\n", 1,
+                "input \"x\": type 'udp' needs key 'listen' (\"HOST:PORT\")");
+    expect_only("output 'x' { path = 'p' }\n", 1,
+                "output \"x\": key 'type' is missing (the plugin, e.g. \"file\")");
+    expect_only(OUT "\nroute { facility = 'mail' }\n", 3,
+                "route: key 'to' is missing or nil (an output, an output name or a list of them)");
+    expect_only(OUT "route { to = messages }\n", 2,
+                "route: key 'to' is missing or nil (an output, an output name or a list of them)");
+}
+
+static void test_names(void **state)
+{
+    expect_only("input 'x' { type = 'unix', path = 'a' }\n\ninput 'x' { type = 'unix', path = 'b' }\n",
+                3, "input \"x\": already declared at line 1");
+    expect_only(OUT "output 'o' { type = 'file' }\n", 2, "output \"o\": already declared at line 1");
+    expect_only("input 'a b' { type = 'unix', path = 'a' }\n", 1,
+                "input: bad name \"a b\" (1 to 63 letters, digits, '_', '-' or '.')");
+    expect_only("input 'x' { type = 'tpc', listen = 'h:1' }\n", 1,
+                "input \"x\": unknown type 'tpc' (unix, udp or tcp), did you mean 'tcp'?");
+    expect_only("input 'x' { type = 'native', path = 'a' }\n", 1,
+                "input \"x\": unknown type 'native' (unix, udp or tcp)");
+    expect_only("output 'x' { type = '../evil' }\n", 1,
+                "output \"x\": bad type '../evil' (a plugin name: a-z, 0-9, '_' and '-')");
+}
+
+static void test_listen(void **state)
+{
+    static const char *const bad[] = {"127.0.0.1", "127.0.0.1:70000", "::1:514", "[::1]514",
+                                      ":514", "host:", "[]:5", "[1.2.3.4]:5", "h:-1",
+                                      "h:123456", "a b:5", NULL};
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        char text[256], msg[256];
+        snprintf(text, sizeof text, "input 't' { type = 'tcp', listen = '%s' }\n", bad[i]);
+        snprintf(msg, sizeof msg, "input \"t\": bad listen address '%s' "
+                                  "(HOST:PORT or [IPv6]:PORT, port 0-65535)", bad[i]);
+        expect_only(text, 1, msg);
+    }
+    struct loaded l;
+    load_ok(&l, "input 'a' { type = 'udp', listen = '[fe80::1%eth0]:514' }\n"
+                "input 'b' { type = 'udp', listen = 'localhost:65535' }\n"
+                "input 'c' { type = 'udp', listen = '1.2.3.4:0514' }\n");
+    assert_string_equal(l.c->inputs[0].host, "fe80::1%eth0");
+    assert_string_equal(l.c->inputs[0].port, "514");
+    assert_string_equal(l.c->inputs[1].host, "localhost");
+    assert_string_equal(l.c->inputs[1].port, "65535");
+    assert_string_equal(l.c->inputs[2].port, "514");
+    done(&l);
+}
+
+static void test_bad_sizes(void **state)
+{
+    expect_only("input 'u' { type = 'unix', path = 'a', max_message = '64X' }\n", 1,
+                "input \"u\": key 'max_message': bad size '64X' (a number of bytes or a string "
+                "like \"64K\", \"16M\", \"1G\")");
+    expect_only("input 'u' { type = 'unix', path = 'a', max_message = 0 }\n", 1,
+                "input \"u\": key 'max_message': size 0 is out of range (1 to 67108864)");
+    expect_only("input 'u' { type = 'unix', path = 'a', rcvbuf = -1 }\n", 1,
+                "input \"u\": key 'rcvbuf': bad size -1 (a whole number of bytes)");
+    expect_only("input 'u' { type = 'unix', path = 'a', rcvbuf = 1.5 }\n", 1,
+                "input \"u\": key 'rcvbuf': bad size 1.5 (a whole number of bytes)");
+    expect_only("output 'o' { type = 'file', queue = { bytes = '' } }\n", 1,
+                "output \"o\": key 'queue.bytes': bad size '' (a number of bytes or a string "
+                "like \"64K\", \"16M\", \"1G\")");
+}
+
+static void test_facility_severity_errors(void **state)
+{
+    expect_only(OUT "route { facility = 'authh', to = 'o' }\n", 2,
+                "route: unknown facility 'authh', did you mean 'auth'?");
+    expect_only(OUT "route { facility = { 'mail', 'nonsense' }, to = 'o' }\n", 2,
+                "route: unknown facility 'nonsense'");
+    expect_only(OUT "route { severity = 'warnin', to = 'o' }\n", 2,
+                "route: unknown severity 'warnin' (a name like \"err\" or a comparison like "
+                "\"<=warning\"), did you mean 'warning'?");
+    expect_only(OUT "route { severity = '=<warning', to = 'o' }\n", 2,
+                "route: bad severity comparison '=<warning' (<=, <, >=, > or == and a name, "
+                "like \"<=warning\")");
+    expect_only(OUT "route { severity = { 'err', '!=err' }, to = 'o' }\n", 2,
+                "route: bad severity comparison '!=err' (<=, <, >=, > or == and a name, "
+                "like \"<=warning\")");
+    expect_only(OUT "route { severity = '<=wraning', to = 'o' }\n", 2,
+                "route: unknown severity '<=wraning' (a name like \"err\" or a comparison like "
+                "\"<=warning\"), did you mean '<=warning'?");
+    expect_only(OUT "route { severity = '>debug', to = 'o' }\n", 2,
+                "route: severity '>debug' matches no severity");
+    expect_only(OUT "route { severity = 3, to = 'o' }\n", 2,
+                "route: key 'severity' wants a severity name, a comparison like \"<=warning\" or "
+                "a list of them, got number");
+}
+
+static void test_references(void **state)
+{
+    expect_only(OUT "route { to = 'oo2' }\n", 2, "route: 'to' names unknown output 'oo2', did you mean 'o'?");
+    expect_only(OUT "route { to = { 'o', 'archive' } }\n", 2,
+                "route: 'to' names unknown output 'archive'");
+    expect_only(OUT "input 'devlog' { type = 'unix', path = 'l' }\nroute { input = 'devlgo', to = 'o' }\n",
+                3, "route: key 'input' names unknown input 'devlgo', did you mean 'devlog'?");
+}
+
+static void test_bad_arguments(void **state)
+{
+    expect_only("settings 'x'\n", 1, "settings: wants a table: settings { ... }, got string");
+    expect_only("settings {}\n\nsettings {}\n", 3, "settings: given twice (first at line 1)");
+    expect_only("input 'x' 'y'\n", 1, "input \"x\": wants a table: input \"x\" { ... }, got string");
+    expect_only("input { type = 'unix' }\n", 1,
+                "input: wants a name: input \"NAME\" { ... }, got table");
+    expect_only("output(42) { type = 'file' }\n", 1,
+                "output: wants a name: output \"NAME\" { ... }, got number");
+    expect_only("route 'x'\n", 1, "route: wants a table: route { ... }, got string");
+    expect_only("\ninput 'x'\n", 2, "input \"x\": no table given; write input \"x\" { ... }");
+    expect_only("input('x', { type = 'unix', path = 'p' })\n", 1,
+                "input \"x\": no table given; write input \"x\" { ... }");
+    /* A route to an output whose name was bad reports only the name. */
+    expect_only("local o = output(false) { type = 'file' }\nroute { to = o }\n", 1,
+                "output: wants a name: output \"NAME\" { ... }, got boolean");
+}
+
+static void test_several_errors(void **state)
+{
+    struct loaded l;
+    load_text(&l, "input 'tcp' { type = 'tcp', listen = 'nowhere', max_message = true }\n"
+                  "input 'udp' { type = 'udp', listen = '0.0.0.0:514', rcvbuf = '4Q' }\n"
+                  "output 'o' { type = 'file', path = 'x', queue = { policy = 'lose' } }\n"
+                  "route { severity = '<=warnign', to = 'x' }\n");
+    assert_int_equal(l.errs.n, 6);
+    /* In order of the file, and of keys within a declaration. */
+    expect(&l, 1, "input \"tcp\": bad listen address 'nowhere' (HOST:PORT or [IPv6]:PORT, port 0-65535)");
+    expect(&l, 1, "input \"tcp\": key 'max_message' wants a size (number or string like \"64K\"), got boolean");
+    assert_string_equal(strchr(l.errs.v[0], ' ') + 1, "input \"tcp\": bad listen address 'nowhere' (HOST:PORT or [IPv6]:PORT, port 0-65535)");
+    expect(&l, 2, "input \"udp\": key 'rcvbuf': bad size '4Q' (a number of bytes or a string like \"64K\", \"16M\", \"1G\")");
+    expect(&l, 3, "output \"o\": key 'queue.policy': unknown policy 'lose' (block or drop)");
+    expect(&l, 4, "route: unknown severity '<=warnign' (a name like \"err\" or a comparison like \"<=warning\"), did you mean '<=warning'?");
+    expect(&l, 4, "route: 'to' names unknown output 'x'");
+    done(&l);
+}
+
+/* Checks made after the chunk ran still come out in file order. */
+static void test_errors_in_file_order(void **state)
+{
+    struct loaded l;
+    load_text(&l, "route { to = 'nowhere' }\n"
+                  "input 'x' { type = 'unix' }\n"
+                  "input 'y'\n");
+    assert_int_equal(l.errs.n, 3);
+    expect(&l, 1, "route: 'to' names unknown output 'nowhere'");
+    char want[8192];
+    snprintf(want, sizeof want, "%s:1: route: 'to' names unknown output 'nowhere'", l.path);
+    assert_string_equal(l.errs.v[0], want);
+    snprintf(want, sizeof want, "%s:2: input \"x\": type 'unix' needs key 'path'", l.path);
+    assert_string_equal(l.errs.v[1], want);
+    snprintf(want, sizeof want, "%s:3: input \"y\": no table given; write input \"y\" { ... }",
+             l.path);
+    assert_string_equal(l.errs.v[2], want);
+    done(&l);
+}
+
+static void test_multiline_declaration(void **state)
+{
+    expect_only("-- a comment\n"
+                "input 'x' {\n"
+                "    type = 'unix',\n"
+                "    path = 'p', paht = 'q',\n"
+                "}\n", 2, "input \"x\": unknown key 'paht', did you mean 'path'?");
+    /* Declared from a helper function: the helper's line. */
+    expect_only("local function unix(name, path)\n"
+                "    input(name) { type = 'unix', path = path, mode = true }\n"
+                "end\n"
+                "unix('a', 'p')\n", 2,
+                "input \"a\": key 'mode' wants a permission string like \"0666\", got boolean");
+}
+
+static void test_syntax_error(void **state)
+{
+    expect_only("input 'x' { type = 'unix', path = 'p' }\n"
+                "route { to = 'x' \n"
+                "input 'y' { }\n", 3, "'}' expected (to close '{' at line 2) near 'input'");
+    expect_only("local x = = 1\n", 1, "unexpected symbol near '='");
+}
+
+static void test_runtime_error(void **state)
+{
+    expect_only("local t\n\nt.x = 1\n", 3, "attempt to index a nil value (local 't')");
+    expect_only("\nerror('boom')\n", 2, "boom");
+    expect_only("\n\nerror('no position', 0)\n", 3, "no position");
+    expect_only("local function f()\n  error({})\nend\nf()\n", 2, "(error object is a table value)");
+    expect_only("\nerror(setmetatable({}, { __tostring = function() return 'custom' end }))\n", 2,
+                "custom");
+    expect_only("local s = load('local a = nil; return a.b')\n\nlocal v = s()\n", 3,
+                "[string \"local a = nil; return a.b\"]:1: attempt to index a nil value (local 'a')");
+}
+
+static void test_runaway(void **state)
+{
+    expect_only("local n = 0\n\nwhile true do n = n + 1 end\n", 3,
+                "config took too long (more than 100 million instructions)");
+    /* A pcall in the config cannot catch the limit and carry on. */
+    expect_only("while true do\n  pcall(function() while true do end end)\nend\n", 2,
+                "config took too long (more than 100 million instructions)");
+}
+
+static void test_memory_limit(void **state)
+{
+    expect_only("local t = {}\nfor i = 1, 1e8 do t[i] = ('x'):rep(64) .. i end\n", 0,
+                "config needs more than 64 MiB of memory");
+    expect_only("local s = ('x'):rep(1 << 30)\n", 0, "config needs more than 64 MiB of memory");
+}
+
+static void test_missing_file(void **state)
+{
+    struct loaded l;
+    snprintf(l.path, sizeof l.path, "/nonexistent/sluice.lua");
+    load_file(&l);
+    expect(&l, 0, "open() failed (2: No such file or directory)");
+    done(&l);
+}
+
+/* Lua cuts long chunk names to "...TAIL"; errors still name the whole path. */
+static void test_long_path(void **state)
+{
+    char dir[] = "/tmp/sluice-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct loaded l;
+    snprintf(l.path, sizeof l.path, "%s/a-rather-long-directory-name-for-lua-to-shorten/"
+                                    "and-a-long-file-name.lua", dir);
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/a-rather-long-directory-name-for-lua-to-shorten", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    write_text(l.path, "\nlocal x = nil + 1\n");
+    load_file(&l);
+    expect(&l, 2, "attempt to perform arithmetic on a nil value");
+    done(&l);
+    write_text(l.path, "\n\nlocal = 1\n");
+    load_file(&l);
+    expect(&l, 3, "<name> expected near '='");
+    done(&l);
+    unlink(l.path);
+    rmdir(sub);
+    rmdir(dir);
+}
+/* }=== */
+
+static void test_parse_size(void **state)
+{
+    static const struct {
+        const char *s;
+        int rc;
+        unsigned long long v;
+    } cases[] = {
+        {"0", 0, 0}, {"512", 0, 512}, {"64K", 0, 64 << 10}, {"64k", 0, 64 << 10},
+        {"16M", 0, 16 << 20}, {"1G", 0, 1ull << 30}, {"64KB", 0, 64 << 10},
+        {"64KiB", 0, 64 << 10}, {"", -EINVAL, 0}, {"K", -EINVAL, 0}, {"-1", -EINVAL, 0},
+        {" 1", -EINVAL, 0}, {"1T", -EINVAL, 0}, {"1 K", -EINVAL, 0}, {"1KX", -EINVAL, 0},
+        {"99999999999999999999", -EINVAL, 0}, {"17179869184G", -EINVAL, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned long long v = 12345;
+        int rc = sl_parse_size(cases[i].s, &v);
+        if (rc != cases[i].rc)
+            fprintf(stderr, "  size '%s'\n", cases[i].s);
+        assert_int_equal(rc, cases[i].rc);
+        if (rc == 0)
+            assert_int_equal(v, cases[i].v);
+    }
+}
+
+/* The shipped configs must load as they are. */
+static void test_shipped_configs(void **state)
+{
+    struct loaded l;
+    snprintf(l.path, sizeof l.path, "%s/config/sluice.lua", TEST_SRCDIR);
+    load_file(&l);
+    if (l.rc != 0)
+        dump_errors(&l);
+    assert_int_equal(l.rc, 0);
+    assert_string_equal(l.c->control, "var/run/sluice.ctl");
+    assert_int_equal(l.c->ninputs, 3);
+    assert_int_equal(l.c->noutputs, 3);
+    assert_int_equal(l.c->nroutes, 2);
+    assert_true(l.c->routes[0].final);
+    done(&l);
+
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s/config/examples", TEST_SRCDIR);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".lua") != 0)
+            continue;
+        snprintf(l.path, sizeof l.path, "%s/%s", dir, e->d_name);
+        load_file(&l);
+        if (l.rc != 0)
+            dump_errors(&l);
+        assert_int_equal(l.rc, 0);
+        done(&l);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spec_example),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_settings_values),
+        cmocka_unit_test(test_handles_and_names),
+        cmocka_unit_test(test_severity_masks),
+        cmocka_unit_test(test_facility_lists),
+        cmocka_unit_test(test_plugin_keys_flattened),
+        cmocka_unit_test(test_modes),
+        cmocka_unit_test(test_sandbox),
+        cmocka_unit_test(test_unknown_keys),
+        cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_missing_keys),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_bad_sizes),
+        cmocka_unit_test(test_facility_severity_errors),
+        cmocka_unit_test(test_references),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_several_errors),
+        cmocka_unit_test(test_errors_in_file_order),
+        cmocka_unit_test(test_multiline_declaration),
+        cmocka_unit_test(test_syntax_error),
+        cmocka_unit_test(test_runtime_error),
+        cmocka_unit_test(test_runaway),
+        cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_long_path),
+        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_shipped_configs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
