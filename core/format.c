@@ -697,7 +697,7 @@ static int unknown_field(const char *name, size_t len, char *err, size_t errlen)
 {
     const char *near = closest_field(name, len);
     if (near != NULL)
-        snprintf(err, errlen, "unknown field {%.*s} in template (did you mean {%s}?)", (int)len,
+        snprintf(err, errlen, "unknown field {%.*s} in template, did you mean {%s}?", (int)len,
                  name, near);
     else
         snprintf(err, errlen, "unknown field {%.*s} in template (fields: pri facility severity "
@@ -751,7 +751,7 @@ static int unknown_format(const char *spec, char *err, size_t errlen)
     for (size_t i = 0; i < 4; i++) {
         size_t len = strlen(names[i]);
         if (sl_edit_distance(spec, strlen(spec), names[i], len) <= (len > 3 ? 2 : 1)) {
-            snprintf(err, errlen, "unknown format \"%s\" (did you mean \"%s\"?)", spec, names[i]);
+            snprintf(err, errlen, "unknown format '%s', did you mean '%s'?", spec, names[i]);
             return -EINVAL;
         }
     }

@@ -245,9 +245,9 @@ static size_t check_keys(const struct sl_plugin *p, const struct sl_output_conf 
         unknown++;
         char hint[128] = "";
         if (near != NULL)
-            snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", near);
+            snprintf(hint, sizeof hint, ", did you mean '%s'?", near);
         sl_errors_add(errs, o->file != NULL ? o->file : "config", o->line,
-                      "output \"%s\": unknown key \"%s\" for type \"%s\"%s", o->name, key,
+                      "output \"%s\": unknown key '%s' for type \"%s\"%s", o->name, key,
                       o->type, hint);
     }
     return unknown;

@@ -247,12 +247,12 @@ static void test_check_keys(void **state)
     struct sl_errors errs = {0};
     sl_plugin_check(p, &c.o, &errs);
     assert_int_equal(errs.n, 3);
-    assert_string_equal(errs.v[0], "sluice.lua:3: output \"messages\": unknown key \"fromat\" "
-                        "for type \"file\" (did you mean \"format\"?)");
-    assert_string_equal(errs.v[1], "sluice.lua:3: output \"messages\": unknown key \"sycn\" "
-                        "for type \"file\" (did you mean \"sync\"?)");
+    assert_string_equal(errs.v[0], "sluice.lua:3: output \"messages\": unknown key 'fromat' "
+                        "for type \"file\", did you mean 'format'?");
+    assert_string_equal(errs.v[1], "sluice.lua:3: output \"messages\": unknown key 'sycn' "
+                        "for type \"file\", did you mean 'sync'?");
     assert_string_equal(errs.v[2], "sluice.lua:3: output \"messages\": unknown key "
-                        "\"rotate.size\" for type \"file\"");
+                        "'rotate.size' for type \"file\"");
     sl_errors_clear(&errs);
     sl_plugin_unload(p);
 }
@@ -395,7 +395,7 @@ static void test_host_format(void **state)
     h->format_free(f);
     h->format_free(NULL);
     assert_int_equal(h->format_new("{procd}", &f, err, sizeof err), -EINVAL);
-    assert_string_equal(err, "unknown field {procd} in template (did you mean {procid}?)");
+    assert_string_equal(err, "unknown field {procd} in template, did you mean {procid}?");
     free(b.data);
     sl_msg_unref(m);
 }
@@ -509,7 +509,7 @@ static void test_file_config_errors(void **state)
     c.kv[0].key = "pth";
     expect_open_error(p, &c, "key \"path\" is required");
     conf_init(&c, "unused", "rfc3146");
-    expect_open_error(p, &c, "unknown format \"rfc3146\" (did you mean \"rfc3164\"?)");
+    expect_open_error(p, &c, "unknown format 'rfc3146', did you mean 'rfc3164'?");
     conf_init(&c, "unused", NULL);
     conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_INT, .num = 640});
     expect_open_error(p, &c, "key \"mode\" must be a string of octal digits such as \"0640\"");
