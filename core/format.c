@@ -377,14 +377,46 @@ static bool is_ctl(unsigned char c)
     return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
+/* True when none of the 8 bytes of x is a control byte (< 0x20 or 0x7f).
+ * The classic "has a byte less than n" test (exact for n <= 0x80) and "has
+ * a zero byte" on x ^ 0x7f..; TAB also fails it and is sorted out byte by
+ * byte, which is rare. */
+static bool word_clean(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t below = (x - ones * 0x20) & ~x & highs;
+    uint64_t y = x ^ (ones * 0x7f);
+    uint64_t del = (y - ones) & ~y & highs;
+    return (below | del) == 0;
+}
+
+/* The first control byte in [p, end), or end: a word at a time, since
+ * almost every byte of a log line is clean. */
+static const char *skip_clean(const char *p, const char *end)
+{
+    for (;;) {
+        while (end - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, sizeof x);
+            if (!word_clean(x))
+                break;
+            p += 8;
+        }
+        const char *stop = end - p >= 8 ? p + 8 : end;
+        while (p < stop && !is_ctl((unsigned char)*p))
+            p++;
+        if (p < stop || p == end)
+            return p;
+    }
+}
+
 /* Text with control bytes as "#ooo" (rsyslog's escaping): at most 4n bytes. */
 static char *put_text(char *w, const char *p, size_t n)
 {
     const char *end = p + n;
     while (p < end) {
         const char *run = p;
-        while (p < end && !is_ctl((unsigned char)*p))
-            p++;
+        p = skip_clean(p, end);
         w = put(w, run, (size_t)(p - run));
         if (p == end)
             break;

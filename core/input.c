@@ -30,8 +30,8 @@ static inline void bump(atomic_uint_fast64_t *c, uint64_t by)
 
 void sl_input_tick_clock(struct sl_input *in)
 {
-    time_t now = time(NULL);
-    if (now != in->pctx.now)
+    sl_msgpool_tick(&in->pool);
+    if (in->pool.now.sec != in->pctx.now)
         sl_parse_ctx_now(&in->pctx);
 }
 

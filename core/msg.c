@@ -16,6 +16,7 @@ struct sl_chunk {
     atomic_uint refs;
     size_t size;
     size_t used;
+    uint32_t input_len;
     char input[64];
     alignas(max_align_t) char data[];
 };
@@ -29,10 +30,24 @@ static void chunk_unref(struct sl_chunk *c)
         free(c);
 }
 
+static struct sl_time clock_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (struct sl_time){.sec = now.tv_sec, .nsec = (int32_t)now.tv_nsec, .frac_digits = 6,
+                            .flags = SL_TIME_VALID};
+}
+
+void sl_msgpool_tick(struct sl_msgpool *pool)
+{
+    pool->now = clock_now();
+}
+
 void sl_msgpool_init(struct sl_msgpool *pool, const char *input)
 {
     pool->cur = NULL;
     pool->chunk_size = CHUNK_SIZE;
+    pool->now = clock_now();
     size_t n = strnlen(input, sizeof pool->input_name - 1);
     memcpy(pool->input_name, input, n);
     pool->input_name[n] = '\0';
@@ -55,10 +70,12 @@ static struct sl_chunk *chunk_new(const struct sl_msgpool *pool, size_t need)
     c->size = size;
     c->used = 0;
     memcpy(c->input, pool->input_name, sizeof c->input);
+    c->input_len = (uint32_t)strlen(c->input);
     return c;
 }
 
-static void msg_init(struct sl_msg *m, char *raw, size_t len, const char *input)
+static void msg_init(struct sl_msg *m, char *raw, size_t len, struct sl_str input,
+                     struct sl_time received)
 {
     memset(m, 0, sizeof *m);
     atomic_init(&m->refs, 1);
@@ -67,11 +84,8 @@ static void msg_init(struct sl_msg *m, char *raw, size_t len, const char *input)
     m->facility = 1;
     m->severity = 5;
     m->pri = 13;
-    m->input = (struct sl_str){input, (uint32_t)strlen(input)};
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    m->received = (struct sl_time){.sec = now.tv_sec, .nsec = (int32_t)now.tv_nsec,
-                                   .frac_digits = 6, .flags = SL_TIME_VALID};
+    m->input = input;
+    m->received = received;
 }
 
 struct sl_msg *sl_msg_new(struct sl_msgpool *pool, const char *raw, size_t len,
@@ -94,7 +108,7 @@ struct sl_msg *sl_msg_new(struct sl_msgpool *pool, const char *raw, size_t len,
 
     char *bytes = (char *)(m + 1);
     memcpy(bytes, raw, len);
-    msg_init(m, bytes, len, c->input);
+    msg_init(m, bytes, len, (struct sl_str){c->input, c->input_len}, pool->now);
     m->chunk = c;
     if (peer != NULL && peer_len > 0) {
         memcpy(bytes + len, peer, peer_len);
@@ -114,7 +128,7 @@ struct sl_msg *sl_msg_new_heap(const char *raw, size_t len, const char *input)
     char *bytes = (char *)(m + 1);
     memcpy(bytes, raw, len);
     memcpy(bytes + len, input, ilen + 1);
-    msg_init(m, bytes, len, bytes + len);
+    msg_init(m, bytes, len, (struct sl_str){bytes + len, (uint32_t)ilen}, clock_now());
     return m;
 }
 

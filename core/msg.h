@@ -91,17 +91,20 @@ struct sl_msg {
 struct sl_msgpool {
     struct sl_chunk *cur;
     size_t chunk_size;
+    struct sl_time now; /* the received time of what is read now */
     char input_name[64];
 };
 
 /* Sets up a pool whose messages carry input name `input` (cut at 63 bytes). */
 void sl_msgpool_init(struct sl_msgpool *pool, const char *input);
+/* Reads the clock into pool->now: once per read, not once per message. */
+void sl_msgpool_tick(struct sl_msgpool *pool);
 /* Drops the pool's hold on its current chunk; live messages keep it alive. */
 void sl_msgpool_release(struct sl_msgpool *pool);
 
 /* Copies raw[0..len) and peer[0..peer_len) (peer may be NULL) into the pool
  * and returns a new message with one reference, all fields NIL except raw,
- * input and peer, received = now. Returns NULL on allocation failure. The
+ * input and peer, received = pool->now (see sl_msgpool_tick). Returns NULL on allocation failure. The
  * caller then runs a parser (parse.h) on it. */
 struct sl_msg *sl_msg_new(struct sl_msgpool *pool, const char *raw, size_t len,
                           const char *peer, size_t peer_len);
