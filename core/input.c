@@ -350,6 +350,19 @@ size_t sl_sockaddr_text(const void *sa, char *buf, size_t len, bool with_port)
     return n < 0 ? 0 : ((size_t)n >= len ? len - 1 : (size_t)n);
 }
 
+void sl_input_set_rcvbuf(struct sl_input *in, int fd, size_t want)
+{
+    int size = want > INT32_MAX / 2 ? INT32_MAX / 2 : (int)want;
+    int got = 0;
+    socklen_t len = sizeof got;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    /* Linux reports twice what it grants (the rest is bookkeeping). */
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && got / 2 < size)
+        sl_log(SL_LOG_WARNING, 0,
+               "input \"%s\": receive buffer is %d bytes, not the %d asked for "
+               "(raise net.core.rmem_max)", in->conf->name, got / 2, size);
+}
+
 int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errlen)
 {
     const struct sl_input_conf *c = in->conf;
@@ -372,10 +385,9 @@ int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errl
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (c->rcvbuf > 0) {
-        int size = c->rcvbuf > INT32_MAX ? INT32_MAX : (int)c->rcvbuf;
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    }
+    size_t want = c->rcvbuf ? c->rcvbuf : (socktype == SOCK_DGRAM ? SL_DEFAULT_UDP_RCVBUF : 0);
+    if (want > 0)
+        sl_input_set_rcvbuf(in, fd, want);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
         (socktype == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)) {
         rc = -errno;

@@ -121,6 +121,9 @@ int sl_input_watch(struct sl_input *in, int fd, void *tag, bool on);
  * and fills in->address with the bound address. Returns the fd or a
  * negative errno with a reason in err. */
 int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errlen);
+/* Asks for a receive buffer of want bytes; logs when the kernel grants
+ * less (net.core.rmem_max caps it). */
+void sl_input_set_rcvbuf(struct sl_input *in, int fd, size_t want);
 /* The text of an address ("192.0.2.1", or with_port "192.0.2.1:514" /
  * "[::1]:514"); returns its length. */
 size_t sl_sockaddr_text(const void *sa, char *buf, size_t len, bool with_port);

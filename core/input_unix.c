@@ -51,10 +51,8 @@ static int unix_open(struct sl_input *in, char *err, size_t errlen)
             close(fd);
         return rc;
     }
-    if (in->conf->rcvbuf > 0) {
-        int size = (int)in->conf->rcvbuf;
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    }
+    if (in->conf->rcvbuf > 0)
+        sl_input_set_rcvbuf(in, fd, in->conf->rcvbuf);
     snprintf(in->address, sizeof in->address, "%s", path);
     struct sl_dgram *d;
     rc = sl_dgram_new(in, fd, false, &d);

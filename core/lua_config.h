@@ -42,6 +42,9 @@ enum sl_input_type { SL_INPUT_UNIX, SL_INPUT_UDP, SL_INPUT_TCP };
 enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
 
 #define SL_DEFAULT_MAX_MESSAGE (64 * 1024)
+/* UDP cannot be paused: the kernel's buffer is all that absorbs a burst
+ * or a stall, and its 208 KiB default holds about 1 ms at 200k msgs/s. */
+#define SL_DEFAULT_UDP_RCVBUF (4 * 1024 * 1024)
 #define SL_DEFAULT_QUEUE_CAPACITY 10000
 #define SL_DEFAULT_QUEUE_BYTES (16 * 1024 * 1024)
 
@@ -52,7 +55,7 @@ struct sl_input_conf {
     char *host, *port;     /* udp, tcp: from listen = "HOST:PORT" ("[v6]:PORT") */
     size_t max_message;    /* default SL_DEFAULT_MAX_MESSAGE */
     int idle_timeout;      /* tcp: seconds without data before closing; 0 = never */
-    size_t rcvbuf;         /* SO_RCVBUF; 0 = kernel default */
+    size_t rcvbuf;         /* SO_RCVBUF; 0 = the default (SL_DEFAULT_UDP_RCVBUF for udp, the kernel's otherwise) */
     unsigned mode;         /* unix: socket file permissions, default 0666 */
     int line;
 };
