@@ -21,6 +21,7 @@
 #include "log.h"
 
 #define VLEN 32
+#define BATCH 256 /* datagrams routed together; at most SL_DISPATCH_MAX */
 #define CTL_SIZE (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(uint32_t)))
 
 struct sl_dgram {
@@ -138,8 +139,8 @@ static size_t trim(const char *p, size_t len)
     return len;
 }
 
-/* One recvmmsg(): returns how many datagrams were read, 0 when none. */
-static int read_batch(struct sl_input *in, struct sl_dgram *d)
+/* One recvmmsg() into batch[]: returns how many datagrams were read. */
+static int receive(struct sl_input *in, struct sl_dgram *d, struct sl_msg **batch, size_t *nb)
 {
     prepare(d);
     int n = recvmmsg(d->fd, d->hdrs, VLEN, MSG_DONTWAIT, NULL);
@@ -148,8 +149,6 @@ static int read_batch(struct sl_input *in, struct sl_dgram *d)
             sl_log(SL_LOG_WARNING, errno, "input \"%s\": recvmmsg() failed", in->conf->name);
         return 0;
     }
-    struct sl_msg *batch[VLEN];
-    size_t nb = 0;
     for (int i = 0; i < n; i++) {
         struct msghdr *h = &d->hdrs[i].msg_hdr;
         const char *p = d->iov[i].iov_base;
@@ -161,13 +160,31 @@ static int read_batch(struct sl_input *in, struct sl_dgram *d)
                                             d->with_peer ? d->peer_len : 0, flags);
         control_data(in, h, m);
         if (m != NULL)
-            batch[nb++] = m;
+            batch[(*nb)++] = m;
     }
-    if (!sl_input_dispatch(in, batch, nb, &d->parked) && !d->paused) {
+    return n;
+}
+
+/*
+ * Reads until the socket is empty or BATCH datagrams are in, then routes
+ * them in one go. A unix socket holds only net.unix.max_dgram_qlen (often
+ * 10) datagrams: dispatching each handful would cost a queue lock, a worker
+ * wake-up and a write() per handful, while the sender, blocked, refills the
+ * socket as fast as we empty it. Returns how many were read, 0 when none.
+ */
+static size_t read_batch(struct sl_input *in, struct sl_dgram *d)
+{
+    struct sl_msg *batch[BATCH];
+    size_t nb = 0;
+    int n;
+    do {
+        n = receive(in, d, batch, &nb);
+    } while (n > 0 && nb + VLEN <= BATCH);
+    if (nb > 0 && !sl_input_dispatch(in, batch, nb, &d->parked) && !d->paused) {
         d->paused = true;
         sl_input_watch(in, d->fd, d, false);
     }
-    return n;
+    return nb;
 }
 
 void sl_dgram_event(struct sl_input *in, void *tag, uint32_t events)
