@@ -1,6 +1,7 @@
 /* msg.c: message allocation from per-input chunks, reference counting, names. */
 #include "msg.h"
 
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +12,92 @@
  * A chunk holds many messages, each laid out as [struct sl_msg][raw][peer],
  * plus the input's name, which all of them share. refs counts the pool's
  * hold (while it is the current chunk) and each live message.
+ *
+ * Chunks of the standard size go back to their pool's cache when their last
+ * message is released, on whatever thread: malloc would hand 128 KiB blocks
+ * back to the kernel and fault them in again, which cost a fifth of the
+ * daemon's CPU at 3M msgs/s. The cache is shared by the pool and its chunks
+ * (refcounted), so it outlives whichever goes last.
  */
+struct sl_chunk_cache {
+    pthread_mutex_t lock;
+    atomic_uint refs; /* the pool, and every chunk it made */
+    struct sl_chunk *free;
+    unsigned nfree;
+};
+
 struct sl_chunk {
     atomic_uint refs;
     size_t size;
     size_t used;
+    struct sl_chunk_cache *cache; /* NULL for an oversized chunk */
+    struct sl_chunk *next;        /* in the cache's free list */
     uint32_t input_len;
     char input[64];
     alignas(max_align_t) char data[];
 };
 
 #define CHUNK_SIZE (128 * 1024)
+#define CACHE_MAX 16 /* free chunks kept per pool: 2 MiB */
 #define ALIGN_UP(n) (((n) + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1))
+
+static struct sl_chunk_cache *cache_new(void)
+{
+    struct sl_chunk_cache *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return NULL;
+    pthread_mutex_init(&k->lock, NULL);
+    atomic_init(&k->refs, 1);
+    return k;
+}
+
+static void cache_unref(struct sl_chunk_cache *k)
+{
+    if (k == NULL || atomic_fetch_sub_explicit(&k->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    while (k->free != NULL) {
+        struct sl_chunk *c = k->free;
+        k->free = c->next;
+        free(c);
+    }
+    pthread_mutex_destroy(&k->lock);
+    free(k);
+}
+
+/* Keeps c for reuse if there is room; true when it did. */
+static bool cache_put(struct sl_chunk_cache *k, struct sl_chunk *c)
+{
+    pthread_mutex_lock(&k->lock);
+    bool kept = k->nfree < CACHE_MAX;
+    if (kept) {
+        c->next = k->free;
+        k->free = c;
+        k->nfree++;
+    }
+    pthread_mutex_unlock(&k->lock);
+    return kept;
+}
+
+static struct sl_chunk *cache_get(struct sl_chunk_cache *k)
+{
+    pthread_mutex_lock(&k->lock);
+    struct sl_chunk *c = k->free;
+    if (c != NULL) {
+        k->free = c->next;
+        k->nfree--;
+    }
+    pthread_mutex_unlock(&k->lock);
+    return c;
+}
 
 static void chunk_unref(struct sl_chunk *c)
 {
-    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    struct sl_chunk_cache *k = c->cache;
+    if (k == NULL || !cache_put(k, c))
         free(c);
+    cache_unref(k);
 }
 
 static struct sl_time clock_now(void)
@@ -46,6 +116,7 @@ void sl_msgpool_tick(struct sl_msgpool *pool)
 void sl_msgpool_init(struct sl_msgpool *pool, const char *input)
 {
     pool->cur = NULL;
+    pool->cache = cache_new(); /* NULL on ENOMEM: chunks are then plain malloc */
     pool->chunk_size = CHUNK_SIZE;
     pool->now = clock_now();
     size_t n = strnlen(input, sizeof pool->input_name - 1);
@@ -53,22 +124,34 @@ void sl_msgpool_init(struct sl_msgpool *pool, const char *input)
     pool->input_name[n] = '\0';
 }
 
-void sl_msgpool_release(struct sl_msgpool *pool)
+static void drop_current(struct sl_msgpool *pool)
 {
     if (pool->cur != NULL)
         chunk_unref(pool->cur);
     pool->cur = NULL;
 }
 
+void sl_msgpool_release(struct sl_msgpool *pool)
+{
+    drop_current(pool);
+    cache_unref(pool->cache);
+    pool->cache = NULL;
+}
+
 static struct sl_chunk *chunk_new(const struct sl_msgpool *pool, size_t need)
 {
-    size_t size = need > pool->chunk_size ? need : pool->chunk_size;
-    struct sl_chunk *c = malloc(sizeof *c + size);
+    bool standard = need <= pool->chunk_size && pool->cache != NULL;
+    struct sl_chunk *c = standard ? cache_get(pool->cache) : NULL;
+    if (c == NULL)
+        c = malloc(sizeof *c + (need > pool->chunk_size ? need : pool->chunk_size));
     if (c == NULL)
         return NULL;
     atomic_init(&c->refs, 1);
-    c->size = size;
+    c->size = need > pool->chunk_size ? need : pool->chunk_size;
     c->used = 0;
+    c->cache = standard ? pool->cache : NULL;
+    if (standard)
+        atomic_fetch_add_explicit(&pool->cache->refs, 1, memory_order_relaxed);
     memcpy(c->input, pool->input_name, sizeof c->input);
     c->input_len = (uint32_t)strlen(c->input);
     return c;
@@ -99,7 +182,7 @@ struct sl_msg *sl_msg_new(struct sl_msgpool *pool, const char *raw, size_t len,
         c = chunk_new(pool, need);
         if (c == NULL)
             return NULL;
-        sl_msgpool_release(pool);
+        drop_current(pool);
         pool->cur = c;
     }
     struct sl_msg *m = (struct sl_msg *)(c->data + c->used);

@@ -88,8 +88,11 @@ struct sl_msg {
 };
 
 /* An input's allocator of messages. Thread: the owning input thread only. */
+struct sl_chunk_cache;
+
 struct sl_msgpool {
     struct sl_chunk *cur;
+    struct sl_chunk_cache *cache; /* chunks freed by any thread come back here */
     size_t chunk_size;
     struct sl_time now; /* the received time of what is read now */
     char input_name[64];
@@ -99,7 +102,7 @@ struct sl_msgpool {
 void sl_msgpool_init(struct sl_msgpool *pool, const char *input);
 /* Reads the clock into pool->now: once per read, not once per message. */
 void sl_msgpool_tick(struct sl_msgpool *pool);
-/* Drops the pool's hold on its current chunk; live messages keep it alive. */
+/* Drops the pool's hold on its chunks; live messages keep theirs alive. */
 void sl_msgpool_release(struct sl_msgpool *pool);
 
 /* Copies raw[0..len) and peer[0..peer_len) (peer may be NULL) into the pool

@@ -76,6 +76,42 @@ static void oversized_message_gets_its_own_chunk(void **state)
     free(raw);
 }
 
+/* A chunk whose messages are all released is reused by its pool, not
+ * given back to malloc. */
+static void released_chunk_is_reused(void **state)
+{
+    struct sl_msgpool pool;
+    sl_msgpool_init(&pool, "reuse");
+    char text[1000];
+    memset(text, 'r', sizeof text);
+    struct sl_msg *first_chunk[200];
+    size_t n = 0;
+    first_chunk[n++] = sl_msg_new(&pool, text, sizeof text, NULL, 0);
+    struct sl_msg *m;
+    while ((m = sl_msg_new(&pool, text, sizeof text, NULL, 0))->chunk == first_chunk[0]->chunk) {
+        assert_true(n < 200);
+        first_chunk[n++] = m;
+    }
+    void *first_address = first_chunk[0];
+    for (size_t i = 0; i < n; i++)
+        sl_msg_unref(first_chunk[i]);
+    /* Fill the second chunk; the third must be the first one again. */
+    struct sl_msg *second[200];
+    size_t k = 0;
+    second[k++] = m;
+    while ((m = sl_msg_new(&pool, text, sizeof text, NULL, 0))->chunk == second[0]->chunk) {
+        assert_true(k < 200);
+        second[k++] = m;
+    }
+    assert_ptr_equal(m, first_address);
+    assert_int_equal(m->raw.len, sizeof text);
+    assert_int_equal(m->raw.p[0], 'r');
+    sl_msg_unref(m);
+    for (size_t i = 0; i < k; i++)
+        sl_msg_unref(second[i]);
+    sl_msgpool_release(&pool);
+}
+
 static void long_input_name_is_cut(void **state)
 {
     struct sl_msgpool pool;
@@ -166,6 +202,7 @@ int main(void)
         cmocka_unit_test(new_message_copies_raw_and_peer),
         cmocka_unit_test(messages_outlive_the_pool),
         cmocka_unit_test(oversized_message_gets_its_own_chunk),
+        cmocka_unit_test(released_chunk_is_reused),
         cmocka_unit_test(long_input_name_is_cut),
         cmocka_unit_test(heap_message),
         cmocka_unit_test(references_released_from_many_threads),
