@@ -1,0 +1,1339 @@
+#!/usr/bin/env python3
+"""bench.py: sluiced side by side with rsyslog, syslog-ng and a ceiling.
+
+    python3 tests/bench/bench.py --builddir BUILDDIR [--runs R] [--count N]
+        [--only NAME,...] [--daemons sluiced,rsyslog,syslog-ng,ceiling]
+        [--quick] [--out FILE]
+
+(`make bench` runs it with --builddir set; pass more with BENCH_ARGS=...)
+
+For every scenario in SCENARIOS, and for every run, each daemon in turn is
+started in the foreground with a config of its own (written here, per
+scenario, into a temporary directory), listening on 127.0.0.1 and writing
+plain files without fsync. BUILDDIR/tests/bench/sender sends N messages,
+and the output files are polled until N lines (times the number of copies
+each message gets) are on disk, or until nothing moves for a few seconds.
+Then the daemon is stopped by pid and its files are read back.
+
+Measured per run:
+  msgs/s          messages / (first send .. the N-th line on disk); for a
+                  rate-limited scenario, the rate the sender achieved.
+  CPU s / M msgs  utime + stime of the daemon (/proc/PID/stat, all threads),
+                  from just before the first send to the N-th line.
+  peak RSS MB     VmHWM of the daemon (/proc/PID/status) at the end.
+  lost            messages sent but never on disk (parsed from the c= and
+                  s= tokens every message carries), after the daemon stops.
+  out-of-order    messages written after a later message of the same
+                  connection.
+The report shows medians over the runs (lost and out-of-order also show
+their maximum when it differs), ratio rows, the machine, the versions, the
+command, and every config used.
+
+rsyslog and syslog-ng are used from the system when installed; otherwise
+their Debian packages are fetched with `apt-get download` and unpacked with
+`dpkg -x` into a cache directory ($XDG_CACHE_HOME/sluice-bench), and only
+their library dependencies are installed with apt-get (as root). They are
+run from there: nothing is installed as a service, no system daemon starts.
+
+Everything is bounded in time, uses 127.0.0.1 and temporary directories only,
+and stops the processes it started by pid. Python 3 standard library only.
+"""
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+DAEMONS = ("sluiced", "rsyslog", "syslog-ng", "ceiling")
+PEERS = ("rsyslog", "syslog-ng")
+# The ceiling copies bytes as they come and writes whole lines only, so it
+# has no part in octet-counted framing (no newlines) or in fan-out.
+DAEMONS_NO_CEILING = ("sluiced", "rsyslog", "syslog-ng")
+
+DEFAULT_COUNT = 1_000_000
+QUICK_COUNT = 200_000
+DEFAULT_RUNS = 3
+MESSAGE_SIZE = 200          # bytes per message, sender --size (its default)
+UDP_RCVBUF = 8 * 1024 * 1024  # the same receive buffer for every daemon
+
+POLL_INTERVAL = 0.002       # seconds between looks at the output files
+STALL_SECONDS = 3.0         # no new line for this long ends a run
+READY_TIMEOUT = 15.0        # a daemon must listen within this
+STOP_TIMEOUT = 15.0         # SIGTERM, then SIGKILL after this
+MIN_RUN_TIMEOUT = 30.0      # a run's bound is this + N / RUN_TIMEOUT_RATE s
+RUN_TIMEOUT_RATE = 20_000
+WARM_UP_COUNT = 100_000     # messages of the unrecorded first run per daemon
+
+# {=== scenarios
+#
+# A scenario is one declarative entry. `fmt` names an entry of FORMATS;
+# `outputs` is how many files each message is written to (one route);
+# `hooks` adds per-daemon snippets to the generated configs:
+#   sluiced:   "route"  Lua keys added to the route table (e.g. a `where`)
+#              "output" Lua keys added to every output table
+#   rsyslog:   "filter" an expression; the actions run under `if EXPR then`
+#              "action" parameters added to every omfile action
+#   syslog-ng: "log"    statements put in the log path before the
+#                       destinations (e.g. `filter { message("x"); };`)
+#              "destination" options added to every file() destination
+# and `generators` replaces a daemon's whole config: a function
+# (scenario, ctx) -> text, for what hooks cannot say (another plugin, ...).
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    proto: str                  # tcp | udp | unix
+    conns: int = 1
+    framing: str = "lf"         # lf | octet (tcp only)
+    rate: int = 0               # messages/s for the sender; 0 = as fast as possible
+    fmt: str = "raw"            # a key of FORMATS
+    outputs: int = 1            # files per message, all on one route
+    daemons: tuple = DAEMONS
+    hooks: dict = dataclasses.field(default_factory=dict)
+    generators: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def lossy(self):
+        """Whether the kernel may drop messages here (UDP at a fixed rate),
+        so that msgs/s is the send rate and `lost` is the result."""
+        return self.proto == "udp"
+
+
+SCENARIOS = [
+    Scenario("tcp-raw-k1-lf", "TCP, 1 connection, LF framing, raw output",
+             "tcp", conns=1, framing="lf"),
+    Scenario("tcp-raw-k1-octet", "TCP, 1 connection, octet-counted framing, raw output",
+             "tcp", conns=1, framing="octet", daemons=DAEMONS_NO_CEILING),
+    Scenario("tcp-raw-k4-lf", "TCP, 4 connections, LF framing, raw output",
+             "tcp", conns=4, framing="lf"),
+    Scenario("tcp-raw-k4-octet", "TCP, 4 connections, octet-counted framing, raw output",
+             "tcp", conns=4, framing="octet", daemons=DAEMONS_NO_CEILING),
+    Scenario("tcp-traditional", "TCP, 1 connection, LF framing, traditional file format",
+             "tcp", conns=1, framing="lf", fmt="traditional"),
+    Scenario("udp-200k", "UDP at 200,000 msgs/s, 8 MiB receive buffer, raw output",
+             "udp", rate=200_000),
+    Scenario("unix-dgram", "Unix datagram socket, raw output",
+             "unix"),
+    Scenario("fanout-3", "TCP, 1 connection, LF framing, one route to three files (raw)",
+             "tcp", conns=1, framing="lf", outputs=3, daemons=DAEMONS_NO_CEILING),
+]
+
+# How each daemon writes a format. rsyslog: (template statement, action
+# parameter); syslog-ng: (template option of file(), source flags needed).
+FORMATS = {
+    "raw": {
+        "sluiced": "raw",
+        "rsyslog": ('template(name="bench_fmt" type="string" string="%rawmsg%\\n")',
+                    'template="bench_fmt"'),
+        "syslog-ng": ('template("${RAWMSG}\\n")', ["store-raw-message"]),
+    },
+    "traditional": {
+        "sluiced": "rfc3164",
+        "rsyslog": ("", 'template="RSYSLOG_TraditionalFileFormat"'),
+        "syslog-ng": ("", []),   # its default file template: $DATE $HOST $MSGHDR$MSG
+    },
+}
+
+# }===
+
+# {=== small helpers
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_text(argv, env=None, timeout=60):
+    """Runs argv to completion and returns its stdout+stderr as text
+    ('' when it cannot be run)."""
+    try:
+        p = subprocess.run(argv, env=env, timeout=timeout, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return p.stdout.decode(errors="replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def free_port():
+    """A port that is free on 127.0.0.1 for both TCP and UDP right now."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                try:
+                    u.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def fmt_int(v):
+    return "—" if v is None else f"{v:,.0f}"
+
+
+def fmt_float(v, digits=2):
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+# }===
+
+# {=== peers: find rsyslog and syslog-ng, or unpack them from Debian
+
+
+@dataclasses.dataclass
+class Peer:
+    name: str
+    binary: str
+    args: list          # extra arguments: the module path
+    env: dict           # environment additions: LD_LIBRARY_PATH
+    origin: str         # how it was found, for the report
+    config_version: str = ""
+
+
+def cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return os.path.join(base, "sluice-bench")
+
+
+def apt_library_deps(deb):
+    """The library packages a .deb depends on (first of each alternative)."""
+    out = run_text(["dpkg-deb", "-f", deb, "Depends"])
+    deps = []
+    for clause in out.split(","):
+        first = clause.split("|")[0].strip()
+        name = first.split(" ")[0].split(":")[0]
+        if name.startswith("lib") or name == "zlib1g":
+            deps.append(name)
+    return deps
+
+
+def dpkg_installed(pkg):
+    out = run_text(["dpkg-query", "-W", "-f=${Status}", pkg])
+    return "install ok installed" in out
+
+
+def cached_deb(pkg):
+    """The newest downloaded .deb of `pkg` in the cache, or None."""
+    debs_dir = os.path.join(cache_dir(), "debs")
+    try:
+        debs = sorted(f for f in os.listdir(debs_dir) if f.startswith(pkg + "_") and f.endswith(".deb"))
+    except OSError:
+        return None
+    return os.path.join(debs_dir, debs[-1]) if debs else None
+
+
+def unpack_debs(packages, root):
+    """apt-get download + dpkg -x of `packages` into `root`. Raises
+    RuntimeError with the reason when it cannot."""
+    debs_dir = os.path.join(cache_dir(), "debs")
+    os.makedirs(debs_dir, exist_ok=True)
+    dl = ["apt-get", "-q", "-o", "APT::Sandbox::User=root", "download"] + packages
+    if subprocess.run(dl, cwd=debs_dir, stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL, timeout=300).returncode != 0:
+        log("bench: apt-get download failed; running apt-get update once")
+        subprocess.run(["apt-get", "-q", "update"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=300)
+        if subprocess.run(dl, cwd=debs_dir, timeout=300).returncode != 0:
+            raise RuntimeError(f"apt-get download {' '.join(packages)} failed")
+    for pkg in packages:
+        deb = cached_deb(pkg)
+        if deb is None:
+            raise RuntimeError(f"no .deb for {pkg} in {debs_dir}")
+        subprocess.run(["dpkg", "-x", deb, root], check=True, timeout=120)
+
+
+def install_library_deps(packages):
+    """apt-get install of the library dependencies of the unpacked
+    `packages` that the system lacks (as root; otherwise RuntimeError says
+    what to run)."""
+    libs = set()
+    for pkg in packages:
+        deb = cached_deb(pkg)
+        if deb:
+            libs.update(apt_library_deps(deb))
+    missing = sorted(lib for lib in libs if not dpkg_installed(lib))
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise RuntimeError("missing libraries; as root run: apt-get install " + " ".join(missing))
+    log(f"bench: apt-get install {' '.join(missing)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    p = subprocess.run(["apt-get", "-q", "-y", "--no-install-recommends", "install"] + missing,
+                       env=env, stdout=subprocess.DEVNULL, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError("apt-get install " + " ".join(missing) + " failed")
+
+
+def find_peer_binaries(root):
+    """Binaries and module directories under `root` ('' = the system)."""
+    def first(*cands):
+        for c in cands:
+            if os.path.exists(root + c):
+                return root + c
+        return None
+    rs_bin = first("/usr/sbin/rsyslogd")
+    rs_mod = first("/usr/lib/x86_64-linux-gnu/rsyslog", "/usr/lib/rsyslog")
+    ng_bin = first("/usr/sbin/syslog-ng")
+    ng_lib = first("/usr/lib/syslog-ng")
+    ng_mod = None
+    if ng_lib:
+        vers = sorted(d for d in os.listdir(ng_lib) if re.fullmatch(r"\d+\.\d+", d))
+        ng_mod = os.path.join(ng_lib, vers[-1]) if vers else None
+    return rs_bin, rs_mod, ng_bin, ng_lib, ng_mod
+
+
+def setup_peers(wanted):
+    """Returns {name: Peer} for the wanted peers, unpacking them when the
+    system has none. A peer that cannot be had is left out, with a warning."""
+    peers = {}
+    if not wanted:
+        return peers
+    sys_rs, sys_rs_mod, sys_ng, _, sys_ng_mod = find_peer_binaries("")
+    root = os.path.join(cache_dir(), "root")
+    need = []
+    if "rsyslog" in wanted and not (sys_rs and sys_rs_mod):
+        need.append("rsyslog")
+    if "syslog-ng" in wanted and not (sys_ng and sys_ng_mod):
+        need.append("syslog-ng-core")
+    if need:
+        rs, _, ng, _, _ = find_peer_binaries(root)
+        have = {"rsyslog": rs, "syslog-ng-core": ng}
+        todo = [p for p in need if not have[p]]
+        try:
+            if todo:
+                log(f"bench: unpacking {', '.join(todo)} into {root}")
+                unpack_debs(todo, root)
+            install_library_deps(need)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            log(f"bench: warning: cannot set up {', '.join(need)}: {e}")
+    rs, rs_mod, ng, ng_lib, ng_mod = find_peer_binaries(root)
+    if "rsyslog" in wanted:
+        if sys_rs and sys_rs_mod:
+            peers["rsyslog"] = Peer("rsyslog", sys_rs, [], {}, "installed on the system")
+        elif rs and rs_mod:
+            peers["rsyslog"] = Peer("rsyslog", rs, ["-M", rs_mod], {},
+                                    f"Debian package unpacked into {root} (dpkg -x), run with -M {rs_mod}")
+    if "syslog-ng" in wanted:
+        if sys_ng and sys_ng_mod:
+            peers["syslog-ng"] = Peer("syslog-ng", sys_ng, [], {}, "installed on the system")
+        elif ng and ng_mod:
+            peers["syslog-ng"] = Peer(
+                "syslog-ng", ng, [f"--module-path={ng_mod}"], {"LD_LIBRARY_PATH": ng_lib},
+                f"Debian package syslog-ng-core unpacked into {root} (dpkg -x), run with "
+                f"LD_LIBRARY_PATH={ng_lib} --module-path={ng_mod}")
+    if "syslog-ng" in peers:
+        p = peers["syslog-ng"]
+        out = run_text([p.binary, "--version"] + p.args, env=peer_env(p))
+        m = re.search(r"^Installer-Version:\s*(\d+\.\d+)", out, re.M)
+        p.config_version = m.group(1) if m else "3.38"
+    for name in wanted:
+        if name not in peers:
+            log(f"bench: warning: {name} is not available; it is left out")
+    return peers
+
+
+def peer_env(peer):
+    env = dict(os.environ)
+    for k, v in peer.env.items():
+        env[k] = v + (":" + env[k] if env.get(k) else "")
+    return env
+
+
+# }===
+
+# {=== config generation, one function per daemon
+
+
+@dataclasses.dataclass
+class RunCtx:
+    """Where one run happens: a temporary directory, the address the daemon
+    listens on, and the files it writes."""
+    tmp: str
+    scenario: Scenario
+    port: int = 0
+    syslogng_version: str = "3.38"   # the config version its binary wants
+
+    @property
+    def outdir(self):
+        return os.path.join(self.tmp, "out")
+
+    @property
+    def outs(self):
+        return [os.path.join(self.outdir, f"out{i}.log") for i in range(self.scenario.outputs)]
+
+    @property
+    def unix_path(self):
+        return os.path.join(self.tmp, "sock", "log.sock")
+
+    @property
+    def control(self):
+        return os.path.join(self.tmp, "sluice.ctl")
+
+    @property
+    def target(self):
+        """The sender's --target and the ceiling's --listen."""
+        if self.scenario.proto == "unix":
+            return self.unix_path
+        return f"127.0.0.1:{self.port}"
+
+
+def hook(sc, daemon, name, default=""):
+    return sc.hooks.get(daemon, {}).get(name, default)
+
+
+def sluiced_config(sc, ctx):
+    proto = sc.proto
+    lines = [f"-- sluiced, scenario {sc.name}",
+             f'settings {{ control = "{ctx.control}", log_level = "notice" }}', ""]
+    if proto == "tcp":
+        lines.append(f'input "in" {{ type = "tcp", listen = "{ctx.target}" }}')
+    elif proto == "udp":
+        lines.append(f'input "in" {{ type = "udp", listen = "{ctx.target}", '
+                     f'rcvbuf = "{UDP_RCVBUF // (1024 * 1024)}M" }}')
+    else:
+        lines.append(f'input "in" {{ type = "unix", path = "{ctx.unix_path}" }}')
+    lines.append("")
+    fmt = FORMATS[sc.fmt]["sluiced"]
+    extra = hook(sc, "sluiced", "output")
+    names = []
+    for i, path in enumerate(ctx.outs):
+        names.append(f"out{i}")
+        lines.append(f'local out{i} = output "out{i}" {{ type = "file", path = "{path}", '
+                     f'format = "{fmt}", queue = {{ policy = "block" }}{", " + extra if extra else ""} }}')
+    lines.append("")
+    route_extra = hook(sc, "sluiced", "route")
+    lines.append(f"route {{ {route_extra + ', ' if route_extra else ''}to = {{ {', '.join(names)} }} }}")
+    return "\n".join(lines) + "\n"
+
+
+# omfile's tuning; see the comment rsyslog_config() writes into the config.
+RSYSLOG_OMFILE = 'ioBufferSize="256k" asyncWriting="on"'
+
+
+def rsyslog_config(sc, ctx):
+    tmpl, action_fmt = FORMATS[sc.fmt]["rsyslog"]
+    lines = [f"# rsyslog, scenario {sc.name}",
+             "# Tuned as rsyslog's docs suggest for throughput: omfile with a large",
+             "# ioBufferSize and asyncWriting on; a large main-queue dequeue batch.",
+             "# flushOnTXEnd stays on (its default): with it off, the last partial buffer",
+             "# waits for flushInterval (1 s, its least) and rsyslog measured ~40% slower",
+             "# from first send to last line on disk. The input has its own ruleset so",
+             "# that rsyslogd's own messages do not land in the output file.",
+             f'global(workDirectory="{ctx.tmp}" maxMessageSize="64k")',
+             'main_queue(queue.dequeueBatchSize="1024")']
+    if sc.proto == "tcp":
+        lines += ['module(load="imtcp")',
+                  f'input(type="imtcp" address="127.0.0.1" port="{ctx.port}" ruleset="bench")']
+    elif sc.proto == "udp":
+        lines += ['module(load="imudp")',
+                  f'input(type="imudp" address="127.0.0.1" port="{ctx.port}" ruleset="bench" '
+                  f'rcvbufSize="{UDP_RCVBUF // (1024 * 1024)}m")']
+    else:
+        lines += ['module(load="imuxsock" SysSock.Use="off")',
+                  f'input(type="imuxsock" socket="{ctx.unix_path}" createPath="on" '
+                  'ruleset="bench" rateLimit.interval="0")']
+    if tmpl:
+        lines.append(tmpl)
+    extra = hook(sc, "rsyslog", "action")
+    actions = [f'action(type="omfile" file="{path}" {action_fmt} {RSYSLOG_OMFILE}'
+               f'{" " + extra if extra else ""})'
+               for path in ctx.outs]
+    filt = hook(sc, "rsyslog", "filter")
+    lines.append('ruleset(name="bench") {')
+    if filt:
+        lines.append(f"  if {filt} then {{")
+        lines += ["    " + a for a in actions]
+        lines.append("  }")
+    else:
+        lines += ["  " + a for a in actions]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def syslogng_config(sc, ctx):
+    tmpl, flags = FORMATS[sc.fmt]["syslog-ng"]
+    # log-iw-size is shared out among max-connections: each connection gets
+    # a window of per_conn messages, enough for one sender at full speed.
+    max_conn = 10
+    per_conn = 10_000
+    fetch = 1000
+    lines = [f"@version: {ctx.syslogng_version}",
+             f"# syslog-ng, scenario {sc.name}",
+             "# Tuned as syslog-ng's docs suggest for throughput: flags(flow-control) on",
+             "# the log path, a log-iw-size that gives one connection a window of",
+             f"# {per_conn} messages, log-fetch-limit raised to {fetch}, no DNS.",
+             "options { threaded(yes); use-dns(no); dns-cache(no); use-fqdn(no);",
+             "          keep-hostname(yes); chain-hostnames(no); stats-freq(0);",
+             "          log-msg-size(65536); };"]
+    common = (f"log-iw-size({max_conn * per_conn}) log-fetch-limit({fetch})")
+    if sc.proto == "tcp":
+        # network() reads LF framing; syslog() reads RFC 6587 octet counting.
+        driver = "network" if sc.framing == "lf" else "syslog"
+        src_flags = (["syslog-protocol"] if driver == "network" else []) + flags
+        fl = f" flags({', '.join(src_flags)})" if src_flags else ""
+        src = (f'{driver}(ip("127.0.0.1") port({ctx.port}) transport("tcp") '
+               f"max-connections({max_conn}) {common}{fl})")
+    elif sc.proto == "udp":
+        fl = f" flags({', '.join(['syslog-protocol'] + flags)})"
+        src = (f'network(ip("127.0.0.1") port({ctx.port}) transport("udp") '
+               f"so-rcvbuf({UDP_RCVBUF}) {common}{fl})")
+    else:
+        fl = f" flags({', '.join(['syslog-protocol'] + flags)})"
+        lines += ["# pass-unix-credentials(no): with its default (yes), syslog-ng 3.38 did",
+                  "# ~36k msgs/s here at ~27 CPU s/M instead of ~170k msgs/s; the raw",
+                  "# output uses none of the sender's pid/uid/gid."]
+        src = (f'unix-dgram("{ctx.unix_path}" create-dirs(yes) pass-unix-credentials(no) '
+               f"{common}{fl})")
+    lines.append(f"source s_bench {{ {src}; }};")
+    extra = hook(sc, "syslog-ng", "destination")
+    dests = []
+    for i, path in enumerate(ctx.outs):
+        opts = " ".join(o for o in (tmpl, f"log-fifo-size({2 * max_conn * per_conn})", extra) if o)
+        lines.append(f'destination d_out{i} {{ file("{path}" {opts}); }};')
+        dests.append(f"destination(d_out{i});")
+    log_extra = hook(sc, "syslog-ng", "log")
+    lines.append("log { source(s_bench); "
+                 + (log_extra + " " if log_extra else "")
+                 + " ".join(dests) + " flags(flow-control); };")
+    return "\n".join(lines) + "\n"
+
+
+CONFIG_WRITERS = {
+    "sluiced": sluiced_config,
+    "rsyslog": rsyslog_config,
+    "syslog-ng": syslogng_config,
+}
+
+
+def make_config(daemon, sc, ctx):
+    """The config text for `daemon` in scenario `sc` (None for the ceiling,
+    which takes its settings on the command line)."""
+    gen = sc.generators.get(daemon) or CONFIG_WRITERS.get(daemon)
+    return gen(sc, ctx) if gen else None
+
+
+# }===
+
+# {=== processes: start, wait until ready, measure, stop
+
+
+_live = []   # Popen objects this script started and has not reaped
+
+
+def spawn(argv, log_path, env=None):
+    """Starts argv with stdout and stderr to log_path, and remembers it."""
+    with open(log_path, "ab") as log_file:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file,
+                             stderr=log_file, env=env)
+    _live.append(p)
+    return p
+
+
+def stop(p, timeout=STOP_TIMEOUT):
+    """SIGTERM to p's pid, a bounded wait, then SIGKILL. Returns the exit
+    status, or None when it had to be killed."""
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+            if p in _live:
+                _live.remove(p)
+            return None
+    if p in _live:
+        _live.remove(p)
+    return p.returncode
+
+
+def stop_all():
+    for p in list(_live):
+        stop(p, timeout=5)
+
+
+def proc_cpu_seconds(pid):
+    """utime + stime of the whole process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        data = f.read()
+    fields = data[data.rindex(")") + 2:].split()
+    ticks = int(fields[11]) + int(fields[12])   # fields 14 and 15 of stat(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def proc_hwm_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return None
+
+
+def listening(sc, ctx):
+    """Whether something listens where the sender will send, as the
+    kernel's tables say (without connecting, which a daemon would count)."""
+    if sc.proto == "unix":
+        try:
+            with open("/proc/net/unix") as f:
+                return any(line.rstrip().endswith(" " + ctx.unix_path) for line in f)
+        except OSError:
+            return False
+    table = "/proc/net/tcp" if sc.proto == "tcp" else "/proc/net/udp"
+    want = f"0100007F:{ctx.port:04X}"
+    with open(table) as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            if parts[1] == want and (sc.proto == "udp" or parts[3] == "0A"):
+                return True
+    return False
+
+
+class DaemonFailed(Exception):
+    pass
+
+
+def wait_ready(p, check, log_path, what):
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if p.poll() is not None:
+            raise DaemonFailed(f"{what} exited with status {p.returncode}: {tail(log_path)}")
+        if check():
+            return
+        time.sleep(0.02)
+    raise DaemonFailed(f"{what} not ready after {READY_TIMEOUT:.0f} s: {tail(log_path)}")
+
+
+def tail(path, n=5):
+    try:
+        with open(path, errors="replace") as f:
+            return " | ".join(f.read().splitlines()[-n:])
+    except OSError:
+        return "(no log)"
+
+
+def start_daemon(daemon, sc, ctx, env):
+    """Starts `daemon` for one run and returns its Popen once it listens.
+    `env` is the run environment (builddir, peers)."""
+    err_log = os.path.join(ctx.tmp, f"{daemon}.log")
+    conf_text = make_config(daemon, sc, ctx)
+    conf = os.path.join(ctx.tmp, f"{daemon}.conf")
+    if conf_text is not None:
+        with open(conf, "w") as f:
+            f.write(conf_text)
+    os.makedirs(ctx.outdir, exist_ok=True)
+    if sc.proto == "unix":
+        os.makedirs(os.path.dirname(ctx.unix_path), exist_ok=True)
+    b = env.builddir
+    if daemon == "sluiced":
+        p = spawn([os.path.join(b, "core/sluiced"), "-n", "-c", conf, "-P", os.path.join(b, "plugins")],
+                  err_log)
+        ctl = [os.path.join(b, "core/sluicectl"), "-s", ctx.control, "stats"]
+
+        def ready():
+            if not os.path.exists(ctx.control):
+                return False
+            r = subprocess.run(ctl, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=5)
+            return r.returncode == 0 and r.stdout.startswith(b"{") and listening(sc, ctx)
+        wait_ready(p, ready, err_log, "sluiced")
+    elif daemon == "rsyslog":
+        peer = env.peers["rsyslog"]
+        p = spawn([peer.binary, "-n", "-f", conf, "-i", os.path.join(ctx.tmp, "rsyslogd.pid")] + peer.args,
+                  err_log, env=peer_env(peer))
+        wait_ready(p, lambda: listening(sc, ctx), err_log, "rsyslogd")
+    elif daemon == "syslog-ng":
+        peer = env.peers["syslog-ng"]
+        t = ctx.tmp
+        p = spawn([peer.binary, "-F", "--no-caps", "-f", conf, "-p", f"{t}/syslog-ng.pid",
+                   "-R", f"{t}/syslog-ng.persist", "-c", f"{t}/syslog-ng.ctl"] + peer.args,
+                  err_log, env=peer_env(peer))
+        wait_ready(p, lambda: listening(sc, ctx), err_log, "syslog-ng")
+    elif daemon == "ceiling":
+        out = os.path.join(ctx.outdir, "out0.log")
+        p = spawn([os.path.join(b, "tests/bench/ceiling"), "--proto", sc.proto,
+                   "--listen", ctx.target, "--out", out], err_log)
+        wait_ready(p, lambda: listening(sc, ctx), err_log, "ceiling")
+    else:
+        raise ValueError(daemon)
+    return p, conf_text
+
+
+def sluiced_kernel_drops(env, ctx):
+    """The kernel_drops of sluiced's inputs, from `sluicectl stats`."""
+    try:
+        r = subprocess.run([os.path.join(env.builddir, "core/sluicectl"), "-s", ctx.control, "stats"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=5)
+        stats = json.loads(r.stdout)
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+    return sum(i.get("kernel_drops", 0) for i in stats.get("inputs", {}).values())
+
+
+# }===
+
+# {=== measurement: lines on disk, lost and out-of-order messages
+
+
+def files_under(directory):
+    """Every file under `directory`, at any depth (outputs such as one file
+    per process may make folders)."""
+    for root, _, names in os.walk(directory):
+        for name in names:
+            yield os.path.join(root, name)
+
+
+class LineCounter:
+    """Counts the lines written under a directory so far, reading only the
+    new bytes of every file on each call."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.files = {}    # path -> [fd, lines]
+        self.total = 0
+
+    def poll(self):
+        for path in files_under(self.directory):
+            st = self.files.get(path)
+            if st is None:
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except OSError:
+                    continue
+                st = self.files[path] = [fd, 0]
+            while True:
+                chunk = os.read(st[0], 1 << 22)
+                if not chunk:
+                    break
+                n = chunk.count(b"\n")
+                st[1] += n
+                self.total += n
+                if len(chunk) < (1 << 22):
+                    break
+        return self.total
+
+    def close(self):
+        for st in self.files.values():
+            os.close(st[0])
+        self.files = {}
+
+
+SEQ_RE = re.compile(rb"c=(\d+) s=(\d+)")
+
+
+def analyse_outputs(directory, sent_total, copies):
+    """Reads every file under `directory` and returns (lost, out_of_order,
+    duplicates). Each message should be in `copies` files; within a file,
+    per connection, messages must keep their order."""
+    unique = 0
+    ooo = 0
+    dups = 0
+    for path in sorted(files_under(directory)):
+        seen = {}      # connection -> bytearray of seen sequence numbers
+        high = {}      # connection -> highest sequence number so far
+        with open(path, "rb") as f:
+            data = f.read()
+        for m in SEQ_RE.finditer(data):
+            c = int(m.group(1))
+            s = int(m.group(2))
+            bits = seen.get(c)
+            if bits is None:
+                bits = seen[c] = bytearray(max(sent_total, s + 1))
+                high[c] = -1
+            if s >= len(bits):
+                bits.extend(bytearray(s + 1 - len(bits)))
+            if bits[s]:
+                dups += 1
+                continue
+            bits[s] = 1
+            unique += 1
+            if s < high[c]:
+                ooo += 1
+            else:
+                high[c] = s
+        del data
+    lost = max(0, sent_total * copies - unique)
+    return lost, ooo, dups
+
+
+@dataclasses.dataclass
+class RunResult:
+    daemon: str
+    rate: float = None          # msgs/s
+    steady: float = None        # msgs/s between 10% and 90% of the lines
+    cpu_per_m: float = None     # CPU s per million messages
+    rss_mb: float = None
+    lost: int = None
+    ooo: int = None
+    dups: int = 0
+    sent: int = 0
+    note: str = ""
+    error: str = ""
+
+
+def sender_argv(env, sc, ctx, count):
+    argv = [os.path.join(env.builddir, "tests/bench/sender"), "--proto", sc.proto,
+            "--target", ctx.target, "--count", str(count), "--conns", str(sc.conns),
+            "--size", str(MESSAGE_SIZE)]
+    if sc.proto == "tcp":
+        argv += ["--framing", sc.framing]
+    if sc.rate:
+        argv += ["--rate", str(sc.rate)]
+    return argv
+
+
+@dataclasses.dataclass
+class Watch:
+    """What watching the output files saw."""
+    lines: int = 0
+    last_ns: int = 0           # CLOCK_REALTIME (the sender's clock) of the last new line
+    t10: float = None          # monotonic time when 10% of the lines were there
+    t90: float = None
+    note: str = ""
+
+
+def watch_output(counter, expected, sender, deadline, lossy):
+    """Polls `counter` until `expected` lines, STALL_SECONDS without a new
+    line, or `deadline` (monotonic)."""
+    w = Watch(last_ns=time.time_ns())
+    start = last_change = time.monotonic()
+    while True:
+        n = counter.poll()
+        now = time.monotonic()
+        if n != w.lines:
+            w.lines = n
+            last_change = now
+            w.last_ns = time.time_ns()
+            if w.t10 is None and n >= 0.1 * expected:
+                w.t10 = now
+            if w.t90 is None and n >= 0.9 * expected:
+                w.t90 = now
+        if n >= expected:
+            return w
+        # Before the first line, give the sender time to connect.
+        if now - last_change > STALL_SECONDS and (n > 0 or sender.poll() is not None
+                                                  or now - start > 2 * STALL_SECONDS):
+            if not lossy:
+                w.note = f"stopped after {STALL_SECONDS:.0f} s without a new line"
+            return w
+        if now > deadline:
+            w.note = "run timeout"
+            return w
+        time.sleep(POLL_INTERVAL)
+
+
+def sender_result(tmp):
+    """The sender's JSON line, or None."""
+    try:
+        with open(os.path.join(tmp, "sender.out")) as f:
+            return json.loads(f.read().strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def one_run(env, sc, daemon, count):
+    """Starts `daemon`, sends `count` messages, measures, stops it, and
+    returns (RunResult, config text)."""
+    tmp = tempfile.mkdtemp(prefix=f"sluice-bench-{daemon}-", dir=env.tmp_root)
+    ctx = RunCtx(tmp, sc, port=0 if sc.proto == "unix" else free_port())
+    if "syslog-ng" in env.peers:
+        ctx.syslogng_version = env.peers["syslog-ng"].config_version
+    res = RunResult(daemon)
+    notes = []
+    p = sender = None
+    try:
+        try:
+            p, conf_text = start_daemon(daemon, sc, ctx, env)
+        except DaemonFailed as e:
+            res.error = str(e)
+            return res, make_config(daemon, sc, ctx)
+        copies = sc.outputs if daemon != "ceiling" else 1
+        counter = LineCounter(ctx.outdir)
+        cpu0 = proc_cpu_seconds(p.pid)
+        started_ns = time.time_ns()
+        with open(os.path.join(tmp, "sender.out"), "wb") as out, \
+                open(os.path.join(tmp, "sender.log"), "wb") as err:
+            sender = subprocess.Popen(sender_argv(env, sc, ctx, count), stdin=subprocess.DEVNULL,
+                                      stdout=out, stderr=err)
+        _live.append(sender)
+        deadline = time.monotonic() + MIN_RUN_TIMEOUT + count / RUN_TIMEOUT_RATE
+        w = watch_output(counter, count * copies, sender, deadline, sc.lossy)
+        counter.close()
+        cpu1 = proc_cpu_seconds(p.pid)
+        res.rss_mb = proc_hwm_mb(p.pid)
+        notes.append(w.note)
+        # Everything is on disk, or nothing moves: the sender is done or stuck.
+        try:
+            sender.wait(10)
+        except subprocess.TimeoutExpired:
+            stop(sender, timeout=2)
+            notes.append("sender killed")
+        if sender in _live:
+            _live.remove(sender)
+        if sender.returncode not in (0, None, -signal.SIGTERM):
+            notes.append(f"sender exit status {sender.returncode}: {tail(os.path.join(tmp, 'sender.log'), 1)}")
+        sj = sender_result(tmp)
+        if sj is None:
+            sj = {"sent": count, "first_ns": started_ns, "last_ns": w.last_ns, "errors": 0}
+            notes.append(f"no sender result: assumed {count:,} sent from its start")
+        res.sent = int(sj["sent"])
+        if sj.get("errors"):
+            notes.append(f"sender errors: {sj['errors']}")
+        first_ns = int(sj["first_ns"])
+        span = ((int(sj["last_ns"]) if sc.rate else w.last_ns) - first_ns) / 1e9
+        if span > 0:
+            res.rate = (res.sent if sc.rate else w.lines / copies) / span
+        if w.t10 is not None and w.t90 is not None and w.t90 > w.t10 and not sc.rate:
+            res.steady = 0.8 * count / (w.t90 - w.t10)
+        res.cpu_per_m = (cpu1 - cpu0) / max(1, res.sent) * 1e6
+        if daemon == "sluiced":
+            drops = sluiced_kernel_drops(env, ctx)
+            if drops:
+                notes.append(f"kernel_drops {drops:,}")
+        status = stop(p)
+        p = None
+        if status is None:
+            notes.append("did not stop on SIGTERM: killed")
+        elif status != 0:
+            notes.append(f"exit status {status}")
+        res.lost, res.ooo, res.dups = analyse_outputs(ctx.outdir, res.sent, copies)
+        return res, conf_text
+    finally:
+        res.note = "; ".join(n for n in notes if n)
+        if sender is not None and sender.poll() is None:
+            stop(sender, timeout=2)
+        if p is not None:
+            stop(p)
+        if env.keep_tmp:
+            log(f"bench: kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# }===
+
+# {=== the UDP receive buffer
+
+
+def set_rmem_max(want):
+    """Raises net.core.rmem_max to `want` when it is lower and we may.
+    Returns (old value, value now) or (None, None) when it cannot be read."""
+    path = "/proc/sys/net/core/rmem_max"
+    try:
+        with open(path) as f:
+            old = int(f.read())
+    except OSError:
+        return None, None
+    if old < want:
+        try:
+            with open(path, "w") as f:
+                f.write(str(want))
+        except OSError:
+            pass
+    with open(path) as f:
+        return old, int(f.read())
+
+
+def restore_rmem_max(old):
+    try:
+        with open("/proc/sys/net/core/rmem_max", "w") as f:
+            f.write(str(old))
+    except OSError:
+        pass
+
+
+def effective_rcvbuf(want):
+    """What the kernel gives a socket that asks for `want` bytes of
+    SO_RCVBUF (it doubles the request for bookkeeping, capped by rmem_max)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, want)
+        return s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+
+# }===
+
+# {=== report
+
+
+def median(values):
+    vals = [v for v in values if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def summarize(results):
+    """Medians of a daemon's runs (errors left out)."""
+    ok = [r for r in results if not r.error]
+    if not ok:
+        return None
+    return {
+        "rate": median(r.rate for r in ok),
+        "steady": median(r.steady for r in ok),
+        "cpu": median(r.cpu_per_m for r in ok),
+        "rss": median(r.rss_mb for r in ok),
+        "lost": median(r.lost for r in ok),
+        "lost_max": max((r.lost or 0) for r in ok),
+        "ooo": median(r.ooo for r in ok),
+        "ooo_max": max((r.ooo or 0) for r in ok),
+        "dups_max": max(r.dups for r in ok),
+        "runs": len(ok),
+    }
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "—"
+    return f"{a / b:.2f}×"
+
+
+def with_max(med, mx):
+    s = fmt_int(med)
+    if med is not None and mx != med:
+        s += f" (max {mx:,})"
+    return s
+
+
+def scenario_table(sc, per_daemon, count):
+    out = [f"### {sc.name}: {sc.title}", ""]
+    extra = f", sender rate {sc.rate:,} msgs/s (msgs/s below is the achieved send rate)" if sc.rate else ""
+    out.append(f"{count:,} messages of {MESSAGE_SIZE} bytes, {sc.conns} connection(s){extra}; "
+               f"medians of the runs.")
+    out.append("")
+    out.append("| daemon | msgs/s | msgs/s 10–90% | CPU s / M msgs | peak RSS MB | lost | out-of-order |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    sums = {}
+    notes = []
+    for d in sc.daemons:
+        if d not in per_daemon:
+            continue
+        s = summarize(per_daemon[d])
+        sums[d] = s
+        if s is None:
+            err = next((r.error for r in per_daemon[d] if r.error), "failed")
+            out.append(f"| {d} | failed | | | | | |")
+            notes.append(f"{d}: {err}")
+            continue
+        out.append(f"| {d} | {fmt_int(s['rate'])} | {fmt_int(s['steady'])} | {fmt_float(s['cpu'])} | "
+                   f"{fmt_float(s['rss'], 1)} | "
+                   f"{with_max(s['lost'], s['lost_max'])} | {with_max(s['ooo'], s['ooo_max'])} |")
+        if s["dups_max"]:
+            notes.append(f"{d}: up to {s['dups_max']:,} duplicated messages")
+        for r in per_daemon[d]:
+            if r.error:
+                notes.append(f"{d}: a run failed: {r.error}")
+            elif r.note:
+                notes.append(f"{d}: {r.note}")
+    sl = sums.get("sluiced")
+    if sl:
+        for other in ("rsyslog", "syslog-ng", "ceiling"):
+            o = sums.get(other)
+            if o:
+                out.append(f"| sluiced/{other} | {ratio(sl['rate'], o['rate'])} | "
+                           f"{ratio(sl['steady'], o['steady'])} | {ratio(sl['cpu'], o['cpu'])} | "
+                           f"{ratio(sl['rss'], o['rss'])} | | |")
+    out.append("")
+    runs_line = []
+    for d in sc.daemons:
+        if d in per_daemon:
+            runs_line.append(f"{d} " + ", ".join(fmt_int(r.rate) if not r.error else "failed"
+                                                 for r in per_daemon[d]))
+    out.append("msgs/s of every run: " + "; ".join(runs_line) + ".")
+    if notes:
+        out.append("")
+        out += [f"- {n}" for n in sorted(set(notes))]
+    out.append("")
+    return out, sums
+
+
+def evaluate_targets(all_sums):
+    """PASS / MISS / SKIP lines for the lead's targets, from the medians
+    (the last one from every run)."""
+    lines = []
+
+    def target(ok, label, detail):
+        if ok is None:
+            lines.append(f"SKIP {label} (not measured in this run)")
+        else:
+            lines.append(f"{'PASS' if ok else 'MISS'} {label}: {detail}")
+
+    def get(scn, d, key):
+        s = all_sums.get(scn, {}).get(d)
+        return s[key] if s else None
+
+    def faster_peer(scn):
+        rates = [(get(scn, p, "rate"), p) for p in PEERS if get(scn, p, "rate") is not None]
+        return max(rates) if rates else (None, None)
+
+    for scn in ("tcp-raw-k1-lf", "tcp-raw-k1-octet", "tcp-raw-k4-lf", "tcp-raw-k4-octet"):
+        sl = get(scn, "sluiced", "rate")
+        peer_rate, peer = faster_peer(scn)
+        cpu_s, cpu_r = get(scn, "sluiced", "cpu"), get(scn, "rsyslog", "cpu")
+        ok = None
+        if sl is not None and peer_rate and cpu_s is not None and cpu_r:
+            ok = sl >= 2 * peer_rate and cpu_s <= cpu_r / 3
+        target(ok, f"{scn}: >= 2x the faster peer at <= 1/3 rsyslog's CPU/msg",
+               f"sluiced {fmt_int(sl)} msgs/s vs {peer} {fmt_int(peer_rate)} "
+               f"({ratio(sl, peer_rate)}), CPU/msg {ratio(cpu_s, cpu_r)} of rsyslog's")
+    scn = "tcp-traditional"
+    sl = get(scn, "sluiced", "rate")
+    peer_rate, peer = faster_peer(scn)
+    target(None if sl is None or not peer_rate else sl >= 2 * peer_rate,
+           f"{scn}: >= 2x the faster peer",
+           f"sluiced {fmt_int(sl)} vs {peer} {fmt_int(peer_rate)} ({ratio(sl, peer_rate)})")
+    scn = "udp-200k"
+    sl = get(scn, "sluiced", "lost")
+    peers_lost = [get(scn, p, "lost") for p in PEERS if get(scn, p, "lost") is not None]
+    target(None if sl is None or not peers_lost else sl <= min(peers_lost),
+           f"{scn}: loses no more than either peer",
+           f"sluiced {fmt_int(sl)}, " + ", ".join(f"{p} {fmt_int(get(scn, p, 'lost'))}" for p in PEERS))
+    fan = get("fanout-3", "sluiced", "rate")
+    single = get("tcp-raw-k1-lf", "sluiced", "rate")
+    target(None if fan is None or not single else fan >= 0.6 * single,
+           "fanout-3: >= 60% of the single-output rate (tcp-raw-k1-lf)",
+           f"{fmt_int(fan)} vs {fmt_int(single)} msgs/s ({ratio(fan, single)})")
+    rss = [s["sluiced"]["rss"] for s in all_sums.values() if s.get("sluiced") and s["sluiced"]["rss"]]
+    target(max(rss) < 20 if rss else None, "peak RSS < 20 MB",
+           f"sluiced's largest median VmHWM {fmt_float(max(rss) if rss else None, 1)} MB")
+    bad = []
+    checked = 0
+    for scn, sums in all_sums.items():
+        sc = next(s for s in SCENARIOS if s.name == scn)
+        s = sums.get("sluiced")
+        if sc.lossy or not s:
+            continue
+        checked += 1
+        if s["lost_max"] or s["ooo_max"]:
+            bad.append(f"{scn} lost {s['lost_max']:,} out-of-order {s['ooo_max']:,}")
+    target(not bad if checked else None, "no lost or reordered message in block-policy runs",
+           f"every run of {checked} scenarios" + (": " + "; ".join(bad) if bad else ""))
+    return lines
+
+
+def machine_info():
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError:
+            return ""
+    cpu = re.search(r"^model name\s*:\s*(.+)$", read("/proc/cpuinfo"), re.M)
+    mem = re.search(r"^MemTotal:\s*(\d+) kB", read("/proc/meminfo"), re.M)
+    return [
+        f"- nproc: {os.cpu_count()}",
+        f"- CPU: {cpu.group(1) if cpu else 'unknown'}",
+        f"- memory: {int(mem.group(1)) / 1024 / 1024:.1f} GiB" if mem else "- memory: unknown",
+        f"- kernel: {platform.release()}",
+        f"- Debian: {read('/etc/debian_version').strip() or 'unknown'}",
+        f"- Python: {platform.python_version()}",
+    ]
+
+
+def versions(env):
+    out = []
+    v = run_text([os.path.join(env.builddir, "core/sluiced"), "--version"]).strip().splitlines()
+    out.append(f"- sluiced: {v[0] if v else 'unknown'}")
+    if "rsyslog" in env.peers:
+        p = env.peers["rsyslog"]
+        v = run_text([p.binary, "-v"], env=peer_env(p)).strip().splitlines()
+        first = v[0].split(" compiled with")[0].strip() if v else "unknown"
+        out.append(f"- rsyslog: {first} ({p.origin})")
+    if "syslog-ng" in env.peers:
+        p = env.peers["syslog-ng"]
+        v = run_text([p.binary, "--version"] + p.args, env=peer_env(p)).strip().splitlines()
+        rev = next((line for line in v if line.startswith("Revision:")), "")
+        out.append(f"- syslog-ng: {v[0] if v else 'unknown'} {rev} ({p.origin})")
+    return out
+
+
+def write_report(env, args, all_results, configs, started, elapsed):
+    lines = ["# sluice benchmark results", ""]
+    lines.append(f"Produced by `{env.command}` on {started:%Y-%m-%d %H:%M %Z}, "
+                 f"in {elapsed / 60:.1f} minutes.")
+    if args.quick:
+        lines.append("")
+        lines.append(f"This is a **--quick** run: {args.count:,} messages, {args.runs} run(s) per "
+                     "daemon and scenario, so the numbers are rougher than a full run's.")
+    lines += ["", "How to read it: msgs/s counts from the sender's first send to the N-th line "
+              "on disk (for UDP at a fixed rate it is the send rate, and `lost` is the result); "
+              "msgs/s 10–90% is the rate between the moments 10% and 90% of the lines were on "
+              "disk, without start-up and the last flush; CPU is the daemon's utime+stime "
+              "(all threads) over the run per million messages; peak RSS is VmHWM; lost and "
+              "out-of-order are parsed from the c=/s= tokens of the messages on disk, per "
+              "connection, after the daemon stopped. The sender, the daemon and this script "
+              "share the machine's cores. The ceiling is a program that only copies the bytes it "
+              "receives into a file: about the most any daemon could do here. Single runs vary "
+              "by 10–30% on a small shared machine; compare medians, and mind the runs listed "
+              "under each table. Before the first scenario every daemon gets one unrecorded "
+              "warm-up run, and the order of the daemons rotates from run to run.", ""]
+    lines += ["## Results", ""]
+    all_sums = {}
+    for sc in SCENARIOS:
+        if sc.name not in all_results:
+            continue
+        tbl, sums = scenario_table(sc, all_results[sc.name], args.count)
+        all_sums[sc.name] = sums
+        lines += tbl
+    lines += ["## Targets", "", "```"] + evaluate_targets(all_sums) + ["```", ""]
+    lines += ["## Machine", ""] + machine_info()
+    if env.rmem:
+        lines.append(f"- UDP receive buffer: {env.rmem}")
+    lines += ["", "## Versions", ""] + versions(env)
+    lines += ["", "## Configs", "",
+              "Paths, ports and temporary directories are those of one run; every run "
+              "of a scenario used the same config with its own directory and port.", ""]
+    for sc in SCENARIOS:
+        for d in sc.daemons:
+            text = configs.get((sc.name, d))
+            if not text:
+                continue
+            lang = "lua" if d == "sluiced" else ""
+            lines += [f"### {sc.name}, {d}", "", f"```{lang}", text.rstrip(), "```", ""]
+    return "\n".join(lines) + "\n", all_sums
+
+
+# }===
+
+# {=== main
+
+
+@dataclasses.dataclass
+class Env:
+    builddir: str
+    peers: dict
+    tmp_root: str
+    keep_tmp: bool
+    command: str
+    rmem: str = ""
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description="Benchmark sluiced against rsyslog, syslog-ng and a ceiling.")
+    ap.add_argument("--builddir", required=True, help="the build tree (with core/sluiced, tests/bench/sender)")
+    ap.add_argument("--runs", type=int, help=f"runs per daemon and scenario (default {DEFAULT_RUNS}); medians")
+    ap.add_argument("--count", type=int, help=f"messages per run (default {DEFAULT_COUNT:,})")
+    ap.add_argument("--only", help="scenarios to run, comma-separated: " + ",".join(s.name for s in SCENARIOS))
+    ap.add_argument("--daemons", default=",".join(DAEMONS), help="daemons to run (default: all)")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"N={QUICK_COUNT:,}, runs=1 (unless --count/--runs say otherwise)")
+    ap.add_argument("--out", help="the report (default: tests/bench/RESULTS.md in the source tree)")
+    ap.add_argument("--keep-tmp", action="store_true", help="keep each run's directory (for a post-mortem)")
+    args = ap.parse_args(argv)
+    if args.count is None:
+        args.count = QUICK_COUNT if args.quick else DEFAULT_COUNT
+    if args.runs is None:
+        args.runs = 1 if args.quick else DEFAULT_RUNS
+    if args.count < 1 or args.runs < 1:
+        ap.error("--count and --runs must be positive")
+    names = {s.name for s in SCENARIOS}
+    args.scenarios = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
+    bad = [n for n in (args.only or "").split(",") if n and n not in names]
+    if bad:
+        ap.error(f"unknown scenario(s) {', '.join(bad)}; known: {', '.join(sorted(names))}")
+    args.daemon_list = [d.strip() for d in args.daemons.split(",") if d.strip()]
+    bad = [d for d in args.daemon_list if d not in DAEMONS]
+    if bad:
+        ap.error(f"unknown daemon(s) {', '.join(bad)}; known: {', '.join(DAEMONS)}")
+    if args.out is None:
+        args.out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+    args.builddir = os.path.abspath(args.builddir)
+    return args
+
+
+def check_builddir(b, daemons):
+    need = ["core/sluiced", "core/sluicectl", "plugins/file/.libs/file.so", "tests/bench/sender"]
+    if "ceiling" in daemons:
+        need.append("tests/bench/ceiling")
+    missing = [n for n in need if not os.access(os.path.join(b, n), os.X_OK if "/.libs/" not in n else os.R_OK)]
+    if missing:
+        sys.exit(f"bench: missing in {b}: {', '.join(missing)} "
+                 "(make core/sluiced core/sluicectl plugins/file/file.la tests/bench/sender tests/bench/ceiling)")
+
+
+def warm_up(env, args, peers):
+    """One short unrecorded run per daemon, so that the first measured run
+    does not pay for cold caches (binaries, libraries, page cache)."""
+    sc = args.scenarios[0]
+    for d in sc.daemons:
+        if d in args.daemon_list and (d not in PEERS or d in peers):
+            res, _ = one_run(env, sc, d, min(args.count, WARM_UP_COUNT))
+            log(f"bench: warm-up {sc.name} {d}: {res.error or fmt_int(res.rate) + ' msgs/s'}")
+
+
+def main(argv):
+    args = parse_args(argv)
+    check_builddir(args.builddir, args.daemon_list)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.monotonic()
+    peers = setup_peers([d for d in args.daemon_list if d in PEERS])
+    tmp_root = tempfile.mkdtemp(prefix="sluice-bench-")
+    env = Env(args.builddir, peers, tmp_root, args.keep_tmp,
+              "python3 tests/bench/bench.py " + " ".join(shlex.quote(a) for a in argv))
+    old_rmem = None
+    if any(s.proto == "udp" for s in args.scenarios):
+        old_rmem, now_rmem = set_rmem_max(UDP_RCVBUF)
+        if now_rmem is not None:
+            eff = effective_rcvbuf(UDP_RCVBUF)
+            env.rmem = (f"net.core.rmem_max {now_rmem:,} (was {old_rmem:,}); a socket asking for "
+                        f"SO_RCVBUF {UDP_RCVBUF:,} gets {eff:,} (the kernel doubles it), i.e. "
+                        f"{eff // 2:,} usable")
+            log(f"bench: {env.rmem}")
+    all_results = {}
+    configs = {}
+    try:
+        warm_up(env, args, peers)
+        for sc in args.scenarios:
+            daemons = [d for d in sc.daemons if d in args.daemon_list and (d not in PEERS or d in peers)]
+            all_results[sc.name] = {d: [] for d in daemons}
+            for run in range(args.runs):
+                # Each run starts with another daemon, so none is always first
+                # after a scenario change.
+                for d in daemons[run % len(daemons):] + daemons[:run % len(daemons)]:
+                    res, conf = one_run(env, sc, d, args.count)
+                    if conf and (sc.name, d) not in configs:
+                        configs[(sc.name, d)] = conf
+                    all_results[sc.name][d].append(res)
+                    what = res.error or (f"{fmt_int(res.rate)} msgs/s, {fmt_float(res.cpu_per_m)} CPU s/M, "
+                                         f"{fmt_float(res.rss_mb, 1)} MB, lost {res.lost}, ooo {res.ooo}"
+                                         + (f" [{res.note}]" if res.note else ""))
+                    log(f"bench: {sc.name} run {run + 1}/{args.runs} {d}: {what}")
+            for d in daemons:
+                if d == "ceiling":
+                    configs[(sc.name, d)] = ("ceiling --proto " + sc.proto + " --listen ADDR --out FILE"
+                                             "  (copies the bytes it receives; datagrams get a newline)")
+    finally:
+        stop_all()
+        if old_rmem is not None:
+            restore_rmem_max(old_rmem)
+        if not args.keep_tmp:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+    report, all_sums = write_report(env, args, all_results, configs, started, time.monotonic() - t0)
+    with open(args.out, "w") as f:
+        f.write(report)
+    # stdout: the tables and targets (the configs are in the file)
+    print(report.split("\n## Machine")[0])
+    log(f"bench: wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        stop_all()
+        sys.exit(130)
