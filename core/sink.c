@@ -22,7 +22,7 @@
 
 #include "log.h"
 
-#define BATCH 512
+#define BATCH 2048 /* messages per write(); the queue's byte bound caps the bytes */
 #define POP_TIMEOUT_MS 100
 #define SMALL_BATCH 64
 #define GATHER_US 200
