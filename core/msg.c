@@ -38,7 +38,7 @@ struct sl_chunk {
 };
 
 #define CHUNK_SIZE (128 * 1024)
-#define CACHE_MAX 16 /* free chunks kept per pool: 2 MiB */
+#define CACHE_MAX 64 /* free chunks kept per pool (8 MiB): more than a default queue holds */
 #define ALIGN_UP(n) (((n) + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1))
 
 static struct sl_chunk_cache *cache_new(void)
