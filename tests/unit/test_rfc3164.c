@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "table.h"
+
 #include "parse.h"
 
 #define NIL NULL
@@ -74,23 +76,6 @@ static void assert_spans_inside(const struct sl_msg *m)
     }
 }
 
-/* Runs table rows as separate cmocka tests; every row type starts with its
- * name. */
-static int run_rows(const char *group, CMUnitTestFunction fn, const void *rows, size_t size,
-                    size_t n)
-{
-    struct CMUnitTest *t = calloc(n, sizeof *t);
-    assert_non_null(t);
-    for (size_t i = 0; i < n; i++) {
-        const char *row = (const char *)rows + i * size;
-        t[i].name = *(const char *const *)row;
-        t[i].test_func = fn;
-        t[i].initial_state = (void *)row;
-    }
-    int failed = _cmocka_run_group_tests(group, t, n, NULL, NULL);
-    free(t);
-    return failed;
-}
 /* }=== */
 
 /* {=== messages, parsed with utc_ctx */
