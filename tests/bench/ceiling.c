@@ -40,6 +40,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "hostport.h"
+
 #define CHUNK (256 * 1024)        /* tcp read size */
 #define DGRAM_BATCH 256
 #define DGRAM_MAX 65536           /* larger datagrams are truncated */
@@ -91,26 +93,6 @@ static void write_out(const char *buf, size_t len)
 }
 
 /* {=== binding */
-/* Splits "HOST:PORT" or "[V6]:PORT" into host and port; 0 or -EINVAL. */
-static int split_hostport(const char *addr, char *host, size_t hostlen, const char **port)
-{
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon[1] == '\0')
-        return -EINVAL;
-    const char *h = addr;
-    size_t n = (size_t)(colon - addr);
-    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-        h++;
-        n -= 2;
-    }
-    if (n == 0 || n >= hostlen)
-        return -EINVAL;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    *port = colon + 1;
-    return 0;
-}
-
 /* A bound (and for tcp listening) non-blocking socket; prints the
  * "listening on" line. Exits on failure. */
 static int open_listener(enum proto proto, const char *addr)

@@ -53,6 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostport.h"
+
 /* Connection index and sequence number; the 'x' padding follows. */
 #define HEADER_FMT "<134>1 2026-11-22T10:00:00.000000Z benchhost benchapp 1234 ID47 - c=%02u s=%09llu "
 #define MAX_CONNS 100             /* c=%02u stays two digits */
@@ -145,26 +147,6 @@ static bool parse_number(const char *s, unsigned long long min, unsigned long lo
 /* }=== */
 
 /* {=== connecting */
-/* Splits "HOST:PORT" or "[V6]:PORT" into host and port; 0 or -EINVAL. */
-static int split_hostport(const char *addr, char *host, size_t hostlen, const char **port)
-{
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon[1] == '\0')
-        return -EINVAL;
-    const char *h = addr;
-    size_t n = (size_t)(colon - addr);
-    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-        h++;
-        n -= 2;
-    }
-    if (n == 0 || n >= hostlen)
-        return -EINVAL;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    *port = colon + 1;
-    return 0;
-}
-
 /* A connected socket of the given protocol, or -1 with a message on stderr. */
 static int open_conn(const struct opts *o)
 {
@@ -190,7 +172,7 @@ static int open_conn(const struct opts *o)
     }
 
     char host[256];
-    const char *port;
+    const char *port = "";
     split_hostport(o->target, host, sizeof host, &port); /* checked in main() */
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC,
