@@ -6,7 +6,7 @@ SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PACKAGES="build-essential autoconf automake libtool pkg-config \
   liblua5.4-dev libzstd-dev libcmocka-dev \
-  python3 bsdutils util-linux procps"
+  python3 bsdutils util-linux mount procps"
 missing=
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
