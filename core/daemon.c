@@ -328,8 +328,8 @@ static void stats_input(struct sluice_buf *b, const struct sl_input *in)
     appendf(b, ",\"received\":%llu,\"bytes\":%llu,\"parse_errors\":%llu,\"truncated\":%llu",
             LD(s->received), LD(s->bytes), LD(s->parse_errors), LD(s->truncated));
     if (in->conf->type == SL_INPUT_TCP)
-        appendf(b, ",\"framing_errors\":%llu,\"connections\":%llu,\"accepted\":%llu",
-                LD(s->framing_errors), LD(s->connections), LD(s->accepted));
+        appendf(b, ",\"framing_errors\":%llu,\"connections\":%llu,\"accepted\":%llu,\"refused\":%llu",
+                LD(s->framing_errors), LD(s->connections), LD(s->accepted), LD(s->refused));
     else
         appendf(b, ",\"kernel_drops\":%llu", LD(s->kernel_drops));
     sl_buf_append(b, "}", 1);

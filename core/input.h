@@ -43,6 +43,7 @@ struct sl_input_stats {
     atomic_uint_fast64_t framing_errors;
     atomic_uint_fast64_t connections; /* open now (tcp) */
     atomic_uint_fast64_t accepted;    /* ever (tcp) */
+    atomic_uint_fast64_t refused;     /* over max_connections (tcp) */
     atomic_uint_fast64_t kernel_drops;
 };
 

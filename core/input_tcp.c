@@ -43,6 +43,7 @@ struct tcp {
     int lfd;
     struct conn *conns;
     struct sl_ratelimit framing_log;
+    struct sl_ratelimit refused_log;
 };
 
 static struct tcp *tcp_of(struct sl_input *in)
@@ -158,6 +159,17 @@ static void accept_all(struct sl_input *in)
                 sl_log(SL_LOG_WARNING, errno, "input \"%s\": accept4() failed", in->conf->name);
             return;
         }
+        if (atomic_load_explicit(&in->stats.connections, memory_order_relaxed) >=
+            in->conf->max_connections) {
+            /* Accepted and closed at once, so the sender sees it and the
+             * backlog does not fill with connections nobody will read. */
+            close(fd);
+            atomic_fetch_add_explicit(&in->stats.refused, 1, memory_order_relaxed);
+            if (sl_ratelimit_ok(&t->refused_log))
+                sl_log(SL_LOG_WARNING, 0, "input \"%s\": %u connections open, closing a new one "
+                       "(max_connections)", in->conf->name, in->conf->max_connections);
+            continue;
+        }
         struct conn *c = calloc(1, sizeof *c);
         size_t cap = in->conf->max_message + SL_FRAMER_HEADROOM;
         cap = cap < MIN_BUFFER ? MIN_BUFFER : cap;
@@ -192,6 +204,8 @@ static int tcp_open(struct sl_input *in, char *err, size_t errlen)
         return -ENOMEM;
     t->framing_log.interval = 10;
     t->framing_log.burst = 5;
+    t->refused_log.interval = 10;
+    t->refused_log.burst = 1;
     t->lfd = sl_input_bind_inet(in, SOCK_STREAM, err, errlen);
     if (t->lfd < 0) {
         int rc = t->lfd;

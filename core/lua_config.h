@@ -42,6 +42,8 @@ enum sl_input_type { SL_INPUT_UNIX, SL_INPUT_UDP, SL_INPUT_TCP };
 enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
 
 #define SL_DEFAULT_MAX_MESSAGE (64 * 1024)
+/* Each tcp connection holds a buffer of max_message bytes: bound them. */
+#define SL_DEFAULT_MAX_CONNECTIONS 512
 /* UDP cannot be paused: the kernel's buffer is all that absorbs a burst
  * or a stall, and its 208 KiB default holds about 1 ms at 200k msgs/s. */
 #define SL_DEFAULT_UDP_RCVBUF (4 * 1024 * 1024)
@@ -55,6 +57,7 @@ struct sl_input_conf {
     char *host, *port;     /* udp, tcp: from listen = "HOST:PORT" ("[v6]:PORT") */
     size_t max_message;    /* default SL_DEFAULT_MAX_MESSAGE */
     int idle_timeout;      /* tcp: seconds without data before closing; 0 = never */
+    unsigned max_connections; /* tcp: open at once; more are accepted and closed */
     size_t rcvbuf;         /* SO_RCVBUF; 0 = the default (SL_DEFAULT_UDP_RCVBUF for udp, the kernel's otherwise) */
     unsigned mode;         /* unix: socket file permissions, default 0666 */
     int line;

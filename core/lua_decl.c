@@ -369,15 +369,17 @@ void sl_decl_settings(const struct sl_decl *d, int t, struct sl_config *c)
 /* }=== */
 
 /* {=== input "name" { ... } */
-enum { I_TYPE, I_PATH, I_LISTEN, I_MAX_MESSAGE, I_IDLE_TIMEOUT, I_RCVBUF, I_MODE };
+enum { I_TYPE, I_PATH, I_LISTEN, I_MAX_MESSAGE, I_IDLE_TIMEOUT, I_RCVBUF, I_MODE, I_MAX_CONNECTIONS };
 static const char *const input_keys[] = {
-    "type", "path", "listen", "max_message", "idle_timeout", "rcvbuf", "mode", NULL};
+    "type", "path", "listen", "max_message", "idle_timeout", "rcvbuf", "mode", "max_connections",
+    NULL};
 static const char *const input_types[] = {"unix", "udp", "tcp", NULL};
 /* Keys each type uses, by enum sl_input_type. */
 static const unsigned input_type_keys[] = {
     [SL_INPUT_UNIX] = 1u << I_PATH | 1u << I_MAX_MESSAGE | 1u << I_RCVBUF | 1u << I_MODE,
     [SL_INPUT_UDP] = 1u << I_LISTEN | 1u << I_MAX_MESSAGE | 1u << I_RCVBUF,
-    [SL_INPUT_TCP] = 1u << I_LISTEN | 1u << I_MAX_MESSAGE | 1u << I_IDLE_TIMEOUT | 1u << I_RCVBUF,
+    [SL_INPUT_TCP] = 1u << I_LISTEN | 1u << I_MAX_MESSAGE | 1u << I_IDLE_TIMEOUT | 1u << I_RCVBUF |
+                     1u << I_MAX_CONNECTIONS,
 };
 
 struct input_ctx {
@@ -489,6 +491,10 @@ static void set_input(const struct sl_decl *d, int k, const char *key, int v, vo
             in->idle_timeout = (int)n;
         break;
     case I_MODE: set_mode(d, key, v, &in->mode); break;
+    case I_MAX_CONNECTIONS:
+        if (want_int(d, key, v, 1, 1 << 20, &n))
+            in->max_connections = (unsigned)n;
+        break;
     }
 }
 

@@ -260,6 +260,50 @@ def test_bad_input_is_counted():
         check(d.stop() == 0, f"sluiced exited {d.returncode} on SIGTERM")
 
 
+MAX_CONN_CONFIG = """
+input "tcp" { type = "tcp", listen = "127.0.0.1:0", max_connections = 2 }
+output "out" { type = "file", path = "out.log", format = "raw" }
+route { to = "out" }
+"""
+
+
+@sluicetest.timeout(60)
+def test_max_connections():
+    with Daemon(MAX_CONN_CONFIG) as d:
+        host, port = d.address("tcp")
+        held = [socket.create_connection((host, port), timeout=5) for _ in range(2)]
+        # Both are counted as open before the third arrives.
+        deadline = time.monotonic() + 5
+        while d.input_stats("tcp")["connections"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        extra = socket.create_connection((host, port), timeout=5)
+        extra.settimeout(5)
+        try:
+            got = extra.recv(1)
+        except ConnectionResetError:
+            got = b""
+        check(got == b"", "the connection past max_connections was not closed")
+        extra.close()
+        st = d.input_stats("tcp")
+        check(st["refused"] == 1 and st["connections"] == 2,
+              f"stats {st}, expected refused 1 and 2 connections open")
+        check("max_connections" in d.log(), "nothing logged about max_connections",
+              f"log: {d.log()!r}")
+        # The two held connections still deliver, and a slot frees when one closes.
+        for i, s in enumerate(held):
+            s.sendall(good(f"held{i}") + b"\n")
+        held[0].close()
+        d.wait_lines("out.log", 2)
+        deadline = time.monotonic() + 5
+        while d.input_stats("tcp")["connections"] > 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with socket.create_connection((host, port), timeout=5) as again:
+            again.sendall(good("again") + b"\n")
+        d.wait_lines("out.log", 3)
+        held[1].close()
+
+
 if __name__ == "__main__":
     sluicetest.main([test_version_and_help, test_usage_errors, test_check_good_config,
-                     test_check_errors, test_port_in_use, test_bad_input_is_counted])
+                     test_check_errors, test_port_in_use, test_bad_input_is_counted,
+                     test_max_connections])

@@ -215,6 +215,10 @@ static void test_defaults(void **state)
     assert_int_equal(r->app_names.n + r->hostnames.n + r->inputs.n, 0);
     assert_null(r->msg_contains);
     assert_false(r->final);
+    assert_int_equal(c->inputs[1].max_connections, SL_DEFAULT_MAX_CONNECTIONS);
+    done(&l);
+    load_ok(&l, "input 't' { type = 'tcp', listen = 'h:1', max_connections = 3 }\n");
+    assert_int_equal(l.c->inputs[0].max_connections, 3);
     done(&l);
 }
 
@@ -406,6 +410,10 @@ static void test_wrong_types(void **state)
                 "input \"t\": key 'idle_timeout' wants a whole number from 0 to 1073741824, got 1.5");
     expect_only("input 't' { type = 'tcp', listen = 'h:1', idle_timeout = -1 }\n", 1,
                 "input \"t\": key 'idle_timeout' wants a whole number from 0 to 1073741824, got -1");
+    expect_only("input 't' { type = 'tcp', listen = 'h:1', max_connections = 0 }\n", 1,
+                "input \"t\": key 'max_connections' wants a whole number from 1 to 1048576, got 0");
+    expect_only("input 'u' { type = 'udp', listen = 'h:1', max_connections = 5 }\n", 1,
+                "input \"u\": key 'max_connections' is not used by type 'udp'");
     expect_only("output 'o' { type = 'file', f = print }\n", 1,
                 "output \"o\": key 'f' wants a string, number, boolean or table, got function");
     expect_only("local o = output 'o' { type = 'file' }\noutput 'p' { type = 'file', x = o }\n", 2,
