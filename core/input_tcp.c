@@ -265,11 +265,14 @@ static void drain_conn(struct sl_input *in, struct conn *c)
     for (;;) {
         while (!sl_input_retry(in, &c->parked) && sl_input_may_wait(in))
             sl_input_wait_room(in);
-        if (c->parked.n > 0 || c->eof || c->broken)
-            return;
-        bool flowing = process(in, c);
-        if (!flowing)
+        if (c->parked.n > 0)
+            return; /* out of time: conn_close() counts them as dropped */
+        /* What is buffered first, even after the peer closed: a paused
+         * connection may hold frames read before its eof. */
+        if (!process(in, c))
             continue;
+        if (c->eof || c->broken)
+            return;
         ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
         if (r > 0) {
             c->len += (size_t)r;
@@ -284,10 +287,6 @@ static void drain_conn(struct sl_input *in, struct conn *c)
         } else {
             c->eof = true;
         }
-        if (!process(in, c))
-            continue;
-        if (c->eof)
-            return;
     }
 }
 
