@@ -157,7 +157,10 @@ bool sl_input_retry(struct sl_input *in, struct sl_parked *parked)
                 t++;
             }
         }
-        if (taken < len)
+        /* Also when the gathering stopped at the batch size: what is left
+         * for s needs another round, so ask to be woken (at once, if the
+         * queue has room). */
+        if (taken < len || len == SL_DISPATCH_MAX)
             waiting[s] = true;
     }
     for (size_t i = 0; i < parked->n; i++) {
