@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *fmt, ...)
 {
     char text[1024];
@@ -115,12 +118,23 @@ static void input_free(struct sl_input_conf *in)
     free(in->port);
 }
 
+static void regex_free(struct sl_regex *re)
+{
+    free(re->pattern);
+    pcre2_code_free(re->code); /* NULL is a no-op */
+}
+
 static void route_free(struct sl_route_conf *r)
 {
     strlist_free(&r->app_names);
     strlist_free(&r->hostnames);
     strlist_free(&r->inputs);
     free(r->msg_contains);
+    free(r->msg_prefix);
+    free(r->msg_suffix);
+    regex_free(&r->msg_match);
+    regex_free(&r->app_name_match);
+    regex_free(&r->hostname_match);
     free(r->to);
 }
 

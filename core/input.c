@@ -106,7 +106,7 @@ bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
     uint16_t outs[SL_MAX_OUTPUTS];
     for (size_t i = 0; i < n; i++) {
         struct sl_msg *m = msgs[i];
-        size_t k = sl_router_route(&r->router, m, outs);
+        size_t k = sl_router_route(&r->router, in->scratch, m, outs);
         if (k == 0) {
             atomic_fetch_add_explicit(r->unrouted, 1, memory_order_relaxed);
             sl_msg_unref(m);
@@ -259,6 +259,7 @@ static void input_free(struct sl_input *in)
     if (in->wakefd >= 0)
         close(in->wakefd);
     sl_msgpool_release(&in->pool);
+    sl_router_scratch_free(in->scratch);
     free(in->outbuf);
     free(in->outlen);
     free(in);
@@ -278,7 +279,9 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
     size_t nsinks = routing->nsinks ? routing->nsinks : 1;
     in->outbuf = calloc(nsinks * SL_DISPATCH_MAX, sizeof *in->outbuf);
     in->outlen = calloc(nsinks, sizeof *in->outlen);
-    if (in->epfd < 0 || in->wakefd < 0 || in->outbuf == NULL || in->outlen == NULL) {
+    int scratch_rc = sl_router_scratch_new(&routing->router, &in->scratch);
+    if (in->epfd < 0 || in->wakefd < 0 || in->outbuf == NULL || in->outlen == NULL
+        || scratch_rc < 0) {
         snprintf(err, errlen, "input \"%s\": out of resources (%s)", conf->name, strerror(errno));
         input_free(in);
         return -ENOMEM;

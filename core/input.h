@@ -1,8 +1,8 @@
 /*
  * input.h: input threads: unix datagram, udp and tcp.
  *
- * Each input runs one thread with its own epoll loop, message pool and parse
- * context. A read produces a batch of messages, which is parsed, routed and
+ * Each input runs one thread with its own epoll loop, message pool, parse
+ * context and route scratch (for regular expressions). A read produces a batch of messages, which is parsed, routed and
  * pushed to the outputs' queues in one go (one lock per output per batch).
  *
  * Backpressure: a source (a tcp connection, or a datagram socket) whose
@@ -80,6 +80,7 @@ struct sl_input {
     int64_t stop_deadline_ms;
     struct sl_msgpool pool;
     struct sl_parse_ctx pctx;
+    struct sl_route_scratch *scratch; /* this thread's, for the router's regexes */
     char address[128]; /* what it is bound to, for stats and logs */
     struct sl_input_stats stats;
     void *impl; /* the kind's own state */

@@ -8,7 +8,9 @@
  *   input  "name" { type = "unix"|"udp"|"tcp", ... }
  *   output "name" { type = "file", queue = { capacity = N, bytes = "16M", policy = "block"|"drop" }, ... }
  *   route  { facility = ..., severity = "<=warning", app_name = ..., hostname = ...,
- *            msg_contains = "...", input = ..., to = out | "name" | { ... }, final = true }
+ *            msg_contains = "...", msg_prefix = "...", msg_suffix = "...",
+ *            msg_match = "REGEX", app_name_match = "REGEX", hostname_match = "REGEX",
+ *            input = ..., to = out | "name" | { ... }, final = true }
  *
  * sluice.lua(5) is the reference. Everything the rest of the daemon needs is
  * copied out of Lua, so the state is closed after loading.
@@ -90,6 +92,19 @@ struct sl_output_conf {
 /* Returns the key's entry or NULL. */
 const struct sl_kv *sl_output_conf_get(const struct sl_output_conf *o, const char *key);
 
+/* pcre2.h's pcre2_code for 8-bit code units is this struct; naming the tag
+ * keeps pcre2.h out of every file that includes the config model. */
+struct pcre2_real_code_8;
+
+/* A route's regular expression, compiled once when the config loads
+ * (PCRE2, bytes rather than UTF-8; JIT-compiled where the JIT works).
+ * Shared read-only by every input thread; matching needs a per-thread
+ * struct sl_route_scratch (router.h). */
+struct sl_regex {
+    char *pattern;                  /* as written; NULL: no condition */
+    struct pcre2_real_code_8 *code; /* owned; NULL when pattern is NULL or bad */
+};
+
 #define SL_FACILITY_ANY 0x00ffffffu
 #define SL_SEVERITY_ANY 0xffu
 
@@ -98,6 +113,9 @@ struct sl_route_conf {
     uint8_t severity_mask;  /* bit s set: severity s matches */
     struct sl_strlist app_names, hostnames, inputs; /* empty: any */
     char *msg_contains;     /* NULL: any */
+    char *msg_prefix;       /* NULL: any */
+    char *msg_suffix;       /* NULL: any */
+    struct sl_regex msg_match, app_name_match, hostname_match; /* code NULL: any */
     size_t *to;             /* indices into sl_config.outputs */
     size_t nto;
     bool final;

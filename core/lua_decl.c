@@ -3,9 +3,10 @@
  *
  * lua_config.c makes the calls; this file reads what they are given: the
  * values (strings, sizes, modes, listen addresses, lists, facility and
- * severity specs) and the keys each declaration knows (settings, input,
- * output, route). Keys are read in sorted order, so errors and an output's
- * plugin keys come out the same from run to run whatever Lua's hash order.
+ * severity specs, regular expressions) and the keys each declaration knows
+ * (settings, input, output, route). Keys are read in sorted order, so errors
+ * and an output's plugin keys come out the same from run to run whatever
+ * Lua's hash order.
  *
  * Ownership: see lua_decl.h. What a reader copies is stored in the config,
  * or in the route's targets, before the next call into Lua.
@@ -21,6 +22,9 @@
 #include <string.h>
 
 #include <lauxlib.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "log.h"
 #include "msg.h"
@@ -670,9 +674,13 @@ void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o)
 /* }=== */
 
 /* {=== route { ... } */
-enum { R_FACILITY, R_SEVERITY, R_APP_NAME, R_HOSTNAME, R_MSG_CONTAINS, R_INPUT, R_TO, R_FINAL };
-static const char *const route_keys[] = {"facility", "severity", "app_name", "hostname",
-                                         "msg_contains", "input", "to", "final", NULL};
+enum {
+    R_FACILITY, R_SEVERITY, R_APP_NAME, R_HOSTNAME, R_MSG_CONTAINS, R_MSG_PREFIX, R_MSG_SUFFIX,
+    R_MSG_MATCH, R_APP_NAME_MATCH, R_HOSTNAME_MATCH, R_INPUT, R_TO, R_FINAL
+};
+static const char *const route_keys[] = {
+    "facility", "severity", "app_name", "hostname", "msg_contains", "msg_prefix", "msg_suffix",
+    "msg_match", "app_name_match", "hostname_match", "input", "to", "final", NULL};
 
 struct route_ctx {
     struct sl_route_conf *r;
@@ -754,6 +762,32 @@ static bool to_item(const struct sl_decl *d, const char *key, int idx, void *obj
     return string_item(d, key, idx, &x->names);
 }
 
+/* Compiles a regular expression once, here, so a bad one is a config error
+ * with its line and the router never meets one. Messages are bytes, not
+ * UTF-8 (an invalid sequence must not make a pattern fail), so a pattern may
+ * not turn UTF mode on with (*UTF) either. The JIT is used where it works;
+ * where it does not (no JIT in this build of PCRE2, or no executable
+ * memory), pcre2_match() interprets the same code. */
+static void want_regex(const struct sl_decl *d, const char *key, int idx, struct sl_regex *re)
+{
+    if (!want_string(d, key, idx, &re->pattern))
+        return;
+    int err;
+    PCRE2_SIZE offset;
+    pcre2_code_free(re->code);
+    re->code = pcre2_compile((PCRE2_SPTR)re->pattern, PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF,
+                             &err, &offset, NULL);
+    if (re->code == NULL) {
+        PCRE2_UCHAR text[256];
+        if (pcre2_get_error_message(err, text, sizeof text) < 0)
+            snprintf((char *)text, sizeof text, "error %d", err);
+        sl_decl_error(d, "key '%s': bad regular expression at offset %zu: %s", key,
+                      (size_t)offset, (const char *)text);
+        return;
+    }
+    (void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+}
+
 static void set_route(const struct sl_decl *d, int k, const char *key, int v, void *obj)
 {
     struct route_ctx *x = obj;
@@ -773,6 +807,11 @@ static void set_route(const struct sl_decl *d, int k, const char *key, int v, vo
     case R_HOSTNAME: want_strlist(d, key, v, &r->hostnames); break;
     case R_INPUT: want_strlist(d, key, v, &r->inputs); break;
     case R_MSG_CONTAINS: want_string(d, key, v, &r->msg_contains); break;
+    case R_MSG_PREFIX: want_string(d, key, v, &r->msg_prefix); break;
+    case R_MSG_SUFFIX: want_string(d, key, v, &r->msg_suffix); break;
+    case R_MSG_MATCH: want_regex(d, key, v, &r->msg_match); break;
+    case R_APP_NAME_MATCH: want_regex(d, key, v, &r->app_name_match); break;
+    case R_HOSTNAME_MATCH: want_regex(d, key, v, &r->hostname_match); break;
     case R_FINAL: want_bool(d, key, v, &r->final); break;
     case R_TO:
         each_item(d, key, v, "an output, an output name or a list of them", to_item, x->x);

@@ -3,11 +3,16 @@
  *
  * Routes are tried in config order; every condition a route states must hold
  * (facility and severity as bit masks, app_name / hostname / input as exact
- * lists, msg_contains as a substring). A message goes to the union of the
- * outputs of the routes it matches, each output once, until a matching route
- * says final. Declarative matches are evaluated here in C and never enter Lua.
+ * lists, msg_contains as a substring, msg_prefix / msg_suffix as byte
+ * compares, msg_match / app_name_match / hostname_match as PCRE2 regular
+ * expressions compiled when the config loaded). A message goes to the union
+ * of the outputs of the routes it matches, each output once, until a
+ * matching route says final. Declarative matches are evaluated here in C and
+ * never enter Lua.
  *
- * Thread: any; the router is immutable once built.
+ * Thread: any; the router is immutable once built. A regular expression
+ * match needs room that cannot be shared, so each thread that routes holds
+ * its own struct sl_route_scratch.
  */
 #ifndef SL_ROUTER_H
 #define SL_ROUTER_H
@@ -21,18 +26,46 @@
 /* Outputs are numbered as in sl_config.outputs; at most this many. */
 #define SL_MAX_OUTPUTS 256
 
+/* Bounds on one regular expression match, so that a pattern that
+ * backtracks catastrophically ("(a+)+$") cannot stall an input thread: a
+ * match that reaches one fails, counts as no match and is logged (at a
+ * limited rate). MATCH is pcre2_set_match_limit() (backtracking steps; the
+ * JIT counts them too), DEPTH pcre2_set_depth_limit() (nested backtracking
+ * points), HEAP pcre2_set_heap_limit() in KiB, JIT_STACK the most stack the
+ * JIT may grow to, in bytes. */
+#define SL_ROUTE_MATCH_LIMIT 1000000u
+#define SL_ROUTE_DEPTH_LIMIT 100000u
+#define SL_ROUTE_HEAP_LIMIT_KIB (16u * 1024)
+#define SL_ROUTE_JIT_STACK (1024u * 1024)
+
 struct sl_router {
     const struct sl_config *config; /* borrowed: must outlive the router */
+    uint32_t ovector_pairs;         /* most any pattern of config needs; 0: no pattern */
 };
 
 void sl_router_init(struct sl_router *r, const struct sl_config *config);
 
-/* True when route rc takes m. */
-bool sl_route_matches(const struct sl_route_conf *rc, const struct sl_msg *m);
+/* What one thread needs to match regular expressions: match data sized for
+ * the router's largest pattern, a match context with the limits above and a
+ * JIT stack. Made once per thread (per input), so routing allocates nothing
+ * per message. Serves only routers of the config it was made for. */
+struct sl_route_scratch;
+
+/* Creates *out for r (initialised); the caller owns it and frees it with
+ * sl_router_scratch_free(). It borrows r's config, for the file name in log
+ * lines. 0 or -ENOMEM. Thread: any. */
+int sl_router_scratch_new(const struct sl_router *r, struct sl_route_scratch **out);
+void sl_router_scratch_free(struct sl_route_scratch *s); /* NULL is a no-op */
+
+/* True when route rc takes m. s is the calling thread's own scratch. */
+bool sl_route_matches(const struct sl_route_conf *rc, struct sl_route_scratch *s,
+                      const struct sl_msg *m);
 
 /* Writes the indices of the outputs that take m into out[] (room for
  * config->noutputs entries), each once, in order of first appearance, and
- * returns how many. 0 means unrouted. */
-size_t sl_router_route(const struct sl_router *r, const struct sl_msg *m, uint16_t *out);
+ * returns how many. 0 means unrouted. s is the calling thread's own scratch
+ * (see above). */
+size_t sl_router_route(const struct sl_router *r, struct sl_route_scratch *s,
+                       const struct sl_msg *m, uint16_t *out);
 
 #endif /* SL_ROUTER_H */

@@ -5,7 +5,7 @@ set -e
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PACKAGES="build-essential autoconf automake libtool pkg-config \
-  liblua5.4-dev libzstd-dev libcmocka-dev \
+  liblua5.4-dev libzstd-dev libpcre2-dev libcmocka-dev \
   python3 bsdutils util-linux mount procps"
 missing=
 for p in $PACKAGES; do

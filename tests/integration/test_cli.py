@@ -303,7 +303,59 @@ def test_max_connections():
         held[1].close()
 
 
+MATCH_CONFIG = """
+input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
+output "alerts" { type = "file", path = "alerts.log", format = "raw" }
+output "rest" { type = "file", path = "rest.log", format = "raw" }
+route { msg_match = [[^disk /dev/sd[a-z]+ at (9[0-9]|100)%$]], to = "alerts", final = true }
+route { msg_prefix = "PANIC: ", to = "alerts", final = true }
+route { app_name_match = "^kern", msg_suffix = " [FATAL]", to = "alerts", final = true }
+route { msg_match = "(a+)+$", to = "alerts", final = true }
+route { to = "rest" }
+"""
+
+
+@sluicetest.timeout(60)
+def test_route_matches():
+    """msg_match, app_name_match, msg_prefix and msg_suffix decide the output
+    in the daemon; a pattern that backtracks without end is cut off by the
+    match limit, counted as no match and logged with the route's line."""
+    def m(app, text):
+        return b"<13>Nov 22 10:00:00 clihost %s[1]: %s" % (app.encode(), text)
+    alerts = [m("a1", b"disk /dev/sda at 97%"), m("a2", b"disk /dev/sdab at 100%"),
+              m("a3", b"PANIC: out of inodes"), m("a4", b"PANIC: "),
+              m("kernel", b"oops [FATAL]"), m("kern.x", b"\xff\xfe bytes [FATAL]")]
+    rest = [m("r1", b"disk /dev/sda at 89%"), m("r2", b"disk /dev/sda at 97% twice"),
+            m("r3", b"disk /dev/SDA at 97%"), m("r4", b"panic: lower case"),
+            m("r5", b"a PANIC: not at the start"), m("r6", b"oops [FATAL] not at the end"),
+            m("mykernel", b"oops [FATAL]"), m("kernel", b"oops [fatal]"),
+            m("r7", b"a" * 39 + b"!"), b"<13>1 - clihost r8 - - -"]
+    with Daemon(MATCH_CONFIG) as d:
+        tcp_send(d.address("tcp"), lf_frames(alerts + rest))
+        got_rest = d.wait_lines("rest.log", len(rest))
+        got_alerts = d.wait_lines("alerts.log", len(alerts))
+        check(sorted(got_alerts) == sorted(alerts),
+              "alerts.log does not hold exactly the messages the matches take",
+              *[f"alerts.log: {l!r}" for l in got_alerts])
+        check(sorted(got_rest) == sorted(rest),
+              "rest.log does not hold exactly the messages no match takes",
+              *[f"rest.log: {l!r}" for l in got_rest])
+        with open(d.conf_path) as f:
+            line = next(i for i, l in enumerate(f, 1) if '"(a+)+$"' in l)
+        want = f"route at {d.conf_path}:{line}: key 'msg_match': pcre2_match() failed " \
+               "(-47: match limit exceeded), taken as no match"
+        d.wait_log(want)
+        check(d.stop() == 0, f"sluiced exited {d.returncode} on SIGTERM")
+    with TempDir() as t:
+        path, r = run_check(t, "badre.lua", HEAD + 'route { msg_match = "[0-9", to = "out" }\n')
+        want = f"{path}:3: route: key 'msg_match': bad regular expression at offset 4: " \
+               "missing terminating ] for character class"
+        check(r.returncode == 1 and want in r.stderr.splitlines(),
+              f"--check of a bad regex: exit {r.returncode}, expected 1 and {want!r}",
+              f"stderr: {r.stderr!r}")
+
+
 if __name__ == "__main__":
     sluicetest.main([test_version_and_help, test_usage_errors, test_check_good_config,
                      test_check_errors, test_port_in_use, test_bad_input_is_counted,
-                     test_max_connections])
+                     test_max_connections, test_route_matches])

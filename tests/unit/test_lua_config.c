@@ -222,6 +222,72 @@ static void test_defaults(void **state)
     done(&l);
 }
 
+static void test_route_matches(void **state)
+{
+    struct loaded l;
+    load_ok(&l, OUT
+                "route { msg_prefix = 'session ', msg_suffix = ' closed', to = 'o' }\n"
+                "route { msg_match = [[^user \\w+ from [0-9.]+$]], app_name_match = '^(sshd|sudo)$',\n"
+                "        hostname_match = 'web[0-9]+', msg_contains = 'from', to = 'o' }\n");
+    const struct sl_route_conf *r = &l.c->routes[0];
+    assert_string_equal(r->msg_prefix, "session ");
+    assert_string_equal(r->msg_suffix, " closed");
+    assert_null(r->msg_match.pattern);
+    assert_null(r->msg_match.code);
+    assert_null(r->app_name_match.code);
+    assert_null(r->hostname_match.code);
+    r = &l.c->routes[1];
+    assert_null(r->msg_prefix);
+    assert_null(r->msg_suffix);
+    assert_string_equal(r->msg_match.pattern, "^user \\w+ from [0-9.]+$");
+    assert_non_null(r->msg_match.code);
+    assert_string_equal(r->app_name_match.pattern, "^(sshd|sudo)$");
+    assert_non_null(r->app_name_match.code);
+    assert_string_equal(r->hostname_match.pattern, "web[0-9]+");
+    assert_non_null(r->hostname_match.code);
+    assert_string_equal(r->msg_contains, "from");
+    assert_int_equal(r->line, 3);
+    done(&l);
+}
+
+static void test_route_match_errors(void **state)
+{
+    expect_only(OUT "\nroute { msg_match = 'a(b', to = 'o' }\n", 3,
+                "route: key 'msg_match': bad regular expression at offset 3: "
+                "missing closing parenthesis");
+    expect_only(OUT "route { app_name_match = '[z-a]', to = 'o' }\n", 2,
+                "route: key 'app_name_match': bad regular expression at offset 3: "
+                "range out of order in character class");
+    expect_only(OUT "route { hostname_match = '*x', to = 'o' }\n", 2,
+                "route: key 'hostname_match': bad regular expression at offset 0: "
+                "quantifier does not follow a repeatable item");
+    /* Messages are bytes: a pattern cannot switch UTF-8 mode on. */
+    expect_only(OUT "route { msg_match = '(*UTF)x', to = 'o' }\n", 2,
+                "route: key 'msg_match': bad regular expression at offset 6: "
+                "using UTF is disabled by the application");
+    expect_only(OUT "route { msg_match = 5, to = 'o' }\n", 2,
+                "route: key 'msg_match' wants a string, got number");
+    expect_only(OUT "route { app_name_match = { 'a' }, to = 'o' }\n", 2,
+                "route: key 'app_name_match' wants a string, got table");
+    expect_only(OUT "route { hostname_match = '', to = 'o' }\n", 2,
+                "route: key 'hostname_match' wants a non-empty string without NUL bytes");
+    expect_only(OUT "route { msg_prefix = true, to = 'o' }\n", 2,
+                "route: key 'msg_prefix' wants a string, got boolean");
+    expect_only(OUT "route { msg_suffix = 'a\\0b', to = 'o' }\n", 2,
+                "route: key 'msg_suffix' wants a non-empty string without NUL bytes");
+    expect_only(OUT "route { msg_macth = 'x', to = 'o' }\n", 2,
+                "route: unknown key 'msg_macth', did you mean 'msg_match'?");
+    /* Every bad pattern of a file is reported, each with its line. */
+    struct loaded l;
+    load_text(&l, OUT "route { msg_match = '(', to = 'o' }\nroute { msg_match = ')', to = 'o' }\n");
+    assert_int_equal(l.errs.n, 2);
+    expect(&l, 2, "route: key 'msg_match': bad regular expression at offset 1: "
+                  "missing closing parenthesis");
+    expect(&l, 3, "route: key 'msg_match': bad regular expression at offset 0: "
+                  "unmatched closing parenthesis");
+    done(&l);
+}
+
 static void test_settings_values(void **state)
 {
     struct loaded l;
@@ -749,6 +815,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_example),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_route_matches),
+        cmocka_unit_test(test_route_match_errors),
         cmocka_unit_test(test_settings_values),
         cmocka_unit_test(test_handles_and_names),
         cmocka_unit_test(test_severity_masks),

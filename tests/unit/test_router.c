@@ -1,12 +1,22 @@
-/* test_router.c: declarative routes: every condition, fan-out, final. */
+/* test_router.c: declarative routes: every condition, fan-out, final,
+ * regular expressions and their limits, threads sharing one router. */
+#include "config.h" /* _GNU_SOURCE: memmem, strdup */
+
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "parse.h"
 #include "router.h"
@@ -54,14 +64,37 @@ static struct sl_msg *parsed(const char *text, const char *input)
     return m;
 }
 
+/* Compiles as the config loader does; without jit, the interpreter runs. */
+static void set_regex(struct sl_regex *re, const char *pattern, bool jit)
+{
+    int err;
+    PCRE2_SIZE offset;
+    re->pattern = strdup(pattern);
+    re->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF, &err,
+                             &offset, NULL);
+    assert_non_null(re->code);
+    if (jit)
+        pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+}
+
 static size_t route(const struct sl_config *c, const char *text, const char *input, uint16_t *out)
 {
     struct sl_router r;
+    struct sl_route_scratch *s = NULL;
     sl_router_init(&r, c);
+    assert_int_equal(sl_router_scratch_new(&r, &s), 0);
     struct sl_msg *m = parsed(text, input);
-    size_t n = sl_router_route(&r, m, out);
+    size_t n = sl_router_route(&r, s, m, out);
     sl_msg_unref(m);
+    sl_router_scratch_free(s);
     return n;
+}
+
+/* True when one route with only the conditions set by the caller takes text. */
+static bool takes(const struct sl_config *c, const char *text)
+{
+    uint16_t out[4];
+    return route(c, text, "tcp", out) == 1;
 }
 
 static void empty_route_takes_everything(void **state)
@@ -146,6 +179,287 @@ static void final_stops_routing(void **state)
     sl_config_free(c);
 }
 
+static void prefix_and_suffix(void **state)
+{
+    struct sl_config *c = config(1, 1);
+    c->routes[0].msg_prefix = strdup("session ");
+    set_to(&c->routes[0], 1, (size_t[]){0});
+    assert_true(takes(c, "<38>Nov 22 10:00:00 h su: session opened"));
+    assert_true(takes(c, "<38>Nov 22 10:00:00 h su: session "));
+    assert_false(takes(c, "<38>Nov 22 10:00:00 h su: a session opened"));
+    assert_false(takes(c, "<38>Nov 22 10:00:00 h su: session"));  /* shorter than the prefix */
+    assert_false(takes(c, "<38>Nov 22 10:00:00 h su: Session opened")); /* bytes, case and all */
+    free(c->routes[0].msg_prefix);
+    c->routes[0].msg_prefix = NULL;
+    c->routes[0].msg_suffix = strdup(" closed");
+    assert_true(takes(c, "<38>Nov 22 10:00:00 h su: session closed"));
+    assert_true(takes(c, "<38>Nov 22 10:00:00 h su:  closed"));
+    assert_false(takes(c, "<38>Nov 22 10:00:00 h su: session closed."));
+    assert_false(takes(c, "<38>Nov 22 10:00:00 h su: closed"));
+    /* Both: the message has to start and end so; they may overlap. */
+    c->routes[0].msg_prefix = strdup("session");
+    assert_true(takes(c, "<38>Nov 22 10:00:00 h su: session for root closed"));
+    assert_false(takes(c, "<38>Nov 22 10:00:00 h su: session for root opened"));
+    free(c->routes[0].msg_suffix);
+    c->routes[0].msg_suffix = strdup("ion");
+    assert_true(takes(c, "<38>Nov 22 10:00:00 h su: session"));
+    /* A NIL message never matches; an empty one is too short. */
+    assert_false(takes(c, "<38>1 - web1 su - - -"));
+    sl_config_free(c);
+}
+
+static void regex_each_field(void **state)
+{
+    for (int jit = 0; jit <= 1; jit++) {
+        struct sl_config *c = config(3, 3);
+        set_regex(&c->routes[0].msg_match, "^user [a-z_][a-z0-9_]* logged in from [0-9.]+$", jit);
+        set_regex(&c->routes[1].app_name_match, "^(sshd|sudo)$", jit);
+        set_regex(&c->routes[2].hostname_match, "^web[0-9]+\\.example\\.com$", jit);
+        for (size_t i = 0; i < 3; i++)
+            set_to(&c->routes[i], 1, (size_t[]){i});
+        uint16_t out[4];
+        assert_int_equal(route(c, "<38>Nov 22 10:00:00 db1 login: user root logged in from "
+                                  "192.0.2.7", "tcp", out), 1);
+        assert_int_equal(out[0], 0);
+        /* Anchors: extra text on either side is not a match. */
+        assert_int_equal(route(c, "<38>Nov 22 10:00:00 db1 login: user root logged in from "
+                                  "192.0.2.7 twice", "tcp", out), 0);
+        assert_int_equal(route(c, "<38>Nov 22 10:00:00 db1 login: a user root logged in from "
+                                  "192.0.2.7", "tcp", out), 0);
+        /* A class: no capitals in the user name. */
+        assert_int_equal(route(c, "<38>Nov 22 10:00:00 db1 login: user Root logged in from "
+                                  "192.0.2.7", "tcp", out), 0);
+        /* app_name_match on the tag, exactly by the anchors: not "sshd2". */
+        assert_int_equal(route(c, "<38>Nov 22 10:00:00 db1 sudo[12]: x", "tcp", out), 1);
+        assert_int_equal(out[0], 1);
+        assert_int_equal(route(c, "<38>Nov 22 10:00:00 db1 sshd2[12]: x", "tcp", out), 0);
+        /* hostname_match; "." was escaped. */
+        assert_int_equal(route(c, "<38>1 2026-11-22T10:00:00Z web12.example.com cron - - - x",
+                               "tcp", out), 1);
+        assert_int_equal(out[0], 2);
+        assert_int_equal(route(c, "<38>1 2026-11-22T10:00:00Z web12xexample.com cron - - - x",
+                               "tcp", out), 0);
+        /* All three at once: fan-out. */
+        assert_int_equal(route(c, "<38>1 2026-11-22T10:00:00Z web1.example.com sshd - - - "
+                                  "user a logged in from 10.0.0.1", "tcp", out), 3);
+        sl_config_free(c);
+    }
+}
+
+static void regex_nil_fields(void **state)
+{
+    struct sl_config *c = config(1, 1);
+    set_regex(&c->routes[0].app_name_match, "", true); /* matches any text, even empty */
+    set_to(&c->routes[0], 1, (size_t[]){0});
+    assert_true(takes(c, "<38>1 - web1 cron - - - x"));
+    assert_false(takes(c, "<38>1 - web1 - - - - x")); /* NILVALUE app-name */
+    sl_config_free(c);
+    c = config(1, 1);
+    set_regex(&c->routes[0].hostname_match, "^", true);
+    set_to(&c->routes[0], 1, (size_t[]){0});
+    assert_true(takes(c, "<38>1 - web1 cron - - - x"));
+    assert_false(takes(c, "<38>1 - - cron - - - x"));
+    sl_config_free(c);
+    c = config(1, 1);
+    set_regex(&c->routes[0].msg_match, "x*", true);
+    set_to(&c->routes[0], 1, (size_t[]){0});
+    assert_true(takes(c, "<38>1 - web1 cron - - - x"));
+    assert_false(takes(c, "<38>1 - web1 cron - - -")); /* no MSG at all */
+    sl_config_free(c);
+}
+
+/* Messages are bytes: invalid UTF-8 is matched byte by byte, never an error. */
+static void regex_on_bytes(void **state)
+{
+    struct sl_config *c = config(1, 1);
+    set_regex(&c->routes[0].msg_match, "^bad \\xff.\\xc3 [^a]+$", true);
+    set_to(&c->routes[0], 1, (size_t[]){0});
+    assert_true(takes(c, "<38>Nov 22 10:00:00 h app: bad \xff\xfe\xc3 utf8"));
+    assert_false(takes(c, "<38>Nov 22 10:00:00 h app: bad \xff\xfe\xc3 utf8 a"));
+    sl_config_free(c);
+}
+
+static void regex_with_other_conditions(void **state)
+{
+    struct sl_config *c = config(2, 2);
+    struct sl_route_conf *r = &c->routes[0];
+    r->facility_mask = 1u << 4 | 1u << 10;
+    r->app_names = list("sshd", NULL);
+    r->msg_contains = strdup("password");
+    r->msg_prefix = strdup("Failed ");
+    r->msg_suffix = strdup(" ssh2");
+    set_regex(&r->msg_match, "from ([0-9]{1,3}\\.){3}[0-9]{1,3} ", true);
+    set_regex(&r->hostname_match, "^bastion", true);
+    r->final = true;
+    set_to(r, 1, (size_t[]){0});
+    set_to(&c->routes[1], 1, (size_t[]){1});
+    uint16_t out[4];
+    const char *ok = "<38>Nov 22 10:00:00 bastion2 sshd[7]: Failed password for root from "
+                     "192.0.2.9 port 22 ssh2";
+    assert_int_equal(route(c, ok, "tcp", out), 1);
+    assert_int_equal(out[0], 0);
+    /* Each condition alone failing sends it on to the catch-all. */
+    const char *miss[] = {
+        "<14>Nov 22 10:00:00 bastion2 sshd[7]: Failed password for root from 192.0.2.9 port 22 ssh2",
+        "<38>Nov 22 10:00:00 bastion2 sudo[7]: Failed password for root from 192.0.2.9 port 22 ssh2",
+        "<38>Nov 22 10:00:00 bastion2 sshd[7]: Failed publickey for root from 192.0.2.9 port 22 ssh2",
+        "<38>Nov 22 10:00:00 bastion2 sshd[7]: failed password for root from 192.0.2.9 port 22 ssh2",
+        "<38>Nov 22 10:00:00 bastion2 sshd[7]: Failed password for root from 192.0.2.9 port 22 ssh1",
+        "<38>Nov 22 10:00:00 bastion2 sshd[7]: Failed password for root from 192.0.2 port 22 ssh2",
+        "<38>Nov 22 10:00:00 jump2 sshd[7]: Failed password for root from 192.0.2.9 port 22 ssh2",
+    };
+    for (size_t i = 0; i < sizeof miss / sizeof miss[0]; i++) {
+        assert_int_equal(route(c, miss[i], "tcp", out), 1);
+        assert_int_equal(out[0], 1);
+    }
+    sl_config_free(c);
+}
+
+/* The ovector is sized for the pattern with the most groups, whichever route
+ * holds it. */
+static void regex_many_groups(void **state)
+{
+    struct sl_config *c = config(2, 2);
+    set_regex(&c->routes[0].msg_match, "^a$", true);
+    set_regex(&c->routes[1].msg_match, "(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)(m)(n)(o)(p)(q)", true);
+    set_to(&c->routes[0], 1, (size_t[]){0});
+    set_to(&c->routes[1], 1, (size_t[]){1});
+    struct sl_router r;
+    sl_router_init(&r, c);
+    assert_int_equal(r.ovector_pairs, 18);
+    uint16_t out[4];
+    assert_int_equal(route(c, "<13>x: abcdefghijklmnopq", "t", out), 1);
+    assert_int_equal(out[0], 1);
+    sl_config_free(c);
+}
+
+/* Runs fn with stderr (the daemon's log) sent to a file; returns what was
+ * logged, which the caller frees. */
+static char *capture_log(void (*fn)(void *), void *arg)
+{
+    char path[] = "/tmp/sluice-test-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    dup2(fd, STDERR_FILENO);
+    fn(arg);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    off_t len = lseek(fd, 0, SEEK_END);
+    char *text = calloc(1, (size_t)len + 1);
+    assert_int_equal(pread(fd, text, (size_t)len, 0), len);
+    close(fd);
+    return text;
+}
+
+struct catastrophic {
+    struct sl_config *c;
+    size_t routed;
+    double seconds;
+};
+
+static void route_catastrophic(void *arg)
+{
+    struct catastrophic *x = arg;
+    struct timespec t0, t1;
+    uint16_t out[4];
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    x->routed = route(x->c, "<13>Nov 22 10:00:00 h app: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!",
+                      "tcp", out);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    x->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* "(a+)+$" tries 2^39 ways to split the a's before each "!"; the match limit
+ * ends it, as no match, with a log line naming the route's line. */
+static void regex_catastrophic_within_limits(void **state)
+{
+    for (int jit = 0; jit <= 1; jit++) {
+        struct catastrophic x = {config(2, 2), 0, 0};
+        x.c->file = strdup("test.lua");
+        x.c->routes[1].line = 7;
+        set_regex(&x.c->routes[1].msg_match, "(a+)+$", jit);
+        set_to(&x.c->routes[1], 1, (size_t[]){1});
+        x.c->routes[0].msg_contains = strdup("nothing like it");
+        set_to(&x.c->routes[0], 1, (size_t[]){0});
+        char *log = capture_log(route_catastrophic, &x);
+        assert_int_equal(x.routed, 0);
+        if (x.seconds >= 5)
+            fprintf(stderr, "  jit %d: %.2f s\n", jit, x.seconds);
+        assert_true(x.seconds < 5);
+        if (strstr(log, "route at test.lua:7: key 'msg_match': pcre2_match() failed (-47: "
+                        "match limit exceeded), taken as no match") == NULL) {
+            fprintf(stderr, "  jit %d: log: %s\n", jit, log);
+            fail();
+        }
+        free(log);
+        sl_config_free(x.c);
+    }
+}
+
+/* Input threads share one router, each with its own scratch. */
+struct worker {
+    const struct sl_router *r;
+    size_t hits;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct sl_route_scratch *s = NULL;
+    if (sl_router_scratch_new(w->r, &s) < 0)
+        return NULL;
+    struct sl_msg *yes = parsed("<13>Nov 22 10:00:00 h app: order 12345 shipped", "tcp");
+    struct sl_msg *no = parsed("<13>Nov 22 10:00:00 h app: order 12x45 shipped", "tcp");
+    uint16_t out[4];
+    for (int i = 0; i < 2000; i++) {
+        w->hits += sl_router_route(w->r, s, yes, out);
+        w->hits += sl_router_route(w->r, s, no, out);
+    }
+    sl_msg_unref(yes);
+    sl_msg_unref(no);
+    sl_router_scratch_free(s);
+    return NULL;
+}
+
+static void threads_share_the_router(void **state)
+{
+    struct sl_config *c = config(1, 1);
+    set_regex(&c->routes[0].msg_match, "^order ([0-9]+) (shipped|lost)$", true);
+    set_to(&c->routes[0], 1, (size_t[]){0});
+    struct sl_router r;
+    sl_router_init(&r, c);
+    pthread_t t[4];
+    struct worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){&r, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].hits, 2000);
+    }
+    sl_config_free(c);
+}
+
+/* A config without patterns needs no pcre2 room at all. */
+static void scratch_without_patterns(void **state)
+{
+    struct sl_config *c = config(1, 1);
+    struct sl_router r;
+    sl_router_init(&r, c);
+    assert_int_equal(r.ovector_pairs, 0);
+    struct sl_route_scratch *s = NULL;
+    assert_int_equal(sl_router_scratch_new(&r, &s), 0);
+    assert_non_null(s);
+    sl_router_scratch_free(s);
+    sl_router_scratch_free(NULL);
+    sl_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +469,15 @@ int main(void)
         cmocka_unit_test(lists_and_substring),
         cmocka_unit_test(fan_out_without_duplicates),
         cmocka_unit_test(final_stops_routing),
+        cmocka_unit_test(prefix_and_suffix),
+        cmocka_unit_test(regex_each_field),
+        cmocka_unit_test(regex_nil_fields),
+        cmocka_unit_test(regex_on_bytes),
+        cmocka_unit_test(regex_with_other_conditions),
+        cmocka_unit_test(regex_many_groups),
+        cmocka_unit_test(regex_catastrophic_within_limits),
+        cmocka_unit_test(threads_share_the_router),
+        cmocka_unit_test(scratch_without_patterns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
