@@ -52,7 +52,22 @@ bool sl_strlist_has(const struct sl_strlist *l, const char *s, size_t len)
     return false;
 }
 
-static void strlist_free(struct sl_strlist *l)
+int sl_strlist_push(struct sl_strlist *l, const char *s)
+{
+    char *copy = strdup(s);
+    char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+    if (copy == NULL || v == NULL) {
+        free(copy);
+        if (v != NULL)
+            l->v = v;
+        return -ENOMEM;
+    }
+    l->v = v;
+    l->v[l->n++] = copy;
+    return 0;
+}
+
+void sl_strlist_clear(struct sl_strlist *l)
 {
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i]);
@@ -126,9 +141,9 @@ static void regex_free(struct sl_regex *re)
 
 static void route_free(struct sl_route_conf *r)
 {
-    strlist_free(&r->app_names);
-    strlist_free(&r->hostnames);
-    strlist_free(&r->inputs);
+    sl_strlist_clear(&r->app_names);
+    sl_strlist_clear(&r->hostnames);
+    sl_strlist_clear(&r->inputs);
     free(r->msg_contains);
     free(r->msg_prefix);
     free(r->msg_suffix);
@@ -151,7 +166,7 @@ void sl_config_free(struct sl_config *c)
     free(c->inputs);
     free(c->outputs);
     free(c->routes);
-    strlist_free(&c->plugin_path);
+    sl_strlist_clear(&c->plugin_path);
     free(c->file);
     free(c->control);
     free(c->hostname);

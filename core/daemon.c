@@ -34,29 +34,6 @@
 #define DRAIN_TIMEOUT_MS 10000
 
 /* {=== loading and checking */
-static int strlist_push(struct sl_strlist *l, const char *s)
-{
-    char *copy = strdup(s);
-    char **v = realloc(l->v, (l->n + 1) * sizeof *v);
-    if (copy == NULL || v == NULL) {
-        free(copy);
-        if (v != NULL)
-            l->v = v;
-        return -ENOMEM;
-    }
-    l->v = v;
-    l->v[l->n++] = copy;
-    return 0;
-}
-
-static void strlist_clear(struct sl_strlist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    *l = (struct sl_strlist){0};
-}
-
 /* -P dirs, then settings.plugin_path, then $SLUICE_PLUGIN_PATH, then the
  * installed directory. */
 static int build_search(const struct sl_options *o, const struct sl_config *c,
@@ -64,19 +41,19 @@ static int build_search(const struct sl_options *o, const struct sl_config *c,
 {
     int rc = 0;
     for (size_t i = 0; i < o->plugin_path.n && rc == 0; i++)
-        rc = strlist_push(out, o->plugin_path.v[i]);
+        rc = sl_strlist_push(out, o->plugin_path.v[i]);
     for (size_t i = 0; i < c->plugin_path.n && rc == 0; i++)
-        rc = strlist_push(out, c->plugin_path.v[i]);
+        rc = sl_strlist_push(out, c->plugin_path.v[i]);
     const char *env = getenv("SLUICE_PLUGIN_PATH");
     if (env != NULL && rc == 0) {
         char *copy = strdup(env), *save = NULL;
         for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir != NULL && rc == 0;
              dir = strtok_r(NULL, ":", &save))
-            rc = strlist_push(out, dir);
+            rc = sl_strlist_push(out, dir);
         free(copy);
     }
     if (rc == 0)
-        rc = strlist_push(out, SL_PLUGINDIR);
+        rc = sl_strlist_push(out, SL_PLUGINDIR);
     return rc;
 }
 
@@ -116,7 +93,7 @@ int sl_daemon_load(const struct sl_options *o, struct sl_config **out,
             return 0;
         }
     }
-    strlist_clear(search);
+    sl_strlist_clear(search);
     sl_config_free(c);
     return -EINVAL;
 }
@@ -133,7 +110,7 @@ int sl_daemon_check(const struct sl_options *o)
     if (rc < 0)
         return 1;
     printf("%s: ok\n", o->config_path);
-    strlist_clear(&search);
+    sl_strlist_clear(&search);
     sl_config_free(c);
     return 0;
 }
@@ -164,7 +141,7 @@ static void runtime_stop(struct sl_runtime *rt, struct sl_sink_totals *totals,
         keep->config = rt->config;
         keep->search = rt->search;
     } else {
-        strlist_clear(&rt->search);
+        sl_strlist_clear(&rt->search);
         sl_config_free(rt->config);
     }
     free(rt);
@@ -183,7 +160,7 @@ static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_str
 {
     struct sl_runtime *rt = calloc(1, sizeof *rt);
     if (rt == NULL) {
-        strlist_clear(search);
+        sl_strlist_clear(search);
         sl_config_free(c);
         return -ENOMEM;
     }
@@ -244,7 +221,7 @@ int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
     runtime_stop(d->rt, &d->closed, &old);
     d->rt = NULL;
     if (runtime_start(d, c, &search, &d->rt, errs) == 0) {
-        strlist_clear(&old.search);
+        sl_strlist_clear(&old.search);
         sl_config_free(old.config);
         sl_log(SL_LOG_NOTICE, 0, "reloaded %s", d->opts->config_path);
         return 0;
@@ -513,7 +490,7 @@ int sl_daemon_run(const struct sl_options *o, int ready_fd)
     const char *ctl = c->control != NULL ? c->control : "/run/sluice.ctl";
     if (sl_control_open(&d.control, ctl, err, sizeof err) < 0) {
         sl_log(SL_LOG_ERR, 0, "%s", err);
-        strlist_clear(&search);
+        sl_strlist_clear(&search);
         sl_config_free(c);
         tell_ready(ready_fd, 1);
         return 1;

@@ -39,6 +39,10 @@ struct sl_strlist {
 
 /* True when s[0..len) equals one of the list's strings. */
 bool sl_strlist_has(const struct sl_strlist *l, const char *s, size_t len);
+/* Appends a copy of s. 0 or -ENOMEM (the list is then unchanged). */
+int sl_strlist_push(struct sl_strlist *l, const char *s);
+/* Frees the strings and the array; the list is empty afterwards. */
+void sl_strlist_clear(struct sl_strlist *l);
 
 enum sl_input_type { SL_INPUT_UNIX, SL_INPUT_UDP, SL_INPUT_TCP };
 enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
