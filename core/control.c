@@ -36,10 +36,9 @@ int sl_control_open(struct sl_control **out, const char *path, char *err, size_t
     }
     memcpy(c->path, path, strlen(path) + 1);
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    struct stat st;
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(path);
     int rc = sl_mkdir_parents(path);
+    if (rc == 0)
+        rc = sl_remove_stale_socket(path);
     c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     mode_t old = umask(0177); /* the socket file: 0600 */
     if (rc < 0 || c->fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||

@@ -13,17 +13,6 @@
 #include "input_dgram.h"
 #include "util.h"
 
-/* Removes a socket left by an earlier run; never anything else. */
-static int remove_stale(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return errno == ENOENT ? 0 : -errno;
-    if (!S_ISSOCK(st.st_mode))
-        return -EEXIST;
-    return unlink(path) < 0 ? -errno : 0;
-}
-
 static int unix_open(struct sl_input *in, char *err, size_t errlen)
 {
     const char *path = in->conf->path;
@@ -35,7 +24,7 @@ static int unix_open(struct sl_input *in, char *err, size_t errlen)
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int rc = sl_mkdir_parents(path);
     if (rc == 0)
-        rc = remove_stale(path);
+        rc = sl_remove_stale_socket(path);
     if (rc < 0) {
         snprintf(err, errlen, "input \"%s\": cannot use \"%s\" (%d: %s)", in->conf->name, path,
                  -rc, rc == -EEXIST ? "exists and is not a socket" : strerror(-rc));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_NAME 64
 
@@ -31,6 +32,16 @@ size_t sl_edit_distance(const char *a, size_t alen, const char *b, size_t blen)
         }
     }
     return row[blen];
+}
+
+int sl_remove_stale_socket(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISSOCK(st.st_mode))
+        return -EEXIST;
+    return unlink(path) < 0 ? -errno : 0;
 }
 
 int sl_mkdir_parents(const char *path)

@@ -13,4 +13,9 @@ size_t sl_edit_distance(const char *a, size_t alen, const char *b, size_t blen);
  * would. 0 or a negative errno. */
 int sl_mkdir_parents(const char *path);
 
+/* Removes a unix socket an earlier run left at path, never anything else:
+ * 0 when path is free now, -EEXIST when something that is not a socket is
+ * there, another negative errno on failure. */
+int sl_remove_stale_socket(const char *path);
+
 #endif /* SL_UTIL_H */
