@@ -7,26 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fuzz_check.h"
 #include "parse.h"
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
-
-static void check_span(const struct sl_msg *m, struct sl_str s, uint32_t max)
-{
-    if (s.p == NULL) {
-        CHECK(s.len == 0);
-        return;
-    }
-    CHECK(s.p >= m->raw.p && s.len <= m->raw.len &&
-          (size_t)(s.p - m->raw.p) <= (size_t)(m->raw.len - s.len));
-    CHECK(s.len <= max);
-}
 
 static const char host[] = "fuzzhost";
 
