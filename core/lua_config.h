@@ -109,6 +109,13 @@ struct sl_regex {
     struct pcre2_real_code_8 *code; /* owned; NULL when pattern is NULL or bad */
 };
 
+/* What a route does when its where or transform function raises an error
+ * (a Lua error, the instruction limit, out of memory). */
+enum sl_on_error {
+    SL_ON_ERROR_SKIP = 0, /* the route is not taken (the default) */
+    SL_ON_ERROR_PASS      /* taken: where counts as true, transform as no change */
+};
+
 #define SL_FACILITY_ANY 0x00ffffffu
 #define SL_SEVERITY_ANY 0xffu
 
@@ -123,11 +130,23 @@ struct sl_route_conf {
     size_t *to;             /* indices into sl_config.outputs */
     size_t nto;
     bool final;
+    bool drop;              /* drop = true: what matches goes nowhere more; routing ends */
+    /* where / transform are Lua functions; they live in each input thread's
+     * own Lua state (filter.h), found by this route's index. The lines are
+     * where each function is defined, for messages. */
+    bool has_where, has_transform;
+    int where_line, transform_line;
+    enum sl_on_error on_error;
     int line;
 };
 
 struct sl_config {
     char *file;
+    /* The file's text as read by sl_config_load(): every input thread's
+     * Lua state runs this same text, even if the file changes meanwhile. */
+    char *source;
+    size_t source_len;
+    bool has_lua;                  /* some route has where or transform */
     char *control;                 /* control socket path; NULL: none */
     char *hostname;                /* overrides gethostname(); NULL: ask the system */
     char *state_dir;

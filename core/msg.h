@@ -52,7 +52,14 @@ enum sl_msg_flags {
     SL_MSG_HAS_CRED = 1 << 0,    /* pid/uid/gid came from the kernel */
     SL_MSG_TRUNCATED = 1 << 1,   /* the input cut it at max_message */
     SL_MSG_PARSE_ERROR = 1 << 2, /* parsed as neither RFC */
-    SL_MSG_BOM = 1 << 3          /* RFC 5424 MSG began with a UTF-8 BOM (not in msg) */
+    SL_MSG_BOM = 1 << 3,         /* RFC 5424 MSG began with a UTF-8 BOM (not in msg) */
+    SL_MSG_REWRITTEN = 1 << 4    /* made by a transform (rewrite.h); raw is re-rendered */
+};
+
+/* An extra field, set by a route's transform (m.fields.KEY = value). Key and
+ * value are bytes owned by the message that carries them. */
+struct sl_field {
+    struct sl_str key, value;
 };
 
 struct sl_chunk;
@@ -85,6 +92,11 @@ struct sl_msg {
     gid_t gid;
 
     struct sl_chunk *chunk; /* owner of raw bytes; NULL for a heap message */
+    struct sl_msg *base;    /* a rewrite: the message it was made from, whose
+                             * bytes the unchanged fields still point into;
+                             * holds one reference on it. NULL otherwise. */
+    const struct sl_field *fields; /* extra fields; NULL when none */
+    uint32_t nfields;
 };
 
 /* An input's allocator of messages. Thread: the owning input thread only. */
