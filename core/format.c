@@ -662,6 +662,75 @@ static char *render_json(struct sl_format *f, const struct sl_msg *m, char *w)
 }
 /* }=== */
 
+/* {=== a rewrite's raw text (rewrite.c): measured exactly, then written */
+/* The length put_text() writes for p[0..n): 4 bytes per control byte. */
+static size_t text_len(const char *p, size_t n)
+{
+    const char *end = p + n;
+    size_t len = n;
+    while ((p = skip_clean(p, end)) < end) {
+        len += 3;
+        p++;
+    }
+    return len;
+}
+
+/* The length put_field() writes. */
+static size_t field_len(struct sl_str s)
+{
+    return s.p == NULL || s.len == 0 ? 1 : text_len(s.p, s.len);
+}
+
+static size_t uint_len(unsigned long long v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+/* Mirrors render_rfc5424() and "<PRI>" + render_rfc3164() byte for byte;
+ * sl_format_origin() asserts that the two agree. */
+size_t sl_format_origin_len(const struct sl_msg *m)
+{
+    size_t n = 2 + uint_len(m->pri); /* "<PRI>" */
+    if (m->format == SL_FMT_RFC5424) {
+        char t[TIME_MAX_LEN + 1];
+        n += 2 + sl_time_rfc3339(msg_time(m), t) + 5; /* "1 " TIME and five spaces */
+        n += field_len(m->hostname) + field_len(m->app_name) + field_len(m->procid)
+             + field_len(m->msgid) + field_len(m->sd);
+    } else {
+        n += 15 + 1 + field_len(m->hostname); /* "Mmm dd hh:mm:ss HOST" */
+        if (m->app_name.p != NULL && m->app_name.len > 0) {
+            n += 1 + text_len(m->app_name.p, m->app_name.len) + 1; /* " TAG" ":" */
+            if (m->procid.p != NULL && m->procid.len > 0)
+                n += 2 + text_len(m->procid.p, m->procid.len);
+        }
+    }
+    if (m->msg.p != NULL && m->msg.len > 0)
+        n += 1 + text_len(m->msg.p, m->msg.len);
+    return n;
+}
+
+size_t sl_format_origin(const struct sl_msg *m, char *out)
+{
+    struct sl_format f = {.kind = K_RFC5424}; /* only for its time caches */
+    char *w = out;
+    if (m->format == SL_FMT_RFC5424) {
+        w = render_rfc5424(&f, m, w);
+    } else {
+        *w++ = '<';
+        w = put_uint(w, m->pri);
+        *w++ = '>';
+        w = render_rfc3164(&f, m, w);
+    }
+    assert((size_t)(w - out) == sl_format_origin_len(m));
+    return (size_t)(w - out);
+}
+/* }=== */
+
 /* {=== templates */
 /* The text of a text field; NIL for the others. */
 static struct sl_str text_of(const struct sl_msg *m, int field)

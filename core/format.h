@@ -49,4 +49,12 @@ int sl_buf_append(struct sluice_buf *b, const void *data, size_t len);
  * offset. Writes at most 40 bytes plus NUL into out; returns the length. */
 size_t sl_time_rfc3339(const struct sl_time *t, char *out);
 
+/* For rewrite.c: the text of m in its own syntax, as a rewrite's raw. An
+ * RFC 5424 message is written as the "rfc5424" format writes it, any other
+ * as "<PRI>" followed by the "rfc3164" format's line; no newline, control
+ * bytes escaped as in the text formats. sl_format_origin_len() is the exact
+ * length that sl_format_origin() writes into out (no NUL is added). */
+size_t sl_format_origin_len(const struct sl_msg *m);
+size_t sl_format_origin(const struct sl_msg *m, char *out);
+
 #endif /* SL_FORMAT_H */

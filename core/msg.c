@@ -221,10 +221,15 @@ void sl_msg_unref(struct sl_msg *m)
         return;
     if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
         return;
-    if (m->chunk != NULL)
+    if (m->chunk != NULL) {
         chunk_unref(m->chunk);
-    else
-        free(m);
+        return;
+    }
+    /* A heap message; a rewrite (rewrite.h) also lets go of its base, whose
+     * bytes it pointed into. A base is never a rewrite: no recursion. */
+    struct sl_msg *base = m->base;
+    free(m);
+    sl_msg_unref(base);
 }
 
 /* {=== names */
