@@ -27,11 +27,15 @@
 
 enum kind { K_RAW, K_RFC3164, K_RFC5424, K_JSON, K_TEMPLATE };
 
-/* One piece of a template: literal text (field == 0) or a field. */
+/* One piece of a template: literal text (field == 0), a field, or an extra
+ * field {fields.KEY} (field == F_EXTRA). */
 struct part {
-    int field;       /* enum sluice_field, or 0 for a literal */
-    size_t off, len; /* a literal's span in sl_format.lit */
+    int field;       /* enum sluice_field, 0 for a literal, or F_EXTRA */
+    size_t off, len; /* a literal's, or an extra field's key's, span in sl_format.lit */
 };
+
+#define F_EXTRA (-1)
+#define EXTRA_PREFIX "fields."
 
 /* The text of the last second formatted. mode 0 means empty. */
 struct tcache {
@@ -657,6 +661,18 @@ static char *render_json(struct sl_format *f, const struct sl_msg *m, char *w)
         w = PUT_LIT(w, ",\"gid\":");
         w = put_uint(w, (unsigned long long)m->gid);
     }
+    if (m->nfields > 0) {
+        w = PUT_LIT(w, ",\"fields\":{");
+        for (uint32_t i = 0; i < m->nfields; i++) {
+            if (i > 0)
+                *w++ = ',';
+            w = put_json_str(w, m->fields[i].key.p, m->fields[i].key.len);
+            *w++ = ':';
+            struct sl_str v = m->fields[i].value;
+            w = put_json_str(w, v.p != NULL ? v.p : "", v.len);
+        }
+        *w++ = '}';
+    }
     *w++ = '}';
     return w;
 }
@@ -749,6 +765,14 @@ static struct sl_str text_of(const struct sl_msg *m, int field)
     }
 }
 
+/* The value of the extra field a part names; NIL when the message lacks it. */
+static struct sl_str extra_of(const struct sl_format *f, const struct sl_msg *m,
+                              const struct part *pt)
+{
+    const struct sl_field *x = sl_msg_extra(m, f->lit + pt->off, pt->len);
+    return x != NULL ? x->value : SL_STR_NIL;
+}
+
 static char *put_cred(char *w, const struct sl_msg *m, unsigned long long v)
 {
     return (m->flags & SL_MSG_HAS_CRED) ? put_uint(w, v) : w;
@@ -776,6 +800,8 @@ static char *render_template(struct sl_format *f, const struct sl_msg *m, char *
         const struct part *pt = &f->parts[i];
         if (pt->field == 0)
             w = put(w, f->lit + pt->off, pt->len);
+        else if (pt->field == F_EXTRA)
+            w = put_field(w, extra_of(f, m, pt));
         else
             w = render_field(f, m, pt->field, w);
     }
@@ -785,7 +811,7 @@ static char *render_template(struct sl_format *f, const struct sl_msg *m, char *
 static int add_part(struct sl_format *f, int field, size_t off, size_t len)
 {
     if (field == 0 && len == 0)
-        return 0;
+        return 0; /* an empty literal run */
     struct part *p = realloc(f->parts, (f->nparts + 1) * sizeof *p);
     if (p == NULL)
         return -ENOMEM;
@@ -803,7 +829,7 @@ static int unknown_field(const char *name, size_t len, char *err, size_t errlen)
     else
         snprintf(err, errlen, "unknown field {%.*s} in template (fields: pri facility severity "
                  "version timestamp received hostname app_name procid msgid sd msg raw input "
-                 "peer pid uid gid)", (int)len, name);
+                 "peer pid uid gid fields.KEY)", (int)len, name);
     return -EINVAL;
 }
 
@@ -832,11 +858,30 @@ static int compile_template(struct sl_format *f, const char *spec, char *err, si
                 return -EINVAL;
             }
             size_t len = (size_t)(close - spec) - i - 1;
-            int field = sl_field_from_name(spec + i + 1, len);
-            if (field < 0)
-                return unknown_field(spec + i + 1, len, err, errlen);
-            if (add_part(f, 0, start, f->litlen - start) < 0 || add_part(f, field, 0, 0) < 0)
-                return -ENOMEM;
+            const char *name = spec + i + 1;
+            size_t plen = sizeof EXTRA_PREFIX - 1;
+            if (len >= plen && memcmp(name, EXTRA_PREFIX, plen) == 0) {
+                /* {fields.KEY}: the key goes into lit after the literal
+                 * run before it, and is not part of any literal. */
+                if (len == plen) {
+                    snprintf(err, errlen, "{fields.} in template needs a key, as in "
+                             "{fields.user}");
+                    return -EINVAL;
+                }
+                size_t key = f->litlen;
+                memcpy(f->lit + key, name + plen, len - plen);
+                f->litlen += len - plen;
+                if (add_part(f, 0, start, key - start) < 0 ||
+                    add_part(f, F_EXTRA, key, len - plen) < 0)
+                    return -ENOMEM;
+            } else {
+                int field = sl_field_from_name(name, len);
+                if (field < 0)
+                    return unknown_field(name, len, err, errlen);
+                if (add_part(f, 0, start, f->litlen - start) < 0 ||
+                    add_part(f, field, 0, 0) < 0)
+                    return -ENOMEM;
+            }
             start = f->litlen;
             i += len + 1;
         } else {
@@ -910,6 +955,15 @@ static size_t text_total(const struct sl_msg *m)
            + m->sd.len + m->msg.len + m->input.len;
 }
 
+/* JSON bytes of the "fields" object: quotes, colon and comma around each. */
+static size_t fields_bound(const struct sl_msg *m)
+{
+    size_t n = m->nfields > 0 ? sizeof ",\"fields\":{}" : 0;
+    for (uint32_t i = 0; i < m->nfields; i++)
+        n += 6 * ((size_t)m->fields[i].key.len + m->fields[i].value.len) + 6;
+    return n;
+}
+
 /* The most bytes the line for m can take, newline included. */
 static size_t line_bound(const struct sl_format *f, const struct sl_msg *m)
 {
@@ -917,13 +971,18 @@ static size_t line_bound(const struct sl_format *f, const struct sl_msg *m)
     case K_RAW: return 4 * (size_t)m->raw.len + 1;
     case K_RFC3164:
     case K_RFC5424: return 4 * text_total(m) + 2 * TIME_MAX_LEN + 64;
-    case K_JSON: return 6 * text_total(m) + 16 + 512;
+    case K_JSON: return 6 * text_total(m) + 16 + 512 + fields_bound(m);
     case K_TEMPLATE: break;
     }
     size_t n = 1;
     for (size_t i = 0; i < f->nparts; i++) {
         const struct part *pt = &f->parts[i];
-        n += pt->field == 0 ? pt->len : 4 * (size_t)text_of(m, pt->field).len + TIME_MAX_LEN;
+        if (pt->field == 0)
+            n += pt->len;
+        else if (pt->field == F_EXTRA)
+            n += 4 * (size_t)extra_of(f, m, pt).len + 1;
+        else
+            n += 4 * (size_t)text_of(m, pt->field).len + TIME_MAX_LEN;
     }
     return n;
 }

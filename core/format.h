@@ -4,8 +4,10 @@
  * Formats: "raw" (the bytes received), "rfc3164" (the traditional file format
  * "Mmm dd hh:mm:ss host tag[pid]: msg", as rsyslog writes /var/log/messages),
  * "rfc5424" (the message re-serialised per RFC 5424 section 6), "json" (one
- * object, keys as in sluice.lua(5)), or a template: any text with {field}
- * placeholders, "{{" and "}}" for literal braces.
+ * object, keys as in sluice.lua(5); a last key "fields" holds the extra
+ * fields a transform set, when there are any), or a template: any text with
+ * {field} placeholders, {fields.KEY} for an extra field, "{{" and "}}" for
+ * literal braces. Extra fields appear only in json and templates.
  *
  * Every format writes exactly one line ending in '\n'. In the text formats,
  * control bytes in message fields are written as rsyslog does ("#012" for

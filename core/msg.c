@@ -232,6 +232,17 @@ void sl_msg_unref(struct sl_msg *m)
     sl_msg_unref(base);
 }
 
+const struct sl_field *sl_msg_extra(const struct sl_msg *m, const char *key, size_t keylen)
+{
+    /* At most SL_REWRITE_MAX_FIELDS (64), usually a handful: a scan. */
+    for (uint32_t i = 0; i < m->nfields; i++) {
+        const struct sl_field *x = &m->fields[i];
+        if (x->key.len == keylen && (keylen == 0 || memcmp(x->key.p, key, keylen) == 0))
+            return x;
+    }
+    return NULL;
+}
+
 /* {=== names */
 static const char *const facilities[24] = {
     "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",

@@ -137,6 +137,10 @@ static inline struct sl_msg *sl_msg_ref(struct sl_msg *m)
 /* Thread: any. Releases one reference; the last one frees. NULL is a no-op. */
 void sl_msg_unref(struct sl_msg *m);
 
+/* Thread: any. The extra field of m named key[0..keylen) (case-sensitive),
+ * or NULL when m has none by that name. Borrowed from m. */
+const struct sl_field *sl_msg_extra(const struct sl_msg *m, const char *key, size_t keylen);
+
 /* Names: "kern".."local7" and "emerg".."debug"; NULL when out of range. */
 const char *sl_facility_name(unsigned facility);
 const char *sl_severity_name(unsigned severity);

@@ -49,7 +49,10 @@ struct sl_msg_edit {
 
 /* The longest field values a rewrite accepts (RFC 5424 section 6 for
  * app_name, hostname and msgid, which must also be printable US-ASCII
- * without spaces); sl_msg_edit_check() enforces them. */
+ * without spaces, and not empty: NIL is p == NULL); sl_msg_edit_check()
+ * enforces them. An extra field's key is 1..SL_REWRITE_MAX_FIELD_KEY
+ * letters, digits, '_', '-' or '.' (so {fields.KEY} in a template and a
+ * JSON key need no quoting); its value is any bytes, p == NULL meaning "". */
 #define SL_REWRITE_MAX_HOSTNAME 255
 #define SL_REWRITE_MAX_APP_NAME 48
 #define SL_REWRITE_MAX_MSGID 32
@@ -62,7 +65,7 @@ struct sl_msg_edit {
 int sl_msg_edit_check(const struct sl_msg_edit *e, char *err, size_t errlen);
 
 /* A new message (one reference, the caller's) with e applied to orig, or
- * NULL when out of memory. orig is not changed; the rewrite takes a
+ * NULL when out of memory (one malloc; sl_msg_unref() frees it). orig is not changed; the rewrite takes a
  * reference on it (or on orig->base, when orig is itself a rewrite, so
  * chains never grow). e must have passed sl_msg_edit_check(). */
 struct sl_msg *sl_msg_rewrite(struct sl_msg *orig, const struct sl_msg_edit *e);

@@ -427,10 +427,11 @@ static void test_template_errors(void **state)
     expect_error("{ msg }", "unknown field { msg } in template, did you mean {msg}?");
     expect_error("{bogus_thing}", "unknown field {bogus_thing} in template (fields: pri "
                  "facility severity version timestamp received hostname app_name procid msgid "
-                 "sd msg raw input peer pid uid gid)");
+                 "sd msg raw input peer pid uid gid fields.KEY)");
     expect_error("{}", "unknown field {} in template (fields: pri facility severity version "
                  "timestamp received hostname app_name procid msgid sd msg raw input peer pid "
-                 "uid gid)");
+                 "uid gid fields.KEY)");
+    expect_error("{fields.}", "{fields.} in template needs a key, as in {fields.user}");
     expect_error("{msg} {", "unterminated { in template (write {{ for a literal brace)");
     expect_error("{msg", "unterminated { in template (write {{ for a literal brace)");
     expect_error("{msg} }", "unmatched } in template (write }} for a literal brace)");
@@ -451,6 +452,9 @@ static void test_field_names(void **state)
     assert_int_equal(sl_field_from_name("msgx", 4), -1);
     assert_int_equal(sl_field_from_name("", 0), -1);
     assert_int_equal(sl_field_from_name("MSG", 3), -1);
+    /* Extra fields are a template's business, not a field of their own. */
+    assert_int_equal(sl_field_from_name("fields.user", 11), -1);
+    assert_int_equal(sl_field_from_name("fields", 6), -1);
 }
 /* }=== */
 
@@ -579,6 +583,79 @@ static void test_credentials_json(void **state)
 }
 /* }=== */
 
+/* {=== extra fields (set by transforms; see test_rewrite.c) */
+static const struct sl_field extras[] = {
+    {{"user", 4}, {"root", 4}},
+    {{"note", 4}, {"a \"q\"\n\xff", 7}},
+    {{"empty", 5}, {"", 0}},
+    {{"a.b-c_d", 7}, {"dotted", 6}},
+};
+
+static void test_extra_fields_json(void **state)
+{
+    struct sl_msg *m = parse(BSD1);
+    char *j = line("json", m);
+    assert_null(strstr(j, "\"fields\"")); /* none: no key */
+    free(j);
+    m->fields = extras;
+    m->nfields = 4;
+    j = line("json", m);
+    assert_non_null(strstr(j, ",\"input\":\"test\",\"fields\":{\"user\":\"root\","
+                              "\"note\":\"a \\\"q\\\"\\u000a\xef\xbf\xbd\",\"empty\":\"\","
+                              "\"a.b-c_d\":\"dotted\"}}"));
+    assert_json(j);
+    free(j);
+    /* After the credentials, the last key. */
+    m->flags |= SL_MSG_HAS_CRED;
+    m->nfields = 1;
+    j = line("json", m);
+    assert_non_null(strstr(j, ",\"gid\":0,\"fields\":{\"user\":\"root\"}}"));
+    assert_json(j);
+    free(j);
+    sl_msg_unref(m);
+}
+
+static void test_extra_fields_template(void **state)
+{
+    struct sl_msg *m = parse(BSD1);
+    /* Absent is written as other absent fields are. */
+    expect_line("[{fields.user}] {msg}", m, "[-] text");
+    m->fields = extras;
+    m->nfields = 4;
+    expect_line("[{fields.user}] {msg}", m, "[root] text");
+    expect_line("{fields.note}|{fields.empty}|{fields.a.b-c_d}|{fields.nope}|{fields.User}", m,
+                "a \"q\"#012\xff|-|dotted|-|-");
+    expect_line("{{fields.user}} {fields.user}{fields.user}", m, "{fields.user} rootroot");
+    /* The fixed formats do not show them. */
+    expect_line("rfc3164", m, "Nov 22 10:00:00 myhost prog[123]: text");
+    expect_line("raw", m, BSD1);
+    char *l = line("rfc5424", m);
+    assert_null(strstr(l, "root"));
+    free(l);
+    sl_msg_unref(m);
+}
+
+/* Long values: the line bound must cover their escapes (format_append
+ * asserts it). */
+static void test_extra_fields_bound(void **state)
+{
+    static char value[4096];
+    memset(value, '\x01', sizeof value);
+    struct sl_field big[2] = {{{"k", 1}, {value, sizeof value}}, {{"\x01", 1}, {value, 100}}};
+    struct sl_msg *m = parse(BSD1);
+    m->fields = big;
+    m->nfields = 2;
+    char *j = line("json", m);
+    assert_json(j);
+    assert_true(strlen(j) > 6 * sizeof value);
+    free(j);
+    char *t = line("{fields.k}", m);
+    assert_int_equal(strlen(t), 4 * sizeof value);
+    free(t);
+    sl_msg_unref(m);
+}
+/* }=== */
+
 /* {=== buffers */
 static void test_buffer_growth(void **state)
 {
@@ -650,6 +727,9 @@ int main(void)
         cmocka_unit_test(test_time_cache_follows_changes),
         cmocka_unit_test(test_time_rfc3339_direct),
         cmocka_unit_test(test_credentials_json),
+        cmocka_unit_test(test_extra_fields_json),
+        cmocka_unit_test(test_extra_fields_template),
+        cmocka_unit_test(test_extra_fields_bound),
         cmocka_unit_test(test_buffer_growth),
         cmocka_unit_test(test_many_lines_one_buffer),
     };

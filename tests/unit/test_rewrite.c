@@ -610,6 +610,43 @@ static void test_fan_out(void **state)
 }
 /* }=== */
 
+/* {=== how outputs write a rewrite */
+static void test_formats_of_a_rewrite(void **state)
+{
+    struct sl_msg *m = parse(R5424);
+    const struct sl_field f[] = {{str("user"), str("root")}, {str("why"), str("said \"no\"")}};
+    struct sl_msg_edit e = {.set = SL_EDIT_MSG | SL_EDIT_FIELDS | SL_EDIT_SEVERITY,
+                            .msg = str("login password=*** ok"), .fields = f, .nfields = 2,
+                            .severity = 4};
+    struct sl_msg *r = rewrite(m, &e);
+    expect_line("json", r,
+                "{\"pri\":36,\"facility\":\"auth\",\"severity\":\"warning\",\"version\":1,"
+                "\"timestamp\":\"2003-10-11T22:14:15.003Z\",\"hostname\":\"mymachine.example.com\","
+                "\"app_name\":\"su\",\"procid\":\"77\",\"msgid\":\"ID47\","
+                "\"sd\":{\"origin@48577\":{\"ip\":\"10.0.0.1\"}},\"msg\":\"login password=*** ok\","
+                "\"input\":\"test\",\"fields\":{\"user\":\"root\",\"why\":\"said \\\"no\\\"\"}}");
+    expect_line("{severity} {fields.user} {fields.why} {fields.none} {msg}", r,
+                "warning root said \"no\" - login password=*** ok");
+    /* No format shows the password any more. */
+    static const char *const specs[] = {"raw", "rfc3164", "rfc5424", "json", "{raw}"};
+    for (size_t i = 0; i < 5; i++) {
+        char *l = line(specs[i], r);
+        assert_null(strstr(l, "hunter2"));
+        free(l);
+    }
+    expect_line("rfc5424", r, "<36>1 2003-10-11T22:14:15.003Z mymachine.example.com su 77 ID47 "
+                              "[origin@48577 ip=\"10.0.0.1\"] login password=*** ok");
+    /* The original is written as received. */
+    char *l = line("json", m);
+    assert_non_null(strstr(l, "hunter2"));
+    assert_null(strstr(l, "\"fields\""));
+    free(l);
+    expect_line("[{fields.user}]", m, "[-]");
+    sl_msg_unref(r);
+    sl_msg_unref(m);
+}
+/* }=== */
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_base_fields_shared),
         cmocka_unit_test(test_rewrite_of_pooled_message),
         cmocka_unit_test(test_fan_out),
+        cmocka_unit_test(test_formats_of_a_rewrite),
     };
     return cmocka_run_group_tests(tests, setup_utc, NULL);
 }
