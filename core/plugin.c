@@ -425,6 +425,17 @@ static int msg_time(const sluice_msg *msg, enum sluice_field f, struct sluice_ti
     return 0;
 }
 
+static int msg_extra(const sluice_msg *msg, const char *key, size_t keylen, const char **data,
+                     size_t *len)
+{
+    const struct sl_field *x = sl_msg_extra((const struct sl_msg *)msg, key, keylen);
+    if (x == NULL)
+        return -ENOENT;
+    *data = x->value.p != NULL ? x->value.p : ""; /* present, even when empty */
+    *len = x->value.len;
+    return 0;
+}
+
 static int format_new(const char *spec, sluice_format **out, char *err, size_t errlen)
 {
     return sl_format_new(spec, (struct sl_format **)out, err, errlen);
@@ -455,6 +466,7 @@ static const struct sluice_host host = {
     .format_new = format_new,
     .format_append = format_append,
     .format_free = format_free,
+    .msg_extra = msg_extra,
 };
 
 const struct sluice_host *sl_plugin_host(void)

@@ -144,7 +144,22 @@ struct sluice_host {
     /* Appends one formatted line, ending in '\n', to buf. */
     int (*format_append)(sluice_format *f, const sluice_msg *m, struct sluice_buf *buf);
     void (*format_free)(sluice_format *f); /* NULL is a no-op */
+
+    /* Appended within ABI version 1: an older daemon lacks the members
+     * below, so check with SLUICE_HOST_HAS(host, member) before a call. */
+
+    /* An extra field a route's transform set (m.fields.KEY = value in
+     * sluice.lua(5)), by its key[0..keylen) (case-sensitive): *data and
+     * *len as for msg_text(); an empty value is present, with *len 0.
+     * -ENOENT when the message has no such field. */
+    int (*msg_extra)(const sluice_msg *m, const char *key, size_t keylen, const char **data,
+                     size_t *len);
 };
+
+/* True when the daemon's host table has `member` (one appended after the
+ * first release of ABI version 1), as its size says. */
+#define SLUICE_HOST_HAS(host, member) \
+    ((host)->size >= offsetof(struct sluice_host, member) + sizeof((host)->member))
 
 /* The descriptor a plugin returns. Designated initializers, please. */
 struct sluice_output_plugin {

@@ -18,6 +18,7 @@
 #include "format.h"
 #include "parse.h"
 #include "plugin.h"
+#include "rewrite.h"
 
 #ifndef BUILD_PLUGIN_DIR
 #error "BUILD_PLUGIN_DIR: the build tree's plugins/ folder"
@@ -402,6 +403,65 @@ static void test_msg_accessors(void **state)
     sl_msg_unref(m);
 }
 
+static void test_msg_extra(void **state)
+{
+    const struct sluice_host *h = sl_plugin_host();
+    assert_true(SLUICE_HOST_HAS(h, msg_extra));
+    assert_non_null(h->msg_extra);
+    /* As a plugin built against this header sees an older daemon. */
+    struct sluice_host old = *h;
+    old.size = (uint32_t)offsetof(struct sluice_host, msg_extra);
+    assert_false(SLUICE_HOST_HAS(&old, msg_extra));
+    assert_true(SLUICE_HOST_HAS(&old, format_free));
+
+    struct sl_msg *m = msg("<13>Nov 22 10:00:00 host prog[1]: hi");
+    const sluice_msg *pm = (const sluice_msg *)m;
+    const char *d = NULL;
+    size_t len = 99;
+    assert_int_equal(h->msg_extra(pm, "user", 4, &d, &len), -ENOENT); /* none at all */
+    static const struct sl_field f[] = {{{"user", 4}, {"root", 4}}, {{"e", 1}, {NULL, 0}}};
+    m->fields = f;
+    m->nfields = 2;
+    assert_int_equal(h->msg_extra(pm, "user", 4, &d, &len), 0);
+    assert_int_equal(len, 4);
+    assert_memory_equal(d, "root", 4);
+    assert_int_equal(h->msg_extra(pm, "username", 4, &d, &len), 0); /* keylen counts */
+    assert_int_equal(h->msg_extra(pm, "User", 4, &d, &len), -ENOENT);
+    assert_int_equal(h->msg_extra(pm, "use", 3, &d, &len), -ENOENT);
+    assert_int_equal(h->msg_extra(pm, "", 0, &d, &len), -ENOENT);
+    assert_int_equal(h->msg_extra(pm, "e", 1, &d, &len), 0);
+    assert_non_null(d);
+    assert_int_equal(len, 0);
+    sl_msg_unref(m);
+}
+
+/* A rewritten message, as an output's write() gets it: its raw text is the
+ * rewrite's, its extra fields readable. */
+static void test_rewritten_message(void **state)
+{
+    const struct sluice_host *h = sl_plugin_host();
+    struct sl_msg *m = msg("<13>1 2003-08-24T05:14:15Z host prog 1 - - password=hunter2");
+    const struct sl_field f[] = {{{"user", 4}, {"root", 4}}};
+    struct sl_msg_edit e = {.set = SL_EDIT_MSG | SL_EDIT_FIELDS, .msg = {"password=***", 12},
+                            .fields = f, .nfields = 1};
+    char err[128];
+    assert_int_equal(sl_msg_edit_check(&e, err, sizeof err), 0);
+    struct sl_msg *r = sl_msg_rewrite(m, &e);
+    assert_non_null(r);
+    sl_msg_unref(m);
+    const sluice_msg *pr = (const sluice_msg *)r;
+    const char *d;
+    size_t len;
+    assert_int_equal(h->msg_text(pr, SLUICE_FIELD_RAW, &d, &len), 0);
+    assert_int_equal(len, strlen("<13>1 2003-08-24T05:14:15Z host prog 1 - - password=***"));
+    assert_memory_equal(d, "<13>1 2003-08-24T05:14:15Z host prog 1 - - password=***", len);
+    assert_int_equal(h->msg_text(pr, SLUICE_FIELD_MSG, &d, &len), 0);
+    assert_memory_equal(d, "password=***", len);
+    assert_int_equal(h->msg_extra(pr, "user", 4, &d, &len), 0);
+    assert_memory_equal(d, "root", len);
+    sl_msg_unref(r);
+}
+
 static void test_host_format(void **state)
 {
     const struct sluice_host *h = sl_plugin_host();
@@ -663,6 +723,8 @@ int main(void)
         cmocka_unit_test(test_descriptor_without_check),
         cmocka_unit_test(test_config_getters),
         cmocka_unit_test(test_msg_accessors),
+        cmocka_unit_test(test_msg_extra),
+        cmocka_unit_test(test_rewritten_message),
         cmocka_unit_test(test_host_format),
         cmocka_unit_test(test_host_log_prefix),
         cmocka_unit_test(test_file_write_and_reopen),
