@@ -304,7 +304,52 @@ def test_kept_output_keeps_counters():
         check(d.lines("out.log") == sent + msgs("count", 1, 100), "out.log")
 
 
+def slow_config(delay_ms, extra=False):
+    text = ('input "tcp" { type = "tcp", listen = "127.0.0.1:0" }\n'
+            f'output "slow" {{ type = "slow", path = "slow.log", format = "raw", '
+            f'delay_ms = {delay_ms}, queue = {{ capacity = 1 }} }}\n'
+            'route { to = "slow" }\n')
+    if extra:
+        text += ('output "extra" { type = "file", path = "extra.log", format = "raw" }\n'
+                 'route { app_name = "nosuch", to = "extra" }\n')
+    return text
+
+
+@sluicetest.timeout(90)
+def test_switch_waits_for_parked():
+    """A kept input first delivers what a full queue made it park, then
+    switches; when that cannot happen within 10 s the reload is cancelled
+    whole and nothing is lost either."""
+    with Daemon(slow_config(100)) as d:
+        sent = msgs("parked", 20)
+        with tcp_connect(d.address("tcp")) as s:
+            s.sendall(lf_frames(sent))
+            d.wait_stat(lambda st: st["inputs"]["tcp"]["received"] == 20, 10, "20 read")
+            t0 = time.monotonic()
+            reload_ctl(d, slow_config(100, extra=True))
+            check(time.monotonic() - t0 < 9, "the reload took too long")
+            check(d.wait_lines("slow.log", 20, 20) == sent, "parked messages lost or repeated")
+    with Daemon(slow_config(700)) as d:
+        sent = msgs("stuck", 20)  # 14 s of writing: more than the 10 s a switch may take
+        with tcp_connect(d.address("tcp")) as s:
+            s.sendall(lf_frames(sent))
+            d.wait_stat(lambda st: st["inputs"]["tcp"]["received"] == 20, 10, "20 read")
+            d.write_config(slow_config(700, extra=True))
+            r = d.ctl("reload", check=False, timeout=30)
+            check(r.returncode == 1 and "could not switch to the new config within 10 s"
+                  in r.stdout, f"a stuck switch answered {r.stdout!r}")
+            check("reload failed, keeping the running config" in d.log(), "not logged")
+            check(list(d.stats()["outputs"]) == ["slow"], "a cancelled reload changed outputs")
+            check(d.wait_lines("slow.log", 20, 30) == sent, "messages lost or repeated")
+            reload_ctl(d, slow_config(700, extra=True))  # nothing parked now: it goes through
+            s.sendall(lf_frames(msgs("stuck", 1, 20)))
+            check(d.wait_lines("slow.log", 21, 10)[-1] == msgs("stuck", 1, 20)[0],
+                  "the input stopped after a cancelled switch")
+            check(d.stats()["inputs"]["tcp"]["accepted"] == 1, "the connection was replaced")
+
+
 if __name__ == "__main__":
     sluicetest.main([test_stream_survives_ten_reloads, test_sighup_same_as_ctl,
                      test_output_path_changes, test_removed_output_drains,
-                     test_input_port_changes, test_kept_output_keeps_counters])
+                     test_input_port_changes, test_kept_output_keeps_counters,
+                     test_switch_waits_for_parked])
