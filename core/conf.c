@@ -133,6 +133,136 @@ static void input_free(struct sl_input_conf *in)
     free(in->port);
 }
 
+/* {=== copies and comparisons */
+static bool str_eq(const char *a, const char *b)
+{
+    return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+/* strdup that keeps NULL; false when out of memory. */
+static bool dup_str(const char *s, char **out)
+{
+    *out = s != NULL ? strdup(s) : NULL;
+    return s == NULL || *out != NULL;
+}
+
+static void output_free(struct sl_output_conf *o);
+static void input_free(struct sl_input_conf *in);
+
+void sl_output_conf_free(struct sl_output_conf *o)
+{
+    if (o == NULL)
+        return;
+    output_free(o);
+    free((char *)o->file); /* a copy owns its file name */
+    free(o);
+}
+
+int sl_output_conf_dup(const struct sl_output_conf *src, struct sl_output_conf **out)
+{
+    struct sl_output_conf *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return -ENOMEM;
+    *o = *src;
+    o->name = o->type = o->plugin = NULL;
+    o->file = NULL;
+    o->kv = NULL;
+    o->nkv = 0;
+    char *file = NULL;
+    bool ok = dup_str(src->name, &o->name) && dup_str(src->type, &o->type)
+           && dup_str(src->plugin, &o->plugin) && dup_str(src->file, &file);
+    o->file = file;
+    if (ok && src->nkv > 0) {
+        o->kv = calloc(src->nkv, sizeof *o->kv);
+        ok = o->kv != NULL;
+        for (size_t i = 0; ok && i < src->nkv; i++) {
+            o->kv[i] = src->kv[i];
+            o->kv[i].key = o->kv[i].str = NULL;
+            o->nkv = i + 1;
+            ok = dup_str(src->kv[i].key, &o->kv[i].key) && dup_str(src->kv[i].str, &o->kv[i].str);
+        }
+    }
+    if (!ok) {
+        sl_output_conf_free(o);
+        return -ENOMEM;
+    }
+    *out = o;
+    return 0;
+}
+
+static bool kv_equal(const struct sl_kv *a, const struct sl_kv *b)
+{
+    if (a->type != b->type || strcmp(a->key, b->key) != 0)
+        return false;
+    switch (a->type) {
+    case SL_KV_STRING: return str_eq(a->str, b->str);
+    case SL_KV_NUMBER: return a->dnum == b->dnum;
+    default: return a->num == b->num;
+    }
+}
+
+bool sl_output_conf_equal(const struct sl_output_conf *a, const struct sl_output_conf *b)
+{
+    if (!str_eq(a->name, b->name) || !str_eq(a->type, b->type) || !str_eq(a->plugin, b->plugin)
+        || a->queue_capacity != b->queue_capacity || a->queue_bytes != b->queue_bytes
+        || a->policy != b->policy || a->nkv != b->nkv)
+        return false;
+    /* Keys are unique within a table, so equal counts and every key of a
+     * found equal in b make the sets equal. */
+    for (size_t i = 0; i < a->nkv; i++) {
+        const struct sl_kv *other = sl_output_conf_get(b, a->kv[i].key);
+        if (other == NULL || !kv_equal(&a->kv[i], other))
+            return false;
+    }
+    return true;
+}
+
+void sl_input_conf_free(struct sl_input_conf *in)
+{
+    if (in == NULL)
+        return;
+    input_free(in);
+    free(in);
+}
+
+int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **out)
+{
+    struct sl_input_conf *in = calloc(1, sizeof *in);
+    if (in == NULL)
+        return -ENOMEM;
+    *in = *src;
+    in->name = in->path = in->host = in->port = NULL;
+    if (!dup_str(src->name, &in->name) || !dup_str(src->path, &in->path)
+        || !dup_str(src->host, &in->host) || !dup_str(src->port, &in->port)) {
+        sl_input_conf_free(in);
+        return -ENOMEM;
+    }
+    *out = in;
+    return 0;
+}
+
+bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_conf *b)
+{
+    return str_eq(a->name, b->name) && a->type == b->type && str_eq(a->path, b->path)
+        && str_eq(a->host, b->host) && str_eq(a->port, b->port)
+        && a->max_message == b->max_message && a->idle_timeout == b->idle_timeout
+        && a->max_connections == b->max_connections && a->rcvbuf == b->rcvbuf
+        && a->mode == b->mode;
+}
+
+bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b)
+{
+    if (a->type != b->type)
+        return false;
+    if (a->type == SL_INPUT_UNIX)
+        return str_eq(a->path, b->path);
+    /* Port 0 asks the kernel for a free port: it never collides. */
+    if (a->port == NULL || strcmp(a->port, "0") == 0)
+        return false;
+    return str_eq(a->host, b->host) && str_eq(a->port, b->port);
+}
+/* }=== */
+
 static void regex_free(struct sl_regex *re)
 {
     free(re->pattern);

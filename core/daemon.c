@@ -6,11 +6,31 @@
  * fails start-up. Stop: inputs first (they deliver what they read and what
  * the kernel holds), then outputs drain their queues and close.
  *
- * Reload builds and checks the new config completely before touching the
- * running one; a bad config is reported and the old one keeps running. A
- * good one replaces the runtime: the old inputs stop and drain into the old
- * outputs, those drain and close, and the new runtime starts. If the new one
- * cannot start (a port taken meanwhile), the old config is started again.
+ * Reload keeps what did not change and loses or repeats no message:
+ *
+ * 1. Load and check the new config whole; a bad one is reported and the
+ *    running config stays.
+ * 2. Build aside, touching nothing that runs: the new routing, where an
+ *    output whose settings are unchanged (sl_output_conf_equal) is the
+ *    running sink moved to its new index (same queue, worker, open files,
+ *    counters) and a new or changed output is a newly opened sink; a plan
+ *    (input.h) for every kept input (same name, same settings); the new and
+ *    changed inputs, opened and bound but not started, unless a running
+ *    input that this reload stops holds their address (they wait for step
+ *    5). Any failure closes all that was built aside, and the running
+ *    config stays.
+ * 3. Switch the kept inputs to their plans: each delivers what it had
+ *    parked to the old outputs, which still run, and holds; once all hold,
+ *    all swap, between batches, keeping their sockets and connections. An
+ *    input that cannot get there within SWITCH_TIMEOUT_MS cancels the
+ *    whole reload, as in 2.
+ * 4. Stop the removed and changed inputs: they deliver what they read and
+ *    what the kernel holds into the old outputs.
+ * 5. Open the changed inputs whose address was held (a failure now is
+ *    logged and reported; the rest of the new config runs), start the new
+ *    ones.
+ * 6. Drain and close the removed and changed outputs (their counters go to
+ *    d->closed), then free the old config: nothing borrows it any more.
  */
 #include "daemon.h"
 
@@ -32,6 +52,7 @@
 #include "sink.h"
 
 #define DRAIN_TIMEOUT_MS 10000
+#define SWITCH_TIMEOUT_MS 10000 /* for all kept inputs to take a new plan */
 
 /* {=== loading and checking */
 /* -P dirs, then settings.plugin_path, then $SLUICE_PLUGIN_PATH, then the
@@ -126,25 +147,26 @@ static void runtime_stop_inputs(struct sl_runtime *rt)
     rt->ninputs = 0;
 }
 
-/* Closes everything, adding the outputs' counters to totals. With keep,
- * the config and search path are handed back instead of freed. */
-static void runtime_stop(struct sl_runtime *rt, struct sl_sink_totals *totals,
-                         struct sl_runtime *keep)
+/* Frees what the runtime itself holds, once its inputs and sinks are gone
+ * or handed on. */
+static void runtime_free(struct sl_runtime *rt)
+{
+    free(rt->routing.sinks);
+    free(rt->inputs);
+    sl_strlist_clear(&rt->search);
+    sl_config_free(rt->config);
+    free(rt);
+}
+
+/* Closes everything, adding the outputs' counters to totals. */
+static void runtime_stop(struct sl_runtime *rt, struct sl_sink_totals *totals)
 {
     if (rt == NULL)
         return;
     runtime_stop_inputs(rt);
     for (size_t i = 0; i < rt->routing.nsinks; i++)
         sl_sink_close(rt->routing.sinks[i], DRAIN_TIMEOUT_MS, totals);
-    free(rt->routing.sinks);
-    if (keep != NULL) {
-        keep->config = rt->config;
-        keep->search = rt->search;
-    } else {
-        sl_strlist_clear(&rt->search);
-        sl_config_free(rt->config);
-    }
-    free(rt);
+    runtime_free(rt);
 }
 
 static void log_errors(const char *what, const struct sl_errors *errs)
@@ -203,12 +225,280 @@ static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_str
     *out = rt;
     return 0;
 fail:
-    runtime_stop(rt, &d->closed, NULL);
+    runtime_stop(rt, &d->closed);
     return -EINVAL;
 }
 /* }=== */
 
-/* {=== what the control socket and signals ask for */
+/* {=== reload (see the top of the file) */
+/* What a reload builds aside, and how the new config maps onto the old. */
+struct reload {
+    struct sl_runtime *old; /* running */
+    struct sl_runtime *rt;  /* the new one; inputs[i] NULL until opened or moved */
+    long *out_from;         /* per new output: the old sink it keeps, or -1 */
+    bool *sink_kept;        /* per old output */
+    long *in_from;          /* per new input: the old input it keeps, or -1 */
+    bool *in_kept;          /* per old input */
+    bool *deferred;         /* per new input: opened once the old holder stops */
+    struct sl_input_plan **plans; /* per kept input, until handed over */
+    size_t in_kept_n, in_started, in_stopped, out_kept, out_opened, out_closed;
+};
+
+static void reload_free_maps(struct reload *r)
+{
+    free(r->out_from);
+    free(r->sink_kept);
+    free(r->in_from);
+    free(r->in_kept);
+    free(r->deferred);
+    free(r->plans);
+}
+
+static long old_sink_named(const struct sl_runtime *old, const char *name)
+{
+    for (size_t j = 0; j < old->routing.nsinks; j++) {
+        if (strcmp(old->routing.sinks[j]->conf->name, name) == 0)
+            return (long)j;
+    }
+    return -1;
+}
+
+static long old_input_named(const struct sl_runtime *old, const char *name)
+{
+    for (size_t j = 0; j < old->ninputs; j++) {
+        if (strcmp(old->inputs[j]->conf->name, name) == 0)
+            return (long)j;
+    }
+    return -1;
+}
+
+/* Step 2. Takes c and search. On failure everything built is left in r
+ * for reload_abandon(). */
+static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config *c,
+                        struct sl_strlist *search, struct sl_errors *errs)
+{
+    const struct sl_runtime *old = r->old;
+    struct sl_runtime *rt = calloc(1, sizeof *rt);
+    if (rt == NULL) {
+        sl_strlist_clear(search);
+        sl_config_free(c);
+        sl_errors_add(errs, d->opts->config_path, 0, "out of memory");
+        return -ENOMEM;
+    }
+    r->rt = rt;
+    rt->config = c;
+    rt->search = *search;
+    *search = (struct sl_strlist){0};
+    sl_router_init(&rt->routing.router, c);
+    rt->routing.unrouted = &d->unrouted;
+    rt->routing.hostname = (struct sl_str){d->hostname, (uint32_t)strlen(d->hostname)};
+    size_t nout = c->noutputs ? c->noutputs : 1, nin = c->ninputs ? c->ninputs : 1;
+    rt->routing.sinks = calloc(nout, sizeof *rt->routing.sinks);
+    rt->inputs = calloc(nin, sizeof *rt->inputs);
+    r->out_from = calloc(nout, sizeof *r->out_from);
+    r->sink_kept = calloc(old->routing.nsinks + 1, sizeof *r->sink_kept);
+    r->in_from = calloc(nin, sizeof *r->in_from);
+    r->in_kept = calloc(old->ninputs + 1, sizeof *r->in_kept);
+    r->deferred = calloc(nin, sizeof *r->deferred);
+    r->plans = calloc(nin, sizeof *r->plans);
+    if (rt->routing.sinks == NULL || rt->inputs == NULL || r->out_from == NULL
+        || r->sink_kept == NULL || r->in_from == NULL || r->in_kept == NULL
+        || r->deferred == NULL || r->plans == NULL) {
+        sl_errors_add(errs, c->file, 0, "out of memory");
+        return -ENOMEM;
+    }
+    rt->ninputs = c->ninputs; /* slots; those still NULL at the end are dropped */
+    char err[1024];
+    /* Outputs: keep the unchanged, open the new and changed. */
+    for (size_t i = 0; i < c->noutputs; i++) {
+        const struct sl_output_conf *o = &c->outputs[i];
+        long j = old_sink_named(old, o->name);
+        r->out_from[i] = -1;
+        rt->routing.nsinks = i + 1;
+        if (j >= 0 && sl_output_conf_equal(old->routing.sinks[j]->conf, o)) {
+            r->out_from[i] = j;
+            r->sink_kept[j] = true;
+            rt->routing.sinks[i] = old->routing.sinks[j];
+            r->out_kept++;
+            continue;
+        }
+        if (sl_sink_open(&rt->routing.sinks[i], o, &rt->search, err, sizeof err) < 0) {
+            sl_errors_add(errs, c->file, o->line, "%s", err);
+            return -EINVAL;
+        }
+        r->out_opened++;
+    }
+    /* Inputs: which are kept... */
+    for (size_t i = 0; i < c->ninputs; i++) {
+        long j = old_input_named(old, c->inputs[i].name);
+        r->in_from[i] = -1;
+        if (j >= 0 && sl_input_conf_equal(old->inputs[j]->conf, &c->inputs[i])) {
+            r->in_from[i] = j;
+            r->in_kept[j] = true;
+            r->in_kept_n++;
+        }
+    }
+    /* ...each of those gets a plan, and the others are opened, unless an
+     * input that is going to stop holds their address. */
+    for (size_t i = 0; i < c->ninputs; i++) {
+        const struct sl_input_conf *ic = &c->inputs[i];
+        int rc;
+        if (r->in_from[i] >= 0) {
+            rc = sl_input_plan_new(&r->plans[i], ic, &rt->routing, err, sizeof err);
+        } else {
+            long holder = -1;
+            for (size_t j = 0; j < old->ninputs && holder < 0; j++) {
+                if (sl_input_conf_same_address(old->inputs[j]->conf, ic))
+                    holder = (long)j;
+            }
+            if (holder >= 0 && r->in_kept[holder]) {
+                snprintf(err, sizeof err, "input \"%s\": %s is already used by input \"%s\"",
+                         ic->name, old->inputs[holder]->address,
+                         old->inputs[holder]->conf->name);
+                rc = -EADDRINUSE;
+            } else if (holder >= 0) {
+                r->deferred[i] = true;
+                rc = 0;
+            } else {
+                rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, err, sizeof err);
+            }
+        }
+        if (rc < 0) {
+            sl_errors_add(errs, c->file, ic->line, "%s", err);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Step 3: every kept input delivers what it parked and holds; then all
+ * swap. On timeout all go on with their old plans. */
+static int reload_switch(struct reload *r, struct sl_errors *errs)
+{
+    struct sl_runtime *old = r->old, *rt = r->rt;
+    const struct sl_config *c = rt->config;
+    int64_t deadline = sl_now_ms() + SWITCH_TIMEOUT_MS;
+    for (size_t i = 0; i < c->ninputs; i++) {
+        if (r->in_from[i] >= 0) {
+            sl_input_switch_offer(old->inputs[r->in_from[i]], r->plans[i]);
+            r->plans[i] = NULL;
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < c->ninputs && rc == 0; i++) {
+        if (r->in_from[i] < 0)
+            continue;
+        struct sl_input *in = old->inputs[r->in_from[i]];
+        rc = sl_input_switch_wait_ready(in, deadline);
+        if (rc < 0) {
+            sl_log(SL_LOG_ERR, 0, "reload: input \"%s\" could not switch to the new config "
+                   "within %d s: an output it feeds takes no messages; cancelling the reload",
+                   in->conf->name, SWITCH_TIMEOUT_MS / 1000);
+            sl_errors_add(errs, c->file, c->inputs[i].line,
+                          "input \"%s\": could not switch to the new config within %d s "
+                          "(an output it feeds takes no messages)",
+                          in->conf->name, SWITCH_TIMEOUT_MS / 1000);
+        }
+    }
+    for (size_t i = 0; i < c->ninputs; i++) {
+        if (r->in_from[i] < 0)
+            continue;
+        struct sl_input *in = old->inputs[r->in_from[i]];
+        if (rc < 0) {
+            r->plans[i] = sl_input_switch_cancel(in);
+        } else {
+            sl_input_plan_free(sl_input_switch_commit(in));
+            rt->inputs[i] = in; /* moved: the old runtime no longer has it */
+            old->inputs[r->in_from[i]] = NULL;
+        }
+    }
+    return rc;
+}
+
+/* A failed step 2 or 3: closes what was built aside; the running config
+ * stays as it was. */
+static void reload_abandon(struct sl_daemon *d, struct reload *r)
+{
+    struct sl_runtime *rt = r->rt;
+    if (rt != NULL) {
+        /* Never started: they deliver what reached their sockets meanwhile
+         * into the new outputs, which are closed (and flushed) next. */
+        for (size_t i = 0; i < rt->ninputs; i++)
+            sl_input_close(rt->inputs[i], DRAIN_TIMEOUT_MS);
+        for (size_t i = 0; r->plans != NULL && i < rt->ninputs; i++)
+            sl_input_plan_free(r->plans[i]);
+        for (size_t i = 0; i < rt->routing.nsinks; i++) {
+            if (r->out_from[i] < 0)
+                sl_sink_close(rt->routing.sinks[i], DRAIN_TIMEOUT_MS, &d->closed);
+        }
+        runtime_free(rt);
+    }
+    reload_free_maps(r);
+}
+
+/* Steps 4 to 6. Errors here are reported, and the new config runs without
+ * what failed. */
+static void reload_commit(struct sl_daemon *d, struct reload *r, struct sl_errors *errs)
+{
+    struct sl_runtime *old = r->old, *rt = r->rt;
+    const struct sl_config *c = rt->config;
+    if (!d->opts->verbose)
+        sl_log_set_level(c->log_level);
+    for (size_t j = 0; j < old->ninputs; j++) {
+        if (old->inputs[j] != NULL) {
+            sl_input_close(old->inputs[j], DRAIN_TIMEOUT_MS);
+            old->inputs[j] = NULL;
+            r->in_stopped++;
+        }
+    }
+    char err[1024];
+    for (size_t i = 0; i < c->ninputs; i++) {
+        if (r->deferred[i] &&
+            sl_input_open(&rt->inputs[i], &c->inputs[i], &rt->routing, err, sizeof err) < 0) {
+            sl_errors_add(errs, c->file, c->inputs[i].line, "%s", err);
+            sl_log(SL_LOG_ERR, 0, "reload: %s:%d: %s; the rest of the new config runs", c->file,
+                   c->inputs[i].line, err);
+        }
+    }
+    for (size_t i = 0; i < c->ninputs; i++) {
+        struct sl_input *in = rt->inputs[i];
+        if (in == NULL || r->in_from[i] >= 0)
+            continue;
+        if (sl_input_start(in) < 0) {
+            sl_errors_add(errs, c->file, c->inputs[i].line, "input \"%s\": cannot start its thread",
+                          c->inputs[i].name);
+            sl_log(SL_LOG_ERR, 0, "reload: input \"%s\": cannot start its thread",
+                   c->inputs[i].name);
+            sl_input_close(in, DRAIN_TIMEOUT_MS);
+            rt->inputs[i] = NULL;
+            continue;
+        }
+        sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", c->inputs[i].name, in->address);
+        r->in_started++;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < rt->ninputs; i++) {
+        if (rt->inputs[i] != NULL)
+            rt->inputs[n++] = rt->inputs[i];
+    }
+    rt->ninputs = n;
+    /* Removed and changed outputs last: every input that fed them has
+     * stopped or switched. A kept input may still have asked one of them
+     * for a room notice before its switch. */
+    for (size_t j = 0; j < old->routing.nsinks; j++) {
+        if (r->sink_kept[j])
+            continue;
+        struct sl_sink *s = old->routing.sinks[j];
+        for (size_t i = 0; i < rt->ninputs; i++)
+            sl_queue_cancel_notify(s->queue, rt->inputs[i]->wakefd);
+        sl_sink_close(s, DRAIN_TIMEOUT_MS, &d->closed);
+        r->out_closed++;
+    }
+    runtime_free(old);
+    d->rt = rt;
+    reload_free_maps(r);
+}
+
 int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
 {
     struct sl_config *c;
@@ -217,21 +507,20 @@ int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
         log_errors("reload failed, keeping the running config: ", errs);
         return -EINVAL;
     }
-    struct sl_runtime old = {0};
-    runtime_stop(d->rt, &d->closed, &old);
-    d->rt = NULL;
-    if (runtime_start(d, c, &search, &d->rt, errs) == 0) {
-        sl_strlist_clear(&old.search);
-        sl_config_free(old.config);
-        sl_log(SL_LOG_NOTICE, 0, "reloaded %s", d->opts->config_path);
-        return 0;
+    struct reload r = {.old = d->rt};
+    if (reload_build(d, &r, c, &search, errs) < 0 || reload_switch(&r, errs) < 0) {
+        log_errors("reload failed, keeping the running config: ", errs);
+        reload_abandon(d, &r);
+        return -EINVAL;
     }
-    log_errors("reload failed, restarting the previous config: ", errs);
-    struct sl_errors again = {0};
-    if (old.config != NULL && runtime_start(d, old.config, &old.search, &d->rt, &again) < 0)
-        log_errors("cannot restart the previous config either: ", &again);
-    sl_errors_clear(&again);
-    return -EINVAL;
+    size_t before = errs->n;
+    reload_commit(d, &r, errs);
+    sl_log(SL_LOG_NOTICE, 0,
+           "reloaded %s: %zu inputs kept, %zu started, %zu stopped; "
+           "%zu outputs kept, %zu opened, %zu closed",
+           d->opts->config_path, r.in_kept_n, r.in_started, r.in_stopped, r.out_kept,
+           r.out_opened, r.out_closed);
+    return errs->n == before ? 0 : -EINVAL;
 }
 
 int sl_daemon_reopen(struct sl_daemon *d)
@@ -455,7 +744,7 @@ static void shut_down(struct sl_daemon *d)
         before.failed += LD(s->stats.failed);
         queued += sl_queue_depth(s->queue);
     }
-    runtime_stop(d->rt, &d->closed, NULL);
+    runtime_stop(d->rt, &d->closed);
     d->rt = NULL;
     uint64_t lost = (d->closed.dropped - before.dropped) + (d->closed.failed - before.failed);
     sl_log(SL_LOG_NOTICE, 0,

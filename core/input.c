@@ -1,7 +1,7 @@
 /*
  * input.c: what every kind of input shares: the thread and its epoll loop,
- * turning frames into messages, routing a batch, and parking what a blocked
- * queue refuses.
+ * turning frames into messages, routing a batch, parking what a blocked
+ * queue refuses, and switching to a new plan on reload (input.h).
  */
 #include "input.h"
 
@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -210,6 +211,188 @@ void sl_input_wait_room(struct sl_input *in)
     }
 }
 
+/* {=== plans */
+
+/* The one place a route scratch is made, for the thread that will use the
+ * plan (the scratch may come to hold more, e.g. a Lua state). */
+static int new_scratch(const struct sl_routing *r, const char *name,
+                       struct sl_route_scratch **out, char *err, size_t errlen)
+{
+    int rc = sl_router_scratch_new(&r->router, out);
+    if (rc < 0)
+        snprintf(err, errlen, "input \"%s\": cannot set up routing (%s)", name, strerror(-rc));
+    return rc;
+}
+
+void sl_input_plan_free(struct sl_input_plan *p)
+{
+    if (p == NULL)
+        return;
+    sl_input_conf_free(p->conf);
+    sl_router_scratch_free(p->scratch);
+    free(p->outbuf);
+    free(p->outlen);
+    free(p);
+}
+
+int sl_input_plan_new(struct sl_input_plan **out, const struct sl_input_conf *conf,
+                      const struct sl_routing *routing, char *err, size_t errlen)
+{
+    struct sl_input_plan *p = calloc(1, sizeof *p);
+    size_t nsinks = routing->nsinks ? routing->nsinks : 1;
+    if (p != NULL) {
+        p->routing = routing;
+        p->outbuf = calloc(nsinks * SL_DISPATCH_MAX, sizeof *p->outbuf);
+        p->outlen = calloc(nsinks, sizeof *p->outlen);
+    }
+    if (p == NULL || p->outbuf == NULL || p->outlen == NULL
+        || sl_input_conf_dup(conf, &p->conf) < 0) {
+        snprintf(err, errlen, "input \"%s\": out of memory", conf->name);
+        sl_input_plan_free(p);
+        return -ENOMEM;
+    }
+    int rc = new_scratch(routing, conf->name, &p->scratch, err, errlen);
+    if (rc < 0) {
+        sl_input_plan_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Exchanges the input's current plan with p's contents. Only with nothing
+ * parked: parked entries index the current plan's outputs. */
+static void plan_swap(struct sl_input *in, struct sl_input_plan *p)
+{
+    struct sl_input_plan cur = {
+        .conf = (struct sl_input_conf *)in->conf, /* the input's own copy */
+        .routing = in->routing,
+        .scratch = in->scratch,
+        .outbuf = in->outbuf,
+        .outlen = in->outlen,
+    };
+    in->conf = p->conf;
+    in->routing = p->routing;
+    in->scratch = p->scratch;
+    in->outbuf = p->outbuf;
+    in->outlen = p->outlen;
+    *p = cur;
+}
+
+/* The input thread's side of a switch (input.h), between batches. */
+static void switch_plan(struct sl_input *in)
+{
+    atomic_store(&in->plan_pending, false);
+    pthread_mutex_lock(&in->plan_mu);
+    enum sl_plan_state st = in->plan_state;
+    pthread_mutex_unlock(&in->plan_mu);
+    if (st != SL_PLAN_OFFERED)
+        return;
+    /* Deliver what is parked to the outputs it was routed to, which still
+     * run, reading nothing new meanwhile. */
+    bool empty;
+    while (!(empty = in->ops->unpark(in))) {
+        pthread_mutex_lock(&in->plan_mu);
+        st = in->plan_state;
+        pthread_mutex_unlock(&in->plan_mu);
+        if (st != SL_PLAN_OFFERED)
+            break; /* cancelled */
+        sl_input_wait_room(in);
+    }
+    pthread_mutex_lock(&in->plan_mu);
+    if (empty && in->plan_state == SL_PLAN_OFFERED) {
+        in->plan_state = SL_PLAN_READY;
+        pthread_cond_broadcast(&in->plan_cv);
+        while (in->plan_state == SL_PLAN_READY)
+            pthread_cond_wait(&in->plan_cv, &in->plan_mu);
+    }
+    if (in->plan_state == SL_PLAN_GO) {
+        plan_swap(in, in->plan_next);
+        in->plan_state = SL_PLAN_DONE;
+    } else {
+        in->plan_state = SL_PLAN_NONE; /* cancelled */
+    }
+    pthread_cond_broadcast(&in->plan_cv);
+    pthread_mutex_unlock(&in->plan_mu);
+    /* Paused sources have nothing parked now: read them again. */
+    in->ops->resume(in);
+}
+
+void sl_input_switch_offer(struct sl_input *in, struct sl_input_plan *plan)
+{
+    pthread_mutex_lock(&in->plan_mu);
+    in->plan_next = plan;
+    in->plan_state = SL_PLAN_OFFERED;
+    pthread_mutex_unlock(&in->plan_mu);
+    atomic_store(&in->plan_pending, true);
+    uint64_t one = 1;
+    ssize_t w = write(in->wakefd, &one, sizeof one);
+    (void)w;
+}
+
+int sl_input_switch_wait_ready(struct sl_input *in, int64_t deadline_ms)
+{
+    if (!in->started)
+        return 0; /* no thread: nothing parked, nobody to hold */
+    int rc = 0;
+    pthread_mutex_lock(&in->plan_mu);
+    while (in->plan_state == SL_PLAN_OFFERED && !in->exited) {
+        int64_t left = deadline_ms - sl_now_ms();
+        if (left <= 0)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&in->plan_cv, &in->plan_mu, &ts);
+    }
+    if (in->plan_state != SL_PLAN_READY)
+        rc = in->exited ? -ESRCH : -ETIMEDOUT;
+    pthread_mutex_unlock(&in->plan_mu);
+    return rc;
+}
+
+struct sl_input_plan *sl_input_switch_commit(struct sl_input *in)
+{
+    pthread_mutex_lock(&in->plan_mu);
+    if (!in->started) {
+        plan_swap(in, in->plan_next);
+    } else {
+        in->plan_state = SL_PLAN_GO;
+        pthread_cond_broadcast(&in->plan_cv);
+        /* The thread holds in READY and answers at once. */
+        while (in->plan_state != SL_PLAN_DONE)
+            pthread_cond_wait(&in->plan_cv, &in->plan_mu);
+    }
+    struct sl_input_plan *old = in->plan_next;
+    in->plan_next = NULL;
+    in->plan_state = SL_PLAN_NONE;
+    pthread_mutex_unlock(&in->plan_mu);
+    return old;
+}
+
+struct sl_input_plan *sl_input_switch_cancel(struct sl_input *in)
+{
+    pthread_mutex_lock(&in->plan_mu);
+    if (in->started && (in->plan_state == SL_PLAN_OFFERED || in->plan_state == SL_PLAN_READY)) {
+        in->plan_state = SL_PLAN_CANCEL;
+        pthread_cond_broadcast(&in->plan_cv);
+        /* An unparking thread looks at least every 100 ms. */
+        while (in->plan_state == SL_PLAN_CANCEL && !in->exited)
+            pthread_cond_wait(&in->plan_cv, &in->plan_mu);
+    }
+    struct sl_input_plan *p = in->plan_next;
+    in->plan_next = NULL;
+    in->plan_state = SL_PLAN_NONE;
+    pthread_mutex_unlock(&in->plan_mu);
+    return p;
+}
+/* }=== */
+
 /* {=== the thread */
 static void *input_main(void *arg)
 {
@@ -233,6 +416,9 @@ static void *input_main(void *arg)
                 in->ops->event(in, evs[i].data.ptr, evs[i].events);
             }
         }
+        /* Between batches: the one place a new plan is taken (input.h). */
+        if (atomic_load(&in->plan_pending))
+            switch_plan(in);
         if (sl_now_ms() >= next_tick) {
             next_tick = sl_now_ms() + 1000;
             if (in->ops->tick != NULL)
@@ -240,6 +426,10 @@ static void *input_main(void *arg)
         }
     }
     in->ops->drain(in);
+    pthread_mutex_lock(&in->plan_mu);
+    in->exited = true;
+    pthread_cond_broadcast(&in->plan_cv);
+    pthread_mutex_unlock(&in->plan_mu);
     return NULL;
 }
 
@@ -259,29 +449,44 @@ static void input_free(struct sl_input *in)
     if (in->wakefd >= 0)
         close(in->wakefd);
     sl_msgpool_release(&in->pool);
-    sl_router_scratch_free(in->scratch);
-    free(in->outbuf);
-    free(in->outlen);
+    /* The current plan's parts, and a plan still offered (none normally). */
+    struct sl_input_plan cur = {0};
+    plan_swap(in, &cur);
+    sl_input_plan_free(in->plan_next);
+    sl_input_conf_free(cur.conf);
+    sl_router_scratch_free(cur.scratch);
+    free(cur.outbuf);
+    free(cur.outlen);
+    pthread_cond_destroy(&in->plan_cv);
+    pthread_mutex_destroy(&in->plan_mu);
     free(in);
 }
 
 int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
                   const struct sl_routing *routing, char *err, size_t errlen)
 {
+    struct sl_input_plan *plan;
+    int rc = sl_input_plan_new(&plan, conf, routing, err, errlen);
+    if (rc < 0)
+        return rc;
     struct sl_input *in = calloc(1, sizeof *in);
-    if (in == NULL)
+    if (in == NULL) {
+        sl_input_plan_free(plan);
         return -ENOMEM;
-    in->conf = conf;
-    in->routing = routing;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* for switch_wait_ready */
+    pthread_cond_init(&in->plan_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&in->plan_mu, NULL);
+    plan_swap(in, plan); /* the input takes the plan's parts; plan is left empty */
+    sl_input_plan_free(plan);
+    conf = in->conf; /* from here on, the input's own copy */
     in->ops = ops_for(conf->type);
     in->epfd = epoll_create1(EPOLL_CLOEXEC);
     in->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    size_t nsinks = routing->nsinks ? routing->nsinks : 1;
-    in->outbuf = calloc(nsinks * SL_DISPATCH_MAX, sizeof *in->outbuf);
-    in->outlen = calloc(nsinks, sizeof *in->outlen);
-    int scratch_rc = sl_router_scratch_new(&routing->router, &in->scratch);
-    if (in->epfd < 0 || in->wakefd < 0 || in->outbuf == NULL || in->outlen == NULL
-        || scratch_rc < 0) {
+    if (in->epfd < 0 || in->wakefd < 0) {
         snprintf(err, errlen, "input \"%s\": out of resources (%s)", conf->name, strerror(errno));
         input_free(in);
         return -ENOMEM;
@@ -289,7 +494,7 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
     sl_msgpool_init(&in->pool, conf->name);
     in->pctx.hostname = routing->hostname;
     sl_parse_ctx_now(&in->pctx);
-    int rc = sl_input_watch(in, in->wakefd, in, true);
+    rc = sl_input_watch(in, in->wakefd, in, true);
     if (rc == 0)
         rc = in->ops->open(in, err, errlen);
     if (rc < 0) {

@@ -203,6 +203,12 @@ void sl_dgram_resume(struct sl_input *in)
     sl_input_watch(in, d->fd, d, true);
 }
 
+bool sl_dgram_unpark(struct sl_input *in)
+{
+    struct sl_dgram *d = in->impl;
+    return sl_input_retry(in, &d->parked);
+}
+
 void sl_dgram_drain(struct sl_input *in)
 {
     struct sl_dgram *d = in->impl;

@@ -19,5 +19,6 @@ void sl_dgram_free(struct sl_input *in, struct sl_dgram *d); /* closes fd */
 void sl_dgram_event(struct sl_input *in, void *tag, uint32_t events);
 void sl_dgram_resume(struct sl_input *in);
 void sl_dgram_drain(struct sl_input *in);
+bool sl_dgram_unpark(struct sl_input *in);
 
 #endif /* SL_INPUT_DGRAM_H */

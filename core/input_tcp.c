@@ -296,6 +296,17 @@ static void tcp_drain(struct sl_input *in)
         drain_conn(in, c);
 }
 
+/* Before a switch to a new plan: parked messages in, nothing new read. */
+static bool tcp_unpark(struct sl_input *in)
+{
+    bool none = true;
+    for (struct conn *c = tcp_of(in)->conns; c != NULL; c = c->next) {
+        if (!sl_input_retry(in, &c->parked))
+            none = false;
+    }
+    return none;
+}
+
 static void tcp_close(struct sl_input *in)
 {
     struct tcp *t = tcp_of(in);
@@ -315,5 +326,6 @@ const struct sl_input_ops sl_input_tcp_ops = {
     .resume = tcp_resume,
     .tick = tcp_tick,
     .drain = tcp_drain,
+    .unpark = tcp_unpark,
     .close = tcp_close,
 };

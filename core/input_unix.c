@@ -66,5 +66,6 @@ const struct sl_input_ops sl_input_unix_ops = {
     .event = sl_dgram_event,
     .resume = sl_dgram_resume,
     .drain = sl_dgram_drain,
+    .unpark = sl_dgram_unpark,
     .close = unix_close,
 };

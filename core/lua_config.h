@@ -96,6 +96,26 @@ struct sl_output_conf {
 /* Returns the key's entry or NULL. */
 const struct sl_kv *sl_output_conf_get(const struct sl_output_conf *o, const char *key);
 
+/* {=== copies and comparisons, for reload: sinks and inputs own a deep copy
+ * of their conf, so the config they came from can be freed while they run. */
+
+/* Makes *out a deep copy of src (file included: the copy owns its own).
+ * 0 or -ENOMEM (nothing allocated). Free with sl_output_conf_free(). */
+int sl_output_conf_dup(const struct sl_output_conf *src, struct sl_output_conf **out);
+void sl_output_conf_free(struct sl_output_conf *o); /* a copy; NULL is a no-op */
+/* Same settings: name, type, plugin, queue capacity/bytes/policy and every
+ * plugin key (a set: order does not count). file and line do not count. */
+bool sl_output_conf_equal(const struct sl_output_conf *a, const struct sl_output_conf *b);
+
+int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **out);
+void sl_input_conf_free(struct sl_input_conf *in); /* a copy; NULL is a no-op */
+/* Every setting equal (line does not count). */
+bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_conf *b);
+/* True when a and b would bind the same socket: same kind (tcp, udp, unix)
+ * and same host and port (never for port "0") or same path. */
+bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b);
+/* }=== */
+
 /* pcre2.h's pcre2_code for 8-bit code units is this struct; naming the tag
  * keeps pcre2.h out of every file that includes the config model. */
 struct pcre2_real_code_8;

@@ -141,6 +141,7 @@ static void sink_free(struct sl_sink *s)
         s->plugin->api->close(s->state);
     sl_queue_free(s->queue);
     sl_plugin_unload(s->plugin);
+    sl_output_conf_free(s->conf);
     free(s);
 }
 
@@ -150,9 +151,16 @@ int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
     struct sl_sink *s = calloc(1, sizeof *s);
     if (s == NULL)
         return -ENOMEM;
-    s->conf = conf;
-    int rc = sl_plugin_load(conf->type, conf->plugin, search, &s->plugin, err, errlen);
+    int rc = sl_output_conf_dup(conf, &s->conf);
     if (rc < 0) {
+        snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
+        free(s);
+        return rc;
+    }
+    conf = s->conf; /* from here on, the sink's own copy */
+    rc = sl_plugin_load(conf->type, conf->plugin, search, &s->plugin, err, errlen);
+    if (rc < 0) {
+        sl_output_conf_free(s->conf);
         free(s);
         return rc;
     }

@@ -21,7 +21,7 @@ struct sl_sink_stats {
 };
 
 struct sl_sink {
-    const struct sl_output_conf *conf; /* borrowed from the config, which outlives the sink */
+    struct sl_output_conf *conf; /* the sink's own deep copy: the config may go first */
     struct sl_plugin *plugin;
     void *state; /* the plugin instance */
     struct sl_queue *queue;
@@ -36,8 +36,10 @@ struct sl_sink {
     struct sl_sink_stats stats;
 };
 
-/* Loads the plugin, opens the instance and starts the worker. On failure
- * returns a negative errno with a reason in err, and nothing is left open. */
+/* Loads the plugin, opens the instance (on a deep copy of conf, which the
+ * sink owns: conf itself is only borrowed during the call) and starts the
+ * worker. On failure returns a negative errno with a reason in err, and
+ * nothing is left open. */
 int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
                  const struct sl_strlist *search, char *err, size_t errlen);
 

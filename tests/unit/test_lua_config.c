@@ -110,6 +110,59 @@ static void load_ok(struct loaded *l, const char *text)
 
 #define OUT "output 'o' { type = 'file', path = 'x' }\n"
 
+/* {=== copies and comparisons (reload) */
+static void test_conf_copies(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load_ok(&l, "input 'i' { type = 'tcp', listen = '127.0.0.1:5514', max_message = '8K' }\n"
+                "input 'e' { type = 'udp', listen = '127.0.0.1:0' }\n"
+                "output 'f' { type = 'file', path = 'p', sync = true, ratio = 0.5,\n"
+                "  queue = { capacity = 5, policy = 'drop' } }\n"
+                "route { to = 'f' }\n");
+    const struct sl_output_conf *o = &l.c->outputs[0];
+    struct sl_output_conf *oc;
+    assert_int_equal(sl_output_conf_dup(o, &oc), 0);
+    assert_true(oc->name != o->name && oc->file != o->file && oc->kv != o->kv);
+    assert_string_equal(oc->file, o->file);
+    assert_true(sl_output_conf_equal(o, oc));
+    /* plugin keys are a set: order does not count */
+    struct sl_kv t = oc->kv[0];
+    oc->kv[0] = oc->kv[oc->nkv - 1];
+    oc->kv[oc->nkv - 1] = t;
+    assert_true(sl_output_conf_equal(o, oc));
+    oc->line += 3; /* moved in the file: still the same output */
+    assert_true(sl_output_conf_equal(o, oc));
+    oc->queue_capacity = 6;
+    assert_false(sl_output_conf_equal(o, oc));
+    oc->queue_capacity = o->queue_capacity;
+    struct sl_kv *path = (struct sl_kv *)sl_output_conf_get(oc, "path");
+    assert_non_null(path);
+    free(path->str);
+    path->str = strdup("q");
+    assert_false(sl_output_conf_equal(o, oc));
+    sl_output_conf_free(oc);
+    sl_output_conf_free(NULL);
+
+    const struct sl_input_conf *a = &l.c->inputs[0], *e = &l.c->inputs[1];
+    struct sl_input_conf *ac, *ec;
+    assert_int_equal(sl_input_conf_dup(a, &ac), 0);
+    assert_int_equal(sl_input_conf_dup(e, &ec), 0);
+    assert_true(ac->host != a->host && sl_input_conf_equal(a, ac));
+    assert_false(sl_input_conf_equal(a, e));
+    assert_true(sl_input_conf_same_address(a, ac));
+    assert_true(sl_input_conf_same_address(e, ec) == false); /* port 0 never collides */
+    ac->max_message = 1;
+    assert_false(sl_input_conf_equal(a, ac));
+    assert_true(sl_input_conf_same_address(a, ac));
+    ac->type = SL_INPUT_UDP; /* udp and tcp ports are apart */
+    assert_false(sl_input_conf_same_address(a, ac));
+    sl_input_conf_free(ac);
+    sl_input_conf_free(ec);
+    done(&l);
+}
+/* }=== */
+
 /* {=== what loads */
 static void test_spec_example(void **state)
 {
@@ -822,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_severity_masks),
         cmocka_unit_test(test_facility_lists),
         cmocka_unit_test(test_plugin_keys_flattened),
+        cmocka_unit_test(test_conf_copies),
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_sandbox),
         cmocka_unit_test(test_unknown_keys),
