@@ -137,6 +137,7 @@ static void runtime_stop(struct sl_runtime *rt, struct sl_sink_totals *totals,
     for (size_t i = 0; i < rt->routing.nsinks; i++)
         sl_sink_close(rt->routing.sinks[i], DRAIN_TIMEOUT_MS, totals);
     free(rt->routing.sinks);
+    sl_router_free(&rt->routing.router);
     if (keep != NULL) {
         keep->config = rt->config;
         keep->search = rt->search;
@@ -169,12 +170,12 @@ static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_str
     if (!d->opts->verbose)
         sl_log_set_level(c->log_level);
     *search = (struct sl_strlist){0};
-    sl_router_init(&rt->routing.router, c);
+    int router_rc = sl_router_init(&rt->routing.router, c, d->hostname);
     rt->routing.unrouted = &d->unrouted;
     rt->routing.hostname = (struct sl_str){d->hostname, (uint32_t)strlen(d->hostname)};
     rt->routing.sinks = calloc(c->noutputs ? c->noutputs : 1, sizeof *rt->routing.sinks);
     rt->inputs = calloc(c->ninputs ? c->ninputs : 1, sizeof *rt->inputs);
-    if (rt->routing.sinks == NULL || rt->inputs == NULL)
+    if (router_rc < 0 || rt->routing.sinks == NULL || rt->inputs == NULL)
         goto fail;
     char err[1024];
     for (size_t i = 0; i < c->noutputs; i++) {
@@ -326,10 +327,33 @@ static void stats_output(struct sluice_buf *b, struct sl_sink *k)
             k->conf->policy == SL_POLICY_DROP ? "drop" : "block");
 }
 
+/* Messages drop routes took, over the running config's routes. */
+static unsigned long long discarded(const struct sl_runtime *rt)
+{
+    unsigned long long n = 0;
+    for (size_t i = 0; rt != NULL && rt->routing.router.routes != NULL
+                       && i < rt->config->nroutes; i++)
+        n += LD(rt->routing.router.routes[i].discarded);
+    return n;
+}
+
+static void stats_routes(struct sluice_buf *b, const struct sl_runtime *rt)
+{
+    sl_buf_append(b, ",\"routes\":[", 11);
+    for (size_t i = 0; rt != NULL && rt->routing.router.routes != NULL
+                       && i < rt->config->nroutes; i++) {
+        const struct sl_route_stats *s = &rt->routing.router.routes[i];
+        appendf(b, "%s{\"line\":%d,\"errors\":%llu,\"discarded\":%llu}", i > 0 ? "," : "",
+                rt->config->routes[i].line, LD(s->errors), LD(s->discarded));
+    }
+    sl_buf_append(b, "]", 1);
+}
+
 int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *b)
 {
-    appendf(b, "{\"version\":\"%s\",\"uptime\":%lld,\"unrouted\":%llu,\"inputs\":{", PACKAGE_VERSION,
-            (long long)((sl_now_ms() - d->started_ms) / 1000), LD(d->unrouted));
+    appendf(b, "{\"version\":\"%s\",\"uptime\":%lld,\"unrouted\":%llu,\"discarded\":%llu,"
+            "\"inputs\":{", PACKAGE_VERSION, (long long)((sl_now_ms() - d->started_ms) / 1000),
+            LD(d->unrouted), discarded(d->rt));
     struct sl_runtime *rt = d->rt;
     for (size_t i = 0; rt != NULL && i < rt->ninputs; i++) {
         if (i > 0)
@@ -342,7 +366,9 @@ int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *b)
             sl_buf_append(b, ",", 1);
         stats_output(b, rt->routing.sinks[i]);
     }
-    return sl_buf_append(b, "}}", 2);
+    sl_buf_append(b, "}", 1);
+    stats_routes(b, rt);
+    return sl_buf_append(b, "}", 1);
 }
 /* }=== */
 
