@@ -73,8 +73,12 @@ static const char *const field_names[F_COUNT + 1] = {
 #define SETTABLE "msg, app_name, hostname, msgid, severity, facility, fields"
 
 /* The field named k[0..len), or -1: a guess from the length and first
- * bytes, then one memcmp to confirm it. */
-static int field_of(const char *k, size_t len)
+ * bytes, then one compare to confirm it. interned[] holds the state's own
+ * copies of the names: Lua keeps one copy of each short string, so a key
+ * written in the code (m.severity) is that very pointer, and a pointer
+ * compare settles it; anything else (a name built at run time is interned
+ * too, but be safe) falls back to memcmp. */
+static int field_of(const char *const *interned, const char *k, size_t len)
 {
     int f = -1;
     switch (len) {
@@ -104,7 +108,9 @@ static int field_of(const char *k, size_t len)
     case 9: f = F_TIMESTAMP; break;
     case 13: f = k[0] == 's' ? F_SEVERITY_NAME : F_FACILITY_NAME; break;
     }
-    return f >= 0 && memcmp(k, field_names[f], len) == 0 ? f : -1;
+    if (f < 0)
+        return -1;
+    return k == interned[f] || memcmp(k, field_names[f], len) == 0 ? f : -1;
 }
 /* }=== */
 
@@ -126,6 +132,7 @@ struct sl_filter {
     struct sl_field fieldv[SL_REWRITE_MAX_FIELDS];
 
     int ref_sd, ref_fields, ref_anchors, ref_ro; /* registry slots */
+    const char *interned[F_COUNT]; /* the field names as Lua strings, anchored */
     struct sl_lua_sluice lib;
     struct sl_ratelimit log;
     char hostname[256];
@@ -340,13 +347,16 @@ static const char *key_of(lua_State *L, size_t *len)
     return lua_tolstring(L, 2, len);
 }
 
+/* The hot path: one call per field a function reads. */
 static int l_index(lua_State *L)
 {
     struct sl_filter *f = filter_of(L);
     check_live(L, f);
     size_t len;
-    const char *k = key_of(L, &len);
-    int field = field_of(k, len);
+    const char *k = lua_tolstring(L, 2, &len); /* a number key becomes its text: no field */
+    if (k == NULL)
+        k = key_of(L, &len);
+    int field = field_of(f->interned, k, len);
     if (field < 0)
         return no_field(L, k, len);
     push_field(L, f, field);
@@ -401,7 +411,7 @@ static int l_get(lua_State *L)
     check_live(L, f);
     size_t len;
     const char *k = luaL_checklstring(L, 2, &len);
-    int field = field_of(k, len);
+    int field = field_of(f->interned, k, len);
     if (field >= 0)
         push_field(L, f, field);
     else if (len > 3 && memcmp(k, "sd.", 3) == 0)
@@ -497,7 +507,7 @@ static int l_newindex(lua_State *L)
         return read_only(L);
     size_t len;
     const char *k = key_of(L, &len);
-    int field = field_of(k, len);
+    int field = field_of(f->interned, k, len);
     switch (field) {
     case F_MSG: set_text(L, f, field, false); break;
     case F_APP_NAME:
@@ -795,6 +805,13 @@ static int protected_setup(lua_State *L)
     lua_pushcfunction(L, ro_newindex);
     lua_setfield(L, -2, "__newindex");
     f->ref_ro = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    lua_createtable(L, F_COUNT, 0);
+    for (int i = 0; i < F_COUNT; i++) {
+        f->interned[i] = lua_pushstring(L, field_names[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    luaL_ref(L, LUA_REGISTRYINDEX); /* keeps them, so the pointers stay valid */
 
     lua_getfield(L, LUA_REGISTRYINDEX, SL_CONFIG_FUNCTIONS);
     lua_pushcfunction(L, msghandler);

@@ -164,7 +164,8 @@ static void unknown_field(void **state)
           "route { to = 'o', where = function(m)\n"
           "  return m.apname end }\n"
           "route { to = 'o', where = function(m) return m.zzzzzzz end }\n"
-          "route { to = 'o', where = function(m) return m[1] end }\n");
+          "route { to = 'o', where = function(m) return m[1] end }\n"
+          "route { to = 'o', where = function(m) return m[true] end }\n");
     struct sl_msg *m = parsed(M5424);
     char want[256];
     snprintf(want, sizeof want, "%s:3: message has no field 'apname' (did you mean 'app_name'?)",
@@ -172,7 +173,9 @@ static void unknown_field(void **state)
     expect_error(&x, sl_filter_where(x.f, 0, m), want);
     expect_error(&x, sl_filter_where(x.f, 1, m), "message has no field 'zzzzzzz'");
     assert_null(strstr(sl_filter_error(x.f), "did you mean"));
-    expect_error(&x, sl_filter_where(x.f, 2, m), "message fields are named by strings");
+    expect_error(&x, sl_filter_where(x.f, 2, m), "message has no field '1'");
+    expect_error(&x, sl_filter_where(x.f, 3, m),
+                 "message fields are named by strings, not by a boolean");
     sl_msg_unref(m);
     teardown(&x);
 }
