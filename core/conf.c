@@ -298,6 +298,7 @@ void sl_config_free(struct sl_config *c)
     free(c->routes);
     sl_strlist_clear(&c->plugin_path);
     free(c->file);
+    free(c->source);
     free(c->control);
     free(c->hostname);
     free(c->state_dir);

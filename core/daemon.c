@@ -52,6 +52,8 @@
 #include "sink.h"
 
 #define DRAIN_TIMEOUT_MS 10000
+
+#define LD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
 #define SWITCH_TIMEOUT_MS 10000 /* for all kept inputs to take a new plan */
 
 /* {=== loading and checking */
@@ -147,10 +149,21 @@ static void runtime_stop_inputs(struct sl_runtime *rt)
     rt->ninputs = 0;
 }
 
+/* Messages the drop routes of runtime rt took. */
+static unsigned long long discarded(const struct sl_runtime *rt)
+{
+    unsigned long long n = 0;
+    for (size_t i = 0; rt != NULL && rt->routing.router.routes != NULL
+                       && i < rt->config->nroutes; i++)
+        n += LD(rt->routing.router.routes[i].discarded);
+    return n;
+}
+
 /* Frees what the runtime itself holds, once its inputs and sinks are gone
  * or handed on. */
 static void runtime_free(struct sl_runtime *rt)
 {
+    sl_router_free(&rt->routing.router);
     free(rt->routing.sinks);
     free(rt->inputs);
     sl_strlist_clear(&rt->search);
@@ -191,12 +204,12 @@ static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_str
     if (!d->opts->verbose)
         sl_log_set_level(c->log_level);
     *search = (struct sl_strlist){0};
-    sl_router_init(&rt->routing.router, c);
+    int router_rc = sl_router_init(&rt->routing.router, c, d->hostname);
     rt->routing.unrouted = &d->unrouted;
     rt->routing.hostname = (struct sl_str){d->hostname, (uint32_t)strlen(d->hostname)};
     rt->routing.sinks = calloc(c->noutputs ? c->noutputs : 1, sizeof *rt->routing.sinks);
     rt->inputs = calloc(c->ninputs ? c->ninputs : 1, sizeof *rt->inputs);
-    if (rt->routing.sinks == NULL || rt->inputs == NULL)
+    if (router_rc < 0 || rt->routing.sinks == NULL || rt->inputs == NULL)
         goto fail;
     char err[1024];
     for (size_t i = 0; i < c->noutputs; i++) {
@@ -289,7 +302,10 @@ static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config 
     rt->config = c;
     rt->search = *search;
     *search = (struct sl_strlist){0};
-    sl_router_init(&rt->routing.router, c);
+    if (sl_router_init(&rt->routing.router, c, d->hostname) < 0) {
+        sl_errors_add(errs, c->file, 0, "out of memory");
+        return -ENOMEM;
+    }
     rt->routing.unrouted = &d->unrouted;
     rt->routing.hostname = (struct sl_str){d->hostname, (uint32_t)strlen(d->hostname)};
     size_t nout = c->noutputs ? c->noutputs : 1, nin = c->ninputs ? c->ninputs : 1;
@@ -494,6 +510,7 @@ static void reload_commit(struct sl_daemon *d, struct reload *r, struct sl_error
         sl_sink_close(s, DRAIN_TIMEOUT_MS, &d->closed);
         r->out_closed++;
     }
+    d->discarded_before += discarded(old);
     runtime_free(old);
     d->rt = rt;
     reload_free_maps(r);
@@ -583,7 +600,6 @@ static const char *input_type_name(enum sl_input_type t)
     return t == SL_INPUT_UNIX ? "unix" : t == SL_INPUT_UDP ? "udp" : "tcp";
 }
 
-#define LD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
 
 static void stats_input(struct sluice_buf *b, const struct sl_input *in)
 {
@@ -615,10 +631,24 @@ static void stats_output(struct sluice_buf *b, struct sl_sink *k)
             k->conf->policy == SL_POLICY_DROP ? "drop" : "block");
 }
 
+
+static void stats_routes(struct sluice_buf *b, const struct sl_runtime *rt)
+{
+    sl_buf_append(b, ",\"routes\":[", 11);
+    for (size_t i = 0; rt != NULL && rt->routing.router.routes != NULL
+                       && i < rt->config->nroutes; i++) {
+        const struct sl_route_stats *s = &rt->routing.router.routes[i];
+        appendf(b, "%s{\"line\":%d,\"errors\":%llu,\"discarded\":%llu}", i > 0 ? "," : "",
+                rt->config->routes[i].line, LD(s->errors), LD(s->discarded));
+    }
+    sl_buf_append(b, "]", 1);
+}
+
 int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *b)
 {
-    appendf(b, "{\"version\":\"%s\",\"uptime\":%lld,\"unrouted\":%llu,\"inputs\":{", PACKAGE_VERSION,
-            (long long)((sl_now_ms() - d->started_ms) / 1000), LD(d->unrouted));
+    appendf(b, "{\"version\":\"%s\",\"uptime\":%lld,\"unrouted\":%llu,\"discarded\":%llu,"
+            "\"inputs\":{", PACKAGE_VERSION, (long long)((sl_now_ms() - d->started_ms) / 1000),
+            LD(d->unrouted), d->discarded_before + discarded(d->rt));
     struct sl_runtime *rt = d->rt;
     for (size_t i = 0; rt != NULL && i < rt->ninputs; i++) {
         if (i > 0)
@@ -631,7 +661,9 @@ int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *b)
             sl_buf_append(b, ",", 1);
         stats_output(b, rt->routing.sinks[i]);
     }
-    return sl_buf_append(b, "}}", 2);
+    sl_buf_append(b, "}", 1);
+    stats_routes(b, rt);
+    return sl_buf_append(b, "}", 1);
 }
 /* }=== */
 

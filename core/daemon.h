@@ -37,6 +37,7 @@ struct sl_daemon {
     struct sl_runtime *rt;
     struct sl_control *control;
     atomic_uint_fast64_t unrouted;
+    uint64_t discarded_before; /* by the drop routes of configs reloaded away */
     struct sl_sink_totals closed; /* of outputs already closed, for the last log line */
     int64_t started_ms;
     char hostname[256];

@@ -104,19 +104,30 @@ bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
                        struct sl_parked *parked)
 {
     const struct sl_routing *r = in->routing;
-    uint16_t outs[SL_MAX_OUTPUTS];
+    struct sl_route_out outs[SL_MAX_OUTPUTS];
     for (size_t i = 0; i < n; i++) {
         struct sl_msg *m = msgs[i];
         size_t k = sl_router_route(&r->router, in->scratch, m, outs);
         if (k == 0) {
-            atomic_fetch_add_explicit(r->unrouted, 1, memory_order_relaxed);
+            if (!sl_route_scratch_dropped(in->scratch)) /* a drop counted as discarded */
+                atomic_fetch_add_explicit(r->unrouted, 1, memory_order_relaxed);
             sl_msg_unref(m);
             continue;
         }
-        /* The last output takes the caller's reference; the others share it. */
+        /* Rewrites come with their own reference. Of the entries that send
+         * m as received, the last takes the caller's reference and the
+         * others share it; with none, the rewrites hold m through theirs. */
+        size_t originals = 0;
+        for (size_t j = 0; j < k; j++)
+            originals += outs[j].m == NULL;
+        if (originals == 0)
+            sl_msg_unref(m);
         for (size_t j = 0; j < k; j++) {
-            size_t s = outs[j];
-            in->outbuf[s * SL_DISPATCH_MAX + in->outlen[s]++] = (j + 1 < k) ? sl_msg_ref(m) : m;
+            size_t s = outs[j].output;
+            struct sl_msg *x = outs[j].m;
+            if (x == NULL)
+                x = --originals > 0 ? sl_msg_ref(m) : m;
+            in->outbuf[s * SL_DISPATCH_MAX + in->outlen[s]++] = x;
         }
     }
     bool all = true;
@@ -218,9 +229,10 @@ void sl_input_wait_room(struct sl_input *in)
 static int new_scratch(const struct sl_routing *r, const char *name,
                        struct sl_route_scratch **out, char *err, size_t errlen)
 {
-    int rc = sl_router_scratch_new(&r->router, out);
+    char why[768];
+    int rc = sl_router_scratch_new(&r->router, out, why, sizeof why);
     if (rc < 0)
-        snprintf(err, errlen, "input \"%s\": cannot set up routing (%s)", name, strerror(-rc));
+        snprintf(err, errlen, "input \"%s\": %s", name, why);
     return rc;
 }
 
@@ -490,6 +502,14 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
         snprintf(err, errlen, "input \"%s\": out of resources (%s)", conf->name, strerror(errno));
         input_free(in);
         return -ENOMEM;
+    }
+    /* The scratch holds this thread's Lua state when routes have functions. */
+    char why[768];
+    int scratch_rc = sl_router_scratch_new(&routing->router, &in->scratch, why, sizeof why);
+    if (scratch_rc < 0) {
+        snprintf(err, errlen, "input \"%s\": %s", conf->name, why);
+        input_free(in);
+        return scratch_rc;
     }
     sl_msgpool_init(&in->pool, conf->name);
     in->pctx.hostname = routing->hostname;

@@ -34,6 +34,7 @@
 
 #include "log.h"
 #include "lua_decl.h"
+#include "lua_sluice.h"
 
 #if LUA_VERSION_NUM != 504
 #error "sluice needs Lua 5.4 (Lua 5.5 changed lua_newstate)"
@@ -63,11 +64,28 @@ struct loader {
     bool mem_refused;
     bool ran; /* the chunk ran to its end */
     int err_line;
+    /* Keep mode (sl_config_run_functions): each route's where and transform
+     * go into the registry table SL_CONFIG_FUNCTIONS as they are declared. */
+    bool keep;
+    struct sl_lua_sluice *lib; /* the sluice library's state */
+    const char *source;        /* the chunk's text: c->source */
+    size_t source_len;
 };
 
 static struct loader *loader_of(lua_State *L)
 {
     return *(struct loader **)lua_getextraspace(L);
+}
+
+/* The loader of a declaration being made. A state kept open after its run
+ * (sl_config_run_functions) has none: a route function that calls route{}
+ * or settings{} gets an error, not a dangling loader. */
+static struct loader *declaring(lua_State *L)
+{
+    struct loader *ld = loader_of(L);
+    if (ld == NULL)
+        luaL_error(L, "declarations are made when the config loads, not in a route function");
+    return ld;
 }
 
 /* Line of the innermost running function of the config file, from `level`
@@ -94,7 +112,7 @@ static bool good_name(const char *s)
 /* {=== settings { ... } and route { ... } */
 static int l_settings(lua_State *L)
 {
-    struct loader *ld = loader_of(L);
+    struct loader *ld = declaring(L);
     struct sl_decl d = {L, &ld->ctx, "settings", config_line(L, 1)};
     if (ld->settings_line != 0)
         sl_decl_error(&d, "given twice (first at line %d)", ld->settings_line);
@@ -107,9 +125,25 @@ static int l_settings(lua_State *L)
     return 0;
 }
 
+/* Keep mode: stores route i's functions by index, as read now (a later
+ * change to the route's table does not count, as for every other key). */
+static void keep_functions(lua_State *L, size_t i)
+{
+    static const char *const keys[] = {"where", "transform"};
+    lua_getfield(L, LUA_REGISTRYINDEX, SL_CONFIG_FUNCTIONS);
+    for (int k = 0; k < 2; k++) {
+        lua_pushstring(L, keys[k]);
+        if (lua_rawget(L, 1) == LUA_TFUNCTION)
+            lua_rawseti(L, -2, (lua_Integer)(2 * i + 1 + (size_t)k));
+        else
+            lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
 static int l_route(lua_State *L)
 {
-    struct loader *ld = loader_of(L);
+    struct loader *ld = declaring(L);
     struct sl_config *c = ld->ctx.c;
     struct sl_decl d = {L, &ld->ctx, "route", config_line(L, 1)};
     struct sl_decl_targets *x = sl_decl_grow(&ld->ctx, ld->targets, c->nroutes, sizeof *x);
@@ -130,6 +164,8 @@ static int l_route(lua_State *L)
         return 0;
     }
     sl_decl_route(&d, 1, r, x);
+    if (ld->keep)
+        keep_functions(L, c->nroutes - 1);
     return 0;
 }
 /* }=== */
@@ -139,7 +175,7 @@ static int l_route(lua_State *L)
  * the index of their pending entry as upvalue. */
 static int declare(lua_State *L, bool output, lua_CFunction table_fn)
 {
-    struct loader *ld = loader_of(L);
+    struct loader *ld = declaring(L);
     const char *kind = output ? "output" : "input";
     struct sl_decl d = {L, &ld->ctx, "", config_line(L, 1)};
     snprintf(d.what, sizeof d.what, "%s", kind);
@@ -167,7 +203,7 @@ static int declare(lua_State *L, bool output, lua_CFunction table_fn)
 /* Starts the declaration's table call: names it, finds duplicates. */
 static struct pending *begin_table(lua_State *L, struct sl_decl *d, const char *kind)
 {
-    struct loader *ld = loader_of(L);
+    struct loader *ld = declaring(L);
     struct pending *p = &ld->pend[lua_tointeger(L, lua_upvalueindex(1))];
     *d = (struct sl_decl){L, &ld->ctx, "", config_line(L, 1)};
     if (p->name != NULL)
@@ -189,7 +225,7 @@ static struct pending *begin_table(lua_State *L, struct sl_decl *d, const char *
 
 static int l_input_table(lua_State *L)
 {
-    struct loader *ld = loader_of(L);
+    struct loader *ld = declaring(L);
     struct sl_decl d;
     struct pending *p = begin_table(L, &d, "input");
     struct sl_config *c = ld->ctx.c;
@@ -218,14 +254,15 @@ static void push_handle(lua_State *L, size_t index)
 static int l_handle_tostring(lua_State *L)
 {
     const size_t *h = luaL_checkudata(L, 1, SL_DECL_HANDLE_MT);
-    const char *name = loader_of(L)->ctx.c->outputs[*h].name;
+    const struct loader *ld = loader_of(L);
+    const char *name = ld != NULL ? ld->ctx.c->outputs[*h].name : NULL;
     lua_pushfstring(L, "output \"%s\"", name != NULL ? name : "?");
     return 1;
 }
 
 static int l_output_table(lua_State *L)
 {
-    struct loader *ld = loader_of(L);
+    struct loader *ld = declaring(L);
     struct sl_config *c = ld->ctx.c;
     struct sl_decl d;
     struct pending *p = begin_table(L, &d, "output");
@@ -400,6 +437,8 @@ static void open_libs(lua_State *L)
     lua_getglobal(L, "setmetatable");
     lua_pushcclosure(L, l_setmetatable, 1);
     lua_setglobal(L, "setmetatable");
+    struct loader *ld = loader_of(L);
+    sl_lua_sluice_open(L, ld->lib, ld->keep);
 
     luaL_newmetatable(L, SL_DECL_HANDLE_MT);
     lua_pushcfunction(L, l_handle_tostring);
@@ -413,13 +452,56 @@ static void open_libs(lua_State *L)
     lua_register(L, "route", l_route);
 }
 
+/* Feeds the config's text to lua_load as luaL_loadfilex() would read the
+ * file: without a UTF-8 BOM, and with a first line starting with '#' (a
+ * "#!" line) left out but its newline kept, so line numbers stay right. */
+struct source_reader {
+    const char *p;
+    size_t n;
+    bool newline; /* give "\n" first */
+};
+
+static const char *read_source(lua_State *L, void *ud, size_t *size)
+{
+    struct source_reader *r = ud;
+    if (r->newline) {
+        r->newline = false;
+        *size = 1;
+        return "\n";
+    }
+    *size = r->n;
+    r->n = 0;
+    return *size > 0 ? r->p : NULL;
+}
+
+static int load_source(lua_State *L, struct loader *ld)
+{
+    struct source_reader r = {ld->source, ld->source_len, false};
+    if (r.n >= 3 && memcmp(r.p, "\xEF\xBB\xBF", 3) == 0)
+        r.p += 3, r.n -= 3;
+    if (r.n > 0 && r.p[0] == '#') {
+        const char *eol = memchr(r.p, '\n', r.n);
+        size_t skip = eol != NULL ? (size_t)(eol - r.p) + 1 : r.n;
+        r.p += skip, r.n -= skip;
+        r.newline = true;
+    }
+    lua_pushfstring(L, "@%s", ld->ctx.file);
+    int status = lua_load(L, read_source, &r, lua_tostring(L, -1), "t");
+    lua_remove(L, -2);
+    return status;
+}
+
 /* Everything that touches the state, run under lua_pcall. */
 static int protected_main(lua_State *L)
 {
     struct loader *ld = loader_of(L);
     open_libs(L);
+    if (ld->keep) {
+        lua_newtable(L);
+        lua_setfield(L, LUA_REGISTRYINDEX, SL_CONFIG_FUNCTIONS);
+    }
     lua_pushcfunction(L, msghandler);
-    int status = luaL_loadfilex(L, ld->ctx.file, "t");
+    int status = load_source(L, ld);
     if (status == LUA_OK) {
         lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
         status = lua_pcall(L, 0, 0, -2);
@@ -430,25 +512,77 @@ static int protected_main(lua_State *L)
     return 0;
 }
 
-static void run(struct loader *ld)
+/* Runs the chunk in L, which the loader borrows for the call. */
+static void run_in(struct loader *ld, lua_State *L)
 {
-    FILE *f = fopen(ld->ctx.file, "r");
-    if (f == NULL) {
-        sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "open() failed (%d: %s)", errno,
-                      strerror(errno));
-        return;
-    }
-    fclose(f);
-    lua_State *L = lua_newstate(limited_alloc, ld);
-    if (L == NULL) {
-        ld->ctx.oom = true;
-        return;
-    }
     *(struct loader **)lua_getextraspace(L) = ld;
     lua_pushcfunction(L, protected_main);
     int status = lua_pcall(L, 0, 0, 0);
     if (status != LUA_OK)
         report_lua_error(ld, L, status);
+    lua_settop(L, 0);
+    lua_sethook(L, NULL, 0, 0);
+    *(struct loader **)lua_getextraspace(L) = NULL;
+}
+
+/* Reads the whole file into c->source: the one text every state runs. */
+static int read_file(struct loader *ld)
+{
+    struct sl_config *c = ld->ctx.c;
+    FILE *f = fopen(ld->ctx.file, "r");
+    if (f == NULL) {
+        sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "open() failed (%d: %s)", errno,
+                      strerror(errno));
+        return -1;
+    }
+    size_t cap = 0, len = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16384;
+            char *nbuf = ncap <= MEMORY_LIMIT ? realloc(buf, ncap + 1) : NULL;
+            if (nbuf == NULL) {
+                sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "%s",
+                              ncap > MEMORY_LIMIT ? "config file is larger than 64 MiB"
+                                                  : "out of memory");
+                free(buf);
+                fclose(f);
+                return -1;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "read() failed (%d: %s)", errno,
+                      strerror(errno));
+        free(buf);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    c->source = buf;
+    c->source_len = len;
+    ld->source = buf;
+    ld->source_len = len;
+    return 0;
+}
+
+static void run(struct loader *ld)
+{
+    if (read_file(ld) < 0)
+        return;
+    lua_State *L = lua_newstate(limited_alloc, ld);
+    if (L == NULL) {
+        ld->ctx.oom = true;
+        return;
+    }
+    run_in(ld, L);
     lua_close(L);
 }
 /* }=== */
@@ -578,10 +712,13 @@ int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *e
     }
     c->file = file;
     c->log_level = SL_LOG_INFO;
-    struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}};
+    struct sl_lua_sluice lib = {NULL, NULL, false};
+    struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}, .lib = &lib};
     run(&ld);
     if (ld.ran)
         check_references(&ld);
+    for (size_t i = 0; i < c->nroutes; i++)
+        c->has_lua = c->has_lua || c->routes[i].has_where || c->routes[i].has_transform;
     if (ld.ctx.oom)
         sl_errors_add(errs, path, 0, "out of memory");
     loader_free(&ld);
@@ -593,3 +730,60 @@ int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *e
     *out = c;
     return 0;
 }
+
+/* {=== keep mode, for filter.h */
+/* What the re-run declared differently from c, in why; false when nothing. */
+static bool ran_differently(const struct sl_config *c, const struct sl_config *again, char *why,
+                            size_t len)
+{
+    if (again->nroutes != c->nroutes) {
+        snprintf(why, len, "it declared %zu routes, not %zu", again->nroutes, c->nroutes);
+        return true;
+    }
+    for (size_t i = 0; i < c->nroutes; i++) {
+        const struct sl_route_conf *a = &c->routes[i], *b = &again->routes[i];
+        if (a->line != b->line || a->has_where != b->has_where
+            || a->has_transform != b->has_transform || a->where_line != b->where_line
+            || a->transform_line != b->transform_line) {
+            snprintf(why, len, "route %zu (line %d) came out as a route at line %d%s", i + 1,
+                     a->line, b->line,
+                     a->line == b->line ? " with other functions" : "");
+            return true;
+        }
+    }
+    return false;
+}
+
+int sl_config_run_functions(const struct sl_config *c, lua_State *L, struct sl_lua_sluice *lib,
+                            char *err, size_t errlen)
+{
+    const char *file = c->file != NULL ? c->file : "config";
+    struct sl_errors errs = {NULL, 0};
+    struct sl_config *again = calloc(1, sizeof *again);
+    if (again == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    struct loader ld = {.ctx = {.file = file, .c = again, .errs = &errs}, .keep = true,
+                        .lib = lib, .source = c->source, .source_len = c->source_len};
+    bool quiet = lib->quiet;
+    lib->quiet = true; /* what the config logs at its top level, it logged at load */
+    run_in(&ld, L);
+    lib->quiet = quiet;
+    char why[512];
+    int rc = 0;
+    if (ld.ctx.oom || errs.n > 0 || !ld.ran) {
+        snprintf(why, sizeof why, "%s", errs.n > 0 ? errs.v[0] : "out of memory");
+        rc = ld.ctx.oom ? -ENOMEM : -EINVAL;
+    } else if (ran_differently(c, again, why, sizeof why)) {
+        rc = -EINVAL;
+    }
+    if (rc < 0)
+        snprintf(err, errlen, "config ran differently in an input thread: %s (a config must "
+                 "declare the same routes every time it runs)", why);
+    loader_free(&ld);
+    sl_errors_clear(&errs);
+    sl_config_free(again);
+    return rc;
+}
+/* }=== */

@@ -10,10 +10,14 @@
  *   route  { facility = ..., severity = "<=warning", app_name = ..., hostname = ...,
  *            msg_contains = "...", msg_prefix = "...", msg_suffix = "...",
  *            msg_match = "REGEX", app_name_match = "REGEX", hostname_match = "REGEX",
- *            input = ..., to = out | "name" | { ... }, final = true }
+ *            input = ..., to = out | "name" | { ... }, final = true,
+ *            where = function(m) ... end, transform = function(m) ... end,
+ *            drop = true, on_error = "skip"|"pass" }
  *
  * sluice.lua(5) is the reference. Everything the rest of the daemon needs is
- * copied out of Lua, so the state is closed after loading.
+ * copied out of Lua, so the state is closed after loading. Route functions
+ * cannot be copied out: each input thread runs the same text again in a
+ * state of its own (filter.h, sl_config_run_functions() below).
  */
 #ifndef SL_LUA_CONFIG_H
 #define SL_LUA_CONFIG_H
@@ -188,6 +192,29 @@ struct sl_config {
 int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs);
 
 void sl_config_free(struct sl_config *c); /* NULL is a no-op */
+
+/* {=== for filter.h: the config's route functions in a state that stays open */
+struct lua_State;
+struct sl_lua_sluice;
+
+/* The registry field that sl_config_run_functions() fills: a table with
+ * route i's where function at [2i + 1] and its transform at [2i + 2] (i
+ * counting from 0, as c->routes). */
+#define SL_CONFIG_FUNCTIONS "sluice.functions"
+
+/* Runs c->source again in L, a fresh state the caller made (with its own
+ * allocator) and owns, with the declarations and libraries of
+ * sl_config_load() plus lib as the `sluice` library (print writes to the
+ * daemon's log; what the top level logs is not logged again), keeping each
+ * route's functions in the registry (SL_CONFIG_FUNCTIONS). The run is
+ * bounded as a load is. Checks that it declared the same routes as c, with
+ * the same lines and functions: a config whose routes depend on chance or
+ * the time cannot run so. 0, or -EINVAL / -ENOMEM with a reason in err; L
+ * stays open either way (the caller closes it), without a hook, and its
+ * extra space is the caller's again. lib must outlive L. */
+int sl_config_run_functions(const struct sl_config *c, struct lua_State *L,
+                            struct sl_lua_sluice *lib, char *err, size_t errlen);
+/* }=== */
 
 /* Parses sizes: a number of bytes, or a string "512", "64K", "16M", "1G"
  * (binary multiples, case-insensitive). 0 or -EINVAL. */

@@ -676,11 +676,22 @@ void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o)
 /* {=== route { ... } */
 enum {
     R_FACILITY, R_SEVERITY, R_APP_NAME, R_HOSTNAME, R_MSG_CONTAINS, R_MSG_PREFIX, R_MSG_SUFFIX,
-    R_MSG_MATCH, R_APP_NAME_MATCH, R_HOSTNAME_MATCH, R_INPUT, R_TO, R_FINAL
+    R_MSG_MATCH, R_APP_NAME_MATCH, R_HOSTNAME_MATCH, R_INPUT, R_TO, R_FINAL, R_WHERE,
+    R_TRANSFORM, R_DROP, R_ON_ERROR
 };
 static const char *const route_keys[] = {
     "facility", "severity", "app_name", "hostname", "msg_contains", "msg_prefix", "msg_suffix",
-    "msg_match", "app_name_match", "hostname_match", "input", "to", "final", NULL};
+    "msg_match", "app_name_match", "hostname_match", "input", "to", "final", "where",
+    "transform", "drop", "on_error", NULL};
+/* What each key wants, for a function given where a value belongs. */
+static const char *const route_wants[] = {
+    "a facility name or a list of them",
+    "a severity name, a comparison like \"<=warning\" or a list of them",
+    "a string or a list of them", "a string or a list of them", "a string", "a string",
+    "a string", "a string", "a string", "a string", "a string or a list of them",
+    "an output, an output name or a list of them", "a boolean", NULL, NULL, "a boolean",
+    "\"pass\" or \"skip\""};
+static const char *const on_error_values[] = {"skip", "pass", NULL};
 
 struct route_ctx {
     struct sl_route_conf *r;
@@ -788,10 +799,47 @@ static void want_regex(const struct sl_decl *d, const char *key, int idx, struct
     (void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
 }
 
+/* where = function(m) ... end: the function stays in Lua (filter.h); the
+ * config keeps the line it is defined at. */
+static void want_function(const struct sl_decl *d, const char *key, int v, bool *has, int *line)
+{
+    lua_State *L = d->L;
+    if (lua_type(L, v) != LUA_TFUNCTION) {
+        sl_decl_error(d, "key '%s' wants a function (%s = function(m) ... end), got %s", key,
+                      key, sl_decl_type_name(L, v));
+        return;
+    }
+    lua_Debug ar;
+    lua_pushvalue(L, v);
+    lua_getinfo(L, ">S", &ar);
+    *has = true;
+    *line = ar.linedefined > 0 ? ar.linedefined : d->line; /* a C function: the route's */
+}
+
+static void want_on_error(const struct sl_decl *d, const char *key, int v, enum sl_on_error *out)
+{
+    char *s = NULL, hint[96];
+    if (!want_string(d, key, v, &s))
+        return;
+    int i = sl_decl_name_index(on_error_values, s);
+    if (i >= 0)
+        *out = i == 0 ? SL_ON_ERROR_SKIP : SL_ON_ERROR_PASS;
+    else if (sl_decl_did_you_mean(hint, sizeof hint, "", s, on_error_values)[0] != '\0')
+        sl_decl_error(d, "key '%s': unknown value '%s'%s", key, s, hint);
+    else
+        sl_decl_error(d, "key '%s': unknown value '%s' (pass or skip)", key, s);
+    free(s);
+}
+
 static void set_route(const struct sl_decl *d, int k, const char *key, int v, void *obj)
 {
     struct route_ctx *x = obj;
     struct sl_route_conf *r = x->r;
+    if (lua_type(d->L, v) == LUA_TFUNCTION && route_wants[k] != NULL) {
+        sl_decl_error(d, "key '%s' wants %s, got a function (only 'where' and 'transform' take "
+                         "functions)", key, route_wants[k]);
+        return;
+    }
     switch (k) {
     case R_FACILITY:
         r->facility_mask = 0;
@@ -816,6 +864,10 @@ static void set_route(const struct sl_decl *d, int k, const char *key, int v, vo
     case R_TO:
         each_item(d, key, v, "an output, an output name or a list of them", to_item, x->x);
         break;
+    case R_WHERE: want_function(d, key, v, &r->has_where, &r->where_line); break;
+    case R_TRANSFORM: want_function(d, key, v, &r->has_transform, &r->transform_line); break;
+    case R_DROP: want_bool(d, key, v, &r->drop); break;
+    case R_ON_ERROR: want_on_error(d, key, v, &r->on_error); break;
     }
 }
 
@@ -824,8 +876,16 @@ void sl_decl_route(const struct sl_decl *d, int t, struct sl_route_conf *r,
 {
     struct route_ctx rx = {r, x};
     unsigned seen = each_key(d, t, NULL, route_keys, set_route, &rx);
-    if (!(seen & 1u << R_TO))
+    if (r->drop) {
+        if (seen & 1u << R_TO)
+            sl_decl_error(d, "a route with drop = true takes no 'to'");
+        if (seen & 1u << R_TRANSFORM)
+            sl_decl_error(d, "a route with drop = true takes no 'transform'");
+    } else if (!(seen & 1u << R_TO)) {
         sl_decl_error(d, "key 'to' is missing or nil (an output, an output name or a list of "
                          "them)");
+    }
+    if ((seen & 1u << R_ON_ERROR) && !(seen & (1u << R_WHERE | 1u << R_TRANSFORM)))
+        sl_decl_error(d, "key 'on_error' applies only to a route with 'where' or 'transform'");
 }
 /* }=== */

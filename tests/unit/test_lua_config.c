@@ -494,6 +494,92 @@ static void test_sandbox(void **state)
 }
 /* }=== */
 
+/* {=== route functions */
+static void test_route_functions(void **state)
+{
+    struct loaded l;
+    load_ok(&l, OUT
+            "local redact = function(m)\n"
+            "  m.msg = m.msg:gsub('password=%S+', 'password=***')\n"
+            "end\n"
+            "route { where = function(m) return m.severity <= sluice.severity.warning end,\n"
+            "        transform = redact, to = 'o', on_error = 'pass' }\n"
+            "route { drop = true, where = function(m) return true end, final = true }\n"
+            "route { to = 'o', drop = false }\n"
+            "route { transform = redact, to = 'o', on_error = 'skip' }\n"
+            "assert(sluice.severity.warning == 4 and sluice.severity.warn == 4)\n"
+            "assert(sluice.severity.emerg == 0 and sluice.severity.debug == 7)\n"
+            "assert(sluice.facility.kern == 0 and sluice.facility.local7 == 23)\n"
+            "assert(type(sluice.hostname()) == 'string')\n"
+            "sluice.log('debug', 'loading')\n");
+    assert_true(l.c->has_lua);
+    assert_int_equal(l.c->nroutes, 4);
+    const struct sl_route_conf *r = l.c->routes;
+    assert_true(r[0].has_where && r[0].has_transform);
+    assert_int_equal(r[0].where_line, 5);
+    assert_int_equal(r[0].transform_line, 2);
+    assert_int_equal(r[0].line, 5);
+    assert_int_equal(r[0].on_error, SL_ON_ERROR_PASS);
+    assert_false(r[0].drop);
+    assert_true(r[1].drop && r[1].has_where && !r[1].has_transform && r[1].final);
+    assert_int_equal(r[1].nto, 0);
+    assert_int_equal(r[1].on_error, SL_ON_ERROR_SKIP);
+    assert_false(r[2].drop || r[2].has_where || r[2].has_transform);
+    assert_int_equal(r[3].on_error, SL_ON_ERROR_SKIP);
+    /* The text every input thread runs again. */
+    assert_non_null(l.c->source);
+    assert_int_equal(l.c->source_len, strlen(l.c->source));
+    assert_non_null(strstr(l.c->source, "local redact"));
+    done(&l);
+    load_ok(&l, OUT "route { to = 'o' }\n");
+    assert_false(l.c->has_lua);
+    done(&l);
+}
+
+static void test_route_function_errors(void **state)
+{
+    expect_only(OUT "route { drop = true, to = 'o' }\n", 2,
+                "route: a route with drop = true takes no 'to'");
+    expect_only(OUT "route { drop = true, transform = function(m) end }\n", 2,
+                "route: a route with drop = true takes no 'transform'");
+    expect_only(OUT "route { drop = false }\n", 2,
+                "route: key 'to' is missing or nil (an output, an output name or a list of them)");
+    expect_only(OUT "route { drop = 1, to = 'o' }\n", 2, "route: key 'drop' wants a boolean, got number");
+    expect_only(OUT "route { to = 'o', on_error = 'pass' }\n", 2,
+                "route: key 'on_error' applies only to a route with 'where' or 'transform'");
+    expect_only(OUT "route { to = 'o', where = function() end, on_error = 'pas' }\n", 2,
+                "route: key 'on_error': unknown value 'pas', did you mean 'pass'?");
+    expect_only(OUT "route { to = 'o', where = function() end, on_error = 'ignore' }\n", 2,
+                "route: key 'on_error': unknown value 'ignore' (pass or skip)");
+    expect_only(OUT "route { to = 'o', where = function() end, on_error = true }\n", 2,
+                "route: key 'on_error' wants a string, got boolean");
+    expect_only(OUT "route { app_name = function() end, to = 'o' }\n", 2,
+                "route: key 'app_name' wants a string or a list of them, got a function "
+                "(only 'where' and 'transform' take functions)");
+    expect_only(OUT "route { severity = function() end, to = 'o' }\n", 2,
+                "route: key 'severity' wants a severity name, a comparison like \"<=warning\" or "
+                "a list of them, got a function (only 'where' and 'transform' take functions)");
+    expect_only(OUT "route { final = function() end, to = 'o' }\n", 2,
+                "route: key 'final' wants a boolean, got a function (only 'where' and "
+                "'transform' take functions)");
+    expect_only(OUT "route { where = 'x', to = 'o' }\n", 2,
+                "route: key 'where' wants a function (where = function(m) ... end), got string");
+    expect_only(OUT "route { transform = {}, to = 'o' }\n", 2,
+                "route: key 'transform' wants a function (transform = function(m) ... end), "
+                "got table");
+    expect_only(OUT "route { wher = function() end, to = 'o' }\n", 2,
+                "route: unknown key 'wher', did you mean 'where'?");
+    expect_only(OUT "\nsluice.log('loud', 'x')\n", 3,
+                "sluice.log: unknown level 'loud' (debug, info, notice, warning or err)");
+}
+
+/* A "#!" first line is skipped, as lua does, and line numbers stay. */
+static void test_shebang_line(void **state)
+{
+    expect_only("#!/usr/sbin/sluiced --check\n\nerror('x')\n", 3, "x");
+}
+/* }=== */
+
 /* {=== what fails, with its FILE:LINE */
 static void test_unknown_keys(void **state)
 {
@@ -520,7 +606,8 @@ static void test_wrong_types(void **state)
                 "input \"tcp\": key 'max_message' wants a size (number or string like \"64K\"), "
                 "got boolean");
     expect_only(OUT "route { to = function() end }\n", 2,
-                "route: key 'to' wants an output, an output name or a list of them, got function");
+                "route: key 'to' wants an output, an output name or a list of them, got a "
+                "function (only 'where' and 'transform' take functions)");
     expect_only(OUT "route { to = 'o', final = 'yes' }\n", 2,
                 "route: key 'final' wants a boolean, got string");
     expect_only("input 'u' { type = 'unix', path = function() end }\n", 1,
@@ -878,6 +965,9 @@ int main(void)
         cmocka_unit_test(test_conf_copies),
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_sandbox),
+        cmocka_unit_test(test_route_functions),
+        cmocka_unit_test(test_route_function_errors),
+        cmocka_unit_test(test_shebang_line),
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_missing_keys),

@@ -2,6 +2,7 @@
  * regular expressions and their limits, threads sharing one router. */
 #include "config.h" /* _GNU_SOURCE: memmem, strdup */
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,16 +78,24 @@ static void set_regex(struct sl_regex *re, const char *pattern, bool jit)
         pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
 }
 
+/* Routes one message; out gets the outputs' indices (rewrites released). */
 static size_t route(const struct sl_config *c, const char *text, const char *input, uint16_t *out)
 {
     struct sl_router r;
     struct sl_route_scratch *s = NULL;
-    sl_router_init(&r, c);
-    assert_int_equal(sl_router_scratch_new(&r, &s), 0);
+    char err[256];
+    assert_int_equal(sl_router_init(&r, c, "testhost"), 0);
+    assert_int_equal(sl_router_scratch_new(&r, &s, err, sizeof err), 0);
     struct sl_msg *m = parsed(text, input);
-    size_t n = sl_router_route(&r, s, m, out);
+    struct sl_route_out outs[SL_MAX_OUTPUTS];
+    size_t n = sl_router_route(&r, s, m, outs);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = outs[i].output;
+        sl_msg_unref(outs[i].m);
+    }
     sl_msg_unref(m);
     sl_router_scratch_free(s);
+    sl_router_free(&r);
     return n;
 }
 
@@ -325,8 +334,9 @@ static void regex_many_groups(void **state)
     set_to(&c->routes[0], 1, (size_t[]){0});
     set_to(&c->routes[1], 1, (size_t[]){1});
     struct sl_router r;
-    sl_router_init(&r, c);
+    assert_int_equal(sl_router_init(&r, c, NULL), 0);
     assert_int_equal(r.ovector_pairs, 18);
+    sl_router_free(&r);
     uint16_t out[4];
     assert_int_equal(route(c, "<13>x: abcdefghijklmnopq", "t", out), 1);
     assert_int_equal(out[0], 1);
@@ -410,11 +420,12 @@ static void *work(void *arg)
 {
     struct worker *w = arg;
     struct sl_route_scratch *s = NULL;
-    if (sl_router_scratch_new(w->r, &s) < 0)
+    char err[256];
+    if (sl_router_scratch_new(w->r, &s, err, sizeof err) < 0)
         return NULL;
     struct sl_msg *yes = parsed("<13>Nov 22 10:00:00 h app: order 12345 shipped", "tcp");
     struct sl_msg *no = parsed("<13>Nov 22 10:00:00 h app: order 12x45 shipped", "tcp");
-    uint16_t out[4];
+    struct sl_route_out out[4];
     for (int i = 0; i < 2000; i++) {
         w->hits += sl_router_route(w->r, s, yes, out);
         w->hits += sl_router_route(w->r, s, no, out);
@@ -431,7 +442,7 @@ static void threads_share_the_router(void **state)
     set_regex(&c->routes[0].msg_match, "^order ([0-9]+) (shipped|lost)$", true);
     set_to(&c->routes[0], 1, (size_t[]){0});
     struct sl_router r;
-    sl_router_init(&r, c);
+    assert_int_equal(sl_router_init(&r, c, NULL), 0);
     pthread_t t[4];
     struct worker w[4];
     for (int i = 0; i < 4; i++) {
@@ -442,6 +453,7 @@ static void threads_share_the_router(void **state)
         pthread_join(t[i], NULL);
         assert_int_equal(w[i].hits, 2000);
     }
+    sl_router_free(&r);
     sl_config_free(c);
 }
 
@@ -450,15 +462,192 @@ static void scratch_without_patterns(void **state)
 {
     struct sl_config *c = config(1, 1);
     struct sl_router r;
-    sl_router_init(&r, c);
+    assert_int_equal(sl_router_init(&r, c, NULL), 0);
     assert_int_equal(r.ovector_pairs, 0);
     struct sl_route_scratch *s = NULL;
-    assert_int_equal(sl_router_scratch_new(&r, &s), 0);
+    char err[256];
+    assert_int_equal(sl_router_scratch_new(&r, &s, err, sizeof err), 0);
     assert_non_null(s);
     sl_router_scratch_free(s);
     sl_router_scratch_free(NULL);
+    sl_router_free(&r);
     sl_config_free(c);
 }
+
+/* {=== route functions: where, transform, drop, on_error */
+struct lua_fx {
+    char path[64];
+    struct sl_config *c;
+    struct sl_router r;
+    struct sl_route_scratch *s;
+};
+
+static void lua_setup(struct lua_fx *x, const char *text)
+{
+    snprintf(x->path, sizeof x->path, "/tmp/sluice-router-XXXXXX");
+    int fd = mkstemp(x->path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    struct sl_errors errs = {NULL, 0};
+    int rc = sl_config_load(x->path, &x->c, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "  config: %s\n", errs.v[i]);
+    sl_errors_clear(&errs);
+    assert_int_equal(rc, 0);
+    assert_int_equal(sl_router_init(&x->r, x->c, "h"), 0);
+    char err[512];
+    assert_int_equal(sl_router_scratch_new(&x->r, &x->s, err, sizeof err), 0);
+}
+
+static void lua_teardown(struct lua_fx *x)
+{
+    sl_router_scratch_free(x->s);
+    sl_router_free(&x->r);
+    sl_config_free(x->c);
+    unlink(x->path);
+}
+
+static size_t lua_route(struct lua_fx *x, const char *text, struct sl_route_out *out)
+{
+    struct sl_msg *m = parsed(text, "tcp");
+    size_t n = sl_router_route(&x->r, x->s, m, out);
+    sl_msg_unref(m); /* rewrites hold their own reference on it */
+    return n;
+}
+
+static void release(struct sl_route_out *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sl_msg_unref(out[i].m);
+}
+
+#define OUTS3 "output 'a' { type = 'file' }\noutput 'b' { type = 'file' }\n" \
+              "output 'c' { type = 'file' }\n"
+
+static void where_after_declarative(void **state)
+{
+    struct lua_fx x;
+    lua_setup(&x, OUTS3
+              "route { app_name = { 'sshd', 'sudo' }, where = function(m) return m.uid ~= 0 end,\n"
+              "        to = 'a' }\n"
+              "route { where = function(m) return m.msg:find('disk', 1, true) end, to = 'b' }\n");
+    struct sl_route_out out[4];
+    /* No credentials: uid is nil, ~= 0. */
+    assert_int_equal(lua_route(&x, "<38>Nov 22 10:00:00 h sshd: x", out), 1);
+    assert_int_equal(out[0].output, 0);
+    assert_null(out[0].m);
+    assert_int_equal(lua_route(&x, "<38>Nov 22 10:00:00 h cron: disk full", out), 1);
+    assert_int_equal(out[0].output, 1);
+    assert_int_equal(lua_route(&x, "<38>Nov 22 10:00:00 h cron: x", out), 0);
+    assert_false(sl_route_scratch_dropped(x.s));
+    lua_teardown(&x);
+}
+
+static void drop_routes(void **state)
+{
+    struct lua_fx x;
+    lua_setup(&x, OUTS3
+              "route { msg_contains = 'keep', to = 'a' }\n"
+              "route { drop = true, where = function(m) return m.msg:find('healthcheck', 1, true) end }\n"
+              "route { to = { 'a', 'b' } }\n");
+    struct sl_route_out out[4];
+    assert_int_equal(lua_route(&x, "<13>Nov 22 10:00:00 h app: healthcheck", out), 0);
+    assert_true(sl_route_scratch_dropped(x.s));
+    /* What an earlier route chose still gets it. */
+    assert_int_equal(lua_route(&x, "<13>Nov 22 10:00:00 h app: keep healthcheck", out), 1);
+    assert_int_equal(out[0].output, 0);
+    assert_int_equal(lua_route(&x, "<13>Nov 22 10:00:00 h app: other", out), 2);
+    assert_false(sl_route_scratch_dropped(x.s));
+    assert_int_equal(atomic_load(&x.r.routes[1].discarded), 2);
+    assert_int_equal(atomic_load(&x.r.routes[0].discarded), 0);
+    lua_teardown(&x);
+}
+
+static void on_error_skip_and_pass(void **state)
+{
+    struct lua_fx x;
+    lua_setup(&x, OUTS3
+              "route { where = function(m) error('w') end, to = 'a' }\n"
+              "route { where = function(m) error('w') end, on_error = 'pass', to = 'b' }\n"
+              "route { transform = function(m) m.msg = 'changed'; error('t') end,\n"
+              "        on_error = 'pass', to = 'c' }\n"
+              "route { transform = function(m) error('t') end, final = true, to = 'a' }\n"
+              "route { to = 'a' }\n");
+    struct sl_route_out out[4];
+    size_t n = lua_route(&x, "<13>Nov 22 10:00:00 h app: x", out);
+    /* a from the last route: the skipped transform route's final did not apply. */
+    assert_int_equal(n, 3);
+    assert_int_equal(out[0].output, 1);
+    assert_null(out[0].m);
+    assert_int_equal(out[1].output, 2);
+    assert_null(out[1].m); /* a failed transform passes the message as it was */
+    assert_int_equal(out[2].output, 0);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(atomic_load(&x.r.routes[i].errors), 1);
+    assert_int_equal(atomic_load(&x.r.routes[4].errors), 0);
+    lua_teardown(&x);
+}
+
+static void transform_per_route(void **state)
+{
+    struct lua_fx x;
+    lua_setup(&x, OUTS3
+              "route { transform = function(m) m.msg = 'one' end, to = { 'a', 'b' } }\n"
+              "route { transform = function(m) assert(m.msg == 'orig'); m.msg = 'two' end,\n"
+              "        to = { 'b', 'c' } }\n"
+              "route { transform = function(m) end, to = 'c' }\n");
+    struct sl_route_out out[4];
+    size_t n = lua_route(&x, "<13>Nov 22 10:00:00 h app: orig", out);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[0].output, 0);
+    assert_int_equal(out[1].output, 1);
+    assert_int_equal(out[2].output, 2);
+    /* a and b share route 1's rewrite; c takes route 2's (b was taken). */
+    assert_non_null(out[0].m);
+    assert_ptr_equal(out[0].m, out[1].m);
+    assert_memory_equal(out[0].m->msg.p, "one", 3);
+    assert_non_null(out[2].m);
+    assert_memory_equal(out[2].m->msg.p, "two", 3);
+    assert_int_equal(atomic_load(&x.r.routes[1].errors), 0);
+    release(out, n);
+    /* An unchanged transform sends the message itself. */
+    lua_teardown(&x);
+    lua_setup(&x, OUTS3 "route { transform = function(m) local s = m.msg end, to = 'a' }\n");
+    n = lua_route(&x, "<13>Nov 22 10:00:00 h app: orig", out);
+    assert_int_equal(n, 1);
+    assert_null(out[0].m);
+    lua_teardown(&x);
+}
+
+/* A declarative config makes no Lua state. */
+static void no_lua_without_functions(void **state)
+{
+    struct lua_fx x;
+    lua_setup(&x, OUTS3 "route { to = 'a' }\n");
+    assert_false(x.c->has_lua);
+    struct sl_route_out out[4];
+    assert_int_equal(lua_route(&x, "<13>x", out), 1);
+    lua_teardown(&x);
+}
+
+static void scratch_reports_a_config_that_runs_differently(void **state)
+{
+    struct lua_fx x;
+    lua_setup(&x, OUTS3 "route { to = 'a', where = function(m) return true end }\n");
+    /* The same config, another text: its re-run declares two routes. */
+    free(x.c->source);
+    x.c->source = strdup(OUTS3 "route { to = 'a', where = function(m) return true end }\n"
+                         "route { to = 'a' }\n");
+    x.c->source_len = strlen(x.c->source);
+    struct sl_route_scratch *s = NULL;
+    char err[512];
+    assert_int_equal(sl_router_scratch_new(&x.r, &s, err, sizeof err), -EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(err, "config ran differently in an input thread: it declared 2 routes, not 1"));
+    lua_teardown(&x);
+}
+/* }=== */
 
 int main(void)
 {
@@ -478,6 +667,12 @@ int main(void)
         cmocka_unit_test(regex_catastrophic_within_limits),
         cmocka_unit_test(threads_share_the_router),
         cmocka_unit_test(scratch_without_patterns),
+        cmocka_unit_test(where_after_declarative),
+        cmocka_unit_test(drop_routes),
+        cmocka_unit_test(on_error_skip_and_pass),
+        cmocka_unit_test(transform_per_route),
+        cmocka_unit_test(no_lua_without_functions),
+        cmocka_unit_test(scratch_reports_a_config_that_runs_differently),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
