@@ -16,7 +16,6 @@ config order, {"line": L, "errors": E, "discarded": D}.
 
 import json
 import os
-import subprocess
 import sys
 import time
 
