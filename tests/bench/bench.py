@@ -6,6 +6,8 @@
         [--quick] [--out FILE]
 
 (`make bench` runs it with --builddir set; pass more with BENCH_ARGS=...)
+--only takes scenario names or the name of a comparison (COMPARISONS), e.g.
+`--only lua` for the Lua where vs declarative pair (sluiced only).
 
 For every scenario in SCENARIOS, and for every run, each daemon in turn is
 started in the foreground with a config of its own (written here, per
@@ -26,8 +28,9 @@ Measured per run:
   out-of-order    messages written after a later message of the same
                   connection.
 The report shows medians over the runs (lost and out-of-order also show
-their maximum when it differs), ratio rows, the machine, the versions, the
-command, and every config used.
+their maximum when it differs), ratio rows, a table per comparison (two
+sluiced-only scenarios run alternately, with their ratio), the machine, the
+versions, the command, and every config used.
 
 rsyslog and syslog-ng are used from the system when installed; otherwise
 their Debian packages are fetched with `apt-get download` and unpacked with
@@ -92,6 +95,12 @@ WARM_UP_COUNT = 100_000     # messages of the unrecorded first run per daemon
 # (scenario, ctx) -> text, for what hooks cannot say (another plugin, ...).
 
 
+# The route condition of the Lua-vs-declarative pair, in both spellings.
+# The sender's messages are all local0.info from APP-NAME "benchapp".
+ROUTE_LUA_WHERE = 'where = function(m) return m.severity <= 6 and m.app_name == "benchapp" end'
+ROUTE_DECLARATIVE = 'severity = "<=info", app_name = "benchapp"'
+
+
 @dataclasses.dataclass(frozen=True)
 class Scenario:
     name: str
@@ -130,6 +139,36 @@ SCENARIOS = [
              "unix"),
     Scenario("fanout-3", "TCP, 1 connection, LF framing, one route to three files (raw)",
              "tcp", conns=1, framing="lf", outputs=3, daemons=DAEMONS_NO_CEILING),
+    # The cost of a Lua `where` against the same condition in declarative
+    # keys (a COMPARISONS pair, run interleaved): sluiced only. Both read two
+    # fields, and every message the sender makes (<134>: local0.info,
+    # APP-NAME "benchapp") passes both, so every message is written.
+    Scenario("tcp-declarative", "TCP declarative: 1 connection, LF framing, raw output, "
+             f"a route with {ROUTE_DECLARATIVE}",
+             "tcp", conns=1, framing="lf", daemons=("sluiced",),
+             hooks={"sluiced": {"route": ROUTE_DECLARATIVE}}),
+    Scenario("tcp-lua-where", "TCP Lua where: 1 connection, LF framing, raw output, "
+             f"a route with {ROUTE_LUA_WHERE}",
+             "tcp", conns=1, framing="lf", daemons=("sluiced",),
+             hooks={"sluiced": {"route": ROUTE_LUA_WHERE}}),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Two sluiced-only scenarios measured against each other: their runs
+    interleave (run 1 of each, then run 2 of each, ...), and the report adds
+    a table of both with the ratio `subject`/`base` and a target on the
+    msgs/s ratio."""
+    name: str                   # also a group for --only
+    subject: str                # scenario names
+    base: str
+    label: str                  # "Lua/declarative"
+    min_rate_ratio: float
+
+
+COMPARISONS = [
+    Comparison("lua", "tcp-lua-where", "tcp-declarative", "Lua/declarative", 0.70),
 ]
 
 # How each daemon writes a format. rsyslog: (template statement, action
@@ -1061,6 +1100,39 @@ def scenario_table(sc, per_daemon, count):
     return out, sums
 
 
+def comparison_table(cmp, all_results):
+    """The table of a Comparison: both scenarios' sluiced medians and the
+    ratio subject/base; None unless both ran."""
+    rows = []
+    for name in (cmp.subject, cmp.base):
+        if name not in all_results or "sluiced" not in all_results[name]:
+            return None
+        rows.append((name, all_results[name]["sluiced"], summarize(all_results[name]["sluiced"])))
+    (sub_name, sub_runs, sub), (base_name, base_runs, base) = rows
+    out = [f"### {cmp.subject} vs {cmp.base}: {cmp.label}", "",
+           f"sluiced alone, the same sender and output; the runs of the two scenarios "
+           f"alternate. Target: {cmp.label} msgs/s >= {cmp.min_rate_ratio:.2f}.", "",
+           "| route | msgs/s | msgs/s 10–90% | CPU s / M msgs | peak RSS MB |",
+           "| --- | ---: | ---: | ---: | ---: |"]
+    for name, sm in ((sub_name, sub), (base_name, base)):
+        title = next(s.title for s in SCENARIOS if s.name == name).split(":")[0]
+        if sm is None:
+            out.append(f"| {title} ({name}) | failed | | | |")
+        else:
+            out.append(f"| {title} ({name}) | {fmt_int(sm['rate'])} | {fmt_int(sm['steady'])} | "
+                       f"{fmt_float(sm['cpu'])} | {fmt_float(sm['rss'], 1)} |")
+    if sub and base:
+        out.append(f"| {cmp.label} | {ratio(sub['rate'], base['rate'])} | "
+                   f"{ratio(sub['steady'], base['steady'])} | {ratio(sub['cpu'], base['cpu'])} | "
+                   f"{ratio(sub['rss'], base['rss'])} |")
+    out.append("")
+    out.append("msgs/s of every run: " + "; ".join(
+        f"{name} " + ", ".join(fmt_int(r.rate) if not r.error else "failed" for r in runs)
+        for name, runs, _ in rows) + ".")
+    out.append("")
+    return out
+
+
 def evaluate_targets(all_sums):
     """PASS / MISS / SKIP lines for the lead's targets, from the medians
     (the last one from every run)."""
@@ -1108,6 +1180,13 @@ def evaluate_targets(all_sums):
            "fanout-3: >= 60% of the single-output rate (tcp-raw-k1-lf)",
            f"{fmt_int(fan)} vs {fmt_int(single)} msgs/s ({ratio(fan, single)})")
     rss = [s["sluiced"]["rss"] for s in all_sums.values() if s.get("sluiced") and s["sluiced"]["rss"]]
+    for cmp in COMPARISONS:
+        sub, base = get(cmp.subject, "sluiced", "rate"), get(cmp.base, "sluiced", "rate")
+        cpu_sub, cpu_base = get(cmp.subject, "sluiced", "cpu"), get(cmp.base, "sluiced", "cpu")
+        target(None if sub is None or not base else sub >= cmp.min_rate_ratio * base,
+               f"{cmp.subject}: >= {cmp.min_rate_ratio:.2f} of {cmp.base}'s rate ({cmp.label})",
+               f"{fmt_int(sub)} vs {fmt_int(base)} msgs/s ({ratio(sub, base)}), "
+               f"CPU/msg {ratio(cpu_sub, cpu_base)}")
     target(max(rss) < 20 if rss else None, "peak RSS < 20 MB",
            f"sluiced's largest median VmHWM {fmt_float(max(rss) if rss else None, 1)} MB")
     bad = []
@@ -1189,6 +1268,11 @@ def write_report(env, args, all_results, configs, started, elapsed):
         tbl, sums = scenario_table(sc, all_results[sc.name], args.count)
         all_sums[sc.name] = sums
         lines += tbl
+        for cmp in COMPARISONS:
+            # after the later of the pair's two tables
+            names = [s.name for s in SCENARIOS if s.name in (cmp.subject, cmp.base)]
+            if sc.name == names[-1]:
+                lines += comparison_table(cmp, all_results) or []
     lines += ["## Targets", "", "```"] + evaluate_targets(all_sums) + ["```", ""]
     lines += ["## Machine", ""] + machine_info()
     if env.rmem:
@@ -1227,7 +1311,9 @@ def parse_args(argv):
     ap.add_argument("--builddir", required=True, help="the build tree (with core/sluiced, tests/bench/sender)")
     ap.add_argument("--runs", type=int, help=f"runs per daemon and scenario (default {DEFAULT_RUNS}); medians")
     ap.add_argument("--count", type=int, help=f"messages per run (default {DEFAULT_COUNT:,})")
-    ap.add_argument("--only", help="scenarios to run, comma-separated: " + ",".join(s.name for s in SCENARIOS))
+    ap.add_argument("--only", help="scenarios to run, comma-separated: " + ",".join(s.name for s in SCENARIOS)
+                    + "; or a comparison's name for both its scenarios: "
+                    + ", ".join(f"{c.name} ({c.subject},{c.base})" for c in COMPARISONS))
     ap.add_argument("--daemons", default=",".join(DAEMONS), help="daemons to run (default: all)")
     ap.add_argument("--quick", action="store_true",
                     help=f"N={QUICK_COUNT:,}, runs=1 (unless --count/--runs say otherwise)")
@@ -1241,10 +1327,16 @@ def parse_args(argv):
     if args.count < 1 or args.runs < 1:
         ap.error("--count and --runs must be positive")
     names = {s.name for s in SCENARIOS}
-    args.scenarios = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
-    bad = [n for n in (args.only or "").split(",") if n and n not in names]
+    groups = {c.name: (c.subject, c.base) for c in COMPARISONS}
+    only = set()
+    for n in (args.only or "").split(","):
+        n = n.strip()
+        only.update(groups.get(n, (n,) if n else ()))
+    args.scenarios = [s for s in SCENARIOS if not args.only or s.name in only]
+    bad = sorted(n for n in only if n not in names)
     if bad:
-        ap.error(f"unknown scenario(s) {', '.join(bad)}; known: {', '.join(sorted(names))}")
+        ap.error(f"unknown scenario(s) {', '.join(bad)}; known: {', '.join(sorted(names))}, "
+                 f"or a comparison: {', '.join(sorted(groups))}")
     args.daemon_list = [d.strip() for d in args.daemons.split(",") if d.strip()]
     bad = [d for d in args.daemon_list if d not in DAEMONS]
     if bad:
@@ -1265,6 +1357,25 @@ def check_builddir(b, daemons):
                  "(make core/sluiced core/sluicectl plugins/file/file.la tests/bench/sender tests/bench/ceiling)")
 
 
+def run_batches(scenarios):
+    """The scenarios in order, as lists run together: the two of a
+    Comparison (when both are selected) form one batch at the place of the
+    first, every other scenario is a batch of its own."""
+    batches, done = [], set()
+    names = {s.name for s in scenarios}
+    for sc in scenarios:
+        if sc.name in done:
+            continue
+        batch = [sc]
+        for cmp in COMPARISONS:
+            pair = (cmp.subject, cmp.base)
+            if sc.name in pair and all(n in names for n in pair):
+                batch = [s for s in scenarios if s.name in pair]
+        done.update(s.name for s in batch)
+        batches.append(batch)
+    return batches
+
+
 def warm_up(env, args, peers):
     """One short unrecorded run per daemon, so that the first measured run
     does not pay for cold caches (binaries, libraries, page cache)."""
@@ -1277,10 +1388,11 @@ def warm_up(env, args, peers):
 
 def main(argv):
     args = parse_args(argv)
-    check_builddir(args.builddir, args.daemon_list)
+    used = {d for sc in args.scenarios for d in sc.daemons}
+    check_builddir(args.builddir, [d for d in args.daemon_list if d in used])
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
-    peers = setup_peers([d for d in args.daemon_list if d in PEERS])
+    peers = setup_peers([d for d in args.daemon_list if d in PEERS and d in used])
     tmp_root = tempfile.mkdtemp(prefix="sluice-bench-")
     env = Env(args.builddir, peers, tmp_root, args.keep_tmp,
               "python3 tests/bench/bench.py " + " ".join(shlex.quote(a) for a in argv))
@@ -1297,21 +1409,30 @@ def main(argv):
     configs = {}
     try:
         warm_up(env, args, peers)
-        for sc in args.scenarios:
-            daemons = [d for d in sc.daemons if d in args.daemon_list and (d not in PEERS or d in peers)]
-            all_results[sc.name] = {d: [] for d in daemons}
+        for batch in run_batches(args.scenarios):
+            daemons_of = {sc.name: [d for d in sc.daemons if d in args.daemon_list
+                                    and (d not in PEERS or d in peers)] for sc in batch}
+            for sc in batch:
+                all_results[sc.name] = {d: [] for d in daemons_of[sc.name]}
             for run in range(args.runs):
-                # Each run starts with another daemon, so none is always first
-                # after a scenario change.
-                for d in daemons[run % len(daemons):] + daemons[:run % len(daemons)]:
-                    res, conf = one_run(env, sc, d, args.count)
-                    if conf and (sc.name, d) not in configs:
-                        configs[(sc.name, d)] = conf
-                    all_results[sc.name][d].append(res)
-                    what = res.error or (f"{fmt_int(res.rate)} msgs/s, {fmt_float(res.cpu_per_m)} CPU s/M, "
-                                         f"{fmt_float(res.rss_mb, 1)} MB, lost {res.lost}, ooo {res.ooo}"
-                                         + (f" [{res.note}]" if res.note else ""))
-                    log(f"bench: {sc.name} run {run + 1}/{args.runs} {d}: {what}")
+                # The scenarios of a comparison take turns, run by run.
+                for sc in batch[run % len(batch):] + batch[:run % len(batch)]:
+                    daemons = daemons_of[sc.name]
+                    if not daemons:
+                        continue
+                    # Each run starts with another daemon, so none is always
+                    # first after a scenario change.
+                    for d in daemons[run % len(daemons):] + daemons[:run % len(daemons)]:
+                        res, conf = one_run(env, sc, d, args.count)
+                        if conf and (sc.name, d) not in configs:
+                            configs[(sc.name, d)] = conf
+                        all_results[sc.name][d].append(res)
+                        what = res.error or (f"{fmt_int(res.rate)} msgs/s, {fmt_float(res.cpu_per_m)} CPU s/M, "
+                                             f"{fmt_float(res.rss_mb, 1)} MB, lost {res.lost}, ooo {res.ooo}"
+                                             + (f" [{res.note}]" if res.note else ""))
+                        log(f"bench: {sc.name} run {run + 1}/{args.runs} {d}: {what}")
+        for sc in args.scenarios:
+            daemons = list(all_results.get(sc.name, {}))
             for d in daemons:
                 if d == "ceiling":
                     configs[(sc.name, d)] = ("ceiling --proto " + sc.proto + " --listen ADDR --out FILE"
