@@ -225,7 +225,7 @@ void sl_input_wait_room(struct sl_input *in)
 /* {=== plans */
 
 /* The one place a route scratch is made, for the thread that will use the
- * plan (the scratch may come to hold more, e.g. a Lua state). */
+ * plan; it holds that thread's Lua state when routes have functions. */
 static int new_scratch(const struct sl_routing *r, const char *name,
                        struct sl_route_scratch **out, char *err, size_t errlen)
 {
@@ -502,14 +502,6 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
         snprintf(err, errlen, "input \"%s\": out of resources (%s)", conf->name, strerror(errno));
         input_free(in);
         return -ENOMEM;
-    }
-    /* The scratch holds this thread's Lua state when routes have functions. */
-    char why[768];
-    int scratch_rc = sl_router_scratch_new(&routing->router, &in->scratch, why, sizeof why);
-    if (scratch_rc < 0) {
-        snprintf(err, errlen, "input \"%s\": %s", conf->name, why);
-        input_free(in);
-        return scratch_rc;
     }
     sl_msgpool_init(&in->pool, conf->name);
     in->pctx.hostname = routing->hostname;
