@@ -9,9 +9,10 @@
  *
  * Inside a function only the safe libraries exist (base without dofile,
  * loadfile and binary chunks; string, table, math, utf8) and `sluice`
- * (severity, facility, log, hostname). Every call is bounded: an instruction
- * count hook stops a runaway function after SL_FILTER_MAX_INSTRUCTIONS, and
- * the state's allocator refuses to grow past SL_FILTER_MEMORY_LIMIT. An
+ * (severity, facility, log, hostname). Every call is bounded: a call that
+ * runs for more than SL_FILTER_TIME_LIMIT_MS is stopped by an instruction
+ * count hook armed in that call (see filter.c), and the state's allocator
+ * refuses to grow past SL_FILTER_MEMORY_LIMIT. An
  * error in a call is returned, never raised: the caller counts it and
  * applies the route's on_error.
  *
@@ -33,7 +34,7 @@
 #include "lua_config.h"
 #include "msg.h"
 
-#define SL_FILTER_MAX_INSTRUCTIONS 1000000L /* per call */
+#define SL_FILTER_TIME_LIMIT_MS 100 /* per call; stopped within 50 ms more */
 #define SL_FILTER_MEMORY_LIMIT (32u << 20)  /* per state, bytes */
 
 struct sl_filter;

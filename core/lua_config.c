@@ -431,6 +431,10 @@ static void open_libs(lua_State *L)
     lua_setglobal(L, "dofile");
     lua_pushnil(L);
     lua_setglobal(L, "loadfile");
+    /* collectgarbage("stop") would let a route function starve its state;
+     * the config and the functions see the same globals. */
+    lua_pushnil(L);
+    lua_setglobal(L, "collectgarbage");
     lua_getglobal(L, "load");
     lua_pushcclosure(L, l_load, 1);
     lua_setglobal(L, "load");
@@ -438,7 +442,7 @@ static void open_libs(lua_State *L)
     lua_pushcclosure(L, l_setmetatable, 1);
     lua_setglobal(L, "setmetatable");
     struct loader *ld = loader_of(L);
-    sl_lua_sluice_open(L, ld->lib, ld->keep);
+    sl_lua_sluice_open(L, ld->lib, true); /* print goes to the log, as sluice.log */
 
     luaL_newmetatable(L, SL_DECL_HANDLE_MT);
     lua_pushcfunction(L, l_handle_tostring);

@@ -1,6 +1,6 @@
 /* test_filter.c: route functions in Lua: the message proxy and every field
  * it reads, m:get, writes and copy-on-write in transform, the sandbox, and
- * the bounds (instructions, memory) that keep a bad function from stalling
+ * the bounds (time, memory) that keep a bad function from stalling
  * an input thread. */
 #include "config.h" /* _GNU_SOURCE: strdup */
 
@@ -371,15 +371,14 @@ static void runaway(void **state)
           "route { to = 'o', where = function(m) return m.severity == 5 end }\n");
     struct sl_msg *m = parsed(M5424);
     char want[256];
-    snprintf(want, sizeof want, "%s:3: route function ran for more than 1000000 instructions",
-             x.path);
+    snprintf(want, sizeof want, "%s:3: route function ran for more than 100 ms", x.path);
     expect_error(&x, sl_filter_where(x.f, 0, m), want);
     expect_error(&x, sl_filter_where(x.f, 1, m),
-                 "route function ran for more than 1000000 instructions");
+                 "route function ran for more than 100 ms");
     /* The state goes on working, with a fresh budget. */
     for (int i = 0; i < 3; i++)
         expect_where(&x, 2, m, SL_FILTER_YES);
-    expect_error(&x, sl_filter_where(x.f, 0, m), "1000000 instructions");
+    expect_error(&x, sl_filter_where(x.f, 0, m), "more than 100 ms");
     sl_msg_unref(m);
     teardown(&x);
 }
@@ -421,7 +420,7 @@ static void memory_limit(void **state)
     struct sl_msg *m = parsed(M5424);
     expect_error(&x, sl_filter_where(x.f, 0, m), "not enough memory");
     enum sl_filter_result r = sl_filter_where(x.f, 1, m);
-    assert_int_equal(r, SL_FILTER_ERROR); /* memory or instructions, whichever first */
+    assert_int_equal(r, SL_FILTER_ERROR); /* memory or time, whichever first */
     expect_where(&x, 2, m, SL_FILTER_YES);
     sl_msg_unref(m);
     teardown(&x);
