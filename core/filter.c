@@ -129,7 +129,7 @@ static int field_of(const char *const *interned, const char *k, size_t len)
 struct sl_filter {
     lua_State *L;
     const struct sl_config *c;
-    size_t mem; /* bytes the state holds */
+    struct sl_lua_budget budget; /* SL_FILTER_MEMORY_LIMIT */
 
     /* For the watchdog. seq is odd while a call runs; written only by the
      * calling thread. stop_seq is the call the watchdog wants stopped. */
@@ -168,19 +168,7 @@ static struct sl_filter *filter_of(lua_State *L)
 /* {=== bounds */
 static void *filter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    struct sl_filter *f = ud;
-    size_t old = ptr != NULL ? osize : 0; /* without ptr, osize is a type tag */
-    if (nsize == 0) {
-        free(ptr);
-        f->mem -= old;
-        return NULL;
-    }
-    if (nsize > old && nsize - old > SL_FILTER_MEMORY_LIMIT - f->mem)
-        return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p != NULL)
-        f->mem = f->mem - old + nsize;
-    return p;
+    return sl_lua_budget_alloc(&((struct sl_filter *)ud)->budget, ptr, osize, nsize);
 }
 
 static void stop_hook(lua_State *L, lua_Debug *ar)
@@ -953,6 +941,7 @@ int sl_filter_new(const struct sl_config *c, const char *hostname, struct sl_fil
     f->log.interval = 10;
     f->log.burst = 20;
     f->lib = (struct sl_lua_sluice){f->hostname, &f->log, false};
+    f->budget.limit = SL_FILTER_MEMORY_LIMIT;
     f->L = lua_newstate(filter_alloc, f);
     if (f->L == NULL) {
         free(f);

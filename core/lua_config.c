@@ -60,8 +60,7 @@ struct loader {
     struct sl_decl_targets *targets; /* parallel to c->routes */
     int settings_line;               /* 0: settings not given yet */
     long ticks;
-    size_t mem;
-    bool mem_refused;
+    struct sl_lua_budget budget; /* MEMORY_LIMIT */
     bool ran; /* the chunk ran to its end */
     int err_line;
     /* Keep mode (sl_config_run_functions): each route's where and transform
@@ -293,24 +292,9 @@ static int l_output(lua_State *L)
 /* }=== */
 
 /* {=== running the chunk */
-/* Lua's allocator contract, with a ceiling on the state's total size. */
 static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    struct loader *ld = ud;
-    size_t old = ptr != NULL ? osize : 0; /* without ptr, osize is a type tag */
-    if (nsize == 0) {
-        free(ptr);
-        ld->mem -= old;
-        return NULL;
-    }
-    if (nsize > old && nsize - old > MEMORY_LIMIT - ld->mem) {
-        ld->mem_refused = true;
-        return NULL;
-    }
-    void *p = realloc(ptr, nsize);
-    if (p != NULL)
-        ld->mem = ld->mem - old + nsize;
-    return p;
+    return sl_lua_budget_alloc(&((struct loader *)ud)->budget, ptr, osize, nsize);
 }
 
 static void count_hook(lua_State *L, lua_Debug *ar)
@@ -369,7 +353,7 @@ static void report_lua_error(struct loader *ld, lua_State *L, int status)
 {
     if (status == LUA_ERRMEM) {
         sl_errors_add(ld->ctx.errs, ld->ctx.file, ld->err_line, "%s",
-                      ld->mem_refused ? "config needs more than 64 MiB of memory"
+                      ld->budget.refused ? "config needs more than 64 MiB of memory"
                                       : "out of memory");
         return;
     }
@@ -717,7 +701,8 @@ int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *e
     c->file = file;
     c->log_level = SL_LOG_INFO;
     struct sl_lua_sluice lib = {NULL, NULL, false};
-    struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}, .lib = &lib};
+    struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}, .lib = &lib,
+                        .budget = {.limit = MEMORY_LIMIT}};
     run(&ld);
     if (ld.ran)
         check_references(&ld);

@@ -9,6 +9,7 @@
 
 #include "lua_sluice.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -138,4 +139,22 @@ void sl_lua_sluice_open(lua_State *L, struct sl_lua_sluice *lib, bool log_print)
         lua_pushcclosure(L, l_print, 1);
         lua_setglobal(L, "print");
     }
+}
+
+void *sl_lua_budget_alloc(struct sl_lua_budget *b, void *ptr, size_t osize, size_t nsize)
+{
+    size_t old = ptr != NULL ? osize : 0; /* without ptr, osize is a type tag */
+    if (nsize == 0) {
+        free(ptr);
+        b->mem -= old;
+        return NULL;
+    }
+    if (nsize > old && nsize - old > b->limit - b->mem) {
+        b->refused = true;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p != NULL)
+        b->mem = b->mem - old + nsize;
+    return p;
 }

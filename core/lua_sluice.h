@@ -38,4 +38,15 @@ struct sl_lua_sluice {
  * a Lua error when out of memory: call it under lua_pcall. */
 void sl_lua_sluice_open(lua_State *L, struct sl_lua_sluice *lib, bool log_print);
 
+/* A Lua state's memory ceiling: what the state holds and how much it may.
+ * Each state's lua_Alloc (whose userdata is its owner) passes its budget
+ * here. refused records that the ceiling, not malloc, said no. */
+struct sl_lua_budget {
+    size_t mem, limit;
+    bool refused;
+};
+
+/* lua_Alloc's contract (free when nsize is 0, else realloc) within b. */
+void *sl_lua_budget_alloc(struct sl_lua_budget *b, void *ptr, size_t osize, size_t nsize);
+
 #endif /* SL_LUA_SLUICE_H */
