@@ -42,6 +42,7 @@ struct sl_route_scratch {
     pcre2_jit_stack *jit;    /* NULL: the JIT's 32 KiB default, or no JIT */
     const char *file;        /* borrowed from the config, for log lines */
     struct sl_ratelimit log; /* match errors */
+    bool match_failed;       /* the last sl_route_matches() met a match error */
     struct sl_filter *filter;     /* NULL when the config has no route functions */
     struct sl_ratelimit lua_log;  /* route function errors */
     bool dropped;                 /* the last message ended at a drop route */
@@ -181,6 +182,8 @@ static bool regex_matches(const struct sl_route_conf *rc, const char *key,
     int got = pcre2_match(re->code, (PCRE2_SPTR)v.p, v.len, 0, 0, s->md, s->mc);
     if (got >= 0) /* 0: the ovector is too small, which it never is; still a match */
         return true;
+    if (got != PCRE2_ERROR_NOMATCH)
+        s->match_failed = true;
     if (got != PCRE2_ERROR_NOMATCH && sl_ratelimit_ok(&s->log)) {
         PCRE2_UCHAR text[128];
         if (pcre2_get_error_message(got, text, sizeof text) < 0)
@@ -265,8 +268,12 @@ size_t sl_router_route(const struct sl_router *r, struct sl_route_scratch *s, st
     s->dropped = false;
     for (size_t i = 0; i < c->nroutes; i++) {
         const struct sl_route_conf *rc = &c->routes[i];
-        if (!sl_route_matches(rc, s, m))
+        s->match_failed = false;
+        if (!sl_route_matches(rc, s, m)) {
+            if (s->match_failed) /* a regular expression hit its limits */
+                atomic_fetch_add_explicit(&r->routes[i].errors, 1, memory_order_relaxed);
             continue;
+        }
         if (rc->has_where && !where_holds(r, s, i, m))
             continue;
         if (rc->drop) {

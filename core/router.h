@@ -47,7 +47,7 @@
 
 /* Per route counters. Thread: any (atomic). */
 struct sl_route_stats {
-    atomic_uint_fast64_t errors;    /* where or transform failed */
+    atomic_uint_fast64_t errors;    /* where or transform failed; a regex match failed */
     atomic_uint_fast64_t discarded; /* messages a drop route took */
 };
 

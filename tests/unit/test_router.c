@@ -79,7 +79,10 @@ static void set_regex(struct sl_regex *re, const char *pattern, bool jit)
 }
 
 /* Routes one message; out gets the outputs' indices (rewrites released). */
-static size_t route(const struct sl_config *c, const char *text, const char *input, uint16_t *out)
+/* Routes text once with a router of its own; errors, when not NULL, gets
+ * the per-route error counters (room for c->nroutes). */
+static size_t route_counting(const struct sl_config *c, const char *text, const char *input,
+                             uint16_t *out, uint64_t *errors)
 {
     struct sl_router r;
     struct sl_route_scratch *s = NULL;
@@ -94,9 +97,16 @@ static size_t route(const struct sl_config *c, const char *text, const char *inp
         sl_msg_unref(outs[i].m);
     }
     sl_msg_unref(m);
+    for (size_t i = 0; errors != NULL && i < c->nroutes; i++)
+        errors[i] = atomic_load(&r.routes[i].errors);
     sl_router_scratch_free(s);
     sl_router_free(&r);
     return n;
+}
+
+static size_t route(const struct sl_config *c, const char *text, const char *input, uint16_t *out)
+{
+    return route_counting(c, text, input, out, NULL);
 }
 
 /* True when one route with only the conditions set by the caller takes text. */
@@ -369,6 +379,7 @@ struct catastrophic {
     struct sl_config *c;
     size_t routed;
     double seconds;
+    uint64_t errors[2];
 };
 
 static void route_catastrophic(void *arg)
@@ -377,18 +388,19 @@ static void route_catastrophic(void *arg)
     struct timespec t0, t1;
     uint16_t out[4];
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    x->routed = route(x->c, "<13>Nov 22 10:00:00 h app: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!",
-                      "tcp", out);
+    x->routed = route_counting(x->c, "<13>Nov 22 10:00:00 h app: "
+                               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", "tcp", out, x->errors);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     x->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
 /* "(a+)+$" tries 2^39 ways to split the a's before each "!"; the match limit
- * ends it, as no match, with a log line naming the route's line. */
+ * ends it, as no match, with a log line naming the route's line and one
+ * error on the route's counter. */
 static void regex_catastrophic_within_limits(void **state)
 {
     for (int jit = 0; jit <= 1; jit++) {
-        struct catastrophic x = {config(2, 2), 0, 0};
+        struct catastrophic x = {config(2, 2), 0, 0, {0, 0}};
         x.c->file = strdup("test.lua");
         x.c->routes[1].line = 7;
         set_regex(&x.c->routes[1].msg_match, "(a+)+$", jit);
@@ -397,6 +409,9 @@ static void regex_catastrophic_within_limits(void **state)
         set_to(&x.c->routes[0], 1, (size_t[]){0});
         char *log = capture_log(route_catastrophic, &x);
         assert_int_equal(x.routed, 0);
+        /* counted against the route, in stats */
+        assert_int_equal(x.errors[0], 0);
+        assert_int_equal(x.errors[1], 1);
         if (x.seconds >= 5)
             fprintf(stderr, "  jit %d: %.2f s\n", jit, x.seconds);
         assert_true(x.seconds < 5);
