@@ -25,9 +25,14 @@ void sl_log_set_level(int level)
     atomic_store(&max_level, level);
 }
 
+bool sl_log_enabled(int level)
+{
+    return level <= atomic_load_explicit(&max_level, memory_order_relaxed);
+}
+
 void sl_vlog(int level, int errnum, const char *fmt, va_list ap)
 {
-    if (level > atomic_load_explicit(&max_level, memory_order_relaxed))
+    if (!sl_log_enabled(level))
         return;
     char line[2048];
     struct timespec now;

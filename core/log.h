@@ -31,6 +31,8 @@ void sl_vlog(int level, int errnum, const char *fmt, va_list ap);
 
 /* Lines above this level are not written. Default SL_LOG_INFO. */
 void sl_log_set_level(int level);
+/* True when a line at level would be written. */
+bool sl_log_enabled(int level);
 
 /* A limit of `burst` lines per `interval` seconds for one source of lines a
  * hostile sender could trigger. Zero-initialise, then set the two limits. */

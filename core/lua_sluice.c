@@ -28,7 +28,9 @@ static struct sl_lua_sluice *lib_of(lua_State *L)
  * cannot forge lines of the daemon's log. */
 static void write_line(struct sl_lua_sluice *lib, int level, const char *s, size_t len)
 {
-    if (lib->quiet || (lib->log != NULL && !sl_ratelimit_ok(lib->log)))
+    /* A line the log level hides must not use up the rate limit. */
+    if (lib->quiet || !sl_log_enabled(level)
+        || (lib->log != NULL && !sl_ratelimit_ok(lib->log)))
         return;
     char text[MAX_LOG_TEXT];
     size_t n = len < sizeof text ? len : sizeof text;
