@@ -948,7 +948,11 @@ int sl_filter_new(const struct sl_config *c, const char *hostname, struct sl_fil
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    /* The file's top level sees what it saw at load (gethostname()), so
+     * it cannot run differently by it; route functions the daemon's name. */
+    f->lib.hostname = NULL;
     int rc = sl_config_run_functions(c, f->L, &f->lib, err, errlen);
+    f->lib.hostname = f->hostname;
     if (rc == 0) {
         lua_settop(f->L, 0);
         lua_pushcfunction(f->L, protected_setup);

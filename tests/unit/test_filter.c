@@ -457,6 +457,22 @@ static void config_must_run_the_same(void **state)
     teardown(&x);
 }
 
+/* Every run of the file sees the system's host name at its top level, so a
+ * config may branch on it; route functions see the daemon's. */
+static void hostname_same_in_every_run(void **state)
+{
+    struct fx x;
+    setup(&x, OUT
+          "local h = sluice.hostname()\n"
+          "if h == 'filterhost' then route { to = 'o' } end\n"
+          "route { to = 'o', where = function(m)\n"
+          "  return h ~= 'filterhost' and sluice.hostname() == 'filterhost' end }\n");
+    struct sl_msg *m = parsed(M5424);
+    expect_where(&x, x.c->nroutes - 1, m, SL_FILTER_YES);
+    sl_msg_unref(m);
+    teardown(&x);
+}
+
 /* The sluice library works at the top level too, and what the top level
  * logs is logged once (at load), not again per filter. */
 static void sluice_at_top_level(void **state)
@@ -503,6 +519,7 @@ int main(void)
         cmocka_unit_test(errors_carry_position),
         cmocka_unit_test(memory_limit),
         cmocka_unit_test(config_must_run_the_same),
+        cmocka_unit_test(hostname_same_in_every_run),
         cmocka_unit_test(sluice_at_top_level),
         cmocka_unit_test(no_function),
     };
