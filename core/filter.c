@@ -38,6 +38,7 @@
 #include "filter.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -558,7 +559,7 @@ static void set_text(lua_State *L, struct sl_filter *f, int field, bool nil_ok)
         size_t len;
         lua_tolstring(L, 3, &len);
         if (len > UINT32_MAX)
-            luaL_error(L, "field '%s': %zu bytes is too long", field_names[field], len);
+            luaL_error(L, "field '%s': %I bytes is too long", field_names[field], (lua_Integer)len);
         v = anchor(L, f, field, 3);
     } else if (!nil_ok || !lua_isnil(L, 3)) {
         luaL_error(L, "field '%s' wants a string%s, got %s", field_names[field],
@@ -646,6 +647,20 @@ static int cmp_field_key(const void *a, const void *b)
     return c != 0 ? c : (x->key.len > y->key.len) - (x->key.len < y->key.len);
 }
 
+/* Raises a transform's error found after the function returned, at the
+ * function's own position (Lua can give none: no Lua code is running). */
+static int transform_error(lua_State *L, struct sl_filter *f, const char *fmt, ...)
+{
+    const struct sl_route_conf *rc = &f->c->routes[f->route];
+    va_list ap;
+    lua_pushfstring(L, "%s:%d: ", f->c->file != NULL ? f->c->file : "config", rc->transform_line);
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
 /* Reads the call's fields table into f->fieldv: the message's own fields
  * first, in their order, then new keys sorted (Lua's order is by hash).
  * Numbers and booleans are stored back as their text, which the table then
@@ -658,7 +673,7 @@ static bool collect_fields(lua_State *L, struct sl_filter *f)
     size_t count = 0;
     for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
         if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "fields: a key is a %s; keys are strings", luaL_typename(L, -2));
+            transform_error(L, f, "fields: a key is a %s; keys are strings", luaL_typename(L, -2));
         int vt = lua_type(L, -1);
         if (vt == LUA_TNUMBER || vt == LUA_TBOOLEAN) {
             lua_pushvalue(L, -2);
@@ -668,11 +683,11 @@ static bool collect_fields(lua_State *L, struct sl_filter *f)
                 lua_pushstring(L, lua_toboolean(L, -2) ? "true" : "false");
             lua_rawset(L, t); /* an existing key: allowed during lua_next */
         } else if (vt != LUA_TSTRING) {
-            luaL_error(L, "fields: '%s' is a %s (a string, number or boolean)",
-                       lua_tostring(L, -2), luaL_typename(L, -1));
+            transform_error(L, f, "fields: '%s' is a %s (a string, number or boolean)",
+                            lua_tostring(L, -2), luaL_typename(L, -1));
         }
         if (++count > SL_REWRITE_MAX_FIELDS)
-            luaL_error(L, "fields: more than %d", SL_REWRITE_MAX_FIELDS);
+            transform_error(L, f, "fields: more than %d", SL_REWRITE_MAX_FIELDS);
     }
     size_t n = 0;
     bool changed = false;
@@ -736,11 +751,8 @@ static int protected_transform(lua_State *L)
     if (f->fields_built && collect_fields(L, f))
         f->e.set |= SL_EDIT_FIELDS;
     char why[256];
-    if (f->e.set != 0 && sl_msg_edit_check(&f->e, why, sizeof why) < 0) {
-        const struct sl_route_conf *rc = &f->c->routes[f->route];
-        const char *file = f->c->file != NULL ? f->c->file : "config";
-        return luaL_error(L, "%s:%d: %s", file, rc->transform_line, why);
-    }
+    if (f->e.set != 0 && sl_msg_edit_check(&f->e, why, sizeof why) < 0)
+        return transform_error(L, f, "%s", why);
     return 0;
 }
 /* }=== */
