@@ -661,34 +661,54 @@ static int transform_error(lua_State *L, struct sl_filter *f, const char *fmt, .
     return lua_error(L);
 }
 
+/* Replaces the call's fields table (at t) by a copy whose numbers and
+ * booleans are their text: the strings the rewrite will point at must live
+ * in a table only this call holds, not in one the config may keep
+ * (m.fields = T). The copy stays in the registry until the call ends. */
+static void fields_as_text(lua_State *L, struct sl_filter *f, int t)
+{
+    lua_createtable(L, 0, SL_REWRITE_MAX_FIELDS);
+    int copy = lua_gettop(L);
+    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
+        lua_pushvalue(L, -2);
+        int vt = lua_type(L, -2);
+        if (vt == LUA_TNUMBER)
+            lua_pushstring(L, lua_tostring(L, -2)); /* converts the value's copy */
+        else if (vt == LUA_TBOOLEAN)
+            lua_pushstring(L, lua_toboolean(L, -2) ? "true" : "false");
+        else
+            lua_pushvalue(L, -2);
+        lua_rawset(L, copy);
+    }
+    lua_pushvalue(L, copy);
+    lua_rawseti(L, LUA_REGISTRYINDEX, f->ref_fields);
+    lua_replace(L, t);
+}
+
 /* Reads the call's fields table into f->fieldv: the message's own fields
  * first, in their order, then new keys sorted (Lua's order is by hash).
- * Numbers and booleans are stored back as their text, which the table then
- * keeps alive. Returns true when the set differs from the message's. */
+ * Returns true when the set differs from the message's. */
 static bool collect_fields(lua_State *L, struct sl_filter *f)
 {
     const struct sl_msg *m = f->m;
     lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref_fields);
     int t = lua_gettop(L);
     size_t count = 0;
+    bool convert = false;
     for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
         if (lua_type(L, -2) != LUA_TSTRING)
             transform_error(L, f, "fields: a key is a %s; keys are strings", luaL_typename(L, -2));
         int vt = lua_type(L, -1);
-        if (vt == LUA_TNUMBER || vt == LUA_TBOOLEAN) {
-            lua_pushvalue(L, -2);
-            if (vt == LUA_TNUMBER)
-                lua_pushstring(L, lua_tostring(L, -2)); /* converts the value's copy */
-            else
-                lua_pushstring(L, lua_toboolean(L, -2) ? "true" : "false");
-            lua_rawset(L, t); /* an existing key: allowed during lua_next */
-        } else if (vt != LUA_TSTRING) {
+        if (vt == LUA_TNUMBER || vt == LUA_TBOOLEAN)
+            convert = true;
+        else if (vt != LUA_TSTRING)
             transform_error(L, f, "fields: '%s' is a %s (a string, number or boolean)",
                             lua_tostring(L, -2), luaL_typename(L, -1));
-        }
         if (++count > SL_REWRITE_MAX_FIELDS)
             transform_error(L, f, "fields: more than %d", SL_REWRITE_MAX_FIELDS);
     }
+    if (convert)
+        fields_as_text(L, f, t);
     size_t n = 0;
     bool changed = false;
     for (uint32_t i = 0; i < m->nfields; i++) {

@@ -310,7 +310,11 @@ static void transform_write_errors(void **state)
           "route { to = 'o', transform = function(m) m.app_name = string.rep('a', 49) end }\n"
           "route { to = 'o', transform = function(m) m.fields.x = {} end }\n"
           "route { to = 'o', transform = function(m) m.hostname = 5 end }\n"
-          "route { to = 'o', transform = function(m) m.fields = { a = 'b' } end }\n");
+          "route { to = 'o', transform = function(m) m.fields = { a = 'b' } end }\n"
+          "local keep = { n = 7, ok = true }\n"
+          "route { to = 'o', transform = function(m) m.fields = keep end }\n"
+          "route { to = 'o', where = function(m)\n"
+          "  return math.type(keep.n) == 'integer' and keep.ok == true end }\n");
     struct sl_msg *m = parsed(M5424), *out = (struct sl_msg *)1;
     expect_error(&x, sl_filter_transform(x.f, 0, m, &out),
                  "field 'raw' cannot be set (settable: msg, app_name, hostname, msgid, "
@@ -329,6 +333,13 @@ static void transform_write_errors(void **state)
     assert_int_equal(sl_filter_transform(x.f, 7, m, &out), SL_FILTER_YES);
     assert_int_equal(out->nfields, 1);
     sl_msg_unref(out);
+    /* A table the config keeps is read, not changed: its numbers stay numbers. */
+    assert_int_equal(sl_filter_transform(x.f, 8, m, &out), SL_FILTER_YES);
+    assert_int_equal(out->nfields, 2);
+    assert_non_null(sl_msg_extra(out, "n", 1));
+    assert_memory_equal(sl_msg_extra(out, "n", 1)->value.p, "7", 1);
+    sl_msg_unref(out);
+    expect_where(&x, 9, m, SL_FILTER_YES);
     sl_msg_unref(m);
     teardown(&x);
 }
