@@ -516,6 +516,22 @@ static void reload_commit(struct sl_daemon *d, struct reload *r, struct sl_error
     reload_free_maps(r);
 }
 
+static bool same_setting(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The control socket and the hostname are set up once, at start. */
+static void warn_start_only(const struct sl_config *old, const struct sl_config *c)
+{
+    if (!same_setting(old->control, c->control))
+        sl_log(SL_LOG_WARNING, 0, "reload: settings.control changed; the control socket "
+               "moves when sluiced restarts");
+    if (!same_setting(old->hostname, c->hostname))
+        sl_log(SL_LOG_WARNING, 0, "reload: settings.hostname changed; it takes effect when "
+               "sluiced restarts");
+}
+
 int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
 {
     struct sl_config *c;
@@ -525,6 +541,7 @@ int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
         return -EINVAL;
     }
     struct reload r = {.old = d->rt};
+    warn_start_only(d->rt->config, c);
     if (reload_build(d, &r, c, &search, errs) < 0 || reload_switch(&r, errs) < 0) {
         log_errors("reload failed, keeping the running config: ", errs);
         reload_abandon(d, &r);

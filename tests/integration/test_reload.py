@@ -304,6 +304,20 @@ def test_kept_output_keeps_counters():
         check(d.lines("out.log") == sent + msgs("count", 1, 100), "out.log")
 
 
+@sluicetest.timeout(30)
+def test_start_only_settings_warn():
+    """settings.control and settings.hostname are read at start: a reload
+    that changes them says so, and the control socket stays where it was."""
+    with Daemon(CONFIG_A) as d:
+        reload_ctl(d, 'settings { control = "sluice.ctl", hostname = "elsewhere" }\n' + CONFIG_A)
+        check("settings.hostname changed; it takes effect when sluiced restarts" in d.log(),
+              f"no warning for the changed hostname: {d.log()!r}")
+        reload_ctl(d, 'settings { control = "other.ctl" }\n' + CONFIG_A)
+        check("settings.control changed; the control socket moves when sluiced restarts"
+              in d.log(), f"no warning for the changed control socket: {d.log()!r}")
+        check(d.stats()["inputs"]["tcp"]["received"] == 0, "still answering on sluice.ctl")
+
+
 def slow_config(delay_ms, extra=False):
     text = ('input "tcp" { type = "tcp", listen = "127.0.0.1:0" }\n'
             f'output "slow" {{ type = "slow", path = "slow.log", format = "raw", '
@@ -352,4 +366,4 @@ if __name__ == "__main__":
     sluicetest.main([test_stream_survives_ten_reloads, test_sighup_same_as_ctl,
                      test_output_path_changes, test_removed_output_drains,
                      test_input_port_changes, test_kept_output_keeps_counters,
-                     test_switch_waits_for_parked])
+                     test_switch_waits_for_parked, test_start_only_settings_warn])
