@@ -993,6 +993,12 @@ int sl_filter_new(const struct sl_config *c, const char *hostname, struct sl_fil
             rc = -ENOMEM;
         }
     }
+    if (rc < 0 && f->budget.refused) {
+        /* The load's own run may take twice as much: say which limit bit. */
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, " (an input thread's Lua state may hold %u MiB, and the "
+                 "config asked for more)", SL_FILTER_MEMORY_LIMIT >> 20);
+    }
     if (rc < 0) {
         sl_filter_free(f);
         return rc;

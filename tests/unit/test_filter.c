@@ -466,6 +466,8 @@ static void config_must_run_the_same(void **state)
     assert_int_equal(rc, -EINVAL);
     assert_non_null(strstr(err, "config ran differently in an input thread: it declared 1 "
                                 "routes, not 2"));
+    assert_non_null(strstr(err, "(an input thread's Lua state may hold 32 MiB, and the config "
+                                "asked for more)"));
     teardown(&x);
 }
 
