@@ -189,7 +189,9 @@ static struct {
     bool active; /* its thread runs */
 } wd = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static _Thread_local struct sl_filter *running; /* this thread's call, if any */
+/* This thread's call, if any; volatile because the SIGURG handler reads it
+ * on the same thread. */
+static _Thread_local struct sl_filter *volatile running;
 
 static void on_sigurg(int sig)
 {
