@@ -236,14 +236,20 @@ static int new_scratch(const struct sl_routing *r, const char *name,
     return rc;
 }
 
-void sl_input_plan_free(struct sl_input_plan *p)
+/* Frees what a plan owns, not the plan itself. */
+static void plan_release(struct sl_input_plan *p)
 {
-    if (p == NULL)
-        return;
     sl_input_conf_free(p->conf);
     sl_router_scratch_free(p->scratch);
     free(p->outbuf);
     free(p->outlen);
+}
+
+void sl_input_plan_free(struct sl_input_plan *p)
+{
+    if (p == NULL)
+        return;
+    plan_release(p);
     free(p);
 }
 
@@ -465,10 +471,7 @@ static void input_free(struct sl_input *in)
     struct sl_input_plan cur = {0};
     plan_swap(in, &cur);
     sl_input_plan_free(in->plan_next);
-    sl_input_conf_free(cur.conf);
-    sl_router_scratch_free(cur.scratch);
-    free(cur.outbuf);
-    free(cur.outlen);
+    plan_release(&cur);
     pthread_cond_destroy(&in->plan_cv);
     pthread_mutex_destroy(&in->plan_mu);
     free(in);
