@@ -188,29 +188,46 @@ static void log_errors(const char *what, const struct sl_errors *errs)
         sl_log(SL_LOG_ERR, 0, "%s%s", what, errs->v[i]);
 }
 
-/* Opens the outputs and binds the inputs of config c (taking c and search
- * in every case) and starts the input threads. */
-static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist *search,
-                         struct sl_runtime **out, struct sl_errors *errs)
+/* A runtime for config c with its routing set up and room for its
+ * outputs and inputs, none open yet; NULL when out of memory. Takes c and
+ * search in every case. */
+static struct sl_runtime *runtime_new(struct sl_daemon *d, struct sl_config *c,
+                                      struct sl_strlist *search)
 {
     struct sl_runtime *rt = calloc(1, sizeof *rt);
     if (rt == NULL) {
         sl_strlist_clear(search);
         sl_config_free(c);
-        return -ENOMEM;
+        return NULL;
     }
     rt->config = c;
     rt->search = *search;
-    if (!d->opts->verbose)
-        sl_log_set_level(c->log_level);
     *search = (struct sl_strlist){0};
-    int router_rc = sl_router_init(&rt->routing.router, c, d->hostname);
     rt->routing.unrouted = &d->unrouted;
     rt->routing.hostname = (struct sl_str){d->hostname, (uint32_t)strlen(d->hostname)};
     rt->routing.sinks = calloc(c->noutputs ? c->noutputs : 1, sizeof *rt->routing.sinks);
     rt->inputs = calloc(c->ninputs ? c->ninputs : 1, sizeof *rt->inputs);
-    if (router_rc < 0 || rt->routing.sinks == NULL || rt->inputs == NULL)
-        goto fail;
+    if (sl_router_init(&rt->routing.router, c, d->hostname) < 0 || rt->routing.sinks == NULL
+        || rt->inputs == NULL) {
+        runtime_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+/* Opens the outputs and binds the inputs of config c (taking c and search
+ * in every case) and starts the input threads. */
+static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist *search,
+                         struct sl_runtime **out, struct sl_errors *errs)
+{
+    if (!d->opts->verbose)
+        sl_log_set_level(c->log_level);
+    const char *file = d->opts->config_path;
+    struct sl_runtime *rt = runtime_new(d, c, search);
+    if (rt == NULL) {
+        sl_errors_add(errs, file, 0, "out of memory");
+        return -ENOMEM;
+    }
     char err[1024];
     for (size_t i = 0; i < c->noutputs; i++) {
         if (sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err, sizeof err) < 0) {
@@ -291,34 +308,21 @@ static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config 
                         struct sl_strlist *search, struct sl_errors *errs)
 {
     const struct sl_runtime *old = r->old;
-    struct sl_runtime *rt = calloc(1, sizeof *rt);
+    const char *file = d->opts->config_path;
+    struct sl_runtime *rt = runtime_new(d, c, search);
     if (rt == NULL) {
-        sl_strlist_clear(search);
-        sl_config_free(c);
-        sl_errors_add(errs, d->opts->config_path, 0, "out of memory");
+        sl_errors_add(errs, file, 0, "out of memory");
         return -ENOMEM;
     }
     r->rt = rt;
-    rt->config = c;
-    rt->search = *search;
-    *search = (struct sl_strlist){0};
-    if (sl_router_init(&rt->routing.router, c, d->hostname) < 0) {
-        sl_errors_add(errs, c->file, 0, "out of memory");
-        return -ENOMEM;
-    }
-    rt->routing.unrouted = &d->unrouted;
-    rt->routing.hostname = (struct sl_str){d->hostname, (uint32_t)strlen(d->hostname)};
     size_t nout = c->noutputs ? c->noutputs : 1, nin = c->ninputs ? c->ninputs : 1;
-    rt->routing.sinks = calloc(nout, sizeof *rt->routing.sinks);
-    rt->inputs = calloc(nin, sizeof *rt->inputs);
     r->out_from = calloc(nout, sizeof *r->out_from);
     r->sink_kept = calloc(old->routing.nsinks + 1, sizeof *r->sink_kept);
     r->in_from = calloc(nin, sizeof *r->in_from);
     r->in_kept = calloc(old->ninputs + 1, sizeof *r->in_kept);
     r->deferred = calloc(nin, sizeof *r->deferred);
     r->plans = calloc(nin, sizeof *r->plans);
-    if (rt->routing.sinks == NULL || rt->inputs == NULL || r->out_from == NULL
-        || r->sink_kept == NULL || r->in_from == NULL || r->in_kept == NULL
+    if (r->out_from == NULL || r->sink_kept == NULL || r->in_from == NULL || r->in_kept == NULL
         || r->deferred == NULL || r->plans == NULL) {
         sl_errors_add(errs, c->file, 0, "out of memory");
         return -ENOMEM;
