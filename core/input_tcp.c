@@ -162,9 +162,10 @@ static void accept_all(struct sl_input *in)
         if (atomic_load_explicit(&in->stats.connections, memory_order_relaxed) >=
             in->conf->max_connections) {
             /* Accepted and closed at once, so the sender sees it and the
-             * backlog does not fill with connections nobody will read. */
-            close(fd);
+             * backlog does not fill with connections nobody will read.
+             * Counted first: a sender that sees the close sees the count. */
             atomic_fetch_add_explicit(&in->stats.refused, 1, memory_order_relaxed);
+            close(fd);
             if (sl_ratelimit_ok(&t->refused_log))
                 sl_log(SL_LOG_WARNING, 0, "input \"%s\": %u connections open, closing a new one "
                        "(max_connections)", in->conf->name, in->conf->max_connections);
