@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "msg.h"
+#include "common/msg.h"
 
 #define CHECK(cond)                                                                         \
     do {                                                                                    \

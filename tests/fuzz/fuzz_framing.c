@@ -1,5 +1,5 @@
 /*
- * fuzz_framing.c: libFuzzer target for core/framing.c.
+ * fuzz_framing.c: libFuzzer target for core/input/framing.c.
  *
  * The first input byte picks max_message (low 3 bits) and how the rest is
  * cut into reads (high 5 bits). The rest goes through a connection buffer of
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "framing.h"
+#include "input/framing.h"
 
 #define CHECK(cond)                                                          \
     do {                                                                     \

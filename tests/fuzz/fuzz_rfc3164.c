@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "fuzz_check.h"
-#include "parse.h"
+#include "parse/parse.h"
 
 static const char host[] = "fuzzhost";
 

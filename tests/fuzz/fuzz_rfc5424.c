@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "fuzz_check.h"
-#include "parse.h"
+#include "parse/parse.h"
 
 static void walk_sd(struct sl_str sd)
 {

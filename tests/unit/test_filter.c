@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "filter.h"
-#include "parse.h"
+#include "route/filter.h"
+#include "parse/parse.h"
 
 /* {=== fixtures */
 struct fx {

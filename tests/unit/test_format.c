@@ -1,4 +1,4 @@
-/* test_format.c: output formats and templates (core/format.c). */
+/* test_format.c: output formats and templates (core/format/format.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "format.h"
-#include "parse.h"
+#include "format/format.h"
+#include "parse/parse.h"
 
 /* 2026-11-22T12:00:00Z: "now" for RFC 3164's year-less timestamps. */
 #define NOW 1795348800

@@ -1,4 +1,4 @@
-/* test_framing.c: RFC 6587 framing (core/framing.c). */
+/* test_framing.c: RFC 6587 framing (core/input/framing.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "framing.h"
+#include "input/framing.h"
 
 /* {=== a connection, as an input keeps one */
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "lua_config.h"
+#include "conf/lua_config.h"
 
 /* One load of a config written to a temporary file. */
 struct loaded {

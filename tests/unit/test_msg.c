@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "msg.h"
+#include "common/msg.h"
 
 static void new_message_copies_raw_and_peer(void **state)
 {

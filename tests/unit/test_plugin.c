@@ -1,4 +1,4 @@
-/* test_plugin.c: the plugin loader and host table (core/plugin.c), and the
+/* test_plugin.c: the plugin loader and host table (core/output/plugin.c), and the
  * file plugin (plugins/file/file.c) loaded from the build tree. */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +15,10 @@
 
 #include <cmocka.h>
 
-#include "format.h"
-#include "parse.h"
-#include "plugin.h"
-#include "rewrite.h"
+#include "format/format.h"
+#include "parse/parse.h"
+#include "output/plugin.h"
+#include "route/rewrite.h"
 
 #ifndef BUILD_PLUGIN_DIR
 #error "BUILD_PLUGIN_DIR: the build tree's plugins/ folder"

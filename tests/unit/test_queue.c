@@ -1,4 +1,4 @@
-/* test_queue.c: the bounded output queue (core/queue.c). */
+/* test_queue.c: the bounded output queue (core/output/queue.c). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "queue.h"
+#include "output/queue.h"
 
 /* {=== helpers */
 

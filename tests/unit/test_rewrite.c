@@ -1,5 +1,5 @@
-/* test_rewrite.c: copy-on-write rewrites of messages (core/rewrite.c), and
- * how they are released (core/msg.c) and written (core/format.c). */
+/* test_rewrite.c: copy-on-write rewrites of messages (core/route/rewrite.c), and
+ * how they are released (core/common/msg.c) and written (core/format/format.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "format.h"
-#include "parse.h"
-#include "rewrite.h"
+#include "format/format.h"
+#include "parse/parse.h"
+#include "route/rewrite.h"
 
 /* 2026-11-22T12:00:00Z: "now" for RFC 3164's year-less timestamps. */
 #define NOW 1795348800

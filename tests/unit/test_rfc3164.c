@@ -18,7 +18,7 @@
 
 #include "table.h"
 
-#include "parse.h"
+#include "parse/parse.h"
 
 #define NIL NULL
 #define LOCALHOST "localhost"

@@ -17,7 +17,7 @@
 
 #include "table.h"
 
-#include "parse.h"
+#include "parse/parse.h"
 
 #define BOM "\xEF\xBB\xBF"
 /* Marks an expected field as NILVALUE (p == NULL), as opposed to "". */

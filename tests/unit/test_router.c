@@ -19,8 +19,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "parse.h"
-#include "router.h"
+#include "parse/parse.h"
+#include "route/router.h"
 
 static struct sl_route_conf any_route(void)
 {

@@ -1,0 +1,306 @@
+/* conf.c: the parts of the config model that do not need Lua: error lists,
+ * string lists, size strings, look-ups and freeing. */
+#include "conf/lua_config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+
+    char *entry = NULL;
+    int n = line > 0 ? asprintf(&entry, "%s:%d: %s", file, line, text)
+                     : asprintf(&entry, "%s: %s", file, text);
+    char **v = realloc(e->v, (e->n + 1) * sizeof *v);
+    if (n < 0 || v == NULL) {
+        /* Out of memory while reporting: keep what we have. */
+        free(n < 0 ? NULL : entry);
+        if (v != NULL)
+            e->v = v;
+        return;
+    }
+    e->v = v;
+    e->v[e->n++] = entry;
+}
+
+void sl_errors_clear(struct sl_errors *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        free(e->v[i]);
+    free(e->v);
+    e->v = NULL;
+    e->n = 0;
+}
+
+bool sl_strlist_has(const struct sl_strlist *l, const char *s, size_t len)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (strlen(l->v[i]) == len && memcmp(l->v[i], s, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+int sl_strlist_push(struct sl_strlist *l, const char *s)
+{
+    char *copy = strdup(s);
+    char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+    if (copy == NULL || v == NULL) {
+        free(copy);
+        if (v != NULL)
+            l->v = v;
+        return -ENOMEM;
+    }
+    l->v = v;
+    l->v[l->n++] = copy;
+    return 0;
+}
+
+void sl_strlist_clear(struct sl_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+int sl_parse_size(const char *s, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (s[0] < '0' || s[0] > '9')
+        return -EINVAL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return -EINVAL;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: return -EINVAL;
+    }
+    /* Accept "64KB"/"64KiB" too, as people write them. */
+    if (shift != 0 && (*end == 'b' || *end == 'B'))
+        end++;
+    else if (shift != 0 && (end[0] == 'i' || end[0] == 'I') && (end[1] == 'b' || end[1] == 'B'))
+        end += 2;
+    if (*end != '\0' || (shift != 0 && v > (~0ULL >> shift)))
+        return -EINVAL;
+    *out = v << shift;
+    return 0;
+}
+
+const struct sl_kv *sl_output_conf_get(const struct sl_output_conf *o, const char *key)
+{
+    for (size_t i = 0; i < o->nkv; i++) {
+        if (strcmp(o->kv[i].key, key) == 0)
+            return &o->kv[i];
+    }
+    return NULL;
+}
+
+static void output_free(struct sl_output_conf *o)
+{
+    free(o->name);
+    free(o->type);
+    free(o->plugin);
+    for (size_t i = 0; i < o->nkv; i++) {
+        free(o->kv[i].key);
+        free(o->kv[i].str);
+    }
+    free(o->kv);
+}
+
+static void input_free(struct sl_input_conf *in)
+{
+    free(in->name);
+    free(in->path);
+    free(in->host);
+    free(in->port);
+}
+
+/* {=== copies and comparisons */
+static bool str_eq(const char *a, const char *b)
+{
+    return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+/* strdup that keeps NULL; false when out of memory. */
+static bool dup_str(const char *s, char **out)
+{
+    *out = s != NULL ? strdup(s) : NULL;
+    return s == NULL || *out != NULL;
+}
+
+static void output_free(struct sl_output_conf *o);
+static void input_free(struct sl_input_conf *in);
+
+void sl_output_conf_free(struct sl_output_conf *o)
+{
+    if (o == NULL)
+        return;
+    output_free(o);
+    free((char *)o->file); /* a copy owns its file name */
+    free(o);
+}
+
+int sl_output_conf_dup(const struct sl_output_conf *src, struct sl_output_conf **out)
+{
+    struct sl_output_conf *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return -ENOMEM;
+    *o = *src;
+    o->name = o->type = o->plugin = NULL;
+    o->file = NULL;
+    o->kv = NULL;
+    o->nkv = 0;
+    char *file = NULL;
+    bool ok = dup_str(src->name, &o->name) && dup_str(src->type, &o->type)
+           && dup_str(src->plugin, &o->plugin) && dup_str(src->file, &file);
+    o->file = file;
+    if (ok && src->nkv > 0) {
+        o->kv = calloc(src->nkv, sizeof *o->kv);
+        ok = o->kv != NULL;
+        for (size_t i = 0; ok && i < src->nkv; i++) {
+            o->kv[i] = src->kv[i];
+            o->kv[i].key = o->kv[i].str = NULL;
+            o->nkv = i + 1;
+            ok = dup_str(src->kv[i].key, &o->kv[i].key) && dup_str(src->kv[i].str, &o->kv[i].str);
+        }
+    }
+    if (!ok) {
+        sl_output_conf_free(o);
+        return -ENOMEM;
+    }
+    *out = o;
+    return 0;
+}
+
+static bool kv_equal(const struct sl_kv *a, const struct sl_kv *b)
+{
+    if (a->type != b->type || strcmp(a->key, b->key) != 0)
+        return false;
+    switch (a->type) {
+    case SL_KV_STRING: return str_eq(a->str, b->str);
+    case SL_KV_NUMBER: return a->dnum == b->dnum;
+    default: return a->num == b->num;
+    }
+}
+
+bool sl_output_conf_equal(const struct sl_output_conf *a, const struct sl_output_conf *b)
+{
+    if (!str_eq(a->name, b->name) || !str_eq(a->type, b->type) || !str_eq(a->plugin, b->plugin)
+        || a->queue_capacity != b->queue_capacity || a->queue_bytes != b->queue_bytes
+        || a->policy != b->policy || a->nkv != b->nkv)
+        return false;
+    /* Keys are unique within a table, so equal counts and every key of a
+     * found equal in b make the sets equal. */
+    for (size_t i = 0; i < a->nkv; i++) {
+        const struct sl_kv *other = sl_output_conf_get(b, a->kv[i].key);
+        if (other == NULL || !kv_equal(&a->kv[i], other))
+            return false;
+    }
+    return true;
+}
+
+void sl_input_conf_free(struct sl_input_conf *in)
+{
+    if (in == NULL)
+        return;
+    input_free(in);
+    free(in);
+}
+
+int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **out)
+{
+    struct sl_input_conf *in = calloc(1, sizeof *in);
+    if (in == NULL)
+        return -ENOMEM;
+    *in = *src;
+    in->name = in->path = in->host = in->port = NULL;
+    if (!dup_str(src->name, &in->name) || !dup_str(src->path, &in->path)
+        || !dup_str(src->host, &in->host) || !dup_str(src->port, &in->port)) {
+        sl_input_conf_free(in);
+        return -ENOMEM;
+    }
+    *out = in;
+    return 0;
+}
+
+bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_conf *b)
+{
+    return str_eq(a->name, b->name) && a->type == b->type && str_eq(a->path, b->path)
+        && str_eq(a->host, b->host) && str_eq(a->port, b->port)
+        && a->max_message == b->max_message && a->idle_timeout == b->idle_timeout
+        && a->max_connections == b->max_connections && a->rcvbuf == b->rcvbuf
+        && a->mode == b->mode;
+}
+
+bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b)
+{
+    if (a->type != b->type)
+        return false;
+    if (a->type == SL_INPUT_UNIX)
+        return str_eq(a->path, b->path);
+    /* Port 0 asks the kernel for a free port: it never collides. */
+    if (a->port == NULL || strcmp(a->port, "0") == 0)
+        return false;
+    return str_eq(a->host, b->host) && str_eq(a->port, b->port);
+}
+/* }=== */
+
+static void regex_free(struct sl_regex *re)
+{
+    free(re->pattern);
+    pcre2_code_free(re->code); /* NULL is a no-op */
+}
+
+static void route_free(struct sl_route_conf *r)
+{
+    sl_strlist_clear(&r->app_names);
+    sl_strlist_clear(&r->hostnames);
+    sl_strlist_clear(&r->inputs);
+    free(r->msg_contains);
+    free(r->msg_prefix);
+    free(r->msg_suffix);
+    regex_free(&r->msg_match);
+    regex_free(&r->app_name_match);
+    regex_free(&r->hostname_match);
+    free(r->to);
+}
+
+void sl_config_free(struct sl_config *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->ninputs; i++)
+        input_free(&c->inputs[i]);
+    for (size_t i = 0; i < c->noutputs; i++)
+        output_free(&c->outputs[i]);
+    for (size_t i = 0; i < c->nroutes; i++)
+        route_free(&c->routes[i]);
+    free(c->inputs);
+    free(c->outputs);
+    free(c->routes);
+    sl_strlist_clear(&c->plugin_path);
+    free(c->file);
+    free(c->source);
+    free(c->control);
+    free(c->hostname);
+    free(c->state_dir);
+    free(c);
+}

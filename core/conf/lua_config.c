@@ -1,0 +1,778 @@
+/*
+ * lua_config.c: running sluice.lua and copying what it declares into C.
+ *
+ * The chunk runs once, in a fresh state of its own, with only the base,
+ * string, table, math and utf8 libraries and four globals written in C:
+ * settings, input, output and route. Each declaration checks its table as it
+ * is made (lua_decl.c reads the tables) and appends every problem to the
+ * error list instead of raising a Lua error, so one --check run reports
+ * everything at once. Only what cannot be checked until the chunk has
+ * finished (routes naming outputs and inputs declared further down, curried
+ * calls never given their table) is checked afterwards, in C, once the state
+ * is closed.
+ *
+ * Ownership: everything a declaration copies out of Lua is stored in the
+ * config at once, before the next call into Lua, so a Lua error (out of
+ * memory, the instruction limit) unwinding through a declaration leaks
+ * nothing: sl_config_free() releases whatever was built.
+ *
+ * Bounds: a count hook stops a config after MAX_INSTRUCTIONS, and the
+ * allocator refuses to grow the state past MEMORY_LIMIT.
+ */
+#include "config.h" /* _GNU_SOURCE (AC_USE_SYSTEM_EXTENSIONS): strdup */
+
+#include "conf/lua_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "common/log.h"
+#include "conf/lua_decl.h"
+#include "conf/lua_sluice.h"
+
+#if LUA_VERSION_NUM != 504
+#error "sluice needs Lua 5.4 (Lua 5.5 changed lua_newstate)"
+#endif
+
+#define MAX_INSTRUCTIONS 100000000L
+#define HOOK_EVERY 10000
+#define MEMORY_LIMIT (64u << 20)
+#define MAX_NAME 63 /* sl_msgpool keeps 63 bytes of an input's name */
+
+/* A curried `input "name"` / `output "name"` waiting for its table. */
+struct pending {
+    char *name; /* NULL when the name was not a string */
+    int line;
+    bool output;
+    bool done;
+};
+
+struct loader {
+    struct sl_decl_ctx ctx; /* file, config, errors, oom: shared with lua_decl.c */
+    struct pending *pend;
+    size_t npend;
+    struct sl_decl_targets *targets; /* parallel to c->routes */
+    int settings_line;               /* 0: settings not given yet */
+    long ticks;
+    struct sl_lua_budget budget; /* MEMORY_LIMIT */
+    bool ran; /* the chunk ran to its end */
+    int err_line;
+    /* Keep mode (sl_config_run_functions): each route's where and transform
+     * go into the registry table SL_CONFIG_FUNCTIONS as they are declared. */
+    bool keep;
+    struct sl_lua_sluice *lib; /* the sluice library's state */
+    const char *source;        /* the chunk's text: c->source */
+    size_t source_len;
+};
+
+static struct loader *loader_of(lua_State *L)
+{
+    return *(struct loader **)lua_getextraspace(L);
+}
+
+/* The loader of a declaration being made. A state kept open after its run
+ * (sl_config_run_functions) has none: a route function that calls route{}
+ * or settings{} gets an error, not a dangling loader. */
+static struct loader *declaring(lua_State *L)
+{
+    struct loader *ld = loader_of(L);
+    if (ld == NULL)
+        luaL_error(L, "declarations are made when the config loads, not in a route function");
+    return ld;
+}
+
+/* Line of the innermost running function of the config file, from `level`
+ * up; 0 when none is (the call came from a string chunk, say). */
+static int config_line(lua_State *L, int level)
+{
+    const char *file = loader_of(L)->ctx.file;
+    lua_Debug ar;
+    for (; lua_getstack(L, level, &ar); level++) {
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && ar.source[0] == '@'
+            && strcmp(ar.source + 1, file) == 0)
+            return ar.currentline;
+    }
+    return 0;
+}
+
+/* Names of inputs and outputs end up in file names, JSON and log lines. */
+static bool good_name(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.");
+    return n > 0 && s[n] == '\0' && n <= MAX_NAME;
+}
+
+/* {=== settings { ... } and route { ... } */
+static int l_settings(lua_State *L)
+{
+    struct loader *ld = declaring(L);
+    struct sl_decl d = {L, &ld->ctx, "settings", config_line(L, 1)};
+    if (ld->settings_line != 0)
+        sl_decl_error(&d, "given twice (first at line %d)", ld->settings_line);
+    else
+        ld->settings_line = d.line > 0 ? d.line : -1;
+    if (lua_type(L, 1) != LUA_TTABLE)
+        sl_decl_error(&d, "wants a table: settings { ... }, got %s", sl_decl_type_name(L, 1));
+    else
+        sl_decl_settings(&d, 1, ld->ctx.c);
+    return 0;
+}
+
+/* Keep mode: stores route i's functions by index, as read now (a later
+ * change to the route's table does not count, as for every other key). */
+static void keep_functions(lua_State *L, size_t i)
+{
+    static const char *const keys[] = {"where", "transform"};
+    lua_getfield(L, LUA_REGISTRYINDEX, SL_CONFIG_FUNCTIONS);
+    for (int k = 0; k < 2; k++) {
+        lua_pushstring(L, keys[k]);
+        if (lua_rawget(L, 1) == LUA_TFUNCTION)
+            lua_rawseti(L, -2, (lua_Integer)(2 * i + 1 + (size_t)k));
+        else
+            lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+static int l_route(lua_State *L)
+{
+    struct loader *ld = declaring(L);
+    struct sl_config *c = ld->ctx.c;
+    struct sl_decl d = {L, &ld->ctx, "route", config_line(L, 1)};
+    struct sl_decl_targets *x = sl_decl_grow(&ld->ctx, ld->targets, c->nroutes, sizeof *x);
+    if (x == NULL)
+        return 0;
+    ld->targets = x;
+    struct sl_route_conf *r = sl_decl_grow(&ld->ctx, c->routes, c->nroutes, sizeof *r);
+    if (r == NULL)
+        return 0;
+    c->routes = r;
+    x = &ld->targets[c->nroutes];
+    r = &c->routes[c->nroutes++];
+    *r = (struct sl_route_conf){.facility_mask = SL_FACILITY_ANY,
+                                .severity_mask = SL_SEVERITY_ANY, .line = d.line};
+    if (lua_type(L, 1) != LUA_TTABLE) {
+        sl_decl_error(&d, "wants a table: route { ... }, got %s", sl_decl_type_name(L, 1));
+        x->broken = true;
+        return 0;
+    }
+    sl_decl_route(&d, 1, r, x);
+    if (ld->keep)
+        keep_functions(L, c->nroutes - 1);
+    return 0;
+}
+/* }=== */
+
+/* {=== input and output: curried calls */
+/* input "name" and output "name" return a function taking the table, with
+ * the index of their pending entry as upvalue. */
+static int declare(lua_State *L, bool output, lua_CFunction table_fn)
+{
+    struct loader *ld = declaring(L);
+    const char *kind = output ? "output" : "input";
+    struct sl_decl d = {L, &ld->ctx, "", config_line(L, 1)};
+    snprintf(d.what, sizeof d.what, "%s", kind);
+    struct pending *p = sl_decl_grow(&ld->ctx, ld->pend, ld->npend, sizeof *p);
+    if (p == NULL)
+        return luaL_error(L, "out of memory");
+    ld->pend = p;
+    p = &ld->pend[ld->npend++];
+    p->line = d.line;
+    p->output = output;
+    if (lua_type(L, 1) != LUA_TSTRING) {
+        sl_decl_error(&d, "wants a name: %s \"NAME\" { ... }, got %s", kind,
+                      sl_decl_type_name(L, 1));
+    } else {
+        p->name = sl_decl_strdup(&ld->ctx, lua_tostring(L, 1));
+        if (!good_name(lua_tostring(L, 1)))
+            sl_decl_error(&d, "bad name \"%s\" (1 to %d letters, digits, '_', '-' or '.')",
+                          lua_tostring(L, 1), MAX_NAME);
+    }
+    lua_pushinteger(L, (lua_Integer)(ld->npend - 1));
+    lua_pushcclosure(L, table_fn, 1);
+    return 1;
+}
+
+/* Starts the declaration's table call: names it, finds duplicates. */
+static struct pending *begin_table(lua_State *L, struct sl_decl *d, const char *kind)
+{
+    struct loader *ld = declaring(L);
+    struct pending *p = &ld->pend[lua_tointeger(L, lua_upvalueindex(1))];
+    *d = (struct sl_decl){L, &ld->ctx, "", config_line(L, 1)};
+    if (p->name != NULL)
+        snprintf(d->what, sizeof d->what, "%s \"%s\"", kind, p->name);
+    else
+        snprintf(d->what, sizeof d->what, "%s", kind);
+    for (size_t i = 0; p->name != NULL && i < ld->npend; i++) {
+        const struct pending *q = &ld->pend[i];
+        if (q->done && q->output == p->output && q->name && strcmp(q->name, p->name) == 0) {
+            sl_decl_error(d, "already declared at line %d", q->line);
+            break;
+        }
+    }
+    p->done = true;
+    if (lua_type(L, 1) != LUA_TTABLE)
+        sl_decl_error(d, "wants a table: %s { ... }, got %s", d->what, sl_decl_type_name(L, 1));
+    return p;
+}
+
+static int l_input_table(lua_State *L)
+{
+    struct loader *ld = declaring(L);
+    struct sl_decl d;
+    struct pending *p = begin_table(L, &d, "input");
+    struct sl_config *c = ld->ctx.c;
+    struct sl_input_conf *in = sl_decl_grow(&ld->ctx, c->inputs, c->ninputs, sizeof *in);
+    if (in == NULL)
+        return 0;
+    c->inputs = in;
+    in = &c->inputs[c->ninputs++];
+    *in = (struct sl_input_conf){.max_message = SL_DEFAULT_MAX_MESSAGE, .mode = 0666,
+                                 .max_connections = SL_DEFAULT_MAX_CONNECTIONS, .line = d.line};
+    in->name = p->name != NULL ? sl_decl_strdup(&ld->ctx, p->name) : NULL;
+    if (lua_type(L, 1) == LUA_TTABLE)
+        sl_decl_input(&d, 1, in);
+    return 0;
+}
+
+/* An output declaration returns a handle that `to` may use instead of the
+ * output's name: a userdata holding its index in c->outputs. */
+static void push_handle(lua_State *L, size_t index)
+{
+    size_t *h = lua_newuserdatauv(L, sizeof *h, 0);
+    *h = index;
+    luaL_setmetatable(L, SL_DECL_HANDLE_MT);
+}
+
+static int l_handle_tostring(lua_State *L)
+{
+    const size_t *h = luaL_checkudata(L, 1, SL_DECL_HANDLE_MT);
+    const struct loader *ld = loader_of(L);
+    const char *name = ld != NULL ? ld->ctx.c->outputs[*h].name : NULL;
+    lua_pushfstring(L, "output \"%s\"", name != NULL ? name : "?");
+    return 1;
+}
+
+static int l_output_table(lua_State *L)
+{
+    struct loader *ld = declaring(L);
+    struct sl_config *c = ld->ctx.c;
+    struct sl_decl d;
+    struct pending *p = begin_table(L, &d, "output");
+    struct sl_output_conf *o = sl_decl_grow(&ld->ctx, c->outputs, c->noutputs, sizeof *o);
+    if (o == NULL)
+        return luaL_error(L, "out of memory");
+    c->outputs = o;
+    o = &c->outputs[c->noutputs++];
+    *o = (struct sl_output_conf){.queue_capacity = SL_DEFAULT_QUEUE_CAPACITY,
+                                 .queue_bytes = SL_DEFAULT_QUEUE_BYTES,
+                                 .policy = SL_POLICY_BLOCK, .file = c->file, .line = d.line};
+    o->name = p->name != NULL ? sl_decl_strdup(&ld->ctx, p->name) : NULL;
+    if (lua_type(L, 1) == LUA_TTABLE)
+        sl_decl_output(&d, 1, o);
+    push_handle(L, c->noutputs - 1);
+    return 1;
+}
+
+static int l_input(lua_State *L)
+{
+    return declare(L, false, l_input_table);
+}
+
+static int l_output(lua_State *L)
+{
+    return declare(L, true, l_output_table);
+}
+/* }=== */
+
+/* {=== running the chunk */
+static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    return sl_lua_budget_alloc(&((struct loader *)ud)->budget, ptr, osize, nsize);
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    struct loader *ld = loader_of(L);
+    if (++ld->ticks < MAX_INSTRUCTIONS / HOOK_EVERY)
+        return;
+    /* From now on every instruction fails, so a pcall in the config cannot
+     * catch the error and carry on looping. */
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    luaL_where(L, 0); /* in a hook, level 0 is the hooked function */
+    lua_pushstring(L, "config took too long (more than 100 million instructions)");
+    lua_concat(L, 2);
+    lua_error(L);
+}
+
+/* Remembers the config line the error came from and adds a traceback, as
+ * lua.c does; the traceback is only shown in the debug log. */
+static int msghandler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    loader_of(L)->err_line = config_line(L, 1);
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Skips the "FILE:LINE: " Lua puts before a message from the config file,
+ * where FILE may be cut to "...TAIL" (LUA_IDSIZE); NULL when msg has none. */
+static const char *after_position(const char *msg, const char *file, int *line)
+{
+    size_t n = strlen(file);
+    const char *p = NULL;
+    if (strncmp(msg, file, n) == 0 && msg[n] == ':')
+        p = msg + n + 1;
+    else if (strncmp(msg, "...", 3) == 0) {
+        for (const char *q = msg + 3; p == NULL && *q != '\0'; q++) {
+            size_t k = (size_t)(q - msg - 3);
+            if (*q == ':' && k <= n && memcmp(file + n - k, msg + 3, k) == 0)
+                p = q + 1;
+        }
+    }
+    size_t digits = p != NULL ? strspn(p, "0123456789") : 0;
+    if (digits == 0 || p[digits] != ':')
+        return NULL;
+    *line = atoi(p);
+    return p + digits + (p[digits + 1] == ' ' ? 2 : 1);
+}
+
+static void report_lua_error(struct loader *ld, lua_State *L, int status)
+{
+    if (status == LUA_ERRMEM) {
+        sl_errors_add(ld->ctx.errs, ld->ctx.file, ld->err_line, "%s",
+                      ld->budget.refused ? "config needs more than 64 MiB of memory"
+                                      : "out of memory");
+        return;
+    }
+    const char *full = lua_tostring(L, -1);
+    if (full == NULL)
+        full = "(error object is not a string)";
+    sl_log(SL_LOG_DEBUG, 0, "%s: %s", ld->ctx.file, full);
+    const char *tb = strstr(full, "\nstack traceback:");
+    int len = tb != NULL ? (int)(tb - full) : (int)strlen(full);
+    int line = ld->err_line;
+    const char *msg = after_position(full, ld->ctx.file, &line);
+    if (msg == NULL)
+        msg = full;
+    sl_errors_add(ld->ctx.errs, ld->ctx.file, line, "%.*s", len - (int)(msg - full), msg);
+}
+
+/* Like load, but never for binary chunks, which can crash the VM. */
+static int l_load(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_settop(L, 4);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "t");
+    if (n >= 4) /* an explicit nil env is not the same as none */
+        lua_pushvalue(L, 4);
+    lua_call(L, n >= 4 ? 4 : 3, LUA_MULTRET); /* inside the config's pcall */
+    return lua_gettop(L) - 4;
+}
+
+/* Like setmetatable, but refuses __gc: Lua runs finalizers with hooks off,
+ * so a looping one would escape the instruction limit. */
+static int l_setmetatable(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_pushliteral(L, "__gc");
+    if (lua_type(L, 2) == LUA_TTABLE && lua_rawget(L, 2) != LUA_TNIL)
+        return luaL_error(L, "__gc metamethods are not allowed in the config");
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+static void open_libs(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
+    for (const luaL_Reg *lib = libs; lib->func != NULL; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+    /* The config reads no other file; `load` stays, for text only. */
+    lua_pushnil(L);
+    lua_setglobal(L, "dofile");
+    lua_pushnil(L);
+    lua_setglobal(L, "loadfile");
+    /* collectgarbage("stop") would let a route function starve its state;
+     * the config and the functions see the same globals. */
+    lua_pushnil(L);
+    lua_setglobal(L, "collectgarbage");
+    lua_getglobal(L, "load");
+    lua_pushcclosure(L, l_load, 1);
+    lua_setglobal(L, "load");
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, l_setmetatable, 1);
+    lua_setglobal(L, "setmetatable");
+    struct loader *ld = loader_of(L);
+    sl_lua_sluice_open(L, ld->lib, true); /* print goes to the log, as sluice.log */
+
+    luaL_newmetatable(L, SL_DECL_HANDLE_MT);
+    lua_pushcfunction(L, l_handle_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, SL_DECL_HANDLE_MT);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+    lua_register(L, "settings", l_settings);
+    lua_register(L, "input", l_input);
+    lua_register(L, "output", l_output);
+    lua_register(L, "route", l_route);
+}
+
+/* Feeds the config's text to lua_load as luaL_loadfilex() would read the
+ * file: without a UTF-8 BOM, and with a first line starting with '#' (a
+ * "#!" line) left out but its newline kept, so line numbers stay right. */
+struct source_reader {
+    const char *p;
+    size_t n;
+    bool newline; /* give "\n" first */
+};
+
+static const char *read_source(lua_State *L, void *ud, size_t *size)
+{
+    struct source_reader *r = ud;
+    if (r->newline) {
+        r->newline = false;
+        *size = 1;
+        return "\n";
+    }
+    *size = r->n;
+    r->n = 0;
+    return *size > 0 ? r->p : NULL;
+}
+
+static int load_source(lua_State *L, struct loader *ld)
+{
+    struct source_reader r = {ld->source, ld->source_len, false};
+    if (r.n >= 3 && memcmp(r.p, "\xEF\xBB\xBF", 3) == 0)
+        r.p += 3, r.n -= 3;
+    if (r.n > 0 && r.p[0] == '#') {
+        const char *eol = memchr(r.p, '\n', r.n);
+        size_t skip = eol != NULL ? (size_t)(eol - r.p) + 1 : r.n;
+        r.p += skip, r.n -= skip;
+        r.newline = true;
+    }
+    lua_pushfstring(L, "@%s", ld->ctx.file);
+    int status = lua_load(L, read_source, &r, lua_tostring(L, -1), "t");
+    lua_remove(L, -2);
+    return status;
+}
+
+/* Everything that touches the state, run under lua_pcall. */
+static int protected_main(lua_State *L)
+{
+    struct loader *ld = loader_of(L);
+    open_libs(L);
+    if (ld->keep) {
+        lua_newtable(L);
+        lua_setfield(L, LUA_REGISTRYINDEX, SL_CONFIG_FUNCTIONS);
+    }
+    lua_pushcfunction(L, msghandler);
+    int status = load_source(L, ld);
+    if (status == LUA_OK) {
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+        status = lua_pcall(L, 0, 0, -2);
+    }
+    if (status != LUA_OK)
+        report_lua_error(ld, L, status);
+    ld->ran = status == LUA_OK;
+    return 0;
+}
+
+/* Runs the chunk in L, which the loader borrows for the call. */
+static void run_in(struct loader *ld, lua_State *L)
+{
+    *(struct loader **)lua_getextraspace(L) = ld;
+    lua_pushcfunction(L, protected_main);
+    int status = lua_pcall(L, 0, 0, 0);
+    if (status != LUA_OK)
+        report_lua_error(ld, L, status);
+    lua_settop(L, 0);
+    lua_sethook(L, NULL, 0, 0);
+    *(struct loader **)lua_getextraspace(L) = NULL;
+}
+
+/* Reads the whole file into c->source: the one text every state runs. */
+static int read_file(struct loader *ld)
+{
+    struct sl_config *c = ld->ctx.c;
+    FILE *f = fopen(ld->ctx.file, "r");
+    if (f == NULL) {
+        sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "open() failed (%d: %s)", errno,
+                      strerror(errno));
+        return -1;
+    }
+    size_t cap = 0, len = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16384;
+            char *nbuf = ncap <= MEMORY_LIMIT ? realloc(buf, ncap + 1) : NULL;
+            if (nbuf == NULL) {
+                sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "%s",
+                              ncap > MEMORY_LIMIT ? "config file is larger than 64 MiB"
+                                                  : "out of memory");
+                free(buf);
+                fclose(f);
+                return -1;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "read() failed (%d: %s)", errno,
+                      strerror(errno));
+        free(buf);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    c->source = buf;
+    c->source_len = len;
+    ld->source = buf;
+    ld->source_len = len;
+    return 0;
+}
+
+static void run(struct loader *ld)
+{
+    if (read_file(ld) < 0)
+        return;
+    lua_State *L = lua_newstate(limited_alloc, ld);
+    if (L == NULL) {
+        ld->ctx.oom = true;
+        return;
+    }
+    run_in(ld, L);
+    lua_close(L);
+}
+/* }=== */
+
+/* {=== checks once the whole chunk has run */
+static void check_pending(struct loader *ld)
+{
+    for (size_t i = 0; i < ld->npend; i++) {
+        const struct pending *p = &ld->pend[i];
+        const char *kind = p->output ? "output" : "input";
+        if (!p->done && p->name != NULL)
+            sl_errors_add(ld->ctx.errs, ld->ctx.file, p->line,
+                          "%s \"%s\": no table given; write %s \"%s\" { ... }", kind, p->name,
+                          kind, p->name);
+    }
+}
+
+static const char **names_of(struct sl_decl_ctx *ctx, bool outputs)
+{
+    struct sl_config *c = ctx->c;
+    size_t n = outputs ? c->noutputs : c->ninputs;
+    const char **v = calloc(n + 1, sizeof *v);
+    if (v == NULL) {
+        ctx->oom = true;
+        return NULL;
+    }
+    for (size_t i = 0, k = 0; i < n; i++) {
+        const char *name = outputs ? c->outputs[i].name : c->inputs[i].name;
+        if (name != NULL)
+            v[k++] = name;
+    }
+    return v;
+}
+
+static void resolve_route(struct sl_decl_ctx *ctx, struct sl_route_conf *r,
+                          const struct sl_decl_targets *x, const char **outs, const char **ins)
+{
+    char hint[160];
+    for (size_t k = 0; k < x->names.n; k++) {
+        const char *name = x->names.v[k];
+        int o = sl_decl_name_index(outs, name);
+        if (o < 0) {
+            sl_errors_add(ctx->errs, ctx->file, r->line,
+                          "route: 'to' names unknown output '%s'%s", name,
+                          sl_decl_did_you_mean(hint, sizeof hint, "", name, outs));
+            continue;
+        }
+        /* outs[] skips unnamed outputs: find the index in c->outputs. */
+        size_t idx = 0;
+        while (ctx->c->outputs[idx].name == NULL || strcmp(ctx->c->outputs[idx].name, name) != 0)
+            idx++;
+        bool have = false;
+        for (size_t j = 0; j < r->nto; j++)
+            have = have || r->to[j] == idx;
+        size_t *to = have ? r->to : realloc(r->to, (r->nto + 1) * sizeof *to);
+        if (to == NULL) {
+            ctx->oom = true;
+            return;
+        }
+        r->to = to;
+        if (!have)
+            r->to[r->nto++] = idx;
+    }
+    for (size_t k = 0; k < r->inputs.n; k++) {
+        if (sl_decl_name_index(ins, r->inputs.v[k]) < 0)
+            sl_errors_add(ctx->errs, ctx->file, r->line, "route: key 'input' names unknown "
+                          "input '%s'%s", r->inputs.v[k],
+                          sl_decl_did_you_mean(hint, sizeof hint, "", r->inputs.v[k], ins));
+    }
+}
+
+static void check_references(struct loader *ld)
+{
+    check_pending(ld);
+    const char **outs = names_of(&ld->ctx, true), **ins = names_of(&ld->ctx, false);
+    for (size_t i = 0; outs != NULL && ins != NULL && i < ld->ctx.c->nroutes; i++)
+        resolve_route(&ld->ctx, &ld->ctx.c->routes[i], &ld->targets[i], outs, ins);
+    free(outs);
+    free(ins);
+}
+
+/* The line of an entry "FILE:LINE: ...", 0 for "FILE: ...". */
+static long entry_line(const char *entry, size_t file_len)
+{
+    return entry[file_len] == ':' ? strtol(entry + file_len + 1, NULL, 10) : 0;
+}
+
+/* Puts this load's errors in file order (a stable insertion sort): the
+ * checks made after the chunk ran come last otherwise. */
+static void sort_errors(struct sl_errors *errs, size_t from, const char *file)
+{
+    size_t n = strlen(file);
+    for (size_t i = from + 1; i < errs->n; i++) {
+        char *e = errs->v[i];
+        long line = entry_line(e, n);
+        size_t j = i;
+        for (; j > from && entry_line(errs->v[j - 1], n) > line; j--)
+            errs->v[j] = errs->v[j - 1];
+        errs->v[j] = e;
+    }
+}
+
+static void loader_free(struct loader *ld)
+{
+    for (size_t i = 0; i < ld->npend; i++)
+        free(ld->pend[i].name);
+    free(ld->pend);
+    for (size_t i = 0; ld->targets != NULL && i < ld->ctx.c->nroutes; i++) {
+        for (size_t k = 0; k < ld->targets[i].names.n; k++)
+            free(ld->targets[i].names.v[k]);
+        free(ld->targets[i].names.v);
+    }
+    free(ld->targets);
+}
+/* }=== */
+
+int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs)
+{
+    size_t before = errs->n;
+    struct sl_config *c = calloc(1, sizeof *c);
+    char *file = strdup(path);
+    if (c == NULL || file == NULL) {
+        free(c);
+        free(file);
+        sl_errors_add(errs, path, 0, "out of memory");
+        return -EINVAL;
+    }
+    c->file = file;
+    c->log_level = SL_LOG_INFO;
+    struct sl_lua_sluice lib = {NULL, NULL, false};
+    struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}, .lib = &lib,
+                        .budget = {.limit = MEMORY_LIMIT}};
+    run(&ld);
+    if (ld.ran)
+        check_references(&ld);
+    for (size_t i = 0; i < c->nroutes; i++)
+        c->has_lua = c->has_lua || c->routes[i].has_where || c->routes[i].has_transform;
+    if (ld.ctx.oom)
+        sl_errors_add(errs, path, 0, "out of memory");
+    loader_free(&ld);
+    sort_errors(errs, before, path);
+    if (errs->n != before || ld.ctx.oom) {
+        sl_config_free(c);
+        return -EINVAL;
+    }
+    *out = c;
+    return 0;
+}
+
+/* {=== keep mode, for filter.h */
+/* What the re-run declared differently from c, in why; false when nothing. */
+static bool ran_differently(const struct sl_config *c, const struct sl_config *again, char *why,
+                            size_t len)
+{
+    if (again->nroutes != c->nroutes) {
+        snprintf(why, len, "it declared %zu routes, not %zu", again->nroutes, c->nroutes);
+        return true;
+    }
+    for (size_t i = 0; i < c->nroutes; i++) {
+        const struct sl_route_conf *a = &c->routes[i], *b = &again->routes[i];
+        if (a->line != b->line || a->has_where != b->has_where
+            || a->has_transform != b->has_transform || a->where_line != b->where_line
+            || a->transform_line != b->transform_line) {
+            snprintf(why, len, "route %zu (line %d) came out as a route at line %d%s", i + 1,
+                     a->line, b->line,
+                     a->line == b->line ? " with other functions" : "");
+            return true;
+        }
+    }
+    return false;
+}
+
+int sl_config_run_functions(const struct sl_config *c, lua_State *L, struct sl_lua_sluice *lib,
+                            char *err, size_t errlen)
+{
+    const char *file = c->file != NULL ? c->file : "config";
+    struct sl_errors errs = {NULL, 0};
+    struct sl_config *again = calloc(1, sizeof *again);
+    if (again == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    struct loader ld = {.ctx = {.file = file, .c = again, .errs = &errs}, .keep = true,
+                        .lib = lib, .source = c->source, .source_len = c->source_len};
+    bool quiet = lib->quiet;
+    lib->quiet = true; /* what the config logs at its top level, it logged at load */
+    run_in(&ld, L);
+    lib->quiet = quiet;
+    char why[512];
+    int rc = 0;
+    if (ld.ctx.oom || errs.n > 0 || !ld.ran) {
+        snprintf(why, sizeof why, "%s", errs.n > 0 ? errs.v[0] : "out of memory");
+        rc = ld.ctx.oom ? -ENOMEM : -EINVAL;
+    } else if (ran_differently(c, again, why, sizeof why)) {
+        rc = -EINVAL;
+    }
+    if (rc < 0)
+        snprintf(err, errlen, "config ran differently in an input thread: %s (a config must "
+                 "declare the same routes every time it runs)", why);
+    loader_free(&ld);
+    sl_errors_clear(&errs);
+    sl_config_free(again);
+    return rc;
+}
+/* }=== */

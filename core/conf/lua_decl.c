@@ -1,0 +1,891 @@
+/*
+ * lua_decl.c: reading the table of each declaration in sluice.lua.
+ *
+ * lua_config.c makes the calls; this file reads what they are given: the
+ * values (strings, sizes, modes, listen addresses, lists, facility and
+ * severity specs, regular expressions) and the keys each declaration knows
+ * (settings, input, output, route). Keys are read in sorted order, so errors
+ * and an output's plugin keys come out the same from run to run whatever
+ * Lua's hash order.
+ *
+ * Ownership: see lua_decl.h. What a reader copies is stored in the config,
+ * or in the route's targets, before the next call into Lua.
+ */
+#include "config.h" /* _GNU_SOURCE (AC_USE_SYSTEM_EXTENSIONS): strdup, strndup */
+
+#include "conf/lua_decl.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/util.h"
+
+#define MAX_DEPTH 8 /* nesting of an output's plugin tables */
+#define MAX_MESSAGE_LIMIT (64u << 20)
+/* No hint for a word or a candidate past 32 bytes, as the loader has always
+ * done; sl_edit_distance() itself would go on to 64. */
+#define MAX_HINT 32
+
+/* {=== helpers the loader shares */
+char *sl_decl_strdup(struct sl_decl_ctx *ctx, const char *s)
+{
+    char *p = strdup(s);
+    if (p == NULL)
+        ctx->oom = true;
+    return p;
+}
+
+void *sl_decl_grow(struct sl_decl_ctx *ctx, void *v, size_t n, size_t size)
+{
+    char *p = realloc(v, (n + 1) * size);
+    if (p == NULL)
+        ctx->oom = true;
+    else
+        memset(p + n * size, 0, size);
+    return p;
+}
+
+int sl_decl_name_index(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i] != NULL; i++) {
+        if (strcmp(names[i], s) == 0)
+            return i;
+    }
+    return -1;
+}
+
+const char *sl_decl_did_you_mean(char *buf, size_t len, const char *prefix, const char *word,
+                                 const char *const *cands)
+{
+    const char *best = NULL;
+    size_t best_d = 3, wlen = strlen(word);
+    for (size_t i = 0; wlen <= MAX_HINT && cands[i] != NULL; i++) {
+        size_t clen = strlen(cands[i]);
+        size_t d = clen <= MAX_HINT ? sl_edit_distance(word, wlen, cands[i], clen) : SIZE_MAX;
+        if (d < best_d && d < wlen) {
+            best = cands[i];
+            best_d = d;
+        }
+    }
+    buf[0] = '\0';
+    if (best != NULL)
+        snprintf(buf, len, ", did you mean '%s%s'?", prefix, best);
+    return buf;
+}
+
+const char *sl_decl_type_name(lua_State *L, int idx)
+{
+    if (luaL_testudata(L, idx, SL_DECL_HANDLE_MT) != NULL)
+        return "output handle";
+    return luaL_typename(L, idx);
+}
+
+void sl_decl_error(const struct sl_decl *d, const char *fmt, ...)
+{
+    char text[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    sl_errors_add(d->ctx->errs, d->ctx->file, d->line, "%s: %s", d->what, text);
+}
+/* }=== */
+
+/* {=== reading values */
+static void strlist_add(struct sl_decl_ctx *ctx, struct sl_strlist *l, const char *s)
+{
+    char *copy = sl_decl_strdup(ctx, s);
+    char **v = copy != NULL ? realloc(l->v, (l->n + 1) * sizeof *v) : NULL;
+    if (v == NULL) {
+        ctx->oom = true;
+        free(copy);
+        return;
+    }
+    l->v = v;
+    l->v[l->n++] = copy;
+}
+
+static void wrong_type(const struct sl_decl *d, const char *key, const char *wants, int idx)
+{
+    sl_decl_error(d, "key '%s' wants %s, got %s", key, wants, sl_decl_type_name(d->L, idx));
+}
+
+/* Copies the non-empty string at idx into *dst, replacing what was there. */
+static bool want_string(const struct sl_decl *d, const char *key, int idx, char **dst)
+{
+    size_t len;
+    if (lua_type(d->L, idx) != LUA_TSTRING) {
+        wrong_type(d, key, "a string", idx);
+        return false;
+    }
+    const char *s = lua_tolstring(d->L, idx, &len);
+    if (len == 0 || strlen(s) != len) {
+        sl_decl_error(d, "key '%s' wants a non-empty string without NUL bytes", key);
+        return false;
+    }
+    free(*dst);
+    *dst = sl_decl_strdup(d->ctx, s);
+    return *dst != NULL;
+}
+
+static bool want_size(const struct sl_decl *d, const char *key, int idx, unsigned long long min,
+                      unsigned long long max, unsigned long long *out)
+{
+    lua_State *L = d->L;
+    unsigned long long v;
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        int isint;
+        lua_Integer n = lua_tointegerx(L, idx, &isint);
+        if (!isint || n < 0) {
+            sl_decl_error(d, "key '%s': bad size %s (a whole number of bytes)", key,
+                          lua_tostring(L, idx));
+            return false;
+        }
+        v = (unsigned long long)n;
+    } else if (lua_type(L, idx) == LUA_TSTRING) {
+        if (sl_parse_size(lua_tostring(L, idx), &v) < 0) {
+            sl_decl_error(d, "key '%s': bad size '%s' (a number of bytes or a string like \"64K\", "
+                             "\"16M\", \"1G\")", key, lua_tostring(L, idx));
+            return false;
+        }
+    } else {
+        wrong_type(d, key, "a size (number or string like \"64K\")", idx);
+        return false;
+    }
+    if (v < min || v > max) {
+        sl_decl_error(d, "key '%s': size %llu is out of range (%llu to %llu)", key, v, min, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool want_int(const struct sl_decl *d, const char *key, int idx, long long min,
+                     long long max, long long *out)
+{
+    int isint = 0;
+    lua_Integer n = 0;
+    if (lua_type(d->L, idx) == LUA_TNUMBER)
+        n = lua_tointegerx(d->L, idx, &isint);
+    else {
+        wrong_type(d, key, "a whole number", idx);
+        return false;
+    }
+    if (!isint || n < min || n > max) {
+        sl_decl_error(d, "key '%s' wants a whole number from %lld to %lld, got %s", key, min, max,
+                      lua_tostring(d->L, idx));
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+static bool want_bool(const struct sl_decl *d, const char *key, int idx, bool *out)
+{
+    if (lua_type(d->L, idx) != LUA_TBOOLEAN) {
+        wrong_type(d, key, "a boolean", idx);
+        return false;
+    }
+    *out = lua_toboolean(d->L, idx);
+    return true;
+}
+
+/* Calls item() for the value at idx, or for each item when it is a list.
+ * item() returns false for a value of the wrong type, reported here. */
+typedef bool item_fn(const struct sl_decl *d, const char *key, int idx, void *obj);
+
+static void each_item(const struct sl_decl *d, const char *key, int idx, const char *wants,
+                      item_fn *item, void *obj)
+{
+    lua_State *L = d->L;
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        if (!item(d, key, idx, obj))
+            wrong_type(d, key, wants, idx);
+        return;
+    }
+    lua_Unsigned n = lua_rawlen(L, idx), pairs = 0;
+    for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1))
+        pairs++;
+    if (n == 0 || pairs != n) {
+        sl_decl_error(d, "key '%s' wants %s, got %s", key, wants,
+                      n == 0 ? "an empty list" : "a table");
+        return;
+    }
+    for (lua_Unsigned i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, (lua_Integer)i);
+        if (!item(d, key, -1, obj))
+            sl_decl_error(d, "key '%s' wants %s, got %s as list item %llu", key, wants,
+                          sl_decl_type_name(L, -1), (unsigned long long)i);
+        lua_pop(L, 1);
+    }
+}
+
+static bool string_item(const struct sl_decl *d, const char *key, int idx, void *obj)
+{
+    size_t len;
+    if (lua_type(d->L, idx) != LUA_TSTRING)
+        return false;
+    const char *s = lua_tolstring(d->L, idx, &len);
+    if (len == 0 || strlen(s) != len)
+        sl_decl_error(d, "key '%s' wants non-empty strings without NUL bytes", key);
+    else
+        strlist_add(d->ctx, obj, s);
+    return true;
+}
+
+static void want_strlist(const struct sl_decl *d, const char *key, int idx, struct sl_strlist *l)
+{
+    each_item(d, key, idx, "a string or a list of strings", string_item, l);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* True for a key that is a name: a string without NUL bytes. */
+static bool is_name(lua_State *L, int idx)
+{
+    size_t len;
+    return lua_type(L, idx) == LUA_TSTRING && strlen(lua_tolstring(L, idx, &len)) == len;
+}
+
+/* Reports a key that is not a name, once per table (a list would repeat it).
+ * A copy is converted, since converting the key itself confuses lua_next. */
+static void bad_key(const struct sl_decl *d, const char *prefix, int idx)
+{
+    lua_State *L = d->L;
+    lua_pushvalue(L, idx);
+    bool number = lua_type(L, -1) == LUA_TNUMBER;
+    const char *what = number ? "list item" : "key of type";
+    const char *k = number ? lua_tostring(L, -1) : sl_decl_type_name(L, -1);
+    if (prefix != NULL)
+        sl_decl_error(d, "key '%s' holds a %s %s; write name = value", prefix, what, k);
+    else
+        sl_decl_error(d, "unexpected %s %s; write name = value", what, k);
+    lua_pop(L, 1);
+}
+
+/* Pushes a userdata holding the names among the keys of the table at t,
+ * sorted so that errors and plugin keys come out in a stable order (Lua's
+ * hash order changes from run to run), and reports the other keys. The
+ * strings are anchored by the table, which nothing changes meanwhile. */
+static const char **sorted_keys(const struct sl_decl *d, int t, const char *prefix, size_t *n)
+{
+    lua_State *L = d->L;
+    size_t count = 0, i = 0;
+    bool reported = false;
+    t = lua_absindex(L, t);
+    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
+        if (is_name(L, -2))
+            count++;
+        else if (!reported)
+            bad_key(d, prefix, -2), reported = true;
+    }
+    const char **keys = lua_newuserdatauv(L, (count + 1) * sizeof *keys, 0);
+    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
+        if (i < count && is_name(L, -2))
+            keys[i++] = lua_tostring(L, -2);
+    }
+    qsort(keys, i, sizeof *keys, cmp_str);
+    *n = i;
+    return keys;
+}
+
+typedef void set_fn(const struct sl_decl *d, int k, const char *key, int idx, void *obj);
+
+/* Calls set() for each key of the table at t that names[] knows, reports
+ * the others, and returns a mask of the keys seen. */
+static unsigned each_key(const struct sl_decl *d, int t, const char *prefix,
+                         const char *const *names, set_fn *set, void *obj)
+{
+    lua_State *L = d->L;
+    char full[128], hint[160];
+    size_t n;
+    unsigned seen = 0;
+    t = lua_absindex(L, t);
+    const char **keys = sorted_keys(d, t, prefix, &n);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(full, sizeof full, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", keys[i]);
+        int k = sl_decl_name_index(names, keys[i]);
+        if (k < 0) {
+            char pre[64];
+            snprintf(pre, sizeof pre, "%s%s", prefix ? prefix : "", prefix ? "." : "");
+            sl_decl_error(d, "unknown key '%s'%s", full,
+                          sl_decl_did_you_mean(hint, sizeof hint, pre, keys[i], names));
+            continue;
+        }
+        seen |= 1u << k;
+        lua_pushstring(L, keys[i]);
+        lua_rawget(L, t);
+        set(d, k, full, lua_gettop(L), obj);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1); /* the keys */
+    return seen;
+}
+/* }=== */
+
+/* {=== settings { ... } */
+enum { S_CONTROL, S_HOSTNAME, S_PLUGIN_PATH, S_STATE_DIR, S_LOG_LEVEL };
+static const char *const settings_keys[] = {
+    "control", "hostname", "plugin_path", "state_dir", "log_level", NULL};
+
+static void set_setting(const struct sl_decl *d, int k, const char *key, int v, void *obj)
+{
+    struct sl_config *c = obj;
+    switch (k) {
+    case S_CONTROL: want_string(d, key, v, &c->control); break;
+    case S_HOSTNAME: want_string(d, key, v, &c->hostname); break;
+    case S_STATE_DIR: want_string(d, key, v, &c->state_dir); break;
+    case S_PLUGIN_PATH: want_strlist(d, key, v, &c->plugin_path); break;
+    case S_LOG_LEVEL: {
+        char *s = NULL;
+        if (!want_string(d, key, v, &s))
+            break;
+        int level = sl_severity_from_name(s, strlen(s));
+        if (level < SL_LOG_ERR)
+            sl_decl_error(d, "key 'log_level': unknown level '%s' (err, warning, notice, info "
+                             "or debug)", s);
+        else
+            c->log_level = level;
+        free(s);
+        break;
+    }
+    }
+}
+
+void sl_decl_settings(const struct sl_decl *d, int t, struct sl_config *c)
+{
+    each_key(d, t, NULL, settings_keys, set_setting, c);
+}
+/* }=== */
+
+/* {=== input "name" { ... } */
+enum { I_TYPE, I_PATH, I_LISTEN, I_MAX_MESSAGE, I_IDLE_TIMEOUT, I_RCVBUF, I_MODE, I_MAX_CONNECTIONS };
+static const char *const input_keys[] = {
+    "type", "path", "listen", "max_message", "idle_timeout", "rcvbuf", "mode", "max_connections",
+    NULL};
+static const char *const input_types[] = {"unix", "udp", "tcp", NULL};
+/* Keys each type uses, by enum sl_input_type. */
+static const unsigned input_type_keys[] = {
+    [SL_INPUT_UNIX] = 1u << I_PATH | 1u << I_MAX_MESSAGE | 1u << I_RCVBUF | 1u << I_MODE,
+    [SL_INPUT_UDP] = 1u << I_LISTEN | 1u << I_MAX_MESSAGE | 1u << I_RCVBUF,
+    [SL_INPUT_TCP] = 1u << I_LISTEN | 1u << I_MAX_MESSAGE | 1u << I_IDLE_TIMEOUT | 1u << I_RCVBUF |
+                     1u << I_MAX_CONNECTIONS,
+};
+
+struct input_ctx {
+    struct sl_input_conf *in;
+    bool typed;
+};
+
+/* "HOST:PORT" or "[V6]:PORT"; port 0 asks the kernel for a free one. */
+static bool parse_listen(struct sl_decl_ctx *ctx, const char *s, char **host, char **port)
+{
+    const char *h = s, *he, *p;
+    if (*s == '[') {
+        h = s + 1;
+        he = strchr(h, ']');
+        if (he == NULL || he == h || memchr(h, ':', (size_t)(he - h)) == NULL || he[1] != ':')
+            return false;
+        p = he + 2;
+    } else {
+        he = strrchr(s, ':');
+        if (he == NULL || he == s || memchr(s, ':', (size_t)(he - s)) != NULL)
+            return false;
+        p = he + 1;
+    }
+    size_t nd = strspn(p, "0123456789");
+    if (nd == 0 || nd > 5 || p[nd] != '\0' || atol(p) > 65535
+        || memchr(h, ' ', (size_t)(he - h)) != NULL)
+        return false;
+    char num[8];
+    snprintf(num, sizeof num, "%ld", atol(p));
+    free(*host);
+    free(*port);
+    *host = strndup(h, (size_t)(he - h));
+    *port = sl_decl_strdup(ctx, num);
+    if (*host == NULL)
+        ctx->oom = true;
+    return true;
+}
+
+/* A permission as a string of octal digits ("0666"), or an integer. Lua has
+ * no octal literals, so an integer that reads like one (mode = 644) is
+ * refused rather than taken as decimal. */
+static void set_mode(const struct sl_decl *d, const char *key, int v, unsigned *mode)
+{
+    lua_State *L = d->L;
+    if (lua_type(L, v) == LUA_TSTRING) {
+        const char *s = lua_tostring(L, v);
+        size_t n = strspn(s, "01234567");
+        unsigned long m = strtoul(s, NULL, 8);
+        if (n == 0 || n > 4 || s[n] != '\0' || m > 0777)
+            sl_decl_error(d, "key '%s': bad mode '%s' (octal permissions like \"0666\")", key, s);
+        else
+            *mode = (unsigned)m;
+        return;
+    }
+    if (lua_type(L, v) != LUA_TNUMBER) {
+        wrong_type(d, key, "a permission string like \"0666\"", v);
+        return;
+    }
+    int isint;
+    lua_Integer m = lua_tointegerx(L, v, &isint);
+    char digits[32];
+    snprintf(digits, sizeof digits, "%lld", (long long)m);
+    if (!isint || m < 0 || m > 0777 || (m >= 100 && strspn(digits, "01234567") == strlen(digits)))
+        sl_decl_error(d, "key '%s': mode %s is ambiguous or out of range; write it as a string "
+                         "like \"0%s\"", key, lua_tostring(L, v), isint && m >= 0 ? digits : "666");
+    else
+        *mode = (unsigned)m;
+}
+
+static void set_input_type(const struct sl_decl *d, const char *key, int v, struct input_ctx *x)
+{
+    char *s = NULL, hint[96];
+    if (!want_string(d, key, v, &s))
+        return;
+    int t = sl_decl_name_index(input_types, s);
+    if (t < 0)
+        sl_decl_error(d, "unknown type '%s' (unix, udp or tcp)%s", s,
+                      sl_decl_did_you_mean(hint, sizeof hint, "", s, input_types));
+    x->in->type = (enum sl_input_type)(t < 0 ? 0 : t);
+    x->typed = t >= 0;
+    free(s);
+}
+
+static void set_input(const struct sl_decl *d, int k, const char *key, int v, void *obj)
+{
+    struct input_ctx *x = obj;
+    struct sl_input_conf *in = x->in;
+    unsigned long long size;
+    long long n;
+    char *s = NULL;
+    switch (k) {
+    case I_TYPE: set_input_type(d, key, v, x); break;
+    case I_PATH: want_string(d, key, v, &in->path); break;
+    case I_LISTEN:
+        if (want_string(d, key, v, &s) && !parse_listen(d->ctx, s, &in->host, &in->port))
+            sl_decl_error(d, "bad listen address '%s' (HOST:PORT or [IPv6]:PORT, port 0-65535)", s);
+        free(s);
+        break;
+    case I_MAX_MESSAGE:
+        if (want_size(d, key, v, 1, MAX_MESSAGE_LIMIT, &size))
+            in->max_message = (size_t)size;
+        break;
+    case I_RCVBUF:
+        if (want_size(d, key, v, 0, 1u << 30, &size))
+            in->rcvbuf = (size_t)size;
+        break;
+    case I_IDLE_TIMEOUT:
+        if (want_int(d, key, v, 0, 1 << 30, &n))
+            in->idle_timeout = (int)n;
+        break;
+    case I_MODE: set_mode(d, key, v, &in->mode); break;
+    case I_MAX_CONNECTIONS:
+        if (want_int(d, key, v, 1, 1 << 20, &n))
+            in->max_connections = (unsigned)n;
+        break;
+    }
+}
+
+/* Checks what depends on the type, once every key has been read. */
+static void check_input(const struct sl_decl *d, const struct input_ctx *x, unsigned seen)
+{
+    if (!(seen & 1u << I_TYPE)) {
+        sl_decl_error(d, "key 'type' is missing (unix, udp or tcp)");
+        return;
+    }
+    if (!x->typed)
+        return;
+    enum sl_input_type t = x->in->type;
+    unsigned extra = seen & ~(input_type_keys[t] | 1u << I_TYPE);
+    for (int k = 0; input_keys[k] != NULL; k++) {
+        if (extra & 1u << k)
+            sl_decl_error(d, "key '%s' is not used by type '%s'", input_keys[k], input_types[t]);
+    }
+    if (t == SL_INPUT_UNIX && !(seen & 1u << I_PATH))
+        sl_decl_error(d, "type 'unix' needs key 'path'");
+    if (t != SL_INPUT_UNIX && !(seen & 1u << I_LISTEN))
+        sl_decl_error(d, "type '%s' needs key 'listen' (\"HOST:PORT\")", input_types[t]);
+}
+
+void sl_decl_input(const struct sl_decl *d, int t, struct sl_input_conf *in)
+{
+    struct input_ctx x = {in, false};
+    unsigned seen = each_key(d, t, NULL, input_keys, set_input, &x);
+    check_input(d, &x, seen);
+}
+/* }=== */
+
+/* {=== output "name" { ... } */
+enum { Q_CAPACITY, Q_BYTES, Q_POLICY };
+static const char *const queue_keys[] = {"capacity", "bytes", "policy", NULL};
+static const char *const policies[] = {"block", "drop", NULL};
+
+static void set_queue(const struct sl_decl *d, int k, const char *key, int v, void *obj)
+{
+    struct sl_output_conf *o = obj;
+    unsigned long long size;
+    long long n;
+    char *s = NULL, hint[96];
+    switch (k) {
+    case Q_CAPACITY:
+        if (want_int(d, key, v, 1, 1 << 30, &n))
+            o->queue_capacity = (size_t)n;
+        break;
+    case Q_BYTES:
+        if (want_size(d, key, v, 1, 1ull << 40, &size))
+            o->queue_bytes = (size_t)size;
+        break;
+    case Q_POLICY:
+        if (!want_string(d, key, v, &s))
+            break;
+        if (sl_decl_name_index(policies, s) < 0)
+            sl_decl_error(d, "key '%s': unknown policy '%s' (block or drop)%s", key, s,
+                          sl_decl_did_you_mean(hint, sizeof hint, "", s, policies));
+        else
+            o->policy = sl_decl_name_index(policies, s) == 0 ? SL_POLICY_BLOCK : SL_POLICY_DROP;
+        free(s);
+        break;
+    }
+}
+
+static void add_kv(const struct sl_decl *d, struct sl_output_conf *o, const char *key, int v,
+                   int depth);
+
+static void add_kv_table(const struct sl_decl *d, struct sl_output_conf *o, const char *key, int v,
+                         int depth)
+{
+    lua_State *L = d->L;
+    char full[256];
+    size_t n;
+    if (depth >= MAX_DEPTH) {
+        sl_decl_error(d, "key '%s' is nested too deeply", key);
+        return;
+    }
+    v = lua_absindex(L, v);
+    const char **keys = sorted_keys(d, v, key, &n);
+    for (size_t i = 0; i < n; i++) {
+        if ((size_t)snprintf(full, sizeof full, "%s.%s", key, keys[i]) >= sizeof full) {
+            sl_decl_error(d, "key '%s...' is too long", key);
+            continue;
+        }
+        lua_pushstring(L, keys[i]);
+        lua_rawget(L, v);
+        add_kv(d, o, full, -1, depth + 1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1); /* the keys */
+}
+
+/* Copies a plugin key, type-tagged; tables are flattened to dotted keys. */
+static void add_kv(const struct sl_decl *d, struct sl_output_conf *o, const char *key, int v,
+                   int depth)
+{
+    lua_State *L = d->L;
+    int t = lua_type(L, v);
+    if (t == LUA_TTABLE) {
+        add_kv_table(d, o, key, v, depth);
+        return;
+    }
+    if (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TBOOLEAN) {
+        wrong_type(d, key, "a string, number, boolean or table", v);
+        return;
+    }
+    if (sl_output_conf_get(o, key) != NULL) {
+        sl_decl_error(d, "key '%s' is given twice", key);
+        return;
+    }
+    size_t len = 0;
+    if (t == LUA_TSTRING && strlen(lua_tolstring(L, v, &len)) != len) {
+        sl_decl_error(d, "key '%s' holds a NUL byte", key);
+        return;
+    }
+    char *copy = sl_decl_strdup(d->ctx, key);
+    struct sl_kv *kv = copy != NULL ? sl_decl_grow(d->ctx, o->kv, o->nkv, sizeof *kv) : NULL;
+    if (kv == NULL) {
+        free(copy); /* every kv has a key: sl_output_conf_get relies on it */
+        return;
+    }
+    o->kv = kv;
+    kv = &o->kv[o->nkv++];
+    kv->key = copy;
+    if (t == LUA_TSTRING) {
+        kv->type = SL_KV_STRING;
+        kv->str = sl_decl_strdup(d->ctx, lua_tostring(L, v));
+    } else if (t == LUA_TBOOLEAN) {
+        kv->type = SL_KV_BOOL;
+        kv->num = lua_toboolean(L, v);
+    } else if (lua_isinteger(L, v)) {
+        kv->type = SL_KV_INT;
+        kv->num = lua_tointeger(L, v);
+    } else {
+        kv->type = SL_KV_NUMBER;
+        kv->dnum = lua_tonumber(L, v);
+    }
+}
+
+void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o)
+{
+    lua_State *L = d->L;
+    t = lua_absindex(L, t);
+    size_t n;
+    bool typed = false;
+    const char **keys = sorted_keys(d, t, NULL, &n);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, keys[i]);
+        lua_rawget(L, t);
+        if (strcmp(keys[i], "type") == 0) {
+            typed = true;
+            if (want_string(d, "type", -1, &o->type)
+                && strspn(o->type, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(o->type))
+                sl_decl_error(d, "bad type '%s' (a plugin name: a-z, 0-9, '_' and '-')", o->type);
+        } else if (strcmp(keys[i], "plugin") == 0) {
+            want_string(d, "plugin", -1, &o->plugin);
+        } else if (strcmp(keys[i], "queue") == 0) {
+            if (lua_type(L, -1) == LUA_TTABLE)
+                each_key(d, -1, "queue", queue_keys, set_queue, o);
+            else
+                wrong_type(d, "queue", "a table { capacity = N, bytes = SIZE, policy = P }", -1);
+        } else {
+            add_kv(d, o, keys[i], -1, 0);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1); /* the keys */
+    if (!typed)
+        sl_decl_error(d, "key 'type' is missing (the plugin, e.g. \"file\")");
+}
+
+/* }=== */
+
+/* {=== route { ... } */
+enum {
+    R_FACILITY, R_SEVERITY, R_APP_NAME, R_HOSTNAME, R_MSG_CONTAINS, R_MSG_PREFIX, R_MSG_SUFFIX,
+    R_MSG_MATCH, R_APP_NAME_MATCH, R_HOSTNAME_MATCH, R_INPUT, R_TO, R_FINAL, R_WHERE,
+    R_TRANSFORM, R_DROP, R_ON_ERROR
+};
+static const char *const route_keys[] = {
+    "facility", "severity", "app_name", "hostname", "msg_contains", "msg_prefix", "msg_suffix",
+    "msg_match", "app_name_match", "hostname_match", "input", "to", "final", "where",
+    "transform", "drop", "on_error", NULL};
+/* What each key wants, for a function given where a value belongs. */
+static const char *const route_wants[] = {
+    "a facility name or a list of them",
+    "a severity name, a comparison like \"<=warning\" or a list of them",
+    "a string or a list of them", "a string or a list of them", "a string", "a string",
+    "a string", "a string", "a string", "a string", "a string or a list of them",
+    "an output, an output name or a list of them", "a boolean", NULL, NULL, "a boolean",
+    "\"pass\" or \"skip\""};
+static const char *const on_error_values[] = {"skip", "pass", NULL};
+
+struct route_ctx {
+    struct sl_route_conf *r;
+    struct sl_decl_targets *x;
+};
+
+static bool facility_item(const struct sl_decl *d, const char *key, int idx, void *obj)
+{
+    const char *names[25], *s;
+    char hint[96];
+    if (lua_type(d->L, idx) != LUA_TSTRING)
+        return false;
+    s = lua_tostring(d->L, idx);
+    int f = sl_facility_from_name(s, strlen(s));
+    if (f >= 0) {
+        *(uint32_t *)obj |= 1u << f;
+        return true;
+    }
+    for (unsigned i = 0; i < 25; i++)
+        names[i] = sl_facility_name(i);
+    sl_decl_error(d, "unknown facility '%s'%s", s,
+                  sl_decl_did_you_mean(hint, sizeof hint, "", s, names));
+    return true;
+}
+
+/* A severity name, or a comparison "<=warning", "<warning", ">=info",
+ * ">info", "==err" of the numeric severity (0 emerg .. 7 debug). */
+static bool severity_item(const struct sl_decl *d, const char *key, int idx, void *obj)
+{
+    static const char *const ops[] = {"<=", ">=", "==", "<", ">", NULL};
+    const char *names[9], *s, *name;
+    char hint[96];
+    if (lua_type(d->L, idx) != LUA_TSTRING)
+        return false;
+    name = s = lua_tostring(d->L, idx);
+    int op = -1;
+    for (int i = 0; op < 0 && ops[i] != NULL; i++) {
+        if (strncmp(name, ops[i], strlen(ops[i])) == 0)
+            op = i, name += strlen(ops[i]);
+    }
+    if (op < 0 && name[0] != '\0' && strchr("<>=!~", name[0]) != NULL) {
+        sl_decl_error(d, "bad severity comparison '%s' (<=, <, >=, > or == and a name, like "
+                         "\"<=warning\")", s);
+        return true;
+    }
+    name += strspn(name, " ");
+    int v = sl_severity_from_name(name, strlen(name));
+    if (v < 0) {
+        for (unsigned i = 0; i < 9; i++)
+            names[i] = sl_severity_name(i);
+        sl_decl_error(d, "unknown severity '%s' (a name like \"err\" or a comparison like "
+                         "\"<=warning\")%s", s,
+                      sl_decl_did_you_mean(hint, sizeof hint, op >= 0 ? ops[op] : "", name, names));
+        return true;
+    }
+    uint8_t mask = 0;
+    for (int i = 0; i < 8; i++) {
+        bool in = op == 0 ? i <= v : op == 1 ? i >= v : op == 3 ? i < v : op == 4 ? i > v : i == v;
+        mask |= (uint8_t)(in << i);
+    }
+    if (mask == 0)
+        sl_decl_error(d, "severity '%s' matches no severity", s);
+    *(uint8_t *)obj |= mask;
+    return true;
+}
+
+static bool to_item(const struct sl_decl *d, const char *key, int idx, void *obj)
+{
+    struct sl_decl_targets *x = obj;
+    const size_t *h = luaL_testudata(d->L, idx, SL_DECL_HANDLE_MT);
+    if (h != NULL) {
+        const char *name = d->ctx->c->outputs[*h].name;
+        if (name != NULL)
+            strlist_add(d->ctx, &x->names, name);
+        else
+            x->broken = true; /* its output's bad name is already reported */
+        return true;
+    }
+    return string_item(d, key, idx, &x->names);
+}
+
+/* Compiles a regular expression once, here, so a bad one is a config error
+ * with its line and the router never meets one. Messages are bytes, not
+ * UTF-8 (an invalid sequence must not make a pattern fail), so a pattern may
+ * not turn UTF mode on with (*UTF) either. The JIT is used where it works;
+ * where it does not (no JIT in this build of PCRE2, or no executable
+ * memory), pcre2_match() interprets the same code. */
+static void want_regex(const struct sl_decl *d, const char *key, int idx, struct sl_regex *re)
+{
+    if (!want_string(d, key, idx, &re->pattern))
+        return;
+    int err;
+    PCRE2_SIZE offset;
+    pcre2_code_free(re->code);
+    re->code = pcre2_compile((PCRE2_SPTR)re->pattern, PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF,
+                             &err, &offset, NULL);
+    if (re->code == NULL) {
+        PCRE2_UCHAR text[256];
+        if (pcre2_get_error_message(err, text, sizeof text) < 0)
+            snprintf((char *)text, sizeof text, "error %d", err);
+        sl_decl_error(d, "key '%s': bad regular expression at offset %zu: %s", key,
+                      (size_t)offset, (const char *)text);
+        return;
+    }
+    (void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+}
+
+/* where = function(m) ... end: the function stays in Lua (filter.h); the
+ * config keeps the line it is defined at. */
+static void want_function(const struct sl_decl *d, const char *key, int v, bool *has, int *line)
+{
+    lua_State *L = d->L;
+    if (lua_type(L, v) != LUA_TFUNCTION) {
+        sl_decl_error(d, "key '%s' wants a function (%s = function(m) ... end), got %s", key,
+                      key, sl_decl_type_name(L, v));
+        return;
+    }
+    lua_Debug ar;
+    lua_pushvalue(L, v);
+    lua_getinfo(L, ">S", &ar);
+    *has = true;
+    *line = ar.linedefined > 0 ? ar.linedefined : d->line; /* a C function: the route's */
+}
+
+static void want_on_error(const struct sl_decl *d, const char *key, int v, enum sl_on_error *out)
+{
+    char *s = NULL, hint[96];
+    if (!want_string(d, key, v, &s))
+        return;
+    int i = sl_decl_name_index(on_error_values, s);
+    if (i >= 0)
+        *out = i == 0 ? SL_ON_ERROR_SKIP : SL_ON_ERROR_PASS;
+    else if (sl_decl_did_you_mean(hint, sizeof hint, "", s, on_error_values)[0] != '\0')
+        sl_decl_error(d, "key '%s': unknown value '%s'%s", key, s, hint);
+    else
+        sl_decl_error(d, "key '%s': unknown value '%s' (pass or skip)", key, s);
+    free(s);
+}
+
+static void set_route(const struct sl_decl *d, int k, const char *key, int v, void *obj)
+{
+    struct route_ctx *x = obj;
+    struct sl_route_conf *r = x->r;
+    if (lua_type(d->L, v) == LUA_TFUNCTION && route_wants[k] != NULL) {
+        sl_decl_error(d, "key '%s' wants %s, got a function (only 'where' and 'transform' take "
+                         "functions)", key, route_wants[k]);
+        return;
+    }
+    switch (k) {
+    case R_FACILITY:
+        r->facility_mask = 0;
+        each_item(d, key, v, "a facility name or a list of them", facility_item,
+                  &r->facility_mask);
+        break;
+    case R_SEVERITY:
+        r->severity_mask = 0;
+        each_item(d, key, v, "a severity name, a comparison like \"<=warning\" or a list of them",
+                  severity_item, &r->severity_mask);
+        break;
+    case R_APP_NAME: want_strlist(d, key, v, &r->app_names); break;
+    case R_HOSTNAME: want_strlist(d, key, v, &r->hostnames); break;
+    case R_INPUT: want_strlist(d, key, v, &r->inputs); break;
+    case R_MSG_CONTAINS: want_string(d, key, v, &r->msg_contains); break;
+    case R_MSG_PREFIX: want_string(d, key, v, &r->msg_prefix); break;
+    case R_MSG_SUFFIX: want_string(d, key, v, &r->msg_suffix); break;
+    case R_MSG_MATCH: want_regex(d, key, v, &r->msg_match); break;
+    case R_APP_NAME_MATCH: want_regex(d, key, v, &r->app_name_match); break;
+    case R_HOSTNAME_MATCH: want_regex(d, key, v, &r->hostname_match); break;
+    case R_FINAL: want_bool(d, key, v, &r->final); break;
+    case R_TO:
+        each_item(d, key, v, "an output, an output name or a list of them", to_item, x->x);
+        break;
+    case R_WHERE: want_function(d, key, v, &r->has_where, &r->where_line); break;
+    case R_TRANSFORM: want_function(d, key, v, &r->has_transform, &r->transform_line); break;
+    case R_DROP: want_bool(d, key, v, &r->drop); break;
+    case R_ON_ERROR: want_on_error(d, key, v, &r->on_error); break;
+    }
+}
+
+void sl_decl_route(const struct sl_decl *d, int t, struct sl_route_conf *r,
+                   struct sl_decl_targets *x)
+{
+    struct route_ctx rx = {r, x};
+    unsigned seen = each_key(d, t, NULL, route_keys, set_route, &rx);
+    if (r->drop) {
+        if (seen & 1u << R_TO)
+            sl_decl_error(d, "a route with drop = true takes no 'to'");
+        if (seen & 1u << R_TRANSFORM)
+            sl_decl_error(d, "a route with drop = true takes no 'transform'");
+    } else if (!(seen & 1u << R_TO)) {
+        sl_decl_error(d, "key 'to' is missing or nil (an output, an output name or a list of "
+                         "them)");
+    }
+    if ((seen & 1u << R_ON_ERROR) && !(seen & (1u << R_WHERE | 1u << R_TRANSFORM)))
+        sl_decl_error(d, "key 'on_error' applies only to a route with 'where' or 'transform'");
+}
+/* }=== */

@@ -1,0 +1,88 @@
+/*
+ * lua_decl.h: reading the tables of sluice.lua's declarations into C.
+ *
+ * Internal to the config loader: lua_config.c owns the Lua state and makes
+ * the calls (settings, input "name", output "name", route); lua_decl.c reads
+ * the table each call is given and the values in it. The rest of the daemon
+ * sees only lua_config.h.
+ *
+ * Every problem is appended to the error list, never raised as a Lua error,
+ * so one --check run reports everything at once. A Lua error (out of memory)
+ * can still unwind through a reader: what a reader copies out of Lua is
+ * stored in the config before its next call into Lua, so that leaks nothing.
+ *
+ * Thread: the thread that owns the lua_State being read.
+ */
+#ifndef SL_LUA_DECL_H
+#define SL_LUA_DECL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <lua.h>
+
+#include "conf/lua_config.h"
+
+/* Metatable of the handle `output "name" { ... }` returns; `to` takes one. */
+#define SL_DECL_HANDLE_MT "sluice.output"
+
+/* What the readers share with the loader, for one sl_config_load(). */
+struct sl_decl_ctx {
+    const char *file;       /* borrowed: the config's path, for messages */
+    struct sl_config *c;    /* borrowed: the config being built */
+    struct sl_errors *errs; /* borrowed: where problems are appended */
+    bool oom;               /* an allocation failed; the loader reports it */
+};
+
+/* One declaration being read: where it is and how messages name it. */
+struct sl_decl {
+    lua_State *L;
+    struct sl_decl_ctx *ctx;
+    char what[96]; /* settings, input "tcp", output "messages", route */
+    int line;
+};
+
+/* Per route, what is resolved once every output is known. The loader owns
+ * the names and frees them. */
+struct sl_decl_targets {
+    struct sl_strlist names; /* outputs named by `to`, handles included */
+    bool broken;             /* `to` held a handle of an unnamed output */
+};
+
+/* {=== helpers the loader shares */
+/* A copy of s the caller owns, or NULL with ctx->oom set. */
+char *sl_decl_strdup(struct sl_decl_ctx *ctx, const char *s);
+
+/* Returns the array v of n elements of `size` bytes grown by one zeroed
+ * element, which the caller then owns, or NULL with v unchanged (and still
+ * the caller's) and ctx->oom set. */
+void *sl_decl_grow(struct sl_decl_ctx *ctx, void *v, size_t n, size_t size);
+
+/* Index of s in the NULL-ended names, or -1. */
+int sl_decl_name_index(const char *const *names, const char *s);
+
+/* Writes ", did you mean 'PREFIXname'?" into buf for the closest of the
+ * NULL-ended candidates within distance 2 (and closer than the word is
+ * long), else ""; returns buf. */
+const char *sl_decl_did_you_mean(char *buf, size_t len, const char *prefix, const char *word,
+                                 const char *const *cands);
+
+/* Lua's name for the type of the value at idx, or "output handle". */
+const char *sl_decl_type_name(lua_State *L, int idx);
+
+/* Appends "FILE:LINE: WHAT: message" to the error list. */
+void sl_decl_error(const struct sl_decl *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* }=== */
+
+/* {=== the readers: each reads the table at stack index t into what it is
+ * given, which the caller owns and has set to its defaults. */
+void sl_decl_settings(const struct sl_decl *d, int t, struct sl_config *c);
+void sl_decl_input(const struct sl_decl *d, int t, struct sl_input_conf *in);
+void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o);
+/* Fills x->names from `to`; the loader resolves them once the chunk has run. */
+void sl_decl_route(const struct sl_decl *d, int t, struct sl_route_conf *r,
+                   struct sl_decl_targets *x);
+/* }=== */
+
+#endif /* SL_LUA_DECL_H */

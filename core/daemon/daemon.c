@@ -1,0 +1,860 @@
+/*
+ * daemon.c: start-up, the signal loop, reload and shutdown.
+ *
+ * Order matters. Start: outputs first (so inputs never route to something
+ * closed), then inputs, bound before their threads start so a port in use
+ * fails start-up. Stop: inputs first (they deliver what they read and what
+ * the kernel holds), then outputs drain their queues and close.
+ *
+ * Reload keeps what did not change and loses or repeats no message:
+ *
+ * 1. Load and check the new config whole; a bad one is reported and the
+ *    running config stays.
+ * 2. Build aside, touching nothing that runs: the new routing, where an
+ *    output whose settings are unchanged (sl_output_conf_equal) is the
+ *    running sink moved to its new index (same queue, worker, open files,
+ *    counters) and a new or changed output is a newly opened sink; a plan
+ *    (input.h) for every kept input (same name, same settings); the new and
+ *    changed inputs, opened and bound but not started, unless a running
+ *    input that this reload stops holds their address (they wait for step
+ *    5). Any failure closes all that was built aside, and the running
+ *    config stays.
+ * 3. Switch the kept inputs to their plans: each delivers what it had
+ *    parked to the old outputs, which still run, and holds; once all hold,
+ *    all swap, between batches, keeping their sockets and connections. An
+ *    input that cannot get there within SWITCH_TIMEOUT_MS cancels the
+ *    whole reload, as in 2.
+ * 4. Stop the removed and changed inputs: they deliver what they read and
+ *    what the kernel holds into the old outputs.
+ * 5. Open the changed inputs whose address was held (a failure now is
+ *    logged and reported; the rest of the new config runs), start the new
+ *    ones.
+ * 6. Drain and close the removed and changed outputs (their counters go to
+ *    d->closed), then free the old config: nothing borrows it any more.
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "daemon/control.h"
+#include "common/log.h"
+#include "output/plugin.h"
+#include "output/sink.h"
+
+#define DRAIN_TIMEOUT_MS 10000
+
+#define LD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
+#define SWITCH_TIMEOUT_MS 10000 /* for all kept inputs to take a new plan */
+
+/* {=== loading and checking */
+/* -P dirs, then settings.plugin_path, then $SLUICE_PLUGIN_PATH, then the
+ * installed directory. */
+static int build_search(const struct sl_options *o, const struct sl_config *c,
+                        struct sl_strlist *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < o->plugin_path.n && rc == 0; i++)
+        rc = sl_strlist_push(out, o->plugin_path.v[i]);
+    for (size_t i = 0; i < c->plugin_path.n && rc == 0; i++)
+        rc = sl_strlist_push(out, c->plugin_path.v[i]);
+    const char *env = getenv("SLUICE_PLUGIN_PATH");
+    if (env != NULL && rc == 0) {
+        char *copy = strdup(env), *save = NULL;
+        for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir != NULL && rc == 0;
+             dir = strtok_r(NULL, ":", &save))
+            rc = sl_strlist_push(out, dir);
+        free(copy);
+    }
+    if (rc == 0)
+        rc = sl_strlist_push(out, SL_PLUGINDIR);
+    return rc;
+}
+
+static void check_plugins(const struct sl_config *c, const struct sl_strlist *search,
+                          struct sl_errors *errs)
+{
+    if (c->noutputs > SL_MAX_OUTPUTS)
+        sl_errors_add(errs, c->file, 0, "%zu outputs; at most %d are supported", c->noutputs,
+                      SL_MAX_OUTPUTS);
+    for (size_t i = 0; i < c->noutputs; i++) {
+        const struct sl_output_conf *o = &c->outputs[i];
+        struct sl_plugin *p;
+        char err[1024];
+        if (sl_plugin_load(o->type, o->plugin, search, &p, err, sizeof err) < 0) {
+            sl_errors_add(errs, c->file, o->line, "%s", err);
+            continue;
+        }
+        sl_plugin_check(p, o, errs);
+        sl_plugin_unload(p);
+    }
+}
+
+int sl_daemon_load(const struct sl_options *o, struct sl_config **out,
+                   struct sl_strlist *search, struct sl_errors *errs)
+{
+    struct sl_config *c;
+    if (sl_config_load(o->config_path, &c, errs) < 0)
+        return -EINVAL;
+    *search = (struct sl_strlist){0};
+    if (build_search(o, c, search) < 0) {
+        sl_errors_add(errs, o->config_path, 0, "out of memory");
+    } else {
+        size_t before = errs->n;
+        check_plugins(c, search, errs);
+        if (errs->n == before) {
+            *out = c;
+            return 0;
+        }
+    }
+    sl_strlist_clear(search);
+    sl_config_free(c);
+    return -EINVAL;
+}
+
+int sl_daemon_check(const struct sl_options *o)
+{
+    struct sl_errors errs = {0};
+    struct sl_config *c;
+    struct sl_strlist search;
+    int rc = sl_daemon_load(o, &c, &search, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.v[i]);
+    sl_errors_clear(&errs);
+    if (rc < 0)
+        return 1;
+    printf("%s: ok\n", o->config_path);
+    sl_strlist_clear(&search);
+    sl_config_free(c);
+    return 0;
+}
+/* }=== */
+
+/* {=== runtimes */
+static void runtime_stop_inputs(struct sl_runtime *rt)
+{
+    for (size_t i = 0; i < rt->ninputs; i++)
+        sl_input_close(rt->inputs[i], DRAIN_TIMEOUT_MS);
+    free(rt->inputs);
+    rt->inputs = NULL;
+    rt->ninputs = 0;
+}
+
+/* Messages the drop routes of runtime rt took. */
+static unsigned long long discarded(const struct sl_runtime *rt)
+{
+    unsigned long long n = 0;
+    for (size_t i = 0; rt != NULL && rt->routing.router.routes != NULL
+                       && i < rt->config->nroutes; i++)
+        n += LD(rt->routing.router.routes[i].discarded);
+    return n;
+}
+
+/* Frees what the runtime itself holds, once its inputs and sinks are gone
+ * or handed on. */
+static void runtime_free(struct sl_runtime *rt)
+{
+    sl_router_free(&rt->routing.router);
+    free(rt->routing.sinks);
+    free(rt->inputs);
+    sl_strlist_clear(&rt->search);
+    sl_config_free(rt->config);
+    free(rt);
+}
+
+/* Closes everything, adding the outputs' counters to totals. */
+static void runtime_stop(struct sl_runtime *rt, struct sl_sink_totals *totals)
+{
+    if (rt == NULL)
+        return;
+    runtime_stop_inputs(rt);
+    for (size_t i = 0; i < rt->routing.nsinks; i++)
+        sl_sink_close(rt->routing.sinks[i], DRAIN_TIMEOUT_MS, totals);
+    runtime_free(rt);
+}
+
+static void log_errors(const char *what, const struct sl_errors *errs)
+{
+    for (size_t i = 0; i < errs->n; i++)
+        sl_log(SL_LOG_ERR, 0, "%s%s", what, errs->v[i]);
+}
+
+/* A runtime for config c with its routing set up and room for its
+ * outputs and inputs, none open yet; NULL when out of memory. Takes c and
+ * search in every case. */
+static struct sl_runtime *runtime_new(struct sl_daemon *d, struct sl_config *c,
+                                      struct sl_strlist *search)
+{
+    struct sl_runtime *rt = calloc(1, sizeof *rt);
+    if (rt == NULL) {
+        sl_strlist_clear(search);
+        sl_config_free(c);
+        return NULL;
+    }
+    rt->config = c;
+    rt->search = *search;
+    *search = (struct sl_strlist){0};
+    rt->routing.unrouted = &d->unrouted;
+    rt->routing.hostname = (struct sl_str){d->hostname, (uint32_t)strlen(d->hostname)};
+    rt->routing.sinks = calloc(c->noutputs ? c->noutputs : 1, sizeof *rt->routing.sinks);
+    rt->inputs = calloc(c->ninputs ? c->ninputs : 1, sizeof *rt->inputs);
+    if (sl_router_init(&rt->routing.router, c, d->hostname) < 0 || rt->routing.sinks == NULL
+        || rt->inputs == NULL) {
+        runtime_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+/* Opens the outputs and binds the inputs of config c (taking c and search
+ * in every case) and starts the input threads. */
+static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist *search,
+                         struct sl_runtime **out, struct sl_errors *errs)
+{
+    if (!d->opts->verbose)
+        sl_log_set_level(c->log_level);
+    const char *file = d->opts->config_path;
+    struct sl_runtime *rt = runtime_new(d, c, search);
+    if (rt == NULL) {
+        sl_errors_add(errs, file, 0, "out of memory");
+        return -ENOMEM;
+    }
+    char err[1024];
+    for (size_t i = 0; i < c->noutputs; i++) {
+        if (sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err, sizeof err) < 0) {
+            sl_errors_add(errs, c->file, c->outputs[i].line, "%s", err);
+            goto fail;
+        }
+        rt->routing.nsinks = i + 1;
+    }
+    for (size_t i = 0; i < c->ninputs; i++) {
+        if (sl_input_open(&rt->inputs[i], &c->inputs[i], &rt->routing, err, sizeof err) < 0) {
+            sl_errors_add(errs, c->file, c->inputs[i].line, "%s", err);
+            goto fail;
+        }
+        rt->ninputs = i + 1;
+    }
+    for (size_t i = 0; i < rt->ninputs; i++) {
+        if (sl_input_start(rt->inputs[i]) < 0) {
+            sl_errors_add(errs, c->file, c->inputs[i].line, "input \"%s\": cannot start its thread",
+                          c->inputs[i].name);
+            goto fail;
+        }
+        sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", c->inputs[i].name,
+               rt->inputs[i]->address);
+    }
+    *out = rt;
+    return 0;
+fail:
+    runtime_stop(rt, &d->closed);
+    return -EINVAL;
+}
+/* }=== */
+
+/* {=== reload (see the top of the file) */
+/* What a reload builds aside, and how the new config maps onto the old. */
+struct reload {
+    struct sl_runtime *old; /* running */
+    struct sl_runtime *rt;  /* the new one; inputs[i] NULL until opened or moved */
+    long *out_from;         /* per new output: the old sink it keeps, or -1 */
+    bool *sink_kept;        /* per old output */
+    long *in_from;          /* per new input: the old input it keeps, or -1 */
+    bool *in_kept;          /* per old input */
+    bool *deferred;         /* per new input: opened once the old holder stops */
+    struct sl_input_plan **plans; /* per kept input, until handed over */
+    size_t in_kept_n, in_started, in_stopped, out_kept, out_opened, out_closed;
+};
+
+static void reload_free_maps(struct reload *r)
+{
+    free(r->out_from);
+    free(r->sink_kept);
+    free(r->in_from);
+    free(r->in_kept);
+    free(r->deferred);
+    free(r->plans);
+}
+
+static long old_sink_named(const struct sl_runtime *old, const char *name)
+{
+    for (size_t j = 0; j < old->routing.nsinks; j++) {
+        if (strcmp(old->routing.sinks[j]->conf->name, name) == 0)
+            return (long)j;
+    }
+    return -1;
+}
+
+static long old_input_named(const struct sl_runtime *old, const char *name)
+{
+    for (size_t j = 0; j < old->ninputs; j++) {
+        if (strcmp(old->inputs[j]->conf->name, name) == 0)
+            return (long)j;
+    }
+    return -1;
+}
+
+/* Step 2. Takes c and search. On failure everything built is left in r
+ * for reload_abandon(). */
+static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config *c,
+                        struct sl_strlist *search, struct sl_errors *errs)
+{
+    const struct sl_runtime *old = r->old;
+    const char *file = d->opts->config_path;
+    struct sl_runtime *rt = runtime_new(d, c, search);
+    if (rt == NULL) {
+        sl_errors_add(errs, file, 0, "out of memory");
+        return -ENOMEM;
+    }
+    r->rt = rt;
+    size_t nout = c->noutputs ? c->noutputs : 1, nin = c->ninputs ? c->ninputs : 1;
+    r->out_from = calloc(nout, sizeof *r->out_from);
+    r->sink_kept = calloc(old->routing.nsinks + 1, sizeof *r->sink_kept);
+    r->in_from = calloc(nin, sizeof *r->in_from);
+    r->in_kept = calloc(old->ninputs + 1, sizeof *r->in_kept);
+    r->deferred = calloc(nin, sizeof *r->deferred);
+    r->plans = calloc(nin, sizeof *r->plans);
+    if (r->out_from == NULL || r->sink_kept == NULL || r->in_from == NULL || r->in_kept == NULL
+        || r->deferred == NULL || r->plans == NULL) {
+        sl_errors_add(errs, c->file, 0, "out of memory");
+        return -ENOMEM;
+    }
+    rt->ninputs = c->ninputs; /* slots; those still NULL at the end are dropped */
+    char err[1024];
+    /* Outputs: keep the unchanged, open the new and changed. */
+    for (size_t i = 0; i < c->noutputs; i++) {
+        const struct sl_output_conf *o = &c->outputs[i];
+        long j = old_sink_named(old, o->name);
+        r->out_from[i] = -1;
+        rt->routing.nsinks = i + 1;
+        if (j >= 0 && sl_output_conf_equal(old->routing.sinks[j]->conf, o)) {
+            r->out_from[i] = j;
+            r->sink_kept[j] = true;
+            rt->routing.sinks[i] = old->routing.sinks[j];
+            r->out_kept++;
+            continue;
+        }
+        if (sl_sink_open(&rt->routing.sinks[i], o, &rt->search, err, sizeof err) < 0) {
+            sl_errors_add(errs, c->file, o->line, "%s", err);
+            return -EINVAL;
+        }
+        r->out_opened++;
+    }
+    /* Inputs: which are kept... */
+    for (size_t i = 0; i < c->ninputs; i++) {
+        long j = old_input_named(old, c->inputs[i].name);
+        r->in_from[i] = -1;
+        if (j >= 0 && sl_input_conf_equal(old->inputs[j]->conf, &c->inputs[i])) {
+            r->in_from[i] = j;
+            r->in_kept[j] = true;
+            r->in_kept_n++;
+        }
+    }
+    /* ...each of those gets a plan, and the others are opened, unless an
+     * input that is going to stop holds their address. */
+    for (size_t i = 0; i < c->ninputs; i++) {
+        const struct sl_input_conf *ic = &c->inputs[i];
+        int rc;
+        if (r->in_from[i] >= 0) {
+            rc = sl_input_plan_new(&r->plans[i], ic, &rt->routing, err, sizeof err);
+        } else {
+            long holder = -1;
+            for (size_t j = 0; j < old->ninputs && holder < 0; j++) {
+                if (sl_input_conf_same_address(old->inputs[j]->conf, ic))
+                    holder = (long)j;
+            }
+            if (holder >= 0 && r->in_kept[holder]) {
+                snprintf(err, sizeof err, "input \"%s\": %s is already used by input \"%s\"",
+                         ic->name, old->inputs[holder]->address,
+                         old->inputs[holder]->conf->name);
+                rc = -EADDRINUSE;
+            } else if (holder >= 0) {
+                r->deferred[i] = true;
+                rc = 0;
+            } else {
+                rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, err, sizeof err);
+            }
+        }
+        if (rc < 0) {
+            sl_errors_add(errs, c->file, ic->line, "%s", err);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Step 3: every kept input delivers what it parked and holds; then all
+ * swap. On timeout all go on with their old plans. */
+static int reload_switch(struct reload *r, struct sl_errors *errs)
+{
+    struct sl_runtime *old = r->old, *rt = r->rt;
+    const struct sl_config *c = rt->config;
+    int64_t deadline = sl_now_ms() + SWITCH_TIMEOUT_MS;
+    for (size_t i = 0; i < c->ninputs; i++) {
+        if (r->in_from[i] >= 0) {
+            sl_input_switch_offer(old->inputs[r->in_from[i]], r->plans[i]);
+            r->plans[i] = NULL;
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < c->ninputs && rc == 0; i++) {
+        if (r->in_from[i] < 0)
+            continue;
+        struct sl_input *in = old->inputs[r->in_from[i]];
+        rc = sl_input_switch_wait_ready(in, deadline);
+        if (rc < 0) {
+            sl_log(SL_LOG_ERR, 0, "reload: input \"%s\" could not switch to the new config "
+                   "within %d s: an output it feeds takes no messages; cancelling the reload",
+                   in->conf->name, SWITCH_TIMEOUT_MS / 1000);
+            sl_errors_add(errs, c->file, c->inputs[i].line,
+                          "input \"%s\": could not switch to the new config within %d s "
+                          "(an output it feeds takes no messages)",
+                          in->conf->name, SWITCH_TIMEOUT_MS / 1000);
+        }
+    }
+    for (size_t i = 0; i < c->ninputs; i++) {
+        if (r->in_from[i] < 0)
+            continue;
+        struct sl_input *in = old->inputs[r->in_from[i]];
+        if (rc < 0) {
+            r->plans[i] = sl_input_switch_cancel(in);
+        } else {
+            sl_input_plan_free(sl_input_switch_commit(in));
+            rt->inputs[i] = in; /* moved: the old runtime no longer has it */
+            old->inputs[r->in_from[i]] = NULL;
+        }
+    }
+    return rc;
+}
+
+/* A failed step 2 or 3: closes what was built aside; the running config
+ * stays as it was. */
+static void reload_abandon(struct sl_daemon *d, struct reload *r)
+{
+    struct sl_runtime *rt = r->rt;
+    if (rt != NULL) {
+        /* Never started: they deliver what reached their sockets meanwhile
+         * into the new outputs, which are closed (and flushed) next. */
+        for (size_t i = 0; i < rt->ninputs; i++)
+            sl_input_close(rt->inputs[i], DRAIN_TIMEOUT_MS);
+        for (size_t i = 0; r->plans != NULL && i < rt->ninputs; i++)
+            sl_input_plan_free(r->plans[i]);
+        for (size_t i = 0; i < rt->routing.nsinks; i++) {
+            if (r->out_from[i] < 0)
+                sl_sink_close(rt->routing.sinks[i], DRAIN_TIMEOUT_MS, &d->closed);
+        }
+        runtime_free(rt);
+    }
+    reload_free_maps(r);
+}
+
+/* Steps 4 to 6. Errors here are reported, and the new config runs without
+ * what failed. */
+static void reload_commit(struct sl_daemon *d, struct reload *r, struct sl_errors *errs)
+{
+    struct sl_runtime *old = r->old, *rt = r->rt;
+    const struct sl_config *c = rt->config;
+    if (!d->opts->verbose)
+        sl_log_set_level(c->log_level);
+    for (size_t j = 0; j < old->ninputs; j++) {
+        if (old->inputs[j] != NULL) {
+            sl_input_close(old->inputs[j], DRAIN_TIMEOUT_MS);
+            old->inputs[j] = NULL;
+            r->in_stopped++;
+        }
+    }
+    char err[1024];
+    for (size_t i = 0; i < c->ninputs; i++) {
+        if (r->deferred[i] &&
+            sl_input_open(&rt->inputs[i], &c->inputs[i], &rt->routing, err, sizeof err) < 0) {
+            sl_errors_add(errs, c->file, c->inputs[i].line, "%s", err);
+            sl_log(SL_LOG_ERR, 0, "reload: %s:%d: %s; the rest of the new config runs", c->file,
+                   c->inputs[i].line, err);
+        }
+    }
+    for (size_t i = 0; i < c->ninputs; i++) {
+        struct sl_input *in = rt->inputs[i];
+        if (in == NULL || r->in_from[i] >= 0)
+            continue;
+        if (sl_input_start(in) < 0) {
+            sl_errors_add(errs, c->file, c->inputs[i].line, "input \"%s\": cannot start its thread",
+                          c->inputs[i].name);
+            sl_log(SL_LOG_ERR, 0, "reload: input \"%s\": cannot start its thread",
+                   c->inputs[i].name);
+            sl_input_close(in, DRAIN_TIMEOUT_MS);
+            rt->inputs[i] = NULL;
+            continue;
+        }
+        sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", c->inputs[i].name, in->address);
+        r->in_started++;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < rt->ninputs; i++) {
+        if (rt->inputs[i] != NULL)
+            rt->inputs[n++] = rt->inputs[i];
+    }
+    rt->ninputs = n;
+    /* Removed and changed outputs last: every input that fed them has
+     * stopped or switched. A kept input may still have asked one of them
+     * for a room notice before its switch. */
+    for (size_t j = 0; j < old->routing.nsinks; j++) {
+        if (r->sink_kept[j])
+            continue;
+        struct sl_sink *s = old->routing.sinks[j];
+        for (size_t i = 0; i < rt->ninputs; i++)
+            sl_queue_cancel_notify(s->queue, rt->inputs[i]->wakefd);
+        sl_sink_close(s, DRAIN_TIMEOUT_MS, &d->closed);
+        r->out_closed++;
+    }
+    d->discarded_before += discarded(old);
+    runtime_free(old);
+    d->rt = rt;
+    reload_free_maps(r);
+}
+
+static bool same_setting(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The control socket and the hostname are set up once, at start. */
+static void warn_start_only(const struct sl_config *old, const struct sl_config *c)
+{
+    if (!same_setting(old->control, c->control))
+        sl_log(SL_LOG_WARNING, 0, "reload: settings.control changed; the control socket "
+               "moves when sluiced restarts");
+    if (!same_setting(old->hostname, c->hostname))
+        sl_log(SL_LOG_WARNING, 0, "reload: settings.hostname changed; it takes effect when "
+               "sluiced restarts");
+}
+
+int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
+{
+    struct sl_config *c;
+    struct sl_strlist search;
+    if (sl_daemon_load(d->opts, &c, &search, errs) < 0) {
+        log_errors("reload failed, keeping the running config: ", errs);
+        return -EINVAL;
+    }
+    struct reload r = {.old = d->rt};
+    warn_start_only(d->rt->config, c);
+    if (reload_build(d, &r, c, &search, errs) < 0 || reload_switch(&r, errs) < 0) {
+        log_errors("reload failed, keeping the running config: ", errs);
+        reload_abandon(d, &r);
+        return -EINVAL;
+    }
+    size_t before = errs->n;
+    reload_commit(d, &r, errs);
+    sl_log(SL_LOG_NOTICE, 0,
+           "reloaded %s: %zu inputs kept, %zu started, %zu stopped; "
+           "%zu outputs kept, %zu opened, %zu closed",
+           d->opts->config_path, r.in_kept_n, r.in_started, r.in_stopped, r.out_kept,
+           r.out_opened, r.out_closed);
+    return errs->n == before ? 0 : -EINVAL;
+}
+
+int sl_daemon_reopen(struct sl_daemon *d)
+{
+    int rc = 0;
+    for (size_t i = 0; d->rt != NULL && i < d->rt->routing.nsinks; i++) {
+        if (sl_sink_reopen(d->rt->routing.sinks[i], DRAIN_TIMEOUT_MS) < 0)
+            rc = -ETIMEDOUT;
+    }
+    return rc;
+}
+
+int sl_daemon_flush(struct sl_daemon *d)
+{
+    int rc = 0;
+    for (size_t i = 0; d->rt != NULL && i < d->rt->routing.nsinks; i++) {
+        if (sl_sink_flush(d->rt->routing.sinks[i], DRAIN_TIMEOUT_MS) < 0)
+            rc = -ETIMEDOUT;
+    }
+    return rc;
+}
+/* }=== */
+
+/* {=== stats */
+static int json_str(struct sluice_buf *b, const char *s)
+{
+    int rc = sl_buf_append(b, "\"", 1);
+    for (const char *p = s; *p != '\0' && rc == 0; p++) {
+        char esc[8];
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            rc = sl_buf_append(b, esc, 2);
+        } else if (ch < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", ch);
+            rc = sl_buf_append(b, esc, 6);
+        } else {
+            rc = sl_buf_append(b, p, 1);
+        }
+    }
+    return rc ? rc : sl_buf_append(b, "\"", 1);
+}
+
+static int appendf(struct sluice_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int appendf(struct sluice_buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -EINVAL;
+    return sl_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static const char *input_type_name(enum sl_input_type t)
+{
+    return t == SL_INPUT_UNIX ? "unix" : t == SL_INPUT_UDP ? "udp" : "tcp";
+}
+
+
+static void stats_input(struct sluice_buf *b, const struct sl_input *in)
+{
+    const struct sl_input_stats *s = &in->stats;
+    json_str(b, in->conf->name);
+    appendf(b, ":{\"type\":\"%s\",\"address\":", input_type_name(in->conf->type));
+    json_str(b, in->address);
+    appendf(b, ",\"received\":%llu,\"bytes\":%llu,\"parse_errors\":%llu,\"truncated\":%llu",
+            LD(s->received), LD(s->bytes), LD(s->parse_errors), LD(s->truncated));
+    if (in->conf->type == SL_INPUT_TCP)
+        appendf(b, ",\"framing_errors\":%llu,\"connections\":%llu,\"accepted\":%llu,\"refused\":%llu",
+                LD(s->framing_errors), LD(s->connections), LD(s->accepted), LD(s->refused));
+    else
+        appendf(b, ",\"kernel_drops\":%llu", LD(s->kernel_drops));
+    sl_buf_append(b, "}", 1);
+}
+
+static void stats_output(struct sluice_buf *b, struct sl_sink *k)
+{
+    const struct sl_sink_stats *s = &k->stats;
+    json_str(b, k->conf->name);
+    sl_buf_append(b, ":{\"type\":", 9);
+    json_str(b, k->conf->type);
+    appendf(b,
+            ",\"enqueued\":%llu,\"written\":%llu,\"dropped\":%llu,\"failed\":%llu,"
+            "\"queue_depth\":%zu,\"queue_capacity\":%zu,\"policy\":\"%s\"}",
+            LD(s->enqueued), LD(s->written), LD(s->dropped), LD(s->failed),
+            sl_queue_depth(k->queue), k->conf->queue_capacity,
+            k->conf->policy == SL_POLICY_DROP ? "drop" : "block");
+}
+
+
+static void stats_routes(struct sluice_buf *b, const struct sl_runtime *rt)
+{
+    sl_buf_append(b, ",\"routes\":[", 11);
+    for (size_t i = 0; rt != NULL && rt->routing.router.routes != NULL
+                       && i < rt->config->nroutes; i++) {
+        const struct sl_route_stats *s = &rt->routing.router.routes[i];
+        appendf(b, "%s{\"line\":%d,\"errors\":%llu,\"discarded\":%llu}", i > 0 ? "," : "",
+                rt->config->routes[i].line, LD(s->errors), LD(s->discarded));
+    }
+    sl_buf_append(b, "]", 1);
+}
+
+int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *b)
+{
+    appendf(b, "{\"version\":\"%s\",\"uptime\":%lld,\"unrouted\":%llu,\"discarded\":%llu,"
+            "\"inputs\":{", PACKAGE_VERSION, (long long)((sl_now_ms() - d->started_ms) / 1000),
+            LD(d->unrouted), d->discarded_before + discarded(d->rt));
+    struct sl_runtime *rt = d->rt;
+    for (size_t i = 0; rt != NULL && i < rt->ninputs; i++) {
+        if (i > 0)
+            sl_buf_append(b, ",", 1);
+        stats_input(b, rt->inputs[i]);
+    }
+    sl_buf_append(b, "},\"outputs\":{", 13);
+    for (size_t i = 0; rt != NULL && i < rt->routing.nsinks; i++) {
+        if (i > 0)
+            sl_buf_append(b, ",", 1);
+        stats_output(b, rt->routing.sinks[i]);
+    }
+    sl_buf_append(b, "}", 1);
+    stats_routes(b, rt);
+    return sl_buf_append(b, "}", 1);
+}
+/* }=== */
+
+/* {=== the main loop */
+static int signals_fd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    /* Blocked before any thread starts, so every thread inherits the mask
+     * and only the signalfd sees them. */
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void set_hostname(struct sl_daemon *d, const struct sl_config *c)
+{
+    if (c->hostname != NULL)
+        snprintf(d->hostname, sizeof d->hostname, "%s", c->hostname);
+    else if (gethostname(d->hostname, sizeof d->hostname - 1) < 0)
+        snprintf(d->hostname, sizeof d->hostname, "localhost");
+}
+
+static void write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        sl_log(SL_LOG_WARNING, errno, "fopen() \"%s\" failed", path);
+        return;
+    }
+    fprintf(f, "%ld\n", (long)getpid());
+    fclose(f);
+}
+
+static void tell_ready(int fd, char status)
+{
+    if (fd < 0)
+        return;
+    ssize_t w = write(fd, &status, 1);
+    (void)w;
+    close(fd);
+}
+
+/* Returns true when the loop should end. */
+static bool on_signal(struct sl_daemon *d, int sfd)
+{
+    struct signalfd_siginfo si;
+    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        switch (si.ssi_signo) {
+        case SIGTERM:
+        case SIGINT:
+            sl_log(SL_LOG_NOTICE, 0, "signal %u received, stopping", si.ssi_signo);
+            return true;
+        case SIGHUP: {
+            sl_log(SL_LOG_NOTICE, 0, "SIGHUP received, reloading %s", d->opts->config_path);
+            struct sl_errors errs = {0};
+            sl_daemon_reload(d, &errs);
+            sl_errors_clear(&errs);
+            break;
+        }
+        case SIGUSR1:
+            sl_log(SL_LOG_INFO, 0, "SIGUSR1 received, reopening files");
+            sl_daemon_reopen(d);
+            break;
+        }
+    }
+    return false;
+}
+
+static void serve(struct sl_daemon *d, int sfd)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = sfd};
+    epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+    if (d->control != NULL) {
+        ev.data.fd = sl_control_fd(d->control);
+        epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+    }
+    for (;;) {
+        struct epoll_event evs[4];
+        int n = epoll_wait(ep, evs, 4, -1);
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.fd == sfd) {
+                if (on_signal(d, sfd)) {
+                    close(ep);
+                    return;
+                }
+            } else {
+                sl_control_serve(d->control, d);
+            }
+        }
+    }
+}
+
+static void shut_down(struct sl_daemon *d)
+{
+    sl_control_close(d->control);
+    d->control = NULL;
+    struct sl_sink_totals before = d->closed;
+    uint64_t queued = 0;
+    for (size_t i = 0; d->rt != NULL && i < d->rt->routing.nsinks; i++) {
+        struct sl_sink *s = d->rt->routing.sinks[i];
+        before.written += LD(s->stats.written);
+        before.dropped += LD(s->stats.dropped);
+        before.failed += LD(s->stats.failed);
+        queued += sl_queue_depth(s->queue);
+    }
+    runtime_stop(d->rt, &d->closed);
+    d->rt = NULL;
+    uint64_t lost = (d->closed.dropped - before.dropped) + (d->closed.failed - before.failed);
+    sl_log(SL_LOG_NOTICE, 0,
+           "stopped: %llu messages written, %llu dropped, %llu failed, %llu unrouted, "
+           "%llu lost at shutdown (%llu were queued when it began)",
+           (unsigned long long)d->closed.written, (unsigned long long)d->closed.dropped,
+           (unsigned long long)d->closed.failed, LD(d->unrouted), (unsigned long long)lost,
+           (unsigned long long)queued);
+}
+
+int sl_daemon_run(const struct sl_options *o, int ready_fd)
+{
+    struct sl_daemon d = {.opts = o, .started_ms = sl_now_ms()};
+    atomic_init(&d.unrouted, 0);
+    struct sl_errors errs = {0};
+    struct sl_config *c;
+    struct sl_strlist search;
+    int sfd = signals_fd();
+    if (sfd < 0) {
+        sl_log(SL_LOG_ERR, errno, "signalfd() failed");
+        tell_ready(ready_fd, 1);
+        return 1;
+    }
+    if (sl_daemon_load(o, &c, &search, &errs) < 0) {
+        log_errors("", &errs);
+        sl_errors_clear(&errs);
+        tell_ready(ready_fd, 1);
+        return 1;
+    }
+    set_hostname(&d, c);
+    char err[512];
+    const char *ctl = c->control != NULL ? c->control : "/run/sluice.ctl";
+    if (sl_control_open(&d.control, ctl, err, sizeof err) < 0) {
+        sl_log(SL_LOG_ERR, 0, "%s", err);
+        sl_strlist_clear(&search);
+        sl_config_free(c);
+        tell_ready(ready_fd, 1);
+        return 1;
+    }
+    size_t nin = c->ninputs, nout = c->noutputs;
+    if (runtime_start(&d, c, &search, &d.rt, &errs) < 0) {
+        log_errors("", &errs);
+        sl_errors_clear(&errs);
+        sl_control_close(d.control);
+        tell_ready(ready_fd, 1);
+        return 1;
+    }
+    if (o->pidfile != NULL)
+        write_pidfile(o->pidfile);
+    sl_log(SL_LOG_INFO, 0, "sluiced %s started, %zu inputs, %zu outputs, control socket %s",
+           PACKAGE_VERSION, nin, nout, ctl);
+    tell_ready(ready_fd, 0);
+    serve(&d, sfd);
+    shut_down(&d);
+    close(sfd);
+    if (o->pidfile != NULL)
+        unlink(o->pidfile);
+    return 0;
+}
+/* }=== */

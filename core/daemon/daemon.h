@@ -1,0 +1,65 @@
+/*
+ * daemon.h: the running daemon: one config's outputs and inputs (a
+ * "runtime"), the signal loop, reload, reopen, flush and stats.
+ *
+ * Thread: the main thread, except where stated.
+ */
+#ifndef SL_DAEMON_H
+#define SL_DAEMON_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "format/format.h"
+#include "input/input.h"
+#include "conf/lua_config.h"
+
+struct sl_options {
+    const char *config_path;
+    struct sl_strlist plugin_path; /* from -P, searched first */
+    const char *pidfile;
+    bool foreground;
+    bool verbose;
+};
+
+/* Everything built from one config. */
+struct sl_runtime {
+    struct sl_config *config;
+    struct sl_strlist search; /* the whole plugin search path */
+    struct sl_routing routing;
+    struct sl_input **inputs;
+    size_t ninputs;
+};
+
+struct sl_daemon {
+    const struct sl_options *opts;
+    struct sl_runtime *rt;
+    struct sl_control *control;
+    atomic_uint_fast64_t unrouted;
+    uint64_t discarded_before; /* by the drop routes of configs reloaded away */
+    struct sl_sink_totals closed; /* of outputs already closed, for the last log line */
+    int64_t started_ms;
+    char hostname[256];
+};
+
+/* Loads the config and checks it whole, plugins and their keys included.
+ * Returns 0 with *out and *search set, or -EINVAL with errors in errs. */
+int sl_daemon_load(const struct sl_options *o, struct sl_config **out,
+                   struct sl_strlist *search, struct sl_errors *errs);
+
+/* sluiced --check: prints errors, returns the exit status. */
+int sl_daemon_check(const struct sl_options *o);
+
+/* Runs until SIGTERM/SIGINT; returns the exit status. ready_fd, when >= 0,
+ * gets one byte (the start-up status) once the daemon is up or has failed. */
+int sl_daemon_run(const struct sl_options *o, int ready_fd);
+
+/* For the control socket. Thread: main. */
+int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs);
+int sl_daemon_reopen(struct sl_daemon *d);
+int sl_daemon_flush(struct sl_daemon *d);
+/* Appends the stats JSON object (one line, no newline) to buf. */
+int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *buf);
+
+#endif /* SL_DAEMON_H */

@@ -1,0 +1,120 @@
+/* main.c: sluiced's command line. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "common/log.h"
+
+#define DEFAULT_CONFIG SL_SYSCONFDIR "/sluice/sluice.lua"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: sluiced [options]\n"
+            "  -n, --foreground        stay in the foreground\n"
+            "  -c, --config FILE       configuration (default " DEFAULT_CONFIG ")\n"
+            "  -P, --plugin-path DIR   look for output plugins in DIR first (repeatable)\n"
+            "  -p, --pidfile FILE      write the process id to FILE\n"
+            "  -v, --verbose           log debug lines too\n"
+            "      --check             check the configuration and exit (0: good, 1: errors)\n"
+            "  -V, --version           print the version and exit\n"
+            "  -h, --help              print this help and exit\n"
+            "See sluiced(8) and sluice.lua(5).\n");
+}
+
+/* Forks; the parent waits for the child's start-up status and exits with
+ * it, so `sluiced -c bad.lua` fails visibly even in the background. */
+static int daemonize(int *ready_fd)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid > 0) {
+        close(p[1]);
+        char status = 1;
+        ssize_t r = read(p[0], &status, 1);
+        _exit(r == 1 ? status : 1);
+    }
+    close(p[0]);
+    setsid();
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        close(null);
+    }
+    *ready_fd = p[1];
+    return 0;
+}
+
+static int add_path(struct sl_strlist *l, const char *dir)
+{
+    char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+    if (v == NULL)
+        return -ENOMEM;
+    l->v = v;
+    l->v[l->n++] = (char *)dir; /* argv outlives everything */
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"foreground", no_argument, NULL, 'n'},
+        {"config", required_argument, NULL, 'c'},
+        {"plugin-path", required_argument, NULL, 'P'},
+        {"pidfile", required_argument, NULL, 'p'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"check", no_argument, NULL, 'C'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct sl_options o = {.config_path = DEFAULT_CONFIG};
+    bool check = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "nc:P:p:vVh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'n': o.foreground = true; break;
+        case 'c': o.config_path = optarg; break;
+        case 'P':
+            if (add_path(&o.plugin_path, optarg) < 0)
+                return 1;
+            break;
+        case 'p': o.pidfile = optarg; break;
+        case 'v': o.verbose = true; break;
+        case 'C': check = true; break;
+        case 'V': printf("sluiced %s\n", PACKAGE_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "sluiced: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (o.verbose)
+        sl_log_set_level(SL_LOG_DEBUG);
+    int rc;
+    if (check) {
+        rc = sl_daemon_check(&o);
+    } else {
+        int ready_fd = -1;
+        if (!o.foreground && daemonize(&ready_fd) < 0) {
+            sl_log(SL_LOG_ERR, errno, "fork() failed");
+            return 1;
+        }
+        rc = sl_daemon_run(&o, ready_fd);
+    }
+    free(o.plugin_path.v);
+    return rc;
+}

@@ -1,0 +1,634 @@
+/*
+ * input.c: what every kind of input shares: the thread and its epoll loop,
+ * turning frames into messages, routing a batch, parking what a blocked
+ * queue refuses, and switching to a new plan on reload (input.h).
+ */
+#include "input/input.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+/* Counters have one writer, the input thread: a relaxed load and store
+ * (plain moves) is enough, and cheaper than an atomic add per message. */
+static inline void bump(atomic_uint_fast64_t *c, uint64_t by)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
+                          memory_order_relaxed);
+}
+
+void sl_input_tick_clock(struct sl_input *in)
+{
+    sl_msgpool_tick(&in->pool);
+    if (in->pool.now.sec != in->pctx.now)
+        sl_parse_ctx_now(&in->pctx);
+}
+
+struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len,
+                                const char *peer, size_t peer_len, unsigned flags)
+{
+    struct sl_msg *m = sl_msg_new(&in->pool, raw, len, peer, peer_len);
+    if (m == NULL)
+        return NULL;
+    bump(&in->stats.received, 1);
+    bump(&in->stats.bytes, len);
+    if (flags & SL_FRAME_TRUNCATED) {
+        m->flags |= SL_MSG_TRUNCATED;
+        bump(&in->stats.truncated, 1);
+    }
+    const struct sl_parse_ctx *ctx = &in->pctx;
+    struct sl_parse_ctx net;
+    if (m->peer.p != NULL) {
+        /* RFC 3164 from the network without a hostname: the sender's address,
+         * as rsyslog and syslog-ng fill it in. */
+        net = in->pctx;
+        net.hostname = m->peer;
+        ctx = &net;
+    }
+    if (sl_parse(m, ctx) < 0)
+        bump(&in->stats.parse_errors, 1);
+    return m;
+}
+
+/* {=== parking */
+static int park(struct sl_parked *p, struct sl_msg *m, uint16_t sink)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        struct sl_parked_entry *v = realloc(p->v, cap * sizeof *v);
+        if (v == NULL)
+            return -ENOMEM;
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n++] = (struct sl_parked_entry){m, sink};
+    return 0;
+}
+
+/* Handles what sink s did not take of buf[taken..len). */
+static bool leftovers(struct sl_input *in, size_t s, struct sl_msg **buf, size_t taken,
+                      size_t len, struct sl_parked *parked)
+{
+    struct sl_sink *sink = in->routing->sinks[s];
+    if (taken == len)
+        return true;
+    if (sink->conf->policy == SL_POLICY_DROP) {
+        atomic_fetch_add_explicit(&sink->stats.dropped, len - taken, memory_order_relaxed);
+        for (size_t i = taken; i < len; i++)
+            sl_msg_unref(buf[i]);
+        return true;
+    }
+    for (size_t i = taken; i < len; i++) {
+        if (park(parked, buf[i], (uint16_t)s) < 0) {
+            atomic_fetch_add_explicit(&sink->stats.dropped, 1, memory_order_relaxed);
+            sl_msg_unref(buf[i]);
+        }
+    }
+    sl_queue_notify_room(sink->queue, in->wakefd);
+    return false;
+}
+
+bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
+                       struct sl_parked *parked)
+{
+    const struct sl_routing *r = in->routing;
+    struct sl_route_out outs[SL_MAX_OUTPUTS];
+    for (size_t i = 0; i < n; i++) {
+        struct sl_msg *m = msgs[i];
+        size_t k = sl_router_route(&r->router, in->scratch, m, outs);
+        if (k == 0) {
+            if (!sl_route_scratch_dropped(in->scratch)) /* a drop counted as discarded */
+                atomic_fetch_add_explicit(r->unrouted, 1, memory_order_relaxed);
+            sl_msg_unref(m);
+            continue;
+        }
+        /* Rewrites come with their own reference. Of the entries that send
+         * m as received, the last takes the caller's reference and the
+         * others share it; with none, the rewrites hold m through theirs. */
+        size_t originals = 0;
+        for (size_t j = 0; j < k; j++)
+            originals += outs[j].m == NULL;
+        if (originals == 0)
+            sl_msg_unref(m);
+        for (size_t j = 0; j < k; j++) {
+            size_t s = outs[j].output;
+            struct sl_msg *x = outs[j].m;
+            if (x == NULL)
+                x = --originals > 0 ? sl_msg_ref(m) : m;
+            in->outbuf[s * SL_DISPATCH_MAX + in->outlen[s]++] = x;
+        }
+    }
+    bool all = true;
+    for (size_t s = 0; s < r->nsinks; s++) {
+        size_t len = in->outlen[s];
+        if (len == 0)
+            continue;
+        struct sl_msg **buf = &in->outbuf[s * SL_DISPATCH_MAX];
+        size_t taken = sl_sink_push(r->sinks[s], buf, len);
+        all &= leftovers(in, s, buf, taken, len, parked);
+        in->outlen[s] = 0;
+    }
+    return all;
+}
+
+bool sl_input_retry(struct sl_input *in, struct sl_parked *parked)
+{
+    if (parked->n == 0)
+        return true;
+    const struct sl_routing *r = in->routing;
+    /* Per output, in order: gather its parked messages, push, and keep the
+     * ones it still refuses in their original order. */
+    size_t keep = 0;
+    bool waiting[SL_MAX_OUTPUTS] = {false};
+    for (size_t s = 0; s < r->nsinks; s++) {
+        struct sl_msg **buf = &in->outbuf[s * SL_DISPATCH_MAX];
+        size_t len = 0;
+        for (size_t i = 0; i < parked->n && len < SL_DISPATCH_MAX; i++) {
+            if (parked->v[i].sink == s)
+                buf[len++] = parked->v[i].m;
+        }
+        if (len == 0)
+            continue;
+        size_t taken = sl_sink_push(r->sinks[s], buf, len);
+        /* Mark the taken ones. */
+        for (size_t i = 0, t = 0; i < parked->n && t < taken; i++) {
+            if (parked->v[i].sink == s) {
+                parked->v[i].m = NULL;
+                t++;
+            }
+        }
+        /* Also when the gathering stopped at the batch size: what is left
+         * for s needs another round, so ask to be woken (at once, if the
+         * queue has room). */
+        if (taken < len || len == SL_DISPATCH_MAX)
+            waiting[s] = true;
+    }
+    for (size_t i = 0; i < parked->n; i++) {
+        if (parked->v[i].m != NULL)
+            parked->v[keep++] = parked->v[i];
+    }
+    parked->n = keep;
+    for (size_t s = 0; s < r->nsinks; s++) {
+        if (waiting[s])
+            sl_queue_notify_room(r->sinks[s]->queue, in->wakefd);
+    }
+    return keep == 0;
+}
+
+void sl_parked_drop(struct sl_input *in, struct sl_parked *parked)
+{
+    for (size_t i = 0; i < parked->n; i++) {
+        struct sl_sink *s = in->routing->sinks[parked->v[i].sink];
+        atomic_fetch_add_explicit(&s->stats.dropped, 1, memory_order_relaxed);
+        sl_msg_unref(parked->v[i].m);
+    }
+    free(parked->v);
+    *parked = (struct sl_parked){0};
+}
+/* }=== */
+
+int sl_input_watch(struct sl_input *in, int fd, void *tag, bool on)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
+    if (epoll_ctl(in->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev) < 0)
+        return -errno;
+    return 0;
+}
+
+bool sl_input_may_wait(struct sl_input *in)
+{
+    return sl_now_ms() < in->stop_deadline_ms;
+}
+
+void sl_input_wait_room(struct sl_input *in)
+{
+    struct pollfd p = {.fd = in->wakefd, .events = POLLIN};
+    if (poll(&p, 1, 100) > 0) {
+        uint64_t v;
+        ssize_t r = read(in->wakefd, &v, sizeof v);
+        (void)r;
+    }
+}
+
+/* {=== plans */
+
+/* The one place a route scratch is made, for the thread that will use the
+ * plan; it holds that thread's Lua state when routes have functions. */
+static int new_scratch(const struct sl_routing *r, const char *name,
+                       struct sl_route_scratch **out, char *err, size_t errlen)
+{
+    char why[768];
+    int rc = sl_router_scratch_new(&r->router, out, why, sizeof why);
+    if (rc < 0)
+        snprintf(err, errlen, "input \"%s\": %s", name, why);
+    return rc;
+}
+
+/* Frees what a plan owns, not the plan itself. */
+static void plan_release(struct sl_input_plan *p)
+{
+    sl_input_conf_free(p->conf);
+    sl_router_scratch_free(p->scratch);
+    free(p->outbuf);
+    free(p->outlen);
+}
+
+void sl_input_plan_free(struct sl_input_plan *p)
+{
+    if (p == NULL)
+        return;
+    plan_release(p);
+    free(p);
+}
+
+int sl_input_plan_new(struct sl_input_plan **out, const struct sl_input_conf *conf,
+                      const struct sl_routing *routing, char *err, size_t errlen)
+{
+    struct sl_input_plan *p = calloc(1, sizeof *p);
+    size_t nsinks = routing->nsinks ? routing->nsinks : 1;
+    if (p != NULL) {
+        p->routing = routing;
+        p->outbuf = calloc(nsinks * SL_DISPATCH_MAX, sizeof *p->outbuf);
+        p->outlen = calloc(nsinks, sizeof *p->outlen);
+    }
+    if (p == NULL || p->outbuf == NULL || p->outlen == NULL
+        || sl_input_conf_dup(conf, &p->conf) < 0) {
+        snprintf(err, errlen, "input \"%s\": out of memory", conf->name);
+        sl_input_plan_free(p);
+        return -ENOMEM;
+    }
+    int rc = new_scratch(routing, conf->name, &p->scratch, err, errlen);
+    if (rc < 0) {
+        sl_input_plan_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Exchanges the input's current plan with p's contents. Only with nothing
+ * parked: parked entries index the current plan's outputs. */
+static void plan_swap(struct sl_input *in, struct sl_input_plan *p)
+{
+    struct sl_input_plan cur = {
+        .conf = (struct sl_input_conf *)in->conf, /* the input's own copy */
+        .routing = in->routing,
+        .scratch = in->scratch,
+        .outbuf = in->outbuf,
+        .outlen = in->outlen,
+    };
+    in->conf = p->conf;
+    in->routing = p->routing;
+    in->scratch = p->scratch;
+    in->outbuf = p->outbuf;
+    in->outlen = p->outlen;
+    *p = cur;
+}
+
+/* The input thread's side of a switch (input.h), between batches. */
+static void switch_plan(struct sl_input *in)
+{
+    atomic_store(&in->plan_pending, false);
+    pthread_mutex_lock(&in->plan_mu);
+    enum sl_plan_state st = in->plan_state;
+    pthread_mutex_unlock(&in->plan_mu);
+    if (st != SL_PLAN_OFFERED)
+        return;
+    /* Deliver what is parked to the outputs it was routed to, which still
+     * run, reading nothing new meanwhile. */
+    bool empty;
+    while (!(empty = in->ops->unpark(in))) {
+        pthread_mutex_lock(&in->plan_mu);
+        st = in->plan_state;
+        pthread_mutex_unlock(&in->plan_mu);
+        if (st != SL_PLAN_OFFERED)
+            break; /* cancelled */
+        sl_input_wait_room(in);
+    }
+    pthread_mutex_lock(&in->plan_mu);
+    if (empty && in->plan_state == SL_PLAN_OFFERED) {
+        in->plan_state = SL_PLAN_READY;
+        pthread_cond_broadcast(&in->plan_cv);
+        while (in->plan_state == SL_PLAN_READY)
+            pthread_cond_wait(&in->plan_cv, &in->plan_mu);
+    }
+    if (in->plan_state == SL_PLAN_GO) {
+        plan_swap(in, in->plan_next);
+        in->plan_state = SL_PLAN_DONE;
+    } else {
+        in->plan_state = SL_PLAN_NONE; /* cancelled */
+    }
+    pthread_cond_broadcast(&in->plan_cv);
+    pthread_mutex_unlock(&in->plan_mu);
+    /* Paused sources have nothing parked now: read them again. */
+    in->ops->resume(in);
+}
+
+void sl_input_switch_offer(struct sl_input *in, struct sl_input_plan *plan)
+{
+    pthread_mutex_lock(&in->plan_mu);
+    in->plan_next = plan;
+    in->plan_state = SL_PLAN_OFFERED;
+    pthread_mutex_unlock(&in->plan_mu);
+    atomic_store(&in->plan_pending, true);
+    uint64_t one = 1;
+    ssize_t w = write(in->wakefd, &one, sizeof one);
+    (void)w;
+}
+
+int sl_input_switch_wait_ready(struct sl_input *in, int64_t deadline_ms)
+{
+    if (!in->started)
+        return 0; /* no thread: nothing parked, nobody to hold */
+    int rc = 0;
+    pthread_mutex_lock(&in->plan_mu);
+    while (in->plan_state == SL_PLAN_OFFERED && !in->exited) {
+        int64_t left = deadline_ms - sl_now_ms();
+        if (left <= 0)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&in->plan_cv, &in->plan_mu, &ts);
+    }
+    if (in->plan_state != SL_PLAN_READY)
+        rc = in->exited ? -ESRCH : -ETIMEDOUT;
+    pthread_mutex_unlock(&in->plan_mu);
+    return rc;
+}
+
+struct sl_input_plan *sl_input_switch_commit(struct sl_input *in)
+{
+    pthread_mutex_lock(&in->plan_mu);
+    if (!in->started) {
+        plan_swap(in, in->plan_next);
+    } else {
+        in->plan_state = SL_PLAN_GO;
+        pthread_cond_broadcast(&in->plan_cv);
+        /* The thread holds in READY and answers at once. */
+        while (in->plan_state != SL_PLAN_DONE)
+            pthread_cond_wait(&in->plan_cv, &in->plan_mu);
+    }
+    struct sl_input_plan *old = in->plan_next;
+    in->plan_next = NULL;
+    in->plan_state = SL_PLAN_NONE;
+    pthread_mutex_unlock(&in->plan_mu);
+    return old;
+}
+
+struct sl_input_plan *sl_input_switch_cancel(struct sl_input *in)
+{
+    pthread_mutex_lock(&in->plan_mu);
+    if (in->started && (in->plan_state == SL_PLAN_OFFERED || in->plan_state == SL_PLAN_READY)) {
+        in->plan_state = SL_PLAN_CANCEL;
+        pthread_cond_broadcast(&in->plan_cv);
+        /* An unparking thread looks at least every 100 ms. */
+        while (in->plan_state == SL_PLAN_CANCEL && !in->exited)
+            pthread_cond_wait(&in->plan_cv, &in->plan_mu);
+    }
+    struct sl_input_plan *p = in->plan_next;
+    in->plan_next = NULL;
+    in->plan_state = SL_PLAN_NONE;
+    pthread_mutex_unlock(&in->plan_mu);
+    return p;
+}
+/* }=== */
+
+/* {=== the thread */
+static void *input_main(void *arg)
+{
+    struct sl_input *in = arg;
+    struct epoll_event evs[64];
+    int64_t next_tick = sl_now_ms() + 1000;
+    while (!atomic_load(&in->stop)) {
+        int n = epoll_wait(in->epfd, evs, 64, 1000);
+        if (n < 0 && errno != EINTR) {
+            sl_log(SL_LOG_ERR, errno, "input \"%s\": epoll_wait() failed", in->conf->name);
+            break;
+        }
+        sl_input_tick_clock(in);
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.ptr == in) {
+                uint64_t v;
+                ssize_t r = read(in->wakefd, &v, sizeof v);
+                (void)r;
+                in->ops->resume(in);
+            } else {
+                in->ops->event(in, evs[i].data.ptr, evs[i].events);
+            }
+        }
+        /* Between batches: the one place a new plan is taken (input.h). */
+        if (atomic_load(&in->plan_pending))
+            switch_plan(in);
+        if (sl_now_ms() >= next_tick) {
+            next_tick = sl_now_ms() + 1000;
+            if (in->ops->tick != NULL)
+                in->ops->tick(in);
+        }
+    }
+    in->ops->drain(in);
+    pthread_mutex_lock(&in->plan_mu);
+    in->exited = true;
+    pthread_cond_broadcast(&in->plan_cv);
+    pthread_mutex_unlock(&in->plan_mu);
+    return NULL;
+}
+
+static const struct sl_input_ops *ops_for(enum sl_input_type t)
+{
+    switch (t) {
+    case SL_INPUT_UNIX: return &sl_input_unix_ops;
+    case SL_INPUT_UDP: return &sl_input_udp_ops;
+    default: return &sl_input_tcp_ops;
+    }
+}
+
+static void input_free(struct sl_input *in)
+{
+    if (in->epfd >= 0)
+        close(in->epfd);
+    if (in->wakefd >= 0)
+        close(in->wakefd);
+    sl_msgpool_release(&in->pool);
+    /* The current plan's parts, and a plan still offered (none normally). */
+    struct sl_input_plan cur = {0};
+    plan_swap(in, &cur);
+    sl_input_plan_free(in->plan_next);
+    plan_release(&cur);
+    pthread_cond_destroy(&in->plan_cv);
+    pthread_mutex_destroy(&in->plan_mu);
+    free(in);
+}
+
+int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
+                  const struct sl_routing *routing, char *err, size_t errlen)
+{
+    struct sl_input_plan *plan;
+    int rc = sl_input_plan_new(&plan, conf, routing, err, errlen);
+    if (rc < 0)
+        return rc;
+    struct sl_input *in = calloc(1, sizeof *in);
+    if (in == NULL) {
+        sl_input_plan_free(plan);
+        return -ENOMEM;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* for switch_wait_ready */
+    pthread_cond_init(&in->plan_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&in->plan_mu, NULL);
+    plan_swap(in, plan); /* the input takes the plan's parts; plan is left empty */
+    sl_input_plan_free(plan);
+    conf = in->conf; /* from here on, the input's own copy */
+    in->ops = ops_for(conf->type);
+    in->epfd = epoll_create1(EPOLL_CLOEXEC);
+    in->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (in->epfd < 0 || in->wakefd < 0) {
+        snprintf(err, errlen, "input \"%s\": out of resources (%s)", conf->name, strerror(errno));
+        input_free(in);
+        return -ENOMEM;
+    }
+    sl_msgpool_init(&in->pool, conf->name);
+    in->pctx.hostname = routing->hostname;
+    sl_parse_ctx_now(&in->pctx);
+    rc = sl_input_watch(in, in->wakefd, in, true);
+    if (rc == 0)
+        rc = in->ops->open(in, err, errlen);
+    if (rc < 0) {
+        input_free(in);
+        return rc;
+    }
+    *out = in;
+    return 0;
+}
+
+int sl_input_start(struct sl_input *in)
+{
+    int rc = pthread_create(&in->thread, NULL, input_main, in);
+    if (rc != 0)
+        return -rc;
+    in->started = true;
+    return 0;
+}
+
+void sl_input_close(struct sl_input *in, int timeout_ms)
+{
+    if (in == NULL)
+        return;
+    in->stop_deadline_ms = sl_now_ms() + timeout_ms;
+    atomic_store(&in->stop, true);
+    uint64_t one = 1;
+    ssize_t w = write(in->wakefd, &one, sizeof one);
+    (void)w;
+    if (in->started)
+        pthread_join(in->thread, NULL);
+    else
+        in->ops->drain(in);
+    /* Every queue this input may have asked for a notice must forget the fd
+     * before it is closed (and maybe reused). */
+    for (size_t s = 0; s < in->routing->nsinks; s++)
+        sl_queue_cancel_notify(in->routing->sinks[s]->queue, in->wakefd);
+    in->ops->close(in);
+    input_free(in);
+}
+/* }=== */
+
+/* {=== sockets shared by udp and tcp */
+size_t sl_sockaddr_text(const void *sa, char *buf, size_t len, bool with_port)
+{
+    const struct sockaddr *a = sa;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = sa;
+        inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+        port = ntohs(v4->sin_port);
+    } else if (a->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = sa;
+        inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+        port = ntohs(v6->sin6_port);
+    }
+    int n;
+    if (!with_port)
+        n = snprintf(buf, len, "%s", ip);
+    else if (a->sa_family == AF_INET6)
+        n = snprintf(buf, len, "[%s]:%u", ip, port);
+    else
+        n = snprintf(buf, len, "%s:%u", ip, port);
+    return n < 0 ? 0 : ((size_t)n >= len ? len - 1 : (size_t)n);
+}
+
+void sl_input_set_rcvbuf(struct sl_input *in, int fd, size_t want)
+{
+    int size = want > INT32_MAX / 2 ? INT32_MAX / 2 : (int)want;
+    int got = 0;
+    socklen_t len = sizeof got;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    /* Linux reports twice what it grants (the rest is bookkeeping). */
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && got / 2 < size)
+        sl_log(SL_LOG_WARNING, 0,
+               "input \"%s\": receive buffer is %d bytes, not the %d asked for "
+               "(raise net.core.rmem_max)", in->conf->name, got / 2, size);
+}
+
+int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errlen)
+{
+    const struct sl_input_conf *c = in->conf;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = socktype,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(c->host, c->port, &hints, &ai);
+    if (rc != 0) {
+        snprintf(err, errlen, "input \"%s\": getaddrinfo() \"%s:%s\" failed (%s)", c->name,
+                 c->host, c->port, gai_strerror(rc));
+        return -EINVAL;
+    }
+    int fd = socket(ai->ai_family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "input \"%s\": socket() failed (%d: %s)", c->name, errno,
+                 strerror(errno));
+        freeaddrinfo(ai);
+        return rc;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    size_t want = c->rcvbuf ? c->rcvbuf : (socktype == SOCK_DGRAM ? SL_DEFAULT_UDP_RCVBUF : 0);
+    if (want > 0)
+        sl_input_set_rcvbuf(in, fd, want);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+        (socktype == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)) {
+        rc = -errno;
+        snprintf(err, errlen, "input \"%s\": %s() \"%s:%s\" failed (%d: %s)", c->name,
+                 socktype == SOCK_STREAM && errno != EADDRINUSE ? "listen" : "bind", c->host,
+                 c->port, errno, strerror(errno));
+        close(fd);
+        freeaddrinfo(ai);
+        return rc;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        sl_sockaddr_text(&ss, in->address, sizeof in->address, true);
+    return fd;
+}
+/* }=== */

@@ -1,0 +1,221 @@
+/*
+ * input_dgram.c: one recvmmsg() call reads up to VLEN datagrams into slots
+ * of max_message bytes (only touched pages cost memory), which become one
+ * batch of messages. A datagram longer than a slot is cut and counted as
+ * truncated. Trailing NULs and one trailing LF (CR LF) are dropped, as
+ * senders like Python's SysLogHandler add them.
+ *
+ * Datagram sockets cannot be paused per sender: while messages are parked,
+ * the socket is simply not read; a unix datagram sender then blocks in
+ * send() (as with rsyslog), and the kernel drops udp, which SO_RXQ_OVFL
+ * lets us count.
+ */
+#include "input/input_dgram.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define VLEN 32
+#define BATCH 256 /* datagrams routed together; at most SL_DISPATCH_MAX */
+#define CTL_SIZE (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(uint32_t)))
+
+struct sl_dgram {
+    int fd;
+    bool with_peer;
+    bool paused;
+    struct sl_parked parked;
+    size_t slot;
+    char *bufs;
+    struct mmsghdr hdrs[VLEN];
+    struct iovec iov[VLEN];
+    struct sockaddr_storage addrs[VLEN];
+    union {
+        char buf[CTL_SIZE];
+        struct cmsghdr align;
+    } ctl[VLEN];
+    /* The text of the last sender's address, reused while it repeats. */
+    struct sockaddr_storage last_addr;
+    socklen_t last_addr_len;
+    size_t peer_len;
+    char peer[64];
+};
+
+int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **out)
+{
+    struct sl_dgram *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return -ENOMEM;
+    d->fd = fd;
+    d->with_peer = with_peer;
+    d->slot = in->conf->max_message;
+    d->bufs = malloc(d->slot * VLEN);
+    if (d->bufs == NULL) {
+        free(d);
+        return -ENOMEM;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+    if (!with_peer)
+        setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    int rc = sl_input_watch(in, fd, d, true);
+    if (rc < 0) {
+        free(d->bufs);
+        free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+void sl_dgram_free(struct sl_input *in, struct sl_dgram *d)
+{
+    if (d == NULL)
+        return;
+    sl_parked_drop(in, &d->parked);
+    close(d->fd);
+    free(d->bufs);
+    free(d);
+}
+
+static void prepare(struct sl_dgram *d)
+{
+    for (int i = 0; i < VLEN; i++) {
+        d->iov[i] = (struct iovec){d->bufs + (size_t)i * d->slot, d->slot};
+        d->hdrs[i].msg_hdr = (struct msghdr){
+            .msg_name = d->with_peer ? &d->addrs[i] : NULL,
+            .msg_namelen = d->with_peer ? sizeof d->addrs[i] : 0,
+            .msg_iov = &d->iov[i],
+            .msg_iovlen = 1,
+            .msg_control = d->ctl[i].buf,
+            .msg_controllen = sizeof d->ctl[i].buf,
+        };
+    }
+}
+
+static void peer_text(struct sl_dgram *d, const struct msghdr *h)
+{
+    if (h->msg_namelen == d->last_addr_len &&
+        memcmp(h->msg_name, &d->last_addr, h->msg_namelen) == 0)
+        return;
+    memcpy(&d->last_addr, h->msg_name, h->msg_namelen);
+    d->last_addr_len = h->msg_namelen;
+    d->peer_len = sl_sockaddr_text(h->msg_name, d->peer, sizeof d->peer, false);
+}
+
+/* Reads the kernel's credentials and drop counter from the control data. */
+static void control_data(struct sl_input *in, struct msghdr *h, struct sl_msg *m)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level != SOL_SOCKET)
+            continue;
+        if (c->cmsg_type == SCM_CREDENTIALS && m != NULL) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            m->pid = cred.pid;
+            m->uid = cred.uid;
+            m->gid = cred.gid;
+            m->flags |= SL_MSG_HAS_CRED;
+        } else if (c->cmsg_type == SO_RXQ_OVFL) {
+            uint32_t drops;
+            memcpy(&drops, CMSG_DATA(c), sizeof drops);
+            atomic_store_explicit(&in->stats.kernel_drops, drops, memory_order_relaxed);
+        }
+    }
+}
+
+static size_t trim(const char *p, size_t len)
+{
+    while (len > 0 && p[len - 1] == '\0')
+        len--;
+    if (len > 0 && p[len - 1] == '\n')
+        len--;
+    if (len > 0 && p[len - 1] == '\r')
+        len--;
+    return len;
+}
+
+/* One recvmmsg() into batch[]: returns how many datagrams were read. */
+static int receive(struct sl_input *in, struct sl_dgram *d, struct sl_msg **batch, size_t *nb)
+{
+    prepare(d);
+    int n = recvmmsg(d->fd, d->hdrs, VLEN, MSG_DONTWAIT, NULL);
+    if (n <= 0) {
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            sl_log(SL_LOG_WARNING, errno, "input \"%s\": recvmmsg() failed", in->conf->name);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        struct msghdr *h = &d->hdrs[i].msg_hdr;
+        const char *p = d->iov[i].iov_base;
+        unsigned flags = (h->msg_flags & MSG_TRUNC) ? SL_FRAME_TRUNCATED : 0;
+        size_t len = trim(p, d->hdrs[i].msg_len);
+        if (d->with_peer)
+            peer_text(d, h);
+        struct sl_msg *m = sl_input_message(in, p, len, d->with_peer ? d->peer : NULL,
+                                            d->with_peer ? d->peer_len : 0, flags);
+        control_data(in, h, m);
+        if (m != NULL)
+            batch[(*nb)++] = m;
+    }
+    return n;
+}
+
+/*
+ * Reads until the socket is empty or BATCH datagrams are in, then routes
+ * them in one go. A unix socket holds only net.unix.max_dgram_qlen (often
+ * 10) datagrams: dispatching each handful would cost a queue lock, a worker
+ * wake-up and a write() per handful, while the sender, blocked, refills the
+ * socket as fast as we empty it. Returns how many were read, 0 when none.
+ */
+static size_t read_batch(struct sl_input *in, struct sl_dgram *d)
+{
+    struct sl_msg *batch[BATCH];
+    size_t nb = 0;
+    int n;
+    do {
+        n = receive(in, d, batch, &nb);
+    } while (n > 0 && nb + VLEN <= BATCH);
+    if (nb > 0 && !sl_input_dispatch(in, batch, nb, &d->parked) && !d->paused) {
+        d->paused = true;
+        sl_input_watch(in, d->fd, d, false);
+    }
+    return nb;
+}
+
+void sl_dgram_event(struct sl_input *in, void *tag, uint32_t events)
+{
+    struct sl_dgram *d = tag;
+    if (!d->paused)
+        read_batch(in, d);
+}
+
+void sl_dgram_resume(struct sl_input *in)
+{
+    struct sl_dgram *d = in->impl;
+    if (!d->paused || !sl_input_retry(in, &d->parked))
+        return;
+    d->paused = false;
+    sl_input_watch(in, d->fd, d, true);
+}
+
+bool sl_dgram_unpark(struct sl_input *in)
+{
+    struct sl_dgram *d = in->impl;
+    return sl_input_retry(in, &d->parked);
+}
+
+void sl_dgram_drain(struct sl_input *in)
+{
+    struct sl_dgram *d = in->impl;
+    for (;;) {
+        while (!sl_input_retry(in, &d->parked) && sl_input_may_wait(in))
+            sl_input_wait_room(in);
+        if (d->parked.n > 0 || read_batch(in, d) == 0)
+            return;
+    }
+}

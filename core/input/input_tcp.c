@@ -1,0 +1,332 @@
+/*
+ * input_tcp.c: syslog over TCP, RFC 6587 framing, many connections on one
+ * epoll loop.
+ *
+ * Each connection has a buffer of max_message + headroom bytes (at least
+ * 64 KiB so reads are large): a read appends to it, the framer cuts frames
+ * out of it, and what is left of an incomplete frame moves to the front. A
+ * connection whose messages were parked (a block-policy queue was full) is
+ * taken out of the epoll set, so its kernel buffer fills and the sender
+ * slows down, while the other connections keep flowing.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "input/framing.h"
+#include "input/input.h"
+#include "common/log.h"
+
+#define MIN_BUFFER (64 * 1024)
+
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    bool paused; /* out of the epoll set while messages are parked */
+    bool eof;    /* the peer closed; deliver what is left, then close */
+    bool broken; /* framing error; deliver what came before, then close */
+    int64_t last_ms;
+    struct sl_framer framer;
+    struct sl_parked parked;
+    size_t len, cap;
+    char *buf;
+    size_t peer_len;
+    char peer[64];
+};
+
+struct tcp {
+    int lfd;
+    struct conn *conns;
+    struct sl_ratelimit framing_log;
+    struct sl_ratelimit refused_log;
+};
+
+static struct tcp *tcp_of(struct sl_input *in)
+{
+    return in->impl;
+}
+
+static void conn_close(struct sl_input *in, struct conn *c)
+{
+    struct tcp *t = tcp_of(in);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        t->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    close(c->fd);
+    sl_parked_drop(in, &c->parked);
+    free(c->buf);
+    free(c);
+    atomic_fetch_sub_explicit(&in->stats.connections, 1, memory_order_relaxed);
+}
+
+/* Cuts frames out of the buffer and dispatches them in batches. Returns
+ * false when messages were parked; the unprocessed bytes stay buffered. */
+static bool process(struct sl_input *in, struct conn *c)
+{
+    struct sl_msg *batch[SL_DISPATCH_MAX];
+    size_t n = 0, off = 0;
+    bool flowing = true;
+    while (flowing && !c->broken) {
+        const char *frame;
+        size_t flen;
+        unsigned flags = 0;
+        ssize_t k = sl_framer_next(&c->framer, c->buf + off, c->len - off, c->eof, &frame, &flen,
+                                   &flags);
+        if (k == 0)
+            break;
+        if (k < 0) {
+            atomic_fetch_add_explicit(&in->stats.framing_errors, 1, memory_order_relaxed);
+            if (sl_ratelimit_ok(&tcp_of(in)->framing_log))
+                sl_log(SL_LOG_WARNING, 0,
+                       "input \"%s\": malformed or incomplete octet-counted frame from %.*s, closing the connection",
+                       in->conf->name, (int)c->peer_len, c->peer);
+            c->broken = true;
+            break;
+        }
+        off += (size_t)k;
+        if (frame != NULL) {
+            struct sl_msg *m = sl_input_message(in, frame, flen, c->peer, c->peer_len, flags);
+            if (m != NULL)
+                batch[n++] = m;
+        }
+        if (n == SL_DISPATCH_MAX) {
+            flowing = sl_input_dispatch(in, batch, n, &c->parked);
+            n = 0;
+        }
+    }
+    if (n > 0)
+        flowing = sl_input_dispatch(in, batch, n, &c->parked) && flowing;
+    memmove(c->buf, c->buf + off, c->len - off);
+    c->len -= off;
+    return flowing;
+}
+
+static void set_paused(struct sl_input *in, struct conn *c, bool paused)
+{
+    if (c->paused == paused)
+        return;
+    c->paused = paused;
+    sl_input_watch(in, c->fd, c, !paused);
+}
+
+/* After reading or resuming: pause, close, or keep going. */
+static void settle(struct sl_input *in, struct conn *c, bool flowing)
+{
+    if (!flowing) {
+        set_paused(in, c, true);
+        return;
+    }
+    if (c->eof || c->broken) {
+        conn_close(in, c);
+        return;
+    }
+    set_paused(in, c, false);
+}
+
+static void conn_read(struct sl_input *in, struct conn *c)
+{
+    ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+    if (r < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        c->eof = true; /* reset by peer: deliver what we have */
+    } else if (r == 0) {
+        c->eof = true;
+    } else {
+        c->len += (size_t)r;
+        c->last_ms = sl_now_ms();
+    }
+    settle(in, c, process(in, c));
+}
+
+static void accept_all(struct sl_input *in)
+{
+    struct tcp *t = tcp_of(in);
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(t->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                sl_log(SL_LOG_WARNING, errno, "input \"%s\": accept4() failed", in->conf->name);
+            return;
+        }
+        if (atomic_load_explicit(&in->stats.connections, memory_order_relaxed) >=
+            in->conf->max_connections) {
+            /* Accepted and closed at once, so the sender sees it and the
+             * backlog does not fill with connections nobody will read.
+             * Counted first: a sender that sees the close sees the count. */
+            atomic_fetch_add_explicit(&in->stats.refused, 1, memory_order_relaxed);
+            close(fd);
+            if (sl_ratelimit_ok(&t->refused_log))
+                sl_log(SL_LOG_WARNING, 0, "input \"%s\": %u connections open, closing a new one "
+                       "(max_connections)", in->conf->name, in->conf->max_connections);
+            continue;
+        }
+        struct conn *c = calloc(1, sizeof *c);
+        size_t cap = in->conf->max_message + SL_FRAMER_HEADROOM;
+        cap = cap < MIN_BUFFER ? MIN_BUFFER : cap;
+        if (c != NULL)
+            c->buf = malloc(cap);
+        if (c == NULL || c->buf == NULL) {
+            sl_log(SL_LOG_ERR, ENOMEM, "input \"%s\": refusing a connection", in->conf->name);
+            free(c);
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->cap = cap;
+        c->last_ms = sl_now_ms();
+        sl_framer_init(&c->framer, in->conf->max_message);
+        c->peer_len = sl_sockaddr_text(&ss, c->peer, sizeof c->peer, false);
+        c->next = t->conns;
+        if (t->conns != NULL)
+            t->conns->prev = c;
+        t->conns = c;
+        atomic_fetch_add_explicit(&in->stats.connections, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&in->stats.accepted, 1, memory_order_relaxed);
+        sl_input_watch(in, fd, c, true);
+    }
+}
+
+/* {=== ops */
+static int tcp_open(struct sl_input *in, char *err, size_t errlen)
+{
+    struct tcp *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return -ENOMEM;
+    t->framing_log.interval = 10;
+    t->framing_log.burst = 5;
+    t->refused_log.interval = 10;
+    t->refused_log.burst = 1;
+    t->lfd = sl_input_bind_inet(in, SOCK_STREAM, err, errlen);
+    if (t->lfd < 0) {
+        int rc = t->lfd;
+        free(t);
+        return rc;
+    }
+    in->impl = t;
+    /* The listener's tag is the tcp struct itself; connections are tagged
+     * with their struct conn. */
+    return sl_input_watch(in, t->lfd, t, true);
+}
+
+static void tcp_event(struct sl_input *in, void *tag, uint32_t events)
+{
+    if (tag == in->impl) {
+        accept_all(in);
+        return;
+    }
+    struct conn *c = tag;
+    if (!c->paused)
+        conn_read(in, c);
+}
+
+static void tcp_resume(struct sl_input *in)
+{
+    struct conn *next;
+    for (struct conn *c = tcp_of(in)->conns; c != NULL; c = next) {
+        next = c->next;
+        if (!c->paused || !sl_input_retry(in, &c->parked))
+            continue;
+        /* Parked messages are in; go on with what is still buffered. */
+        settle(in, c, process(in, c));
+    }
+}
+
+static void tcp_tick(struct sl_input *in)
+{
+    if (in->conf->idle_timeout <= 0)
+        return;
+    int64_t limit = sl_now_ms() - (int64_t)in->conf->idle_timeout * 1000;
+    struct conn *next;
+    for (struct conn *c = tcp_of(in)->conns; c != NULL; c = next) {
+        next = c->next;
+        if (!c->paused && c->last_ms < limit) {
+            sl_log(SL_LOG_INFO, 0, "input \"%s\": closing idle connection from %.*s",
+                   in->conf->name, (int)c->peer_len, c->peer);
+            c->eof = true;
+            settle(in, c, process(in, c));
+        }
+    }
+}
+
+/* Stopping: deliver what is buffered and what the kernel holds, waiting for
+ * queue room until the deadline. */
+static void drain_conn(struct sl_input *in, struct conn *c)
+{
+    for (;;) {
+        while (!sl_input_retry(in, &c->parked) && sl_input_may_wait(in))
+            sl_input_wait_room(in);
+        if (c->parked.n > 0)
+            return; /* out of time: conn_close() counts them as dropped */
+        /* What is buffered first, even after the peer closed: a paused
+         * connection may hold frames read before its eof. */
+        if (!process(in, c))
+            continue;
+        if (c->eof || c->broken)
+            return;
+        ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+        if (r > 0) {
+            c->len += (size_t)r;
+        } else if (r < 0 && errno == EAGAIN) {
+            /* The sender's kernel may still be pushing what it has queued
+             * as our window opens: give it a moment before calling it done. */
+            struct pollfd p = {.fd = c->fd, .events = POLLIN};
+            if (!sl_input_may_wait(in) || poll(&p, 1, 100) <= 0)
+                c->eof = true;
+        } else if (r < 0 && errno == EINTR) {
+            continue;
+        } else {
+            c->eof = true;
+        }
+    }
+}
+
+static void tcp_drain(struct sl_input *in)
+{
+    for (struct conn *c = tcp_of(in)->conns; c != NULL; c = c->next)
+        drain_conn(in, c);
+}
+
+/* Before a switch to a new plan: parked messages in, nothing new read. */
+static bool tcp_unpark(struct sl_input *in)
+{
+    bool none = true;
+    for (struct conn *c = tcp_of(in)->conns; c != NULL; c = c->next) {
+        if (!sl_input_retry(in, &c->parked))
+            none = false;
+    }
+    return none;
+}
+
+static void tcp_close(struct sl_input *in)
+{
+    struct tcp *t = tcp_of(in);
+    if (t == NULL)
+        return;
+    while (t->conns != NULL)
+        conn_close(in, t->conns);
+    close(t->lfd);
+    free(t);
+    in->impl = NULL;
+}
+/* }=== */
+
+const struct sl_input_ops sl_input_tcp_ops = {
+    .open = tcp_open,
+    .event = tcp_event,
+    .resume = tcp_resume,
+    .tick = tcp_tick,
+    .drain = tcp_drain,
+    .unpark = tcp_unpark,
+    .close = tcp_close,
+};

@@ -1,0 +1,34 @@
+/* input_udp.c: syslog over UDP (RFC 5426): one message per datagram. */
+#include <unistd.h>
+
+#include "input/input_dgram.h"
+
+static int udp_open(struct sl_input *in, char *err, size_t errlen)
+{
+    int fd = sl_input_bind_inet(in, SOCK_DGRAM, err, errlen);
+    if (fd < 0)
+        return fd;
+    struct sl_dgram *d;
+    int rc = sl_dgram_new(in, fd, true, &d);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    in->impl = d;
+    return 0;
+}
+
+static void udp_close(struct sl_input *in)
+{
+    sl_dgram_free(in, in->impl);
+    in->impl = NULL;
+}
+
+const struct sl_input_ops sl_input_udp_ops = {
+    .open = udp_open,
+    .event = sl_dgram_event,
+    .resume = sl_dgram_resume,
+    .drain = sl_dgram_drain,
+    .unpark = sl_dgram_unpark,
+    .close = udp_close,
+};

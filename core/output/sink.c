@@ -1,0 +1,239 @@
+/*
+ * sink.c: the worker thread of one output.
+ *
+ * DESIGN: each output owns one queue and one worker thread (as redis's bio.c
+ * owns one job list per worker), so a slow or failing output only ever holds
+ * up itself. The worker takes up to BATCH messages per lock round-trip and
+ * hands them to the plugin's write() in one call; the plugin formats the
+ * whole batch and writes it with as few system calls as it can. A RETRY
+ * answer makes the worker back off (10 ms doubling to 1 s) and offer the same
+ * batch again, so nothing is lost or written twice while the disk is full.
+ * Requests from other threads (reopen, flush) are flags the worker looks at
+ * between batches: plugins are only ever called from their worker, except
+ * open and close.
+ */
+#include "output/sink.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+#define BATCH 2048 /* messages per write(); the queue's byte bound caps the bytes */
+#define POP_TIMEOUT_MS 100
+#define SMALL_BATCH 64
+#define GATHER_US 200
+
+int64_t sl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+static void sleep_ms(int ms)
+{
+    sleep_us((long)ms * 1000);
+}
+
+static const char *name_of(const struct sl_sink *s)
+{
+    return s->conf->name;
+}
+
+/* Writes one batch, retrying as long as the plugin says RETRY and we are not
+ * past the stop deadline. */
+static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
+{
+    const struct sluice_output_plugin *api = s->plugin->api;
+    int delay = 10;
+    for (;;) {
+        int rc = api->write(s->state, (const sluice_msg *const *)batch, n);
+        if (rc == SLUICE_OK) {
+            atomic_fetch_add_explicit(&s->stats.written, n, memory_order_relaxed);
+            return;
+        }
+        if (rc != SLUICE_RETRY) {
+            sl_log(SL_LOG_ERR, 0, "output \"%s\": write failed, %zu messages lost", name_of(s), n);
+            atomic_fetch_add_explicit(&s->stats.failed, n, memory_order_relaxed);
+            return;
+        }
+        if (atomic_load(&s->stopping) && sl_now_ms() >= s->stop_deadline_ms) {
+            sl_log(SL_LOG_ERR, 0, "output \"%s\": still failing at shutdown, %zu messages lost",
+                   name_of(s), n);
+            atomic_fetch_add_explicit(&s->stats.failed, n, memory_order_relaxed);
+            return;
+        }
+        sleep_ms(delay);
+        delay = delay >= 500 ? 1000 : delay * 2;
+    }
+}
+
+/* Before each batch, so a batch popped after a reopen request goes to the
+ * new file. */
+static void handle_requests(struct sl_sink *s)
+{
+    const struct sluice_output_plugin *api = s->plugin->api;
+    unsigned want = atomic_load(&s->reopen_requests);
+    if (want != atomic_load(&s->reopen_done)) {
+        if (api->reopen != NULL)
+            api->reopen(s->state);
+        atomic_store(&s->reopen_done, want);
+    }
+    want = atomic_load(&s->flush_requests);
+    if (want != atomic_load(&s->flush_done)) {
+        if (api->flush != NULL)
+            api->flush(s->state);
+        atomic_store(&s->flush_done, want);
+    }
+}
+
+/* Bumps a request counter and waits for the worker to echo it. */
+static int request(struct sl_sink *s, atomic_uint *requests, atomic_uint *done, int64_t deadline)
+{
+    unsigned ticket = atomic_fetch_add(requests, 1) + 1;
+    while ((int)(atomic_load(done) - ticket) < 0) {
+        if (sl_now_ms() >= deadline)
+            return -ETIMEDOUT;
+        sleep_ms(2);
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct sl_sink *s = arg;
+    struct sl_msg *batch[BATCH];
+    for (;;) {
+        size_t n = sl_queue_pop(s->queue, batch, BATCH, POP_TIMEOUT_MS);
+        handle_requests(s);
+        if (n > 0) {
+            write_batch(s, batch, n);
+            for (size_t i = 0; i < n; i++)
+                sl_msg_unref(batch[i]);
+        }
+        /* A small batch means the worker is outrunning the inputs: waking for
+         * every few messages would cost a wake-up and a write() each. Let the
+         * next batch gather for a moment (bounded latency, and none at all
+         * under load, when batches are full). */
+        if (n > 0 && n < SMALL_BATCH && !atomic_load(&s->stopping))
+            sleep_us(GATHER_US);
+        /* stopping is set before the queue is closed, so an empty pop after
+         * it means the queue is closed and drained. */
+        if (n == 0 && atomic_load(&s->stopping) && sl_queue_depth(s->queue) == 0)
+            break;
+    }
+    return NULL;
+}
+
+static void sink_free(struct sl_sink *s)
+{
+    if (s->state != NULL)
+        s->plugin->api->close(s->state);
+    sl_queue_free(s->queue);
+    sl_plugin_unload(s->plugin);
+    sl_output_conf_free(s->conf);
+    free(s);
+}
+
+int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
+                 const struct sl_strlist *search, char *err, size_t errlen)
+{
+    struct sl_sink *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return -ENOMEM;
+    int rc = sl_output_conf_dup(conf, &s->conf);
+    if (rc < 0) {
+        snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
+        free(s);
+        return rc;
+    }
+    conf = s->conf; /* from here on, the sink's own copy */
+    rc = sl_plugin_load(conf->type, conf->plugin, search, &s->plugin, err, errlen);
+    if (rc < 0) {
+        sl_output_conf_free(s->conf);
+        free(s);
+        return rc;
+    }
+    rc = sl_queue_new(&s->queue, conf->queue_capacity, conf->queue_bytes);
+    if (rc < 0) {
+        snprintf(err, errlen, "output \"%s\": cannot create its queue", conf->name);
+        sink_free(s);
+        return rc;
+    }
+    char perr[512] = "";
+    rc = s->plugin->api->open(sl_plugin_host(), sl_plugin_config(conf), &s->state, perr,
+                              sizeof perr);
+    if (rc < 0) {
+        s->state = NULL;
+        snprintf(err, errlen, "output \"%s\" (%s): %s", conf->name, conf->type,
+                 perr[0] ? perr : strerror(-rc));
+        sink_free(s);
+        return rc;
+    }
+    rc = pthread_create(&s->worker, NULL, worker_main, s);
+    if (rc != 0) {
+        snprintf(err, errlen, "output \"%s\": pthread_create() failed (%d: %s)", conf->name, rc,
+                 strerror(rc));
+        sink_free(s);
+        return -rc;
+    }
+    s->started = true;
+    *out = s;
+    return 0;
+}
+
+size_t sl_sink_push(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
+{
+    size_t taken = sl_queue_push(s->queue, msgs, n);
+    if (taken > 0)
+        atomic_fetch_add_explicit(&s->stats.enqueued, taken, memory_order_relaxed);
+    return taken;
+}
+
+int sl_sink_reopen(struct sl_sink *s, int timeout_ms)
+{
+    return request(s, &s->reopen_requests, &s->reopen_done, sl_now_ms() + timeout_ms);
+}
+
+int sl_sink_flush(struct sl_sink *s, int timeout_ms)
+{
+    /* First what was queued before the call is written (or given up on),
+     * then the plugin flushes, on its worker. */
+    uint64_t target = atomic_load(&s->stats.enqueued);
+    int64_t deadline = sl_now_ms() + timeout_ms;
+    while (atomic_load(&s->stats.written) + atomic_load(&s->stats.failed) < target) {
+        if (sl_now_ms() >= deadline)
+            return -ETIMEDOUT;
+        sleep_ms(5);
+    }
+    return request(s, &s->flush_requests, &s->flush_done, deadline);
+}
+
+void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *totals)
+{
+    if (s == NULL)
+        return;
+    s->stop_deadline_ms = sl_now_ms() + timeout_ms;
+    atomic_store(&s->stopping, true);
+    sl_queue_close(s->queue);
+    if (s->started)
+        pthread_join(s->worker, NULL);
+    if (s->plugin->api->flush != NULL)
+        s->plugin->api->flush(s->state);
+    if (totals != NULL) {
+        totals->written += atomic_load(&s->stats.written);
+        totals->dropped += atomic_load(&s->stats.dropped);
+        totals->failed += atomic_load(&s->stats.failed);
+    }
+    sink_free(s);
+}

@@ -1,0 +1,70 @@
+/*
+ * sink.h: one output: its plugin instance, bounded queue and worker thread.
+ */
+#ifndef SL_SINK_H
+#define SL_SINK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/lua_config.h"
+#include "output/plugin.h"
+#include "output/queue.h"
+
+struct sl_sink_stats {
+    atomic_uint_fast64_t enqueued;
+    atomic_uint_fast64_t written;
+    atomic_uint_fast64_t dropped; /* policy drop, and parked messages lost at shutdown */
+    atomic_uint_fast64_t failed;  /* batches the plugin called SLUICE_FATAL */
+};
+
+struct sl_sink {
+    struct sl_output_conf *conf; /* the sink's own deep copy: the config may go first */
+    struct sl_plugin *plugin;
+    void *state; /* the plugin instance */
+    struct sl_queue *queue;
+    pthread_t worker;
+    bool started;
+    atomic_bool stopping;
+    /* Requests to the worker: a requester bumps *_requests and waits until
+     * the worker echoes the value into *_done. */
+    atomic_uint reopen_requests, reopen_done;
+    atomic_uint flush_requests, flush_done;
+    int64_t stop_deadline_ms; /* monotonic; after it a stuck retry gives up */
+    struct sl_sink_stats stats;
+};
+
+/* Loads the plugin, opens the instance (on a deep copy of conf, which the
+ * sink owns: conf itself is only borrowed during the call) and starts the
+ * worker. On failure returns a negative errno with a reason in err, and
+ * nothing is left open. */
+int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
+                 const struct sl_strlist *search, char *err, size_t errlen);
+
+/* Thread: any. Offers msgs[0..n) in order; returns how many the queue took
+ * (their references go with them) and counts them as enqueued. */
+size_t sl_sink_push(struct sl_sink *s, struct sl_msg *const *msgs, size_t n);
+
+/* Thread: any. Has the worker reopen the plugin's files, and waits up to
+ * timeout_ms until it has: what is written after this returns goes to the
+ * new files. 0 or -ETIMEDOUT. */
+int sl_sink_reopen(struct sl_sink *s, int timeout_ms);
+
+/* Thread: any. Waits until everything queued before the call is written and
+ * flushed, up to timeout_ms. 0 or -ETIMEDOUT. */
+int sl_sink_flush(struct sl_sink *s, int timeout_ms);
+
+struct sl_sink_totals {
+    uint64_t written, dropped, failed;
+};
+
+/* Drains the queue (giving a stuck output until timeout_ms), stops the
+ * worker, closes the plugin and frees everything, adding the output's final
+ * counters to *totals (when not NULL). NULL is a no-op. */
+void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *totals);
+
+int64_t sl_now_ms(void);
+
+#endif /* SL_SINK_H */
