@@ -190,7 +190,33 @@ struct sluice_output_plugin {
      * before a reload. Same return value and err as open(). */
     int (*check)(const struct sluice_host *host, const sluice_config *cfg, char *err,
                  size_t errlen);
+
+    /* Appended within ABI version 1: a plugin built before has a smaller
+     * `size`, and the daemon treats the members below as NULL
+     * (SLUICE_PLUGIN_HAS). */
+
+    /* The batch contract: after write() answered SLUICE_RETRY, the next
+     * write() offers the same batch again (same messages, same order),
+     * unless abandon() was called in between. So a plugin may keep the
+     * unwritten rest of a batch and finish it on the retry, and needs no
+     * other way to tell a retry from a new batch (message addresses are
+     * not one: a given-up batch's memory is reused at once).
+     *
+     * Optional (NULL: none). The daemon gave up the batch of the last
+     * write() that answered SLUICE_RETRY (it is counted as failed): forget
+     * what is kept of it; the next write() is a new batch. Worker thread. */
+    void (*abandon)(void *state);
+    /* Optional (NULL: none). Called on the worker thread about every 100 ms,
+     * between batches and when idle, for work that time drives: rotating
+     * by age, flushing a partly filled frame, reconnecting. Returns a
+     * sluice_status: SLUICE_OK, or another, which the daemon logs. */
+    int (*tick)(void *state);
 };
+
+/* True when the plugin's descriptor has `member` (one appended after the
+ * first release of ABI version 1), as its size says. */
+#define SLUICE_PLUGIN_HAS(plugin, member) \
+    ((plugin)->size >= offsetof(struct sluice_output_plugin, member) + sizeof((plugin)->member))
 
 typedef const struct sluice_output_plugin *(*sluice_output_plugin_fn)(void);
 

@@ -1,5 +1,6 @@
 /* msg.c: message allocation from per-input chunks, reference counting, names. */
 #include "common/msg.h"
+#include "common/alloc.h"
 
 #include <pthread.h>
 #include <stdalign.h>
@@ -43,7 +44,7 @@ struct sl_chunk {
 
 static struct sl_chunk_cache *cache_new(void)
 {
-    struct sl_chunk_cache *k = calloc(1, sizeof *k);
+    struct sl_chunk_cache *k = sl_calloc(1, sizeof *k);
     if (k == NULL)
         return NULL;
     pthread_mutex_init(&k->lock, NULL);
@@ -143,7 +144,7 @@ static struct sl_chunk *chunk_new(const struct sl_msgpool *pool, size_t need)
     bool standard = need <= pool->chunk_size && pool->cache != NULL;
     struct sl_chunk *c = standard ? cache_get(pool->cache) : NULL;
     if (c == NULL)
-        c = malloc(sizeof *c + (need > pool->chunk_size ? need : pool->chunk_size));
+        c = sl_malloc(sizeof *c + (need > pool->chunk_size ? need : pool->chunk_size));
     if (c == NULL)
         return NULL;
     atomic_init(&c->refs, 1);
@@ -205,7 +206,7 @@ struct sl_msg *sl_msg_new_heap(const char *raw, size_t len, const char *input)
     if (len > UINT32_MAX)
         return NULL;
     size_t ilen = strlen(input);
-    struct sl_msg *m = malloc(sizeof *m + len + ilen + 1);
+    struct sl_msg *m = sl_malloc(sizeof *m + len + ilen + 1);
     if (m == NULL)
         return NULL;
     char *bytes = (char *)(m + 1);

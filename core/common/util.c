@@ -1,5 +1,6 @@
 /* util.c: small helpers several modules share. */
 #include "common/util.h"
+#include "common/alloc.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -46,7 +47,7 @@ int sl_remove_stale_socket(const char *path)
 
 int sl_mkdir_parents(const char *path)
 {
-    char *dir = strdup(path);
+    char *dir = sl_strdup(path);
     if (dir == NULL)
         return -ENOMEM;
     int rc = 0;

@@ -1,6 +1,7 @@
 /* conf.c: the parts of the config model that do not need Lua: error lists,
  * string lists, size strings, look-ups and freeing. */
 #include "conf/lua_config.h"
+#include "common/alloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -22,7 +23,7 @@ void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *
     char *entry = NULL;
     int n = line > 0 ? asprintf(&entry, "%s:%d: %s", file, line, text)
                      : asprintf(&entry, "%s: %s", file, text);
-    char **v = realloc(e->v, (e->n + 1) * sizeof *v);
+    char **v = sl_realloc(e->v, (e->n + 1) * sizeof *v);
     if (n < 0 || v == NULL) {
         /* Out of memory while reporting: keep what we have. */
         free(n < 0 ? NULL : entry);
@@ -54,8 +55,8 @@ bool sl_strlist_has(const struct sl_strlist *l, const char *s, size_t len)
 
 int sl_strlist_push(struct sl_strlist *l, const char *s)
 {
-    char *copy = strdup(s);
-    char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+    char *copy = sl_strdup(s);
+    char **v = sl_realloc(l->v, (l->n + 1) * sizeof *v);
     if (copy == NULL || v == NULL) {
         free(copy);
         if (v != NULL)
@@ -142,7 +143,7 @@ static bool str_eq(const char *a, const char *b)
 /* strdup that keeps NULL; false when out of memory. */
 static bool dup_str(const char *s, char **out)
 {
-    *out = s != NULL ? strdup(s) : NULL;
+    *out = s != NULL ? sl_strdup(s) : NULL;
     return s == NULL || *out != NULL;
 }
 
@@ -160,7 +161,7 @@ void sl_output_conf_free(struct sl_output_conf *o)
 
 int sl_output_conf_dup(const struct sl_output_conf *src, struct sl_output_conf **out)
 {
-    struct sl_output_conf *o = calloc(1, sizeof *o);
+    struct sl_output_conf *o = sl_calloc(1, sizeof *o);
     if (o == NULL)
         return -ENOMEM;
     *o = *src;
@@ -173,7 +174,7 @@ int sl_output_conf_dup(const struct sl_output_conf *src, struct sl_output_conf *
            && dup_str(src->plugin, &o->plugin) && dup_str(src->file, &file);
     o->file = file;
     if (ok && src->nkv > 0) {
-        o->kv = calloc(src->nkv, sizeof *o->kv);
+        o->kv = sl_calloc(src->nkv, sizeof *o->kv);
         ok = o->kv != NULL;
         for (size_t i = 0; ok && i < src->nkv; i++) {
             o->kv[i] = src->kv[i];
@@ -227,7 +228,7 @@ void sl_input_conf_free(struct sl_input_conf *in)
 
 int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **out)
 {
-    struct sl_input_conf *in = calloc(1, sizeof *in);
+    struct sl_input_conf *in = sl_calloc(1, sizeof *in);
     if (in == NULL)
         return -ENOMEM;
     *in = *src;

@@ -35,6 +35,7 @@
 #include "common/log.h"
 #include "conf/lua_decl.h"
 #include "conf/lua_sluice.h"
+#include "common/alloc.h"
 
 #if LUA_VERSION_NUM != 504
 #error "sluice needs Lua 5.4 (Lua 5.5 changed lua_newstate)"
@@ -528,7 +529,7 @@ static int read_file(struct loader *ld)
     for (;;) {
         if (len == cap) {
             size_t ncap = cap ? cap * 2 : 16384;
-            char *nbuf = ncap <= MEMORY_LIMIT ? realloc(buf, ncap + 1) : NULL;
+            char *nbuf = ncap <= MEMORY_LIMIT ? sl_realloc(buf, ncap + 1) : NULL;
             if (nbuf == NULL) {
                 sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "%s",
                               ncap > MEMORY_LIMIT ? "config file is larger than 64 MiB"
@@ -592,7 +593,7 @@ static const char **names_of(struct sl_decl_ctx *ctx, bool outputs)
 {
     struct sl_config *c = ctx->c;
     size_t n = outputs ? c->noutputs : c->ninputs;
-    const char **v = calloc(n + 1, sizeof *v);
+    const char **v = sl_calloc(n + 1, sizeof *v);
     if (v == NULL) {
         ctx->oom = true;
         return NULL;
@@ -625,7 +626,7 @@ static void resolve_route(struct sl_decl_ctx *ctx, struct sl_route_conf *r,
         bool have = false;
         for (size_t j = 0; j < r->nto; j++)
             have = have || r->to[j] == idx;
-        size_t *to = have ? r->to : realloc(r->to, (r->nto + 1) * sizeof *to);
+        size_t *to = have ? r->to : sl_realloc(r->to, (r->nto + 1) * sizeof *to);
         if (to == NULL) {
             ctx->oom = true;
             return;
@@ -690,8 +691,8 @@ static void loader_free(struct loader *ld)
 int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs)
 {
     size_t before = errs->n;
-    struct sl_config *c = calloc(1, sizeof *c);
-    char *file = strdup(path);
+    struct sl_config *c = sl_calloc(1, sizeof *c);
+    char *file = sl_strdup(path);
     if (c == NULL || file == NULL) {
         free(c);
         free(file);
@@ -748,7 +749,7 @@ int sl_config_run_functions(const struct sl_config *c, lua_State *L, struct sl_l
 {
     const char *file = c->file != NULL ? c->file : "config";
     struct sl_errors errs = {NULL, 0};
-    struct sl_config *again = calloc(1, sizeof *again);
+    struct sl_config *again = sl_calloc(1, sizeof *again);
     if (again == NULL) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;

@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/util.h"
+#include "common/alloc.h"
 
 #define MAX_DEPTH 8 /* nesting of an output's plugin tables */
 #define MAX_MESSAGE_LIMIT (64u << 20)
@@ -39,7 +40,7 @@
 /* {=== helpers the loader shares */
 char *sl_decl_strdup(struct sl_decl_ctx *ctx, const char *s)
 {
-    char *p = strdup(s);
+    char *p = sl_strdup(s);
     if (p == NULL)
         ctx->oom = true;
     return p;
@@ -47,7 +48,7 @@ char *sl_decl_strdup(struct sl_decl_ctx *ctx, const char *s)
 
 void *sl_decl_grow(struct sl_decl_ctx *ctx, void *v, size_t n, size_t size)
 {
-    char *p = realloc(v, (n + 1) * size);
+    char *p = sl_realloc(v, (n + 1) * size);
     if (p == NULL)
         ctx->oom = true;
     else
@@ -105,7 +106,7 @@ void sl_decl_error(const struct sl_decl *d, const char *fmt, ...)
 static void strlist_add(struct sl_decl_ctx *ctx, struct sl_strlist *l, const char *s)
 {
     char *copy = sl_decl_strdup(ctx, s);
-    char **v = copy != NULL ? realloc(l->v, (l->n + 1) * sizeof *v) : NULL;
+    char **v = copy != NULL ? sl_realloc(l->v, (l->n + 1) * sizeof *v) : NULL;
     if (v == NULL) {
         ctx->oom = true;
         free(copy);
@@ -415,7 +416,7 @@ static bool parse_listen(struct sl_decl_ctx *ctx, const char *s, char **host, ch
     snprintf(num, sizeof num, "%ld", atol(p));
     free(*host);
     free(*port);
-    *host = strndup(h, (size_t)(he - h));
+    *host = sl_strndup(h, (size_t)(he - h));
     *port = sl_decl_strdup(ctx, num);
     if (*host == NULL)
         ctx->oom = true;

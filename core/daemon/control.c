@@ -17,6 +17,7 @@
 #include "daemon/daemon.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/alloc.h"
 
 struct sl_control {
     int fd;
@@ -25,7 +26,7 @@ struct sl_control {
 
 int sl_control_open(struct sl_control **out, const char *path, char *err, size_t errlen)
 {
-    struct sl_control *c = calloc(1, sizeof *c);
+    struct sl_control *c = sl_calloc(1, sizeof *c);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (c == NULL)
         return -ENOMEM;

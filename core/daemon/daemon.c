@@ -50,6 +50,7 @@
 #include "common/log.h"
 #include "output/plugin.h"
 #include "output/sink.h"
+#include "common/alloc.h"
 
 #define DRAIN_TIMEOUT_MS 10000
 
@@ -69,7 +70,7 @@ static int build_search(const struct sl_options *o, const struct sl_config *c,
         rc = sl_strlist_push(out, c->plugin_path.v[i]);
     const char *env = getenv("SLUICE_PLUGIN_PATH");
     if (env != NULL && rc == 0) {
-        char *copy = strdup(env), *save = NULL;
+        char *copy = sl_strdup(env), *save = NULL;
         for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir != NULL && rc == 0;
              dir = strtok_r(NULL, ":", &save))
             rc = sl_strlist_push(out, dir);
@@ -194,7 +195,7 @@ static void log_errors(const char *what, const struct sl_errors *errs)
 static struct sl_runtime *runtime_new(struct sl_daemon *d, struct sl_config *c,
                                       struct sl_strlist *search)
 {
-    struct sl_runtime *rt = calloc(1, sizeof *rt);
+    struct sl_runtime *rt = sl_calloc(1, sizeof *rt);
     if (rt == NULL) {
         sl_strlist_clear(search);
         sl_config_free(c);
@@ -205,8 +206,8 @@ static struct sl_runtime *runtime_new(struct sl_daemon *d, struct sl_config *c,
     *search = (struct sl_strlist){0};
     rt->routing.unrouted = &d->unrouted;
     rt->routing.hostname = (struct sl_str){d->hostname, (uint32_t)strlen(d->hostname)};
-    rt->routing.sinks = calloc(c->noutputs ? c->noutputs : 1, sizeof *rt->routing.sinks);
-    rt->inputs = calloc(c->ninputs ? c->ninputs : 1, sizeof *rt->inputs);
+    rt->routing.sinks = sl_calloc(c->noutputs ? c->noutputs : 1, sizeof *rt->routing.sinks);
+    rt->inputs = sl_calloc(c->ninputs ? c->ninputs : 1, sizeof *rt->inputs);
     if (sl_router_init(&rt->routing.router, c, d->hostname) < 0 || rt->routing.sinks == NULL
         || rt->inputs == NULL) {
         runtime_free(rt);
@@ -316,12 +317,12 @@ static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config 
     }
     r->rt = rt;
     size_t nout = c->noutputs ? c->noutputs : 1, nin = c->ninputs ? c->ninputs : 1;
-    r->out_from = calloc(nout, sizeof *r->out_from);
-    r->sink_kept = calloc(old->routing.nsinks + 1, sizeof *r->sink_kept);
-    r->in_from = calloc(nin, sizeof *r->in_from);
-    r->in_kept = calloc(old->ninputs + 1, sizeof *r->in_kept);
-    r->deferred = calloc(nin, sizeof *r->deferred);
-    r->plans = calloc(nin, sizeof *r->plans);
+    r->out_from = sl_calloc(nout, sizeof *r->out_from);
+    r->sink_kept = sl_calloc(old->routing.nsinks + 1, sizeof *r->sink_kept);
+    r->in_from = sl_calloc(nin, sizeof *r->in_from);
+    r->in_kept = sl_calloc(old->ninputs + 1, sizeof *r->in_kept);
+    r->deferred = sl_calloc(nin, sizeof *r->deferred);
+    r->plans = sl_calloc(nin, sizeof *r->plans);
     if (r->out_from == NULL || r->sink_kept == NULL || r->in_from == NULL || r->in_kept == NULL
         || r->deferred == NULL || r->plans == NULL) {
         sl_errors_add(errs, c->file, 0, "out of memory");

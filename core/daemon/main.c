@@ -9,6 +9,7 @@
 
 #include "daemon/daemon.h"
 #include "common/log.h"
+#include "common/alloc.h"
 
 #define DEFAULT_CONFIG SL_SYSCONFDIR "/sluice/sluice.lua"
 
@@ -57,7 +58,7 @@ static int daemonize(int *ready_fd)
 
 static int add_path(struct sl_strlist *l, const char *dir)
 {
-    char **v = realloc(l->v, (l->n + 1) * sizeof *v);
+    char **v = sl_realloc(l->v, (l->n + 1) * sizeof *v);
     if (v == NULL)
         return -ENOMEM;
     l->v = v;

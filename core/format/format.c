@@ -24,6 +24,7 @@
 
 #include "parse/parse.h"
 #include "common/util.h"
+#include "common/alloc.h"
 
 enum kind { K_RAW, K_RFC3164, K_RFC5424, K_JSON, K_TEMPLATE };
 
@@ -100,7 +101,7 @@ static int seen_grow(struct seen *s)
     size_t cap = s->cap ? s->cap * 2 : 64;
     struct seen_slot *old = s->v;
     size_t oldcap = s->cap;
-    s->v = calloc(cap, sizeof *s->v);
+    s->v = sl_calloc(cap, sizeof *s->v);
     if (s->v == NULL) {
         s->v = old;
         return -ENOMEM;
@@ -154,7 +155,7 @@ int sl_buf_reserve(struct sluice_buf *b, size_t more)
     size_t cap = b->cap < 256 ? 256 : b->cap;
     while (cap - b->len < more)
         cap *= 2; /* geometric, so n appends cost O(n) copying in all */
-    char *p = realloc(b->data, cap);
+    char *p = sl_realloc(b->data, cap);
     if (p == NULL)
         return -ENOMEM;
     b->data = p;
@@ -812,7 +813,7 @@ static int add_part(struct sl_format *f, int field, size_t off, size_t len)
 {
     if (field == 0 && len == 0)
         return 0; /* an empty literal run */
-    struct part *p = realloc(f->parts, (f->nparts + 1) * sizeof *p);
+    struct part *p = sl_realloc(f->parts, (f->nparts + 1) * sizeof *p);
     if (p == NULL)
         return -ENOMEM;
     f->parts = p;
@@ -840,7 +841,7 @@ static int unknown_field(const char *name, size_t len, char *err, size_t errlen)
 static int compile_template(struct sl_format *f, const char *spec, char *err, size_t errlen)
 {
     size_t n = strlen(spec), start = 0;
-    f->lit = malloc(n + 1);
+    f->lit = sl_malloc(n + 1);
     if (f->lit == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
@@ -912,7 +913,7 @@ int sl_format_new(const char *spec, struct sl_format **out, char *err, size_t er
     static const struct { const char *name; enum kind kind; } fixed[] = {
         {"raw", K_RAW}, {"rfc3164", K_RFC3164}, {"rfc5424", K_RFC5424}, {"json", K_JSON},
     };
-    struct sl_format *f = calloc(1, sizeof *f);
+    struct sl_format *f = sl_calloc(1, sizeof *f);
     if (f == NULL)
         return -ENOMEM;
     f->kind = K_TEMPLATE;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/alloc.h"
 
 /* Counters have one writer, the input thread: a relaxed load and store
  * (plain moves) is enough, and cheaper than an atomic add per message. */
@@ -67,7 +68,7 @@ static int park(struct sl_parked *p, struct sl_msg *m, uint16_t sink)
 {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
-        struct sl_parked_entry *v = realloc(p->v, cap * sizeof *v);
+        struct sl_parked_entry *v = sl_realloc(p->v, cap * sizeof *v);
         if (v == NULL)
             return -ENOMEM;
         p->v = v;
@@ -256,12 +257,12 @@ void sl_input_plan_free(struct sl_input_plan *p)
 int sl_input_plan_new(struct sl_input_plan **out, const struct sl_input_conf *conf,
                       const struct sl_routing *routing, char *err, size_t errlen)
 {
-    struct sl_input_plan *p = calloc(1, sizeof *p);
+    struct sl_input_plan *p = sl_calloc(1, sizeof *p);
     size_t nsinks = routing->nsinks ? routing->nsinks : 1;
     if (p != NULL) {
         p->routing = routing;
-        p->outbuf = calloc(nsinks * SL_DISPATCH_MAX, sizeof *p->outbuf);
-        p->outlen = calloc(nsinks, sizeof *p->outlen);
+        p->outbuf = sl_calloc(nsinks * SL_DISPATCH_MAX, sizeof *p->outbuf);
+        p->outlen = sl_calloc(nsinks, sizeof *p->outlen);
     }
     if (p == NULL || p->outbuf == NULL || p->outlen == NULL
         || sl_input_conf_dup(conf, &p->conf) < 0) {
@@ -484,7 +485,7 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
     int rc = sl_input_plan_new(&plan, conf, routing, err, errlen);
     if (rc < 0)
         return rc;
-    struct sl_input *in = calloc(1, sizeof *in);
+    struct sl_input *in = sl_calloc(1, sizeof *in);
     if (in == NULL) {
         sl_input_plan_free(plan);
         return -ENOMEM;

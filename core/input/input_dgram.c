@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/alloc.h"
 
 #define VLEN 32
 #define BATCH 256 /* datagrams routed together; at most SL_DISPATCH_MAX */
@@ -47,13 +48,13 @@ struct sl_dgram {
 
 int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **out)
 {
-    struct sl_dgram *d = calloc(1, sizeof *d);
+    struct sl_dgram *d = sl_calloc(1, sizeof *d);
     if (d == NULL)
         return -ENOMEM;
     d->fd = fd;
     d->with_peer = with_peer;
     d->slot = in->conf->max_message;
-    d->bufs = malloc(d->slot * VLEN);
+    d->bufs = sl_malloc(d->slot * VLEN);
     if (d->bufs == NULL) {
         free(d);
         return -ENOMEM;

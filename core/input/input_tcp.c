@@ -21,6 +21,7 @@
 #include "input/framing.h"
 #include "input/input.h"
 #include "common/log.h"
+#include "common/alloc.h"
 
 #define MIN_BUFFER (64 * 1024)
 
@@ -171,11 +172,11 @@ static void accept_all(struct sl_input *in)
                        "(max_connections)", in->conf->name, in->conf->max_connections);
             continue;
         }
-        struct conn *c = calloc(1, sizeof *c);
+        struct conn *c = sl_calloc(1, sizeof *c);
         size_t cap = in->conf->max_message + SL_FRAMER_HEADROOM;
         cap = cap < MIN_BUFFER ? MIN_BUFFER : cap;
         if (c != NULL)
-            c->buf = malloc(cap);
+            c->buf = sl_malloc(cap);
         if (c == NULL || c->buf == NULL) {
             sl_log(SL_LOG_ERR, ENOMEM, "input \"%s\": refusing a connection", in->conf->name);
             free(c);
@@ -200,7 +201,7 @@ static void accept_all(struct sl_input *in)
 /* {=== ops */
 static int tcp_open(struct sl_input *in, char *err, size_t errlen)
 {
-    struct tcp *t = calloc(1, sizeof *t);
+    struct tcp *t = sl_calloc(1, sizeof *t);
     if (t == NULL)
         return -ENOMEM;
     t->framing_log.interval = 10;

@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/util.h"
+#include "common/alloc.h"
 
 #ifndef SL_PLUGINDIR
 #define SL_PLUGINDIR "/usr/local/lib/sluice"
@@ -59,11 +60,11 @@ static int dirs_add(struct dirlist *d, const char *dir, size_t len)
         if (strlen(d->v[i]) == len && memcmp(d->v[i], dir, len) == 0)
             return 0;
     }
-    char **v = realloc(d->v, (d->n + 1) * sizeof *v);
+    char **v = sl_realloc(d->v, (d->n + 1) * sizeof *v);
     if (v == NULL)
         return -ENOMEM;
     d->v = v;
-    if ((d->v[d->n] = strndup(dir, len)) == NULL)
+    if ((d->v[d->n] = sl_strndup(dir, len)) == NULL)
         return -ENOMEM;
     d->n++;
     return 0;
@@ -154,8 +155,8 @@ static int load_file(const char *name, const char *path, struct sl_plugin **out,
         return refuse(h, err, errlen, "plugin \"%s\": \"%s\": the descriptor lacks a name, "
                       "open(), write() or close()", name, full);
 
-    struct sl_plugin *p = calloc(1, sizeof *p);
-    if (p == NULL || (p->name = strdup(name)) == NULL || (p->path = strdup(full)) == NULL) {
+    struct sl_plugin *p = sl_calloc(1, sizeof *p);
+    if (p == NULL || (p->name = sl_strdup(name)) == NULL || (p->path = sl_strdup(full)) == NULL) {
         sl_plugin_unload(p);
         return refuse(h, err, errlen, "plugin \"%s\": out of memory", name);
     }

@@ -44,6 +44,7 @@
  * spin.
  */
 #include "output/queue.h"
+#include "common/alloc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -113,7 +114,7 @@ static int add_fd(struct sl_queue *q, int efd)
         return 0;
     if (q->n_notify == q->notify_cap) {
         size_t cap = q->notify_cap ? q->notify_cap * 2 : 16;
-        int *n = realloc(q->notify, cap * sizeof *n);
+        int *n = sl_realloc(q->notify, cap * sizeof *n);
         if (n == NULL)
             return -ENOMEM;
         q->notify = n;
@@ -128,10 +129,10 @@ int sl_queue_new(struct sl_queue **out, size_t capacity, size_t max_bytes)
 {
     if (capacity == 0 || capacity > SIZE_MAX / sizeof(struct sl_msg *))
         return -EINVAL;
-    struct sl_queue *q = calloc(1, sizeof *q);
+    struct sl_queue *q = sl_calloc(1, sizeof *q);
     if (q == NULL)
         return -ENOMEM;
-    q->ring = malloc(capacity * sizeof *q->ring);
+    q->ring = sl_malloc(capacity * sizeof *q->ring);
     if (q->ring == NULL) {
         free(q);
         return -ENOMEM;

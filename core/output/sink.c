@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/alloc.h"
 
 #define BATCH 2048 /* messages per write(); the queue's byte bound caps the bytes */
 #define POP_TIMEOUT_MS 100
@@ -148,7 +149,7 @@ static void sink_free(struct sl_sink *s)
 int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
                  const struct sl_strlist *search, char *err, size_t errlen)
 {
-    struct sl_sink *s = calloc(1, sizeof *s);
+    struct sl_sink *s = sl_calloc(1, sizeof *s);
     if (s == NULL)
         return -ENOMEM;
     int rc = sl_output_conf_dup(conf, &s->conf);

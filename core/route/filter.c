@@ -56,6 +56,7 @@
 #include "parse/parse.h"
 #include "route/rewrite.h"
 #include "common/util.h"
+#include "common/alloc.h"
 
 #if LUA_VERSION_NUM != 504
 #error "sluice needs Lua 5.4"
@@ -965,7 +966,7 @@ void sl_filter_free(struct sl_filter *f)
 int sl_filter_new(const struct sl_config *c, const char *hostname, struct sl_filter **out,
                   char *err, size_t errlen)
 {
-    struct sl_filter *f = calloc(1, sizeof *f);
+    struct sl_filter *f = sl_calloc(1, sizeof *f);
     if (f == NULL) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "format/format.h"
+#include "common/alloc.h"
 
 /* {=== checking an edit */
 static bool printusascii(unsigned char c)
@@ -290,7 +291,7 @@ struct sl_msg *sl_msg_rewrite(struct sl_msg *orig, const struct sl_msg_edit *e)
     if (!ok)
         return NULL;
 
-    struct sl_msg *m = malloc(total);
+    struct sl_msg *m = sl_malloc(total);
     if (m == NULL)
         return NULL;
     copy_header(m, &n);

@@ -35,6 +35,7 @@
 
 #include "route/filter.h"
 #include "common/log.h"
+#include "common/alloc.h"
 
 struct sl_route_scratch {
     pcre2_match_data *md;    /* NULL when the config has no pattern */
@@ -61,7 +62,7 @@ int sl_router_init(struct sl_router *r, const struct sl_config *config, const ch
     r->config = config;
     r->hostname = hostname;
     r->ovector_pairs = 0;
-    r->routes = calloc(config->nroutes ? config->nroutes : 1, sizeof *r->routes);
+    r->routes = sl_calloc(config->nroutes ? config->nroutes : 1, sizeof *r->routes);
     if (r->routes == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < config->nroutes; i++) {
@@ -106,7 +107,7 @@ bool sl_route_scratch_dropped(const struct sl_route_scratch *s)
 int sl_router_scratch_new(const struct sl_router *r, struct sl_route_scratch **out, char *err,
                           size_t errlen)
 {
-    struct sl_route_scratch *s = calloc(1, sizeof *s);
+    struct sl_route_scratch *s = sl_calloc(1, sizeof *s);
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
