@@ -62,3 +62,23 @@ int sl_mkdir_parents(const char *path)
     free(dir);
     return rc;
 }
+
+#define HINT_MAX_LEN 32 /* typos are short; past this, no hint */
+#define HINT_MAX_EDITS 2
+
+const char *sl_closest(const char *word, size_t wlen, const char *const *cands, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = HINT_MAX_EDITS + 1;
+    for (size_t i = 0; wlen <= HINT_MAX_LEN && i < n && cands[i] != NULL; i++) {
+        size_t clen = strlen(cands[i]);
+        if (clen > HINT_MAX_LEN)
+            continue;
+        size_t d = sl_edit_distance(word, wlen, cands[i], clen);
+        if (d < best_d && d < wlen) {
+            best = cands[i];
+            best_d = d;
+        }
+    }
+    return best;
+}

@@ -9,6 +9,14 @@
  * short, and so are typos). */
 size_t sl_edit_distance(const char *a, size_t alen, const char *b, size_t blen);
 
+/* The one "did you mean" rule of the daemon: the candidate closest to
+ * word[0..wlen) among cands[0..n) (stopping early at a NULL, so n may be
+ * SIZE_MAX for a NULL-terminated list), when it is at most 2 edits away and
+ * fewer edits than the word is long (so "" or "x" suggests nothing); words
+ * and candidates past 32 bytes get no hint. NULL when none is close. The
+ * result borrows from cands. */
+const char *sl_closest(const char *word, size_t wlen, const char *const *cands, size_t n);
+
 /* Creates the missing parent directories of path (mode 0755), as mkdir -p
  * would. 0 or a negative errno. */
 int sl_mkdir_parents(const char *path);

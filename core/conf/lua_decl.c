@@ -33,9 +33,6 @@
 
 #define MAX_DEPTH 8 /* nesting of an output's plugin tables */
 #define MAX_MESSAGE_LIMIT (64u << 20)
-/* No hint for a word or a candidate past 32 bytes, as the loader has always
- * done; sl_edit_distance() itself would go on to 64. */
-#define MAX_HINT 32
 
 /* {=== helpers the loader shares */
 char *sl_decl_strdup(struct sl_decl_ctx *ctx, const char *s)
@@ -68,16 +65,7 @@ int sl_decl_name_index(const char *const *names, const char *s)
 const char *sl_decl_did_you_mean(char *buf, size_t len, const char *prefix, const char *word,
                                  const char *const *cands)
 {
-    const char *best = NULL;
-    size_t best_d = 3, wlen = strlen(word);
-    for (size_t i = 0; wlen <= MAX_HINT && cands[i] != NULL; i++) {
-        size_t clen = strlen(cands[i]);
-        size_t d = clen <= MAX_HINT ? sl_edit_distance(word, wlen, cands[i], clen) : SIZE_MAX;
-        if (d < best_d && d < wlen) {
-            best = cands[i];
-            best_d = d;
-        }
-    }
+    const char *best = sl_closest(word, strlen(word), cands, SIZE_MAX);
     buf[0] = '\0';
     if (best != NULL)
         snprintf(buf, len, ", did you mean '%s%s'?", prefix, best);
