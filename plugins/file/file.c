@@ -7,9 +7,10 @@
  * A batch is formatted into one reused buffer and written with as few
  * write() calls as the kernel allows. When the disk is full (or another error
  * that may pass) the unwritten rest stays in the buffer and write() answers
- * SLUICE_RETRY; the daemon then offers the same batch again and we write that
- * rest instead of formatting the batch anew, so nothing is lost and nothing is
- * written twice. reopen() follows logrotate's rename-then-signal.
+ * SLUICE_RETRY; the header's batch contract says the next write() is the same
+ * batch again unless abandon() came first, so we write that rest instead of
+ * formatting the batch anew: nothing is lost and nothing is written twice.
+ * abandon() drops the rest. reopen() follows logrotate's rename-then-signal.
  *
  * This file includes nothing of the daemon's but the public header.
  */
@@ -35,10 +36,7 @@ struct file_out {
     bool sync;
     int fd;
     struct sluice_buf buf; /* owned: the formatted batch */
-    size_t off;            /* bytes of buf already written */
-    /* The batch buf holds, to tell a retried batch from a new one. */
-    const sluice_msg *pending_first;
-    size_t pending_n;
+    size_t off;            /* bytes of buf already written; off < buf.len: a retry pends */
     bool failing; /* the last write failed: log once per failure streak */
 };
 
@@ -216,19 +214,15 @@ static int format_batch(struct file_out *s, const sluice_msg *const *msgs, size_
             return -ENOMEM;
         }
     }
-    s->pending_first = n > 0 ? msgs[0] : NULL;
-    s->pending_n = n;
     return 0;
 }
 
 static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
 {
     struct file_out *s = state;
+    /* Unwritten bytes mean this is the batch that answered RETRY: a
+     * batch the daemon gave up was dropped by abandon(). */
     bool retried = s->off < s->buf.len;
-    /* A retry offers the same batch; anything else means the daemon gave up
-     * on the old one (shutdown), and its rest must not leak into the next. */
-    if (retried && (n != s->pending_n || (n > 0 && msgs[0] != s->pending_first)))
-        retried = false;
     if (!retried && format_batch(s, msgs, n) < 0) {
         s->host->log(s->cfg, SLUICE_LOG_ERR, "out of memory formatting %zu messages", n);
         return SLUICE_RETRY;
@@ -254,6 +248,14 @@ static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
     }
     s->buf.len = s->off = 0;
     return SLUICE_FATAL;
+}
+
+/* The daemon gave up the batch that answered RETRY: its rest must not leak
+ * into the next batch. Worker thread. */
+static void file_abandon(void *state)
+{
+    struct file_out *s = state;
+    s->buf.len = s->off = 0;
 }
 
 static int file_flush(void *state)
@@ -298,6 +300,7 @@ static const struct sluice_output_plugin file_plugin = {
     .reopen = file_reopen,
     .close = file_close,
     .check = file_check,
+    .abandon = file_abandon,
 };
 
 SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void);

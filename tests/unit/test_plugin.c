@@ -653,6 +653,43 @@ static void test_file_retry_writes_rest_once(void **state)
     sl_plugin_unload(p);
 }
 
+/*
+ * A batch given up after RETRY (the worker's drain timeout at shutdown) is
+ * followed by abandon(); its memory is reused at once, so the next batch
+ * may have the same n and the same first message address with other
+ * content. The plugin must write the new batch, not the kept bytes.
+ */
+static void test_file_abandon_drops_rest(void **state)
+{
+    struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
+    assert_true(SLUICE_PLUGIN_HAS(p->api, abandon));
+    assert_non_null(p->api->abandon);
+    struct sluice_host h = fake_host();
+    struct conf c;
+    conf_init(&c, "/dev/full", NULL);
+    void *st = NULL;
+    char err[512] = "";
+    assert_int_equal(p->api->open(&h, sl_plugin_config(&c.o), &st, err, sizeof err), 0);
+
+    struct sl_msg *m[2] = {msg(batch1[0]), msg(batch1[1])};
+    const sluice_msg *const *pm = (const sluice_msg *const *)m;
+    assert_int_equal(p->api->write(st, pm, 2), SLUICE_RETRY);
+    p->api->abandon(st);
+
+    /* The same addresses, other content: a new batch as a recycled chunk
+     * would give it. */
+    m[0]->msg = (struct sl_str){"NEW-ONE", 7};
+    m[1]->msg = (struct sl_str){"NEW-TWO", 7};
+    snprintf(c.path, sizeof c.path, "%s/after-abandon.log", tmpdir);
+    assert_int_equal(p->api->reopen(st), SLUICE_OK);
+    assert_int_equal(p->api->write(st, pm, 2), SLUICE_OK);
+    expect_file(c.path, "Nov 22 10:00:00 host a[1]: NEW-ONE\nNov 22 10:00:01 host b: NEW-TWO\n");
+    p->api->close(st);
+    sl_msg_unref(m[0]);
+    sl_msg_unref(m[1]);
+    sl_plugin_unload(p);
+}
+
 /* Errors that will not pass: logged nginx-style, the batch is FATAL. */
 static void test_file_fatal_and_reopen_failure(void **state)
 {
@@ -731,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_file_options),
         cmocka_unit_test(test_file_config_errors),
         cmocka_unit_test(test_file_retry_writes_rest_once),
+        cmocka_unit_test(test_file_abandon_drops_rest),
         cmocka_unit_test(test_file_fatal_and_reopen_failure),
         cmocka_unit_test(test_slow_plugin),
     };
