@@ -39,11 +39,6 @@
  * fields (bigger size), which we ignore; a smaller one lacks callbacks. */
 #define V1_SIZE (offsetof(struct sluice_output_plugin, close) + sizeof(void (*)(void *)))
 
-/* True when the descriptor is big enough to hold `field`: optional fields
- * appended after V1_SIZE are read only when the plugin's size covers them. */
-#define HAS_FIELD(api, field) \
-    ((api)->size >= offsetof(struct sluice_output_plugin, field) + sizeof((api)->field))
-
 /* {=== search path */
 struct dirlist {
     char **v;
@@ -161,7 +156,10 @@ static int load_file(const char *name, const char *path, struct sl_plugin **out,
         return refuse(h, err, errlen, "plugin \"%s\": out of memory", name);
     }
     p->handle = h;
-    p->api = api;
+    /* Members past the plugin's size (appended since it was built) stay
+     * NULL from calloc; members past ours (a newer header) are not read. */
+    memcpy(&p->desc, api, api->size < sizeof p->desc ? api->size : sizeof p->desc);
+    p->api = &p->desc;
     *out = p;
     return 0;
 }
@@ -262,7 +260,7 @@ static size_t check_keys(const struct sl_plugin *p, const struct sl_output_conf 
 void sl_plugin_check(const struct sl_plugin *p, const struct sl_output_conf *o,
                      struct sl_errors *errs)
 {
-    if (check_keys(p, o, errs) > 0 || !HAS_FIELD(p->api, check) || p->api->check == NULL)
+    if (check_keys(p, o, errs) > 0 || p->api->check == NULL)
         return;
     char err[512] = "";
     if (p->api->check(sl_plugin_host(), sl_plugin_config(o), err, sizeof err) < 0)

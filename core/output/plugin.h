@@ -16,10 +16,14 @@
 #include "sluice-plugin.h"
 
 struct sl_plugin {
-    char *name;
-    char *path;
-    void *handle;
+    char *name;   /* owned: the type (or the plugin path) it was loaded as */
+    char *path;   /* owned: the file dlopen() opened */
+    void *handle; /* owned: dlclose() in sl_plugin_unload() */
+    /* Points at desc: the plugin's descriptor copied as far as its size
+     * goes, so members appended after the plugin was built are NULL and
+     * may be read directly; api->size stays the plugin's own. */
     const struct sluice_output_plugin *api;
+    struct sluice_output_plugin desc;
 };
 
 /* Loads the plugin for type `name`, or the file `path` when not NULL.

@@ -280,25 +280,38 @@ static void test_check_config(void **state)
     assert_int_equal(access("never-created.log", F_OK), -1);
     sl_plugin_unload(p);
 }
-/* A plugin built before check() was appended has a smaller descriptor: the
- * loader must not read past its end (ASan builds see the heap overflow). */
-static void test_descriptor_without_check(void **state)
+/* A plugin built against an older header of ABI version 1 has a smaller
+ * descriptor: the loader reads nothing past its size, and the members it
+ * lacks read as NULL (oldabi.c puts non-NULL traps past its end). */
+static void test_older_descriptors(void **state)
 {
-    struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
-    size_t v1 = offsetof(struct sluice_output_plugin, close) + sizeof(void (*)(void *));
-    struct sluice_output_plugin *old = malloc(v1);
-    assert_non_null(old);
-    memcpy(old, p->api, v1);
-    old->size = (uint32_t)v1;
-    const struct sluice_output_plugin *real = p->api;
-    p->api = old;
-    struct conf c;
-    conf_init(&c, "never-created.log", "{hostnme}");
+    struct sl_plugin *p = load("oldabi_v1", TEST_PLUGIN_DIR);
+    assert_int_equal(p->api->size, offsetof(struct sluice_output_plugin, check));
+    assert_false(SLUICE_PLUGIN_HAS(p->api, check));
+    assert_null(p->api->check);
+    assert_null(p->api->abandon);
+    assert_null(p->api->tick);
+    assert_non_null(p->api->write);
+    struct sl_output_conf o = {.name = "old", .type = "oldabi_v1", .file = "sluice.lua",
+                               .line = 2};
     struct sl_errors errs = {0};
-    sl_plugin_check(p, &c.o, &errs); /* keys are fine; there is no check() to ask */
+    sl_plugin_check(p, &o, &errs); /* no check() to ask */
     assert_int_equal(errs.n, 0);
-    p->api = real;
-    free(old);
+    sl_plugin_unload(p);
+
+    p = load("oldabi_check", TEST_PLUGIN_DIR);
+    assert_int_equal(p->api->size, offsetof(struct sluice_output_plugin, abandon));
+    assert_true(SLUICE_PLUGIN_HAS(p->api, check));
+    assert_false(SLUICE_PLUGIN_HAS(p->api, abandon));
+    assert_non_null(p->api->check);
+    assert_null(p->api->abandon);
+    assert_null(p->api->tick);
+    o.type = "oldabi_check";
+    sl_plugin_check(p, &o, &errs);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.v[0], "sluice.lua:2: output \"old\" (oldabi_check): oldabi: "
+                        "check() was called");
+    sl_errors_clear(&errs);
     sl_plugin_unload(p);
 }
 /* }=== */
@@ -757,7 +770,7 @@ int main(void)
         cmocka_unit_test(test_type_is_one_path_component),
         cmocka_unit_test(test_check_keys),
         cmocka_unit_test(test_check_config),
-        cmocka_unit_test(test_descriptor_without_check),
+        cmocka_unit_test(test_older_descriptors),
         cmocka_unit_test(test_config_getters),
         cmocka_unit_test(test_msg_accessors),
         cmocka_unit_test(test_msg_extra),
