@@ -80,6 +80,17 @@ enum sluice_field {
     SLUICE_FIELD_GID        /* number: from the kernel */
 };
 
+/* Options of a format object, set with host->format_set(). Values are
+ * stable; new parameters are appended (extended by enum parameter, as
+ * zstd's ZSTD_CCtx_setParameter, never by a new struct). */
+enum sluice_format_param {
+    /* 1 (the default): format_append() ends each message with '\n', one
+     * line per message, for files and streams. 0: no '\n', for outputs
+     * that frame messages themselves (one per datagram, frame or record).
+     * Either way a message's own newlines stay escaped. */
+    SLUICE_FORMAT_NEWLINE = 1
+};
+
 /* Opaque handles. A message is valid for the duration of the call that
  * received it; a config handle from open() until close() returns. */
 typedef struct sluice_msg sluice_msg;
@@ -141,7 +152,8 @@ struct sluice_host {
      * {field} placeholders. format_new writes a reason into err on failure.
      * A format object is used by one thread at a time. */
     int (*format_new)(const char *spec, sluice_format **out, char *err, size_t errlen);
-    /* Appends one formatted line, ending in '\n', to buf. */
+    /* Appends one formatted line, ending in '\n' (unless format_set()
+     * turned SLUICE_FORMAT_NEWLINE off), to buf. */
     int (*format_append)(sluice_format *f, const sluice_msg *m, struct sluice_buf *buf);
     void (*format_free)(sluice_format *f); /* NULL is a no-op */
 
@@ -154,6 +166,12 @@ struct sluice_host {
      * -ENOENT when the message has no such field. */
     int (*msg_extra)(const sluice_msg *m, const char *key, size_t keylen, const char **data,
                      size_t *len);
+
+    /* Sets an option of a format object from format_new(), for the
+     * format_append() calls that follow; by the rule of a format object,
+     * not while another thread uses it. -EINVAL for an unknown param or a
+     * value outside its range; the object is then unchanged. */
+    int (*format_set)(sluice_format *f, enum sluice_format_param param, int value);
 };
 
 /* True when the daemon's host table has `member` (one appended after the

@@ -435,19 +435,63 @@ static int msg_extra(const sluice_msg *msg, const char *key, size_t keylen, cons
     return 0;
 }
 
+/* The plugin's sluice_format: the core format object and the options of
+ * format_set(), which core/format/ need not know. */
+struct host_format {
+    struct sl_format *core; /* owned */
+    bool newline;           /* SLUICE_FORMAT_NEWLINE */
+};
+
 static int format_new(const char *spec, sluice_format **out, char *err, size_t errlen)
 {
-    return sl_format_new(spec, (struct sl_format **)out, err, errlen);
+    struct host_format *hf = sl_calloc(1, sizeof *hf);
+    if (hf == NULL) {
+        snprintf(err, errlen, "format \"%s\": out of memory", spec);
+        return -ENOMEM;
+    }
+    int rc = sl_format_new(spec, &hf->core, err, errlen);
+    if (rc < 0) {
+        free(hf);
+        return rc;
+    }
+    hf->newline = true;
+    *out = (sluice_format *)hf;
+    return 0;
 }
 
+/* Every core format ends a message with exactly one '\n' (its own are
+ * escaped), so without the newline option it is that last byte we take. */
 static int format_append(sluice_format *f, const sluice_msg *m, struct sluice_buf *buf)
 {
-    return sl_format_append((struct sl_format *)f, (const struct sl_msg *)m, buf);
+    struct host_format *hf = (struct host_format *)f;
+    size_t before = buf->len;
+    int rc = sl_format_append(hf->core, (const struct sl_msg *)m, buf);
+    if (rc == 0 && !hf->newline && buf->len > before && buf->data[buf->len - 1] == '\n')
+        buf->len--;
+    return rc;
+}
+
+static int format_set(sluice_format *f, enum sluice_format_param param, int value)
+{
+    struct host_format *hf = (struct host_format *)f;
+    switch (param) {
+    case SLUICE_FORMAT_NEWLINE:
+        if (value != 0 && value != 1)
+            return -EINVAL;
+        hf->newline = value == 1;
+        return 0;
+    default:
+        return -EINVAL;
+    }
 }
 
 static void format_free(sluice_format *f)
 {
-    sl_format_free((struct sl_format *)f);
+    struct host_format *hf = (struct host_format *)f;
+    if (hf == NULL)
+        return;
+    sl_format_free(hf->core);
+    free(hf);
 }
 
 static const struct sluice_host host = {
@@ -466,6 +510,7 @@ static const struct sluice_host host = {
     .format_append = format_append,
     .format_free = format_free,
     .msg_extra = msg_extra,
+    .format_set = format_set,
 };
 
 const struct sluice_host *sl_plugin_host(void)

@@ -494,6 +494,51 @@ static void test_host_format(void **state)
     sl_msg_unref(m);
 }
 
+/* format_set(SLUICE_FORMAT_NEWLINE, 0): one message per record, no '\n',
+ * for message-oriented outputs; every format, and a newline the sender put
+ * at the end of a raw message stays escaped, never cut. */
+static void test_host_format_set(void **state)
+{
+    const struct sluice_host *h = sl_plugin_host();
+    assert_true(SLUICE_HOST_HAS(h, format_set));
+    struct sluice_host old = *h;
+    old.size = (uint32_t)offsetof(struct sluice_host, format_set);
+    assert_false(SLUICE_HOST_HAS(&old, format_set));
+
+    static const char *const specs[] = {"raw", "rfc3164", "rfc5424", "json", "{msg}"};
+    struct sl_msg *m = msg("<13>Nov 22 10:00:00 host prog[1]: hi\n");
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        sluice_format *f = NULL;
+        char err[256] = "";
+        assert_int_equal(h->format_new(specs[i], &f, err, sizeof err), 0);
+        struct sluice_buf on = {0}, off = {0};
+        assert_int_equal(h->format_append(f, (const sluice_msg *)m, &on), 0);
+        assert_int_equal(h->format_set(f, SLUICE_FORMAT_NEWLINE, 0), 0);
+        assert_int_equal(h->format_append(f, (const sluice_msg *)m, &off), 0);
+        assert_int_equal(h->format_append(f, (const sluice_msg *)m, &off), 0);
+        assert_true(on.len > 1 && on.data[on.len - 1] == '\n');
+        assert_int_equal(off.len, 2 * (on.len - 1));
+        assert_memory_equal(off.data, on.data, on.len - 1);
+        assert_memory_equal(off.data + on.len - 1, on.data, on.len - 1);
+        assert_int_equal(h->format_set(f, SLUICE_FORMAT_NEWLINE, 1), 0); /* back on */
+        off.len = 0;
+        assert_int_equal(h->format_append(f, (const sluice_msg *)m, &off), 0);
+        assert_int_equal(off.len, on.len);
+        assert_memory_equal(off.data, on.data, on.len);
+
+        assert_int_equal(h->format_set(f, SLUICE_FORMAT_NEWLINE, 2), -EINVAL);
+        assert_int_equal(h->format_set(f, (enum sluice_format_param)0, 0), -EINVAL);
+        assert_int_equal(h->format_set(f, (enum sluice_format_param)99, 1), -EINVAL);
+        off.len = 0;
+        assert_int_equal(h->format_append(f, (const sluice_msg *)m, &off), 0);
+        assert_int_equal(off.len, on.len); /* a refused setting changed nothing */
+        h->format_free(f);
+        free(on.data);
+        free(off.data);
+    }
+    sl_msg_unref(m);
+}
+
 /* host->log goes to the daemon's log (stderr) with the output named. */
 static void test_host_log_prefix(void **state)
 {
@@ -776,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_msg_extra),
         cmocka_unit_test(test_rewritten_message),
         cmocka_unit_test(test_host_format),
+        cmocka_unit_test(test_host_format_set),
         cmocka_unit_test(test_host_log_prefix),
         cmocka_unit_test(test_file_write_and_reopen),
         cmocka_unit_test(test_file_options),
