@@ -236,6 +236,61 @@ struct sluice_output_plugin {
 #define SLUICE_PLUGIN_HAS(plugin, member) \
     ((plugin)->size >= offsetof(struct sluice_output_plugin, member) + sizeof((plugin)->member))
 
+/*
+ * DESIGN, not yet in the ABI: outputs that learn of delivery later.
+ *
+ * Today write() answers for its whole batch before it returns, and the
+ * sink's worker runs pop -> write -> commit against its queue: a batch is
+ * committed (removed for good, counted written) when write() answers OK.
+ * Kafka (a delivery report from librdkafka's thread) and RELP (a "rsp"
+ * per txnr from the peer) know only later. The next issue adds this, all
+ * appended within ABI version 1, gated as below, so nothing built breaks:
+ *
+ * 1. A status SLUICE_PENDING = 3 for write(): "taken, acknowledgement to
+ *    follow". The plugin has copied what it needs (messages stay valid only
+ *    during the call, as ever). The worker keeps the batch in the queue as
+ *    in flight (popped, not committed) and offers the next batch at once.
+ *    A plugin answers PENDING only when SLUICE_HOST_HAS(host, ack): an
+ *    older daemon would take 3 for an unknown status.
+ *
+ * 2. A host function, callable from any thread (the delivery-report
+ *    thread, or write() itself):
+ *        void (*ack)(const sluice_config *instance, size_t n, int status);
+ *    It settles the OLDEST n unsettled messages of that instance, in the
+ *    order write() received them; a plugin whose transport settles out of
+ *    order (Kafka across partitions) keeps them in order itself and acks a
+ *    prefix. status SLUICE_OK: delivered; SLUICE_FATAL: refused by the
+ *    peer, counted failed; SLUICE_RETRY: not delivered (connection lost
+ *    with them unanswered): the worker offers them to write() again, oldest
+ *    first, before anything newer. ack() only records the count under the
+ *    queue's lock and wakes the worker; the worker commits, counts and logs
+ *    on its own thread. Acking more than is unsettled is a plugin bug: the
+ *    daemon logs it once and clamps.
+ *
+ * 3. Back-pressure needs no new knob: in-flight messages still count in
+ *    queue.capacity and queue.bytes, so a peer that never answers fills
+ *    the queue and the output's policy applies, as a slow write() does.
+ *
+ * 4. Close: at shutdown or when a reload replaces the instance, the worker
+ *    stops offering batches and waits, within the drain timeout, for the
+ *    in-flight messages to be settled; then flush() and close(). close()
+ *    must stop whatever thread calls ack() before it returns (no ack()
+ *    after close(), which frees the instance). Messages still unsettled
+ *    then are what a queue cannot prove delivered: a memory queue counts
+ *    them failed (lost at shutdown), a disk queue keeps them uncommitted.
+ *
+ * 5. A crash or a restart: the disk queue re-offers every uncommitted
+ *    message, in flight ones included, to the next instance, so delivery
+ *    is at least once (the peer may see a message twice; RELP's txnr and
+ *    Kafka's idempotent producer can drop the duplicate); a memory queue
+ *    loses them, as it loses its queued messages today. A new instance of
+ *    a changed output (reload) starts with nothing in flight: the old
+ *    instance settles or fails its own before it is closed (step 4).
+ *
+ * RETRY and abandon() keep their meaning: they concern the batch of the
+ * last write(), which PENDING never leaves behind.
+ */
+
 typedef const struct sluice_output_plugin *(*sluice_output_plugin_fn)(void);
 
 #ifdef __cplusplus
