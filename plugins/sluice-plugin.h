@@ -262,7 +262,8 @@ struct sluice_output_plugin {
  *    prefix. status SLUICE_OK: delivered; SLUICE_FATAL: refused by the
  *    peer, counted failed; SLUICE_RETRY: not delivered (connection lost
  *    with them unanswered): the worker offers them to write() again, oldest
- *    first, before anything newer. ack() only records the count under the
+ *    first, before any message not yet offered (a plugin that resends acks
+ *    RETRY for everything it has in flight, so order is kept). ack() only records the count under the
  *    queue's lock and wakes the worker; the worker commits, counts and logs
  *    on its own thread. Acking more than is unsettled is a plugin bug: the
  *    daemon logs it once and clamps.
