@@ -640,6 +640,55 @@ static void expect_open_error(const struct sl_plugin *p, struct conf *c, const c
     assert_string_equal(err, want);
 }
 
+/* owner and group, as names or numbers, are given to a file the plugin
+ * creates (as root; the chown part is skipped otherwise). */
+static void test_file_owner_group(void **state)
+{
+    struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
+    struct conf c;
+    conf_init(&c, "unused", NULL);
+    conf_add(&c, (struct sl_kv){.key = "owner", .type = SL_KV_STRING,
+                                .str = "no-such-user-sluice"});
+    expect_open_error(p, &c, "key \"owner\": no user \"no-such-user-sluice\"");
+    conf_init(&c, "unused", NULL);
+    conf_add(&c, (struct sl_kv){.key = "group", .type = SL_KV_BOOL, .num = 1});
+    expect_open_error(p, &c, "key \"group\" must be a group name or number");
+    conf_init(&c, "unused", NULL);
+    conf_add(&c, (struct sl_kv){.key = "owner", .type = SL_KV_INT, .num = -1});
+    expect_open_error(p, &c, "key \"owner\" must be a user name or number");
+
+    if (geteuid() != 0) {
+        print_message("skipped: owner and group of a created file need root\n");
+        sl_plugin_unload(p);
+        skip();
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/owned/by-65534.log", tmpdir);
+    conf_init(&c, path, NULL);
+    conf_add(&c, (struct sl_kv){.key = "owner", .type = SL_KV_INT, .num = 65534});
+    conf_add(&c, (struct sl_kv){.key = "group", .type = SL_KV_STRING, .str = "65533"});
+    conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_STRING, .str = "0620"});
+    void *st = NULL;
+    char err[512] = "";
+    assert_int_equal(p->api->open(sl_plugin_host(), sl_plugin_config(&c.o), &st, err, sizeof err),
+                     0);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_uid, 65534);
+    assert_int_equal(sb.st_gid, 65533);
+    assert_int_equal(sb.st_mode & 07777, 0620);
+    /* reopen after logrotate creates the new file the same way */
+    char rotated[600];
+    snprintf(rotated, sizeof rotated, "%s.1", path);
+    assert_int_equal(rename(path, rotated), 0);
+    assert_int_equal(p->api->reopen(st), SLUICE_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_uid, 65534);
+    assert_int_equal(sb.st_gid, 65533);
+    p->api->close(st);
+    sl_plugin_unload(p);
+}
+
 static void test_file_config_errors(void **state)
 {
     struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
@@ -826,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_file_write_and_reopen),
         cmocka_unit_test(test_file_options),
         cmocka_unit_test(test_file_config_errors),
+        cmocka_unit_test(test_file_owner_group),
         cmocka_unit_test(test_file_retry_writes_rest_once),
         cmocka_unit_test(test_file_abandon_drops_rest),
         cmocka_unit_test(test_file_fatal_and_reopen_failure),
