@@ -205,7 +205,10 @@ struct sluice_output_plugin {
     void (*close)(void *state);
     /* Optional (NULL: none). Checks cfg as open() would, with no side
      * effect (no file created, nothing bound), for `sluiced --check` and
-     * before a reload. Same return value and err as open(). */
+     * before a reload, whatever other keys are unknown. Returns as open();
+     * err may hold several reasons separated by '\n', one per bad value,
+     * so one run reports them all: the daemon prints each as its own
+     * FILE:LINE error for this output. open() gives one reason. */
     int (*check)(const struct sluice_host *host, const sluice_config *cfg, char *err,
                  size_t errlen);
 

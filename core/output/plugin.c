@@ -226,46 +226,62 @@ static bool daemon_key(const char *key)
            || strncmp(key, "queue.", 6) == 0;
 }
 
-static size_t check_keys(const struct sl_plugin *p, const struct sl_output_conf *o,
-                         struct sl_errors *errs)
+static const char *conf_file(const struct sl_output_conf *o)
 {
-    size_t unknown = 0;
-    const char *const *keys = p->api->keys;
+    return o->file != NULL ? o->file : "config";
+}
+
+static void check_keys(const struct sl_plugin *p, const struct sl_output_conf *o,
+                       struct sl_errors *errs)
+{
+    const char *const *keys = p->api->keys != NULL ? p->api->keys : (const char *const[]){NULL};
     for (size_t i = 0; i < o->nkv; i++) {
         const char *key = o->kv[i].key;
-        const char *near = NULL;
-        size_t bestd = 3;
         bool known = daemon_key(key);
-        for (size_t k = 0; !known && keys != NULL && keys[k] != NULL; k++) {
-            size_t dist = sl_edit_distance(key, strlen(key), keys[k], strlen(keys[k]));
-            known = dist == 0;
-            if (dist < bestd && dist < strlen(keys[k])) {
-                bestd = dist;
-                near = keys[k];
-            }
-        }
+        for (size_t k = 0; !known && keys[k] != NULL; k++)
+            known = strcmp(key, keys[k]) == 0;
         if (known)
             continue;
-        unknown++;
+        const char *near = sl_closest(key, strlen(key), keys, SIZE_MAX);
         char hint[128] = "";
         if (near != NULL)
             snprintf(hint, sizeof hint, ", did you mean '%s'?", near);
-        sl_errors_add(errs, o->file != NULL ? o->file : "config", o->line,
-                      "output \"%s\": unknown key '%s' for type \"%s\"%s", o->name, key,
-                      o->type, hint);
+        sl_errors_add(errs, conf_file(o), o->line, "output \"%s\": unknown key '%s' for type "
+                      "\"%s\"%s", o->name, key, o->type, hint);
     }
-    return unknown;
+}
+
+/* The plugin's check() runs whatever the keys, so one --check reports
+ * every error; each '\n'-separated reason in its err is an error of its
+ * own, at the output's line. */
+static void check_settings(const struct sl_plugin *p, const struct sl_output_conf *o,
+                           struct sl_errors *errs)
+{
+    if (p->api->check == NULL)
+        return;
+    char err[2048] = "";
+    if (p->api->check(sl_plugin_host(), sl_plugin_config(o), err, sizeof err) >= 0)
+        return;
+    err[sizeof err - 1] = '\0'; /* a plugin that forgot the NUL */
+    size_t before = errs->n;
+    for (char *line = err, *next; line != NULL; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        if (line[0] != '\0')
+            sl_errors_add(errs, conf_file(o), o->line, "output \"%s\" (%s): %s", o->name,
+                          o->type, line);
+    }
+    if (errs->n == before)
+        sl_errors_add(errs, conf_file(o), o->line, "output \"%s\" (%s): invalid settings",
+                      o->name, o->type);
 }
 
 void sl_plugin_check(const struct sl_plugin *p, const struct sl_output_conf *o,
                      struct sl_errors *errs)
 {
-    if (check_keys(p, o, errs) > 0 || p->api->check == NULL)
-        return;
-    char err[512] = "";
-    if (p->api->check(sl_plugin_host(), sl_plugin_config(o), err, sizeof err) < 0)
-        sl_errors_add(errs, o->file != NULL ? o->file : "config", o->line, "output \"%s\" (%s): %s",
-                      o->name, o->type, err[0] ? err : "invalid settings");
+    check_keys(p, o, errs);
+    check_settings(p, o, errs);
 }
 /* }=== */
 

@@ -33,10 +33,12 @@ int sl_plugin_load(const char *name, const char *path, const struct sl_strlist *
                    struct sl_plugin **out, char *err, size_t errlen);
 void sl_plugin_unload(struct sl_plugin *p); /* NULL is a no-op */
 
-/* Appends "FILE:LINE: output "NAME": unknown key "K" for type "T"" (with a
- * "did you mean" where close) for each key of o the plugin does not list;
- * when every key is known, also the complaint of the plugin's own check()
- * (a bad format, a missing path), if it has one. */
+/* Appends "FILE:LINE: output "NAME": unknown key 'K' for type "T"" (with
+ * sl_closest()'s "did you mean") for each key of o the plugin does not
+ * list, then, whatever the keys, each reason of the plugin's own check()
+ * (a bad format, a missing path), if it has one: its err may hold several,
+ * separated by '\n', each appended as "FILE:LINE: output "NAME" (T): reason".
+ * Borrows p and o; errs owns what is appended. Main thread. */
 void sl_plugin_check(const struct sl_plugin *p, const struct sl_output_conf *o,
                      struct sl_errors *errs);
 

@@ -280,6 +280,48 @@ static void test_check_config(void **state)
     assert_int_equal(access("never-created.log", F_OK), -1);
     sl_plugin_unload(p);
 }
+/* One --check run reports every error of an output: unknown keys do not
+ * hide the plugin's check(), and check() reports each bad value, each as
+ * its own FILE:LINE error. */
+static void test_check_reports_every_error(void **state)
+{
+    struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
+    struct conf c;
+    conf_init(&c, "never-created.log", "jsno");
+    conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_INT, .num = 640});
+    conf_add(&c, (struct sl_kv){.key = "colour", .type = SL_KV_STRING, .str = "red"});
+    struct sl_errors errs = {0};
+    sl_plugin_check(p, &c.o, &errs);
+    assert_int_equal(errs.n, 3);
+    assert_string_equal(errs.v[0], "sluice.lua:3: output \"messages\": unknown key 'colour' for "
+                        "type \"file\"");
+    assert_string_equal(errs.v[1], "sluice.lua:3: output \"messages\" (file): key \"mode\" must "
+                        "be a string of octal digits such as \"0640\"");
+    assert_string_equal(errs.v[2], "sluice.lua:3: output \"messages\" (file): unknown format "
+                        "'jsno', did you mean 'json'?");
+    assert_int_equal(access("never-created.log", F_OK), -1);
+    sl_errors_clear(&errs);
+
+    /* Every key of the file plugin wrong at once: one error each. */
+    conf_init(&c, "x", NULL);
+    c.kv[0] = (struct sl_kv){.key = "path", .type = SL_KV_BOOL, .num = 1};
+    conf_add(&c, (struct sl_kv){.key = "format", .type = SL_KV_INT, .num = 1});
+    conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_STRING, .str = "rw"});
+    conf_add(&c, (struct sl_kv){.key = "owner", .type = SL_KV_STRING, .str = "no-such-user-x"});
+    conf_add(&c, (struct sl_kv){.key = "group", .type = SL_KV_STRING, .str = ""});
+    conf_add(&c, (struct sl_kv){.key = "sync", .type = SL_KV_STRING, .str = "yes"});
+    sl_plugin_check(p, &c.o, &errs);
+    assert_int_equal(errs.n, 6);
+    assert_non_null(strstr(errs.v[0], ": key \"path\" must be a string"));
+    assert_non_null(strstr(errs.v[1], ": key \"format\" must be a string"));
+    assert_non_null(strstr(errs.v[2], ": key \"mode\" must be"));
+    assert_non_null(strstr(errs.v[3], ": key \"owner\": no user \"no-such-user-x\""));
+    assert_non_null(strstr(errs.v[4], ": key \"group\" must be a group name or number"));
+    assert_non_null(strstr(errs.v[5], ": key \"sync\" must be true or false"));
+    sl_errors_clear(&errs);
+    sl_plugin_unload(p);
+}
+
 /* A plugin built against an older header of ABI version 1 has a smaller
  * descriptor: the loader reads nothing past its size, and the members it
  * lacks read as NULL (oldabi.c puts non-NULL traps past its end). */
@@ -864,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_type_is_one_path_component),
         cmocka_unit_test(test_check_keys),
         cmocka_unit_test(test_check_config),
+        cmocka_unit_test(test_check_reports_every_error),
         cmocka_unit_test(test_older_descriptors),
         cmocka_unit_test(test_config_getters),
         cmocka_unit_test(test_msg_accessors),
