@@ -225,7 +225,9 @@ struct sluice_output_plugin {
      *
      * Optional (NULL: none). The daemon gave up the batch of the last
      * write() that answered SLUICE_RETRY (it is counted as failed): forget
-     * what is kept of it; the next write() is a new batch. Worker thread. */
+     * what is kept of it; the next write() is a new batch. Worker thread.
+     * A daemon whose host table has format_set (the same release) calls
+     * it; an older one gave up batches at shutdown without a word. */
     void (*abandon)(void *state);
     /* Optional (NULL: none). Called on the worker thread about every 100 ms,
      * between batches and when idle, for work that time drives: rotating

@@ -13,7 +13,8 @@
  * abandon() drops the rest. reopen() follows logrotate's rename-then-signal.
  *
  * Creating the file and the batch buffer are plugins/lib's (plugin_lib.h).
- * This file includes nothing of the daemon's but the public header.
+ * This file includes nothing of the daemon's: only the public header and
+ * that library's.
  */
 #define _POSIX_C_SOURCE 200809L /* O_CLOEXEC, fdatasync under -std=c11 */
 

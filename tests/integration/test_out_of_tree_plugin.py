@@ -62,6 +62,25 @@ static void check_close(void *state)
     (void)state;
 }
 
+/* The members appended within ABI version 1. */
+static void check_abandon(void *state)
+{
+    (void)state;
+}
+
+static int check_tick(void *state)
+{
+    (void)state;
+    return SLUICE_OK;
+}
+
+static int check_newline(const struct sluice_host *host, sluice_format *f)
+{
+    if (!SLUICE_HOST_HAS(host, format_set) || !SLUICE_HOST_HAS(host, msg_extra))
+        return -1;
+    return host->format_set(f, SLUICE_FORMAT_NEWLINE, 0);
+}
+
 static const struct sluice_output_plugin check_plugin = {
     .abi_version = SLUICE_PLUGIN_ABI_VERSION,
     .size = sizeof(struct sluice_output_plugin),
@@ -73,6 +92,9 @@ static const struct sluice_output_plugin check_plugin = {
     .flush = NULL,
     .reopen = NULL,
     .close = check_close,
+    .check = NULL,
+    .abandon = check_abandon,
+    .tick = check_tick,
 };
 
 SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void);
@@ -86,6 +108,9 @@ SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void)
     (void)buf; (void)t; (void)f; (void)fn;
     (void)sizeof(struct sluice_host);
     (void)SLUICE_PLUGIN_ENTRY;
+    (void)check_newline;
+    if (!SLUICE_PLUGIN_HAS(&check_plugin, tick))
+        return NULL;
     return SLUICE_RETRY + SLUICE_FATAL + SLUICE_LOG_DEBUG > 0 ? &check_plugin : NULL;
 }
 """
@@ -96,6 +121,9 @@ int main()
 {
     struct sluice_buf buf = { nullptr, 0, 0 };
     (void)buf;
+    struct sluice_host host = {};
+    if (!SLUICE_HOST_HAS(&host, format_set) && SLUICE_FORMAT_NEWLINE == 1)
+        return 1;
     return SLUICE_OK + (int)sizeof(struct sluice_host) * 0;
 }
 """
