@@ -9,7 +9,8 @@ Steps, each bounded in time:
      PKG_CONFIG_SYSROOT_DIR=<tmp>/dest so they point into DESTDIR and
      PKG_CONFIG_LIBDIR set so no other sluice-plugin.pc can answer;
   3. check the installed header compiles alone as strict C99 (and as C++
-     when a C++ compiler is around);
+     when a C++ compiler is around), and that the example plugin of
+     sluice-plugin(3) compiles against it;
   4. `cc -shared -fPIC $(pkg-config --cflags sluice-plugin) -o oot.so
      oot_plugin.c`, a copy of tests/integration/oot_plugin.c;
   5. start `$SLUICED -n -P <dir of oot.so>` with an output of type "oot"
@@ -131,6 +132,15 @@ int main()
 
 class Failure(Exception):
     pass
+
+
+def man_example(page):
+    """The C source in the EXAMPLES section of an mdoc page, unescaped."""
+    with open(page) as f:
+        text = f.read()
+    start = text.index(".Bd -literal\n", text.index(".Sh EXAMPLES")) + len(".Bd -literal\n")
+    body = text[start:text.index(".Ed\n", start)]
+    return body.replace("\\-", "-").replace("\\e", "\\")
 
 
 def log(msg):
@@ -265,6 +275,15 @@ def main():
                 "compiling the installed header as C++", cwd=tmp)
         else:
             log("no C++ compiler: C++ check of the header not done")
+        # }===
+
+        # {=== 3b. the example plugin of sluice-plugin(3) builds against it
+        example = os.path.join(tmp, "myout.c")
+        with open(example, "w") as f:
+            f.write(man_example(os.path.join(srcdir, "man", "sluice-plugin.3")))
+        run(cc + ["-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"] + cflags +
+            [example, "-o", os.path.join(tmp, "myout.so")], 60,
+            "compiling the example of sluice-plugin(3)", cwd=tmp)
         # }===
 
         # {=== 4. build the plugin out of tree, from a copy of its source
