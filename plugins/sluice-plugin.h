@@ -266,12 +266,13 @@ struct sluice_output_plugin {
  *    order (Kafka across partitions) keeps them in order itself and acks a
  *    prefix. status SLUICE_OK: delivered; SLUICE_FATAL: refused by the
  *    peer, counted failed; SLUICE_RETRY: not delivered (connection lost
- *    with them unanswered): the worker offers them to write() again, oldest
- *    first, before any message not yet offered (a plugin that resends acks
- *    RETRY for everything it has in flight, so order is kept). ack() only records the count under the
- *    queue's lock and wakes the worker; the worker commits, counts and logs
- *    on its own thread. Acking more than is unsettled is a plugin bug: the
- *    daemon logs it once and clamps.
+ *    with them unanswered): the worker offers them to write() again,
+ *    oldest first, before any message not yet offered (a plugin that
+ *    resends acks RETRY for all it has in flight, so order is kept).
+ *    ack() only records the count under the queue's lock and wakes the
+ *    worker; the worker commits, counts and logs on its own thread. Acking
+ *    more than is unsettled is a plugin bug: the daemon logs it once and
+ *    clamps.
  *
  * 3. Back-pressure needs no new knob: in-flight messages still count in
  *    queue.capacity and queue.bytes, so a peer that never answers fills
