@@ -153,7 +153,8 @@ static int load_file(const char *name, const char *path, struct sl_plugin **out,
     struct sl_plugin *p = sl_calloc(1, sizeof *p);
     if (p == NULL || (p->name = sl_strdup(name)) == NULL || (p->path = sl_strdup(full)) == NULL) {
         sl_plugin_unload(p);
-        return refuse(h, err, errlen, "plugin \"%s\": out of memory", name);
+        refuse(h, err, errlen, "plugin \"%s\": out of memory", name);
+        return -ENOMEM;
     }
     p->handle = h;
     /* Members past the plugin's size (appended since it was built) stay

@@ -2,6 +2,7 @@
  * file plugin (plugins/file/file.c) loaded from the build tree. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "common/alloc.h"
 #include "format/format.h"
 #include "parse/parse.h"
 #include "output/plugin.h"
@@ -357,6 +359,41 @@ static void test_older_descriptors(void **state)
     sl_plugin_unload(p);
 }
 /* }=== */
+
+/* Every allocation of loading a plugin and of the host's format_new, made
+ * to fail in turn: each fails cleanly with a reason in err (and, under
+ * ASan, leaks nothing). */
+static void test_load_and_format_out_of_memory(void **state)
+{
+    char *v[] = {"/nonexistent", BUILD_PLUGIN_DIR};
+    struct sl_strlist search = dirs(v, 2);
+    sl_alloc_fail_after(LONG_MAX);
+    struct sl_plugin *p = NULL;
+    char err[1024] = "";
+    assert_int_equal(sl_plugin_load("file", NULL, &search, &p, err, sizeof err), 0);
+    long n = sl_alloc_fail_after(-1);
+    sl_plugin_unload(p);
+    assert_true(n > 0);
+    for (long i = 0; i < n; i++) {
+        p = NULL;
+        err[0] = '\0';
+        sl_alloc_fail_after(i);
+        int rc = sl_plugin_load("file", NULL, &search, &p, err, sizeof err);
+        sl_alloc_fail_after(-1);
+        assert_int_equal(rc, -ENOMEM);
+        assert_null(p);
+        assert_string_equal(err, "plugin \"file\": out of memory");
+    }
+
+    const struct sluice_host *h = sl_plugin_host();
+    sluice_format *f = NULL;
+    sl_alloc_fail_after(0);
+    int rc = h->format_new("json", &f, err, sizeof err);
+    sl_alloc_fail_after(-1);
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(f);
+    assert_string_equal(err, "format \"json\": out of memory");
+}
 
 /* {=== host table */
 static void test_config_getters(void **state)
@@ -904,6 +941,7 @@ int main(void)
         cmocka_unit_test(test_missing_lists_dirs),
         cmocka_unit_test(test_env_path),
         cmocka_unit_test(test_type_is_one_path_component),
+        cmocka_unit_test(test_load_and_format_out_of_memory),
         cmocka_unit_test(test_check_keys),
         cmocka_unit_test(test_check_config),
         cmocka_unit_test(test_check_reports_every_error),
