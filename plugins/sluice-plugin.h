@@ -80,6 +80,17 @@ enum sluice_field {
     SLUICE_FIELD_GID        /* number: from the kernel */
 };
 
+/* Options of a format object, set with host->format_set(). Values are
+ * stable; new parameters are appended (extended by enum parameter, as
+ * zstd's ZSTD_CCtx_setParameter, never by a new struct). */
+enum sluice_format_param {
+    /* 1 (the default): format_append() ends each message with '\n', one
+     * line per message, for files and streams. 0: no '\n', for outputs
+     * that frame messages themselves (one per datagram, frame or record).
+     * Either way a message's own newlines stay escaped. */
+    SLUICE_FORMAT_NEWLINE = 1
+};
+
 /* Opaque handles. A message is valid for the duration of the call that
  * received it; a config handle from open() until close() returns. */
 typedef struct sluice_msg sluice_msg;
@@ -141,7 +152,8 @@ struct sluice_host {
      * {field} placeholders. format_new writes a reason into err on failure.
      * A format object is used by one thread at a time. */
     int (*format_new)(const char *spec, sluice_format **out, char *err, size_t errlen);
-    /* Appends one formatted line, ending in '\n', to buf. */
+    /* Appends one formatted line, ending in '\n' (unless format_set()
+     * turned SLUICE_FORMAT_NEWLINE off), to buf. */
     int (*format_append)(sluice_format *f, const sluice_msg *m, struct sluice_buf *buf);
     void (*format_free)(sluice_format *f); /* NULL is a no-op */
 
@@ -154,6 +166,12 @@ struct sluice_host {
      * -ENOENT when the message has no such field. */
     int (*msg_extra)(const sluice_msg *m, const char *key, size_t keylen, const char **data,
                      size_t *len);
+
+    /* Sets an option of a format object from format_new(), for the
+     * format_append() calls that follow; by the rule of a format object,
+     * not while another thread uses it. -EINVAL for an unknown param or a
+     * value outside its range; the object is then unchanged. */
+    int (*format_set)(sluice_format *f, enum sluice_format_param param, int value);
 };
 
 /* True when the daemon's host table has `member` (one appended after the
@@ -187,7 +205,10 @@ struct sluice_output_plugin {
     void (*close)(void *state);
     /* Optional (NULL: none). Checks cfg as open() would, with no side
      * effect (no file created, nothing bound), for `sluiced --check` and
-     * before a reload. Same return value and err as open(). */
+     * before a reload, whatever other keys are unknown. Returns as open();
+     * err may hold several reasons separated by '\n', one per bad value,
+     * so one run reports them all: the daemon prints each as its own
+     * FILE:LINE error for this output. open() gives one reason. */
     int (*check)(const struct sluice_host *host, const sluice_config *cfg, char *err,
                  size_t errlen);
 
@@ -204,7 +225,9 @@ struct sluice_output_plugin {
      *
      * Optional (NULL: none). The daemon gave up the batch of the last
      * write() that answered SLUICE_RETRY (it is counted as failed): forget
-     * what is kept of it; the next write() is a new batch. Worker thread. */
+     * what is kept of it; the next write() is a new batch. Worker thread.
+     * A daemon whose host table has format_set (the same release) calls
+     * it; an older one gave up batches at shutdown without a word. */
     void (*abandon)(void *state);
     /* Optional (NULL: none). Called on the worker thread about every 100 ms,
      * between batches and when idle, for work that time drives: rotating
@@ -217,6 +240,63 @@ struct sluice_output_plugin {
  * first release of ABI version 1), as its size says. */
 #define SLUICE_PLUGIN_HAS(plugin, member) \
     ((plugin)->size >= offsetof(struct sluice_output_plugin, member) + sizeof((plugin)->member))
+
+/*
+ * DESIGN, not yet in the ABI: outputs that learn of delivery later.
+ *
+ * Today write() answers for its whole batch before it returns, and the
+ * sink's worker runs pop -> write -> commit against its queue: a batch is
+ * committed (removed for good, counted written) when write() answers OK.
+ * Kafka (a delivery report from librdkafka's thread) and RELP (a "rsp"
+ * per txnr from the peer) know only later. The next issue adds this, all
+ * appended within ABI version 1, gated as below, so nothing built breaks:
+ *
+ * 1. A status SLUICE_PENDING = 3 for write(): "taken, acknowledgement to
+ *    follow". The plugin has copied what it needs (messages stay valid only
+ *    during the call, as ever). The worker keeps the batch in the queue as
+ *    in flight (popped, not committed) and offers the next batch at once.
+ *    A plugin answers PENDING only when SLUICE_HOST_HAS(host, ack): an
+ *    older daemon would take 3 for an unknown status.
+ *
+ * 2. A host function, callable from any thread (the delivery-report
+ *    thread, or write() itself):
+ *        void (*ack)(const sluice_config *instance, size_t n, int status);
+ *    It settles the OLDEST n unsettled messages of that instance, in the
+ *    order write() received them; a plugin whose transport settles out of
+ *    order (Kafka across partitions) keeps them in order itself and acks a
+ *    prefix. status SLUICE_OK: delivered; SLUICE_FATAL: refused by the
+ *    peer, counted failed; SLUICE_RETRY: not delivered (connection lost
+ *    with them unanswered): the worker offers them to write() again,
+ *    oldest first, before any message not yet offered (a plugin that
+ *    resends acks RETRY for all it has in flight, so order is kept).
+ *    ack() only records the count under the queue's lock and wakes the
+ *    worker; the worker commits, counts and logs on its own thread. Acking
+ *    more than is unsettled is a plugin bug: the daemon logs it once and
+ *    clamps.
+ *
+ * 3. Back-pressure needs no new knob: in-flight messages still count in
+ *    queue.capacity and queue.bytes, so a peer that never answers fills
+ *    the queue and the output's policy applies, as a slow write() does.
+ *
+ * 4. Close: at shutdown or when a reload replaces the instance, the worker
+ *    stops offering batches and waits, within the drain timeout, for the
+ *    in-flight messages to be settled; then flush() and close(). close()
+ *    must stop whatever thread calls ack() before it returns (no ack()
+ *    after close(), which frees the instance). Messages still unsettled
+ *    then are what a queue cannot prove delivered: a memory queue counts
+ *    them failed (lost at shutdown), a disk queue keeps them uncommitted.
+ *
+ * 5. A crash or a restart: the disk queue re-offers every uncommitted
+ *    message, in flight ones included, to the next instance, so delivery
+ *    is at least once (the peer may see a message twice; RELP's txnr and
+ *    Kafka's idempotent producer can drop the duplicate); a memory queue
+ *    loses them, as it loses its queued messages today. A new instance of
+ *    a changed output (reload) starts with nothing in flight: the old
+ *    instance settles or fails its own before it is closed (step 4).
+ *
+ * RETRY and abandon() keep their meaning: they concern the batch of the
+ * last write(), which PENDING never leaves behind.
+ */
 
 typedef const struct sluice_output_plugin *(*sluice_output_plugin_fn)(void);
 

@@ -58,8 +58,8 @@
 #define SWITCH_TIMEOUT_MS 10000 /* for all kept inputs to take a new plan */
 
 /* {=== loading and checking */
-/* -P dirs, then settings.plugin_path, then $SLUICE_PLUGIN_PATH, then the
- * installed directory. */
+/* -P dirs, then settings.plugin_path; sl_plugin_load() appends
+ * $SLUICE_PLUGIN_PATH and the installed directory (plugin.h). */
 static int build_search(const struct sl_options *o, const struct sl_config *c,
                         struct sl_strlist *out)
 {
@@ -68,16 +68,6 @@ static int build_search(const struct sl_options *o, const struct sl_config *c,
         rc = sl_strlist_push(out, o->plugin_path.v[i]);
     for (size_t i = 0; i < c->plugin_path.n && rc == 0; i++)
         rc = sl_strlist_push(out, c->plugin_path.v[i]);
-    const char *env = getenv("SLUICE_PLUGIN_PATH");
-    if (env != NULL && rc == 0) {
-        char *copy = sl_strdup(env), *save = NULL;
-        for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir != NULL && rc == 0;
-             dir = strtok_r(NULL, ":", &save))
-            rc = sl_strlist_push(out, dir);
-        free(copy);
-    }
-    if (rc == 0)
-        rc = sl_strlist_push(out, SL_PLUGINDIR);
     return rc;
 }
 

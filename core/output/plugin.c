@@ -39,11 +39,6 @@
  * fields (bigger size), which we ignore; a smaller one lacks callbacks. */
 #define V1_SIZE (offsetof(struct sluice_output_plugin, close) + sizeof(void (*)(void *)))
 
-/* True when the descriptor is big enough to hold `field`: optional fields
- * appended after V1_SIZE are read only when the plugin's size covers them. */
-#define HAS_FIELD(api, field) \
-    ((api)->size >= offsetof(struct sluice_output_plugin, field) + sizeof((api)->field))
-
 /* {=== search path */
 struct dirlist {
     char **v;
@@ -158,10 +153,14 @@ static int load_file(const char *name, const char *path, struct sl_plugin **out,
     struct sl_plugin *p = sl_calloc(1, sizeof *p);
     if (p == NULL || (p->name = sl_strdup(name)) == NULL || (p->path = sl_strdup(full)) == NULL) {
         sl_plugin_unload(p);
-        return refuse(h, err, errlen, "plugin \"%s\": out of memory", name);
+        refuse(h, err, errlen, "plugin \"%s\": out of memory", name);
+        return -ENOMEM;
     }
     p->handle = h;
-    p->api = api;
+    /* Members past the plugin's size (appended since it was built) stay
+     * NULL from calloc; members past ours (a newer header) are not read. */
+    memcpy(&p->desc, api, api->size < sizeof p->desc ? api->size : sizeof p->desc);
+    p->api = &p->desc;
     *out = p;
     return 0;
 }
@@ -228,46 +227,62 @@ static bool daemon_key(const char *key)
            || strncmp(key, "queue.", 6) == 0;
 }
 
-static size_t check_keys(const struct sl_plugin *p, const struct sl_output_conf *o,
-                         struct sl_errors *errs)
+static const char *conf_file(const struct sl_output_conf *o)
 {
-    size_t unknown = 0;
-    const char *const *keys = p->api->keys;
+    return o->file != NULL ? o->file : "config";
+}
+
+static void check_keys(const struct sl_plugin *p, const struct sl_output_conf *o,
+                       struct sl_errors *errs)
+{
+    const char *const *keys = p->api->keys != NULL ? p->api->keys : (const char *const[]){NULL};
     for (size_t i = 0; i < o->nkv; i++) {
         const char *key = o->kv[i].key;
-        const char *near = NULL;
-        size_t bestd = 3;
         bool known = daemon_key(key);
-        for (size_t k = 0; !known && keys != NULL && keys[k] != NULL; k++) {
-            size_t dist = sl_edit_distance(key, strlen(key), keys[k], strlen(keys[k]));
-            known = dist == 0;
-            if (dist < bestd && dist < strlen(keys[k])) {
-                bestd = dist;
-                near = keys[k];
-            }
-        }
+        for (size_t k = 0; !known && keys[k] != NULL; k++)
+            known = strcmp(key, keys[k]) == 0;
         if (known)
             continue;
-        unknown++;
+        const char *near = sl_closest(key, strlen(key), keys, SIZE_MAX);
         char hint[128] = "";
         if (near != NULL)
             snprintf(hint, sizeof hint, ", did you mean '%s'?", near);
-        sl_errors_add(errs, o->file != NULL ? o->file : "config", o->line,
-                      "output \"%s\": unknown key '%s' for type \"%s\"%s", o->name, key,
-                      o->type, hint);
+        sl_errors_add(errs, conf_file(o), o->line, "output \"%s\": unknown key '%s' for type "
+                      "\"%s\"%s", o->name, key, o->type, hint);
     }
-    return unknown;
+}
+
+/* The plugin's check() runs whatever the keys, so one --check reports
+ * every error; each '\n'-separated reason in its err is an error of its
+ * own, at the output's line. */
+static void check_settings(const struct sl_plugin *p, const struct sl_output_conf *o,
+                           struct sl_errors *errs)
+{
+    if (p->api->check == NULL)
+        return;
+    char err[2048] = "";
+    if (p->api->check(sl_plugin_host(), sl_plugin_config(o), err, sizeof err) >= 0)
+        return;
+    err[sizeof err - 1] = '\0'; /* a plugin that forgot the NUL */
+    size_t before = errs->n;
+    for (char *line = err, *next; line != NULL; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        if (line[0] != '\0')
+            sl_errors_add(errs, conf_file(o), o->line, "output \"%s\" (%s): %s", o->name,
+                          o->type, line);
+    }
+    if (errs->n == before)
+        sl_errors_add(errs, conf_file(o), o->line, "output \"%s\" (%s): invalid settings",
+                      o->name, o->type);
 }
 
 void sl_plugin_check(const struct sl_plugin *p, const struct sl_output_conf *o,
                      struct sl_errors *errs)
 {
-    if (check_keys(p, o, errs) > 0 || !HAS_FIELD(p->api, check) || p->api->check == NULL)
-        return;
-    char err[512] = "";
-    if (p->api->check(sl_plugin_host(), sl_plugin_config(o), err, sizeof err) < 0)
-        sl_errors_add(errs, o->file != NULL ? o->file : "config", o->line, "output \"%s\" (%s): %s",
-                      o->name, o->type, err[0] ? err : "invalid settings");
+    check_keys(p, o, errs);
+    check_settings(p, o, errs);
 }
 /* }=== */
 
@@ -437,19 +452,63 @@ static int msg_extra(const sluice_msg *msg, const char *key, size_t keylen, cons
     return 0;
 }
 
+/* The plugin's sluice_format: the core format object and the options of
+ * format_set(), which core/format/ need not know. */
+struct host_format {
+    struct sl_format *core; /* owned */
+    bool newline;           /* SLUICE_FORMAT_NEWLINE */
+};
+
 static int format_new(const char *spec, sluice_format **out, char *err, size_t errlen)
 {
-    return sl_format_new(spec, (struct sl_format **)out, err, errlen);
+    struct host_format *hf = sl_calloc(1, sizeof *hf);
+    if (hf == NULL) {
+        snprintf(err, errlen, "format \"%s\": out of memory", spec);
+        return -ENOMEM;
+    }
+    int rc = sl_format_new(spec, &hf->core, err, errlen);
+    if (rc < 0) {
+        free(hf);
+        return rc;
+    }
+    hf->newline = true;
+    *out = (sluice_format *)hf;
+    return 0;
 }
 
+/* Every core format ends a message with exactly one '\n' (its own are
+ * escaped), so without the newline option it is that last byte we take. */
 static int format_append(sluice_format *f, const sluice_msg *m, struct sluice_buf *buf)
 {
-    return sl_format_append((struct sl_format *)f, (const struct sl_msg *)m, buf);
+    struct host_format *hf = (struct host_format *)f;
+    size_t before = buf->len;
+    int rc = sl_format_append(hf->core, (const struct sl_msg *)m, buf);
+    if (rc == 0 && !hf->newline && buf->len > before && buf->data[buf->len - 1] == '\n')
+        buf->len--;
+    return rc;
+}
+
+static int format_set(sluice_format *f, enum sluice_format_param param, int value)
+{
+    struct host_format *hf = (struct host_format *)f;
+    switch (param) {
+    case SLUICE_FORMAT_NEWLINE:
+        if (value != 0 && value != 1)
+            return -EINVAL;
+        hf->newline = value == 1;
+        return 0;
+    default:
+        return -EINVAL;
+    }
 }
 
 static void format_free(sluice_format *f)
 {
-    sl_format_free((struct sl_format *)f);
+    struct host_format *hf = (struct host_format *)f;
+    if (hf == NULL)
+        return;
+    sl_format_free(hf->core);
+    free(hf);
 }
 
 static const struct sluice_host host = {
@@ -468,6 +527,7 @@ static const struct sluice_host host = {
     .format_append = format_append,
     .format_free = format_free,
     .msg_extra = msg_extra,
+    .format_set = format_set,
 };
 
 const struct sluice_host *sl_plugin_host(void)

@@ -2,93 +2,48 @@
  * file.c: the `file` output plugin: one line per message, appended to a file.
  *
  *     output "messages" { type = "file", path = "var/log/messages", format = "rfc3164",
- *                         mode = "0640", sync = false }
+ *                         mode = "0640", owner = "root", group = "adm", sync = false }
  *
  * A batch is formatted into one reused buffer and written with as few
  * write() calls as the kernel allows. When the disk is full (or another error
  * that may pass) the unwritten rest stays in the buffer and write() answers
- * SLUICE_RETRY; the daemon then offers the same batch again and we write that
- * rest instead of formatting the batch anew, so nothing is lost and nothing is
- * written twice. reopen() follows logrotate's rename-then-signal.
+ * SLUICE_RETRY; the header's batch contract says the next write() is the same
+ * batch again unless abandon() came first, so we write that rest instead of
+ * formatting the batch anew: nothing is lost and nothing is written twice.
+ * abandon() drops the rest. reopen() follows logrotate's rename-then-signal.
  *
- * This file includes nothing of the daemon's but the public header.
+ * Creating the file and the batch buffer are plugins/lib's (plugin_lib.h).
+ * This file includes nothing of the daemon's: only the public header and
+ * that library's.
  */
 #define _POSIX_C_SOURCE 200809L /* O_CLOEXEC, fdatasync under -std=c11 */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "sluice-plugin.h"
+#include "lib/plugin_lib.h"
 
 struct file_out {
     const struct sluice_host *host;
     const sluice_config *cfg;
     const char *path;      /* borrowed from the config until close() */
     sluice_format *fmt;    /* owned */
-    mode_t mode;
+    struct spl_file_opts create; /* mode, owner and group of a file we create */
     bool sync;
     int fd;
-    struct sluice_buf buf; /* owned: the formatted batch */
-    size_t off;            /* bytes of buf already written */
-    /* The batch buf holds, to tell a retried batch from a new one. */
-    const sluice_msg *pending_first;
-    size_t pending_n;
+    struct spl_batch batch; /* owned: the formatted batch; pending: a retry */
     bool failing; /* the last write failed: log once per failure streak */
 };
 
-static const char *const file_keys[] = {"path", "format", "mode", "sync", NULL};
+static const char *const file_keys[] = {"path", "format", "mode", "owner", "group", "sync", NULL};
 
-/* {=== opening */
-/* Creates the missing parent directories of path, as mkdir -p does. */
-static int make_parents(const char *path)
-{
-    char *dir = strdup(path);
-    if (dir == NULL)
-        return -ENOMEM;
-    int rc = 0;
-    for (char *p = strchr(dir + 1, '/'); p != NULL && rc == 0; p = strchr(p + 1, '/')) {
-        *p = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            rc = -errno;
-        *p = '/';
-    }
-    free(dir);
-    return rc;
-}
-
-/* Opens path for appending. A file we create gets exactly `mode`, whatever
- * the daemon's umask; an existing file keeps its permissions. */
-static int open_path(const char *path, mode_t mode)
-{
-    const int flags = O_WRONLY | O_APPEND | O_CLOEXEC;
-    for (int tries = 0; tries < 3; tries++) {
-        int fd = open(path, flags | O_CREAT | O_EXCL, mode);
-        if (fd >= 0) {
-            (void)fchmod(fd, mode);
-            return fd;
-        }
-        if (errno == ENOENT) {
-            int rc = make_parents(path);
-            if (rc < 0)
-                return rc;
-            continue;
-        }
-        if (errno != EEXIST)
-            return -errno;
-        fd = open(path, flags);
-        if (fd >= 0 || errno != ENOENT)
-            return fd >= 0 ? fd : -errno;
-        /* Removed between the two opens: try again. */
-    }
-    return -ENOENT;
-}
-
+/* {=== reading the config */
 static int parse_mode(const char *s, mode_t *out)
 {
     char *end;
@@ -100,36 +55,68 @@ static int parse_mode(const char *s, mode_t *out)
     return 0;
 }
 
-/* Reads the keys; on failure writes the reason into err. */
+/* owner or group: a name or a number, as a string or a Lua integer;
+ * absent: the daemon's. */
+static void read_id(struct file_out *s, const char *key, bool user, char *err, size_t errlen)
+{
+    const struct sluice_host *h = s->host;
+    const char *what = user ? "user" : "group";
+    const char *name = NULL;
+    long long num;
+    char digits[32];
+    int rc = h->config_int(s->cfg, key, &num);
+    if (rc == 0 && num >= 0) {
+        snprintf(digits, sizeof digits, "%lld", num);
+        name = digits;
+    } else if (rc == -EINVAL && h->config_string(s->cfg, key, &name) < 0) {
+        name = NULL;
+    } else if (rc == -ENOENT) {
+        return;
+    }
+    if (name != NULL)
+        rc = user ? spl_user_id(name, &s->create.owner) : spl_group_id(name, &s->create.group);
+    if (name != NULL && rc == -ENOENT)
+        spl_err_add(err, errlen, "key \"%s\": no %s \"%s\"", key, what, name);
+    else if (name == NULL || rc < 0)
+        spl_err_add(err, errlen, "key \"%s\" must be a %s name or number", key, what);
+}
+
+/* Reads the keys, reporting each bad one in err (reasons separated by
+ * '\n', as check() may). */
 static int read_config(struct file_out *s, char *err, size_t errlen)
 {
     const struct sluice_host *h = s->host;
     const char *format = "rfc3164", *mode = "0640";
     int sync = 0, rc;
 
-    if ((rc = h->config_string(s->cfg, "path", &s->path)) < 0) {
-        snprintf(err, errlen, "key \"path\" %s", rc == -ENOENT ? "is required"
-                                                                : "must be a string");
-        return -EINVAL;
-    }
-    if ((rc = h->config_string(s->cfg, "format", &format)) == -EINVAL) {
-        snprintf(err, errlen, "key \"format\" must be a string");
-        return -EINVAL;
+    err[0] = '\0';
+    if ((rc = h->config_string(s->cfg, "path", &s->path)) < 0)
+        spl_err_add(err, errlen, "key \"path\" %s", rc == -ENOENT ? "is required"
+                                                                   : "must be a string");
+    if (h->config_string(s->cfg, "format", &format) == -EINVAL) {
+        spl_err_add(err, errlen, "key \"format\" must be a string");
+        format = NULL;
     }
     /* Lua has no octal literals: mode = 0640 would be decimal 640. */
-    if ((rc = h->config_string(s->cfg, "mode", &mode)) == -EINVAL
-        || parse_mode(mode, &s->mode) < 0) {
-        snprintf(err, errlen, "key \"mode\" must be a string of octal digits such as \"0640\"");
-        return -EINVAL;
-    }
-    if ((rc = h->config_bool(s->cfg, "sync", &sync)) == -EINVAL) {
-        snprintf(err, errlen, "key \"sync\" must be true or false");
-        return -EINVAL;
-    }
+    if (h->config_string(s->cfg, "mode", &mode) == -EINVAL
+        || parse_mode(mode, &s->create.mode) < 0)
+        spl_err_add(err, errlen, "key \"mode\" must be a string of octal digits such as "
+                    "\"0640\"");
+    read_id(s, "owner", true, err, errlen);
+    read_id(s, "group", false, err, errlen);
+    if (h->config_bool(s->cfg, "sync", &sync) == -EINVAL)
+        spl_err_add(err, errlen, "key \"sync\" must be true or false");
     s->sync = sync != 0;
-    return h->format_new(format, &s->fmt, err, errlen);
+    if (format != NULL) {
+        char ferr[256] = "";
+        if (h->format_new(format, &s->fmt, ferr, sizeof ferr) < 0)
+            spl_err_add(err, errlen, "%s", ferr[0] != '\0' ? ferr : "bad format");
+    }
+    return err[0] != '\0' ? -EINVAL : 0;
 }
+/* }=== */
 
+/* {=== opening */
 static void file_close(void *state)
 {
     struct file_out *s = state;
@@ -141,41 +128,55 @@ static void file_close(void *state)
         close(s->fd);
     }
     s->host->format_free(s->fmt);
-    free(s->buf.data);
+    spl_batch_free(&s->batch);
     free(s);
 }
 
-static int file_check(const struct sluice_host *host, const sluice_config *cfg, char *err,
-                      size_t errlen)
+static struct file_out *file_new(const struct sluice_host *host, const sluice_config *cfg)
 {
     struct file_out *s = calloc(1, sizeof *s);
     if (s == NULL)
-        return -ENOMEM;
+        return NULL;
     s->host = host;
     s->cfg = cfg;
     s->fd = -1;
+    s->create = (struct spl_file_opts)SPL_FILE_OPTS_INIT;
+    return s;
+}
+
+/* Every bad key, each its own reason (see read_config). */
+static int file_check(const struct sluice_host *host, const sluice_config *cfg, char *err,
+                      size_t errlen)
+{
+    struct file_out *s = file_new(host, cfg);
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     int rc = read_config(s, err, errlen);
     file_close(s);
     return rc;
 }
 
+/* open() gives one reason: the first bad key (check() gives them all). */
 static int file_open(const struct sluice_host *host, const sluice_config *cfg, void **state,
                      char *err, size_t errlen)
 {
-    struct file_out *s = calloc(1, sizeof *s);
-    if (s == NULL)
+    struct file_out *s = file_new(host, cfg);
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
         return -ENOMEM;
-    s->host = host;
-    s->cfg = cfg;
-    s->fd = -1;
+    }
     int rc = read_config(s, err, errlen);
     if (rc < 0) {
+        err[strcspn(err, "\n")] = '\0';
         file_close(s);
         return rc;
     }
-    rc = open_path(s->path, s->mode);
+    const char *call;
+    rc = spl_file_open(s->path, &s->create, &call);
     if (rc < 0) {
-        snprintf(err, errlen, "open() \"%s\" failed (%d: %s)", s->path, -rc, strerror(-rc));
+        snprintf(err, errlen, "%s() \"%s\" failed (%d: %s)", call, s->path, -rc, strerror(-rc));
         file_close(s);
         return rc;
     }
@@ -192,48 +193,16 @@ static bool may_pass(int e)
     return e == ENOSPC || e == EDQUOT || e == EIO || e == EAGAIN || e == EWOULDBLOCK;
 }
 
-/* Writes what is left of buf. 0, or the errno of the write that failed. */
-static int write_rest(struct file_out *s)
-{
-    while (s->off < s->buf.len) {
-        ssize_t w = write(s->fd, s->buf.data + s->off, s->buf.len - s->off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return errno;
-        s->off += (size_t)w;
-    }
-    return 0;
-}
-
-static int format_batch(struct file_out *s, const sluice_msg *const *msgs, size_t n)
-{
-    s->buf.len = 0;
-    s->off = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s->host->format_append(s->fmt, msgs[i], &s->buf) < 0) {
-            s->buf.len = 0;
-            return -ENOMEM;
-        }
-    }
-    s->pending_first = n > 0 ? msgs[0] : NULL;
-    s->pending_n = n;
-    return 0;
-}
-
 static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
 {
     struct file_out *s = state;
-    bool retried = s->off < s->buf.len;
-    /* A retry offers the same batch; anything else means the daemon gave up
-     * on the old one (shutdown), and its rest must not leak into the next. */
-    if (retried && (n != s->pending_n || (n > 0 && msgs[0] != s->pending_first)))
-        retried = false;
-    if (!retried && format_batch(s, msgs, n) < 0) {
+    /* Unwritten bytes mean this is the batch that answered RETRY: a
+     * batch the daemon gave up was dropped by abandon(). */
+    if (!spl_batch_pending(&s->batch) && spl_batch_fill(&s->batch, s->host, s->fmt, msgs, n) < 0) {
         s->host->log(s->cfg, SLUICE_LOG_ERR, "out of memory formatting %zu messages", n);
         return SLUICE_RETRY;
     }
-    int e = write_rest(s);
+    int e = -spl_batch_write_fd(&s->batch, s->fd);
     if (e == 0) {
         if (s->failing)
             s->host->log(s->cfg, SLUICE_LOG_NOTICE, "write() \"%s\" works again", s->path);
@@ -252,8 +221,16 @@ static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
         s->failing = true;
         return SLUICE_RETRY;
     }
-    s->buf.len = s->off = 0;
+    spl_batch_drop(&s->batch);
     return SLUICE_FATAL;
+}
+
+/* The daemon gave up the batch that answered RETRY: its rest must not leak
+ * into the next batch. Worker thread. */
+static void file_abandon(void *state)
+{
+    struct file_out *s = state;
+    spl_batch_drop(&s->batch);
 }
 
 static int file_flush(void *state)
@@ -272,10 +249,11 @@ static int file_flush(void *state)
 static int file_reopen(void *state)
 {
     struct file_out *s = state;
-    int fd = open_path(s->path, s->mode);
+    const char *call;
+    int fd = spl_file_open(s->path, &s->create, &call);
     if (fd < 0) {
-        s->host->log(s->cfg, SLUICE_LOG_ERR, "open() \"%s\" failed (%d: %s), still writing to "
-                     "the old file", s->path, -fd, strerror(-fd));
+        s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" failed (%d: %s), still writing to "
+                     "the old file", call, s->path, -fd, strerror(-fd));
         return SLUICE_RETRY;
     }
     if (s->sync)
@@ -285,7 +263,6 @@ static int file_reopen(void *state)
     return SLUICE_OK;
 }
 /* }=== */
-
 static const struct sluice_output_plugin file_plugin = {
     .abi_version = SLUICE_PLUGIN_ABI_VERSION,
     .size = sizeof(struct sluice_output_plugin),
@@ -298,6 +275,7 @@ static const struct sluice_output_plugin file_plugin = {
     .reopen = file_reopen,
     .close = file_close,
     .check = file_check,
+    .abandon = file_abandon,
 };
 
 SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void);

@@ -28,7 +28,7 @@ struct oot {
     sluice_format *fmt;   /* owned */
     int fd;
     struct sluice_buf buf; /* owned; data freed in close() */
-    size_t off;            /* bytes of buf already written */
+    size_t off;            /* bytes of buf already written; off < buf.len: a retry pends */
 };
 
 static const char *const oot_keys[] = { "path", NULL };
@@ -98,8 +98,9 @@ static int oot_write(void *state, const sluice_msg *const *msgs, size_t n)
 {
     struct oot *s = state;
 
-    /* After SLUICE_RETRY the same batch comes again: finish what is left of
-     * it rather than formatting it twice. */
+    /* After SLUICE_RETRY the same batch comes again (unless abandon() was
+     * called, which empties buf): finish what is left of it rather than
+     * formatting it twice. */
     if (s->off == s->buf.len) {
         s->buf.len = 0;
         s->off = 0;
@@ -122,6 +123,15 @@ static int oot_write(void *state, const sluice_msg *const *msgs, size_t n)
         s->off += (size_t)w;
     }
     return SLUICE_OK;
+}
+
+/* The daemon gave up the batch that answered RETRY: drop its rest, so the
+ * next batch is formatted and written, not reported written unseen. */
+static void oot_abandon(void *state)
+{
+    struct oot *s = state;
+    s->buf.len = 0;
+    s->off = 0;
 }
 
 static int oot_reopen(void *state)
@@ -147,6 +157,7 @@ static const struct sluice_output_plugin oot_plugin = {
     .flush = NULL,
     .reopen = oot_reopen,
     .close = oot_close,
+    .abandon = oot_abandon,
 };
 
 SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void);

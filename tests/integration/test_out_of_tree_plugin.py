@@ -9,7 +9,8 @@ Steps, each bounded in time:
      PKG_CONFIG_SYSROOT_DIR=<tmp>/dest so they point into DESTDIR and
      PKG_CONFIG_LIBDIR set so no other sluice-plugin.pc can answer;
   3. check the installed header compiles alone as strict C99 (and as C++
-     when a C++ compiler is around);
+     when a C++ compiler is around), and that the example plugin of
+     sluice-plugin(3) compiles against it;
   4. `cc -shared -fPIC $(pkg-config --cflags sluice-plugin) -o oot.so
      oot_plugin.c`, a copy of tests/integration/oot_plugin.c;
   5. start `$SLUICED -n -P <dir of oot.so>` with an output of type "oot"
@@ -62,6 +63,25 @@ static void check_close(void *state)
     (void)state;
 }
 
+/* The members appended within ABI version 1. */
+static void check_abandon(void *state)
+{
+    (void)state;
+}
+
+static int check_tick(void *state)
+{
+    (void)state;
+    return SLUICE_OK;
+}
+
+static int check_newline(const struct sluice_host *host, sluice_format *f)
+{
+    if (!SLUICE_HOST_HAS(host, format_set) || !SLUICE_HOST_HAS(host, msg_extra))
+        return -1;
+    return host->format_set(f, SLUICE_FORMAT_NEWLINE, 0);
+}
+
 static const struct sluice_output_plugin check_plugin = {
     .abi_version = SLUICE_PLUGIN_ABI_VERSION,
     .size = sizeof(struct sluice_output_plugin),
@@ -73,6 +93,9 @@ static const struct sluice_output_plugin check_plugin = {
     .flush = NULL,
     .reopen = NULL,
     .close = check_close,
+    .check = NULL,
+    .abandon = check_abandon,
+    .tick = check_tick,
 };
 
 SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void);
@@ -86,6 +109,9 @@ SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void)
     (void)buf; (void)t; (void)f; (void)fn;
     (void)sizeof(struct sluice_host);
     (void)SLUICE_PLUGIN_ENTRY;
+    (void)check_newline;
+    if (!SLUICE_PLUGIN_HAS(&check_plugin, tick))
+        return NULL;
     return SLUICE_RETRY + SLUICE_FATAL + SLUICE_LOG_DEBUG > 0 ? &check_plugin : NULL;
 }
 """
@@ -96,6 +122,9 @@ int main()
 {
     struct sluice_buf buf = { nullptr, 0, 0 };
     (void)buf;
+    struct sluice_host host = {};
+    if (!SLUICE_HOST_HAS(&host, format_set) && SLUICE_FORMAT_NEWLINE == 1)
+        return 1;
     return SLUICE_OK + (int)sizeof(struct sluice_host) * 0;
 }
 """
@@ -103,6 +132,15 @@ int main()
 
 class Failure(Exception):
     pass
+
+
+def man_example(page):
+    """The C source in the EXAMPLES section of an mdoc page, unescaped."""
+    with open(page) as f:
+        text = f.read()
+    start = text.index(".Bd -literal\n", text.index(".Sh EXAMPLES")) + len(".Bd -literal\n")
+    body = text[start:text.index(".Ed\n", start)]
+    return body.replace("\\-", "-").replace("\\e", "\\")
 
 
 def log(msg):
@@ -237,6 +275,15 @@ def main():
                 "compiling the installed header as C++", cwd=tmp)
         else:
             log("no C++ compiler: C++ check of the header not done")
+        # }===
+
+        # {=== 3b. the example plugin of sluice-plugin(3) builds against it
+        example = os.path.join(tmp, "myout.c")
+        with open(example, "w") as f:
+            f.write(man_example(os.path.join(srcdir, "man", "sluice-plugin.3")))
+        run(cc + ["-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"] + cflags +
+            [example, "-o", os.path.join(tmp, "myout.so")], 60,
+            "compiling the example of sluice-plugin(3)", cwd=tmp)
         # }===
 
         # {=== 4. build the plugin out of tree, from a copy of its source

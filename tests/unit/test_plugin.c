@@ -2,6 +2,7 @@
  * file plugin (plugins/file/file.c) loaded from the build tree. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "common/alloc.h"
 #include "format/format.h"
 #include "parse/parse.h"
 #include "output/plugin.h"
@@ -280,28 +282,118 @@ static void test_check_config(void **state)
     assert_int_equal(access("never-created.log", F_OK), -1);
     sl_plugin_unload(p);
 }
-/* A plugin built before check() was appended has a smaller descriptor: the
- * loader must not read past its end (ASan builds see the heap overflow). */
-static void test_descriptor_without_check(void **state)
+/* One --check run reports every error of an output: unknown keys do not
+ * hide the plugin's check(), and check() reports each bad value, each as
+ * its own FILE:LINE error. */
+static void test_check_reports_every_error(void **state)
 {
     struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
-    size_t v1 = offsetof(struct sluice_output_plugin, close) + sizeof(void (*)(void *));
-    struct sluice_output_plugin *old = malloc(v1);
-    assert_non_null(old);
-    memcpy(old, p->api, v1);
-    old->size = (uint32_t)v1;
-    const struct sluice_output_plugin *real = p->api;
-    p->api = old;
     struct conf c;
-    conf_init(&c, "never-created.log", "{hostnme}");
+    conf_init(&c, "never-created.log", "jsno");
+    conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_INT, .num = 640});
+    conf_add(&c, (struct sl_kv){.key = "colour", .type = SL_KV_STRING, .str = "red"});
     struct sl_errors errs = {0};
-    sl_plugin_check(p, &c.o, &errs); /* keys are fine; there is no check() to ask */
+    sl_plugin_check(p, &c.o, &errs);
+    assert_int_equal(errs.n, 3);
+    assert_string_equal(errs.v[0], "sluice.lua:3: output \"messages\": unknown key 'colour' for "
+                        "type \"file\"");
+    assert_string_equal(errs.v[1], "sluice.lua:3: output \"messages\" (file): key \"mode\" must "
+                        "be a string of octal digits such as \"0640\"");
+    assert_string_equal(errs.v[2], "sluice.lua:3: output \"messages\" (file): unknown format "
+                        "'jsno', did you mean 'json'?");
+    assert_int_equal(access("never-created.log", F_OK), -1);
+    sl_errors_clear(&errs);
+
+    /* Every key of the file plugin wrong at once: one error each. */
+    conf_init(&c, "x", NULL);
+    c.kv[0] = (struct sl_kv){.key = "path", .type = SL_KV_BOOL, .num = 1};
+    conf_add(&c, (struct sl_kv){.key = "format", .type = SL_KV_INT, .num = 1});
+    conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_STRING, .str = "rw"});
+    conf_add(&c, (struct sl_kv){.key = "owner", .type = SL_KV_STRING, .str = "no-such-user-x"});
+    conf_add(&c, (struct sl_kv){.key = "group", .type = SL_KV_STRING, .str = ""});
+    conf_add(&c, (struct sl_kv){.key = "sync", .type = SL_KV_STRING, .str = "yes"});
+    sl_plugin_check(p, &c.o, &errs);
+    assert_int_equal(errs.n, 6);
+    assert_non_null(strstr(errs.v[0], ": key \"path\" must be a string"));
+    assert_non_null(strstr(errs.v[1], ": key \"format\" must be a string"));
+    assert_non_null(strstr(errs.v[2], ": key \"mode\" must be"));
+    assert_non_null(strstr(errs.v[3], ": key \"owner\": no user \"no-such-user-x\""));
+    assert_non_null(strstr(errs.v[4], ": key \"group\" must be a group name or number"));
+    assert_non_null(strstr(errs.v[5], ": key \"sync\" must be true or false"));
+    sl_errors_clear(&errs);
+    sl_plugin_unload(p);
+}
+
+/* A plugin built against an older header of ABI version 1 has a smaller
+ * descriptor: the loader reads nothing past its size, and the members it
+ * lacks read as NULL (oldabi.c puts non-NULL traps past its end). */
+static void test_older_descriptors(void **state)
+{
+    struct sl_plugin *p = load("oldabi_v1", TEST_PLUGIN_DIR);
+    assert_int_equal(p->api->size, offsetof(struct sluice_output_plugin, check));
+    assert_false(SLUICE_PLUGIN_HAS(p->api, check));
+    assert_null(p->api->check);
+    assert_null(p->api->abandon);
+    assert_null(p->api->tick);
+    assert_non_null(p->api->write);
+    struct sl_output_conf o = {.name = "old", .type = "oldabi_v1", .file = "sluice.lua",
+                               .line = 2};
+    struct sl_errors errs = {0};
+    sl_plugin_check(p, &o, &errs); /* no check() to ask */
     assert_int_equal(errs.n, 0);
-    p->api = real;
-    free(old);
+    sl_plugin_unload(p);
+
+    p = load("oldabi_check", TEST_PLUGIN_DIR);
+    assert_int_equal(p->api->size, offsetof(struct sluice_output_plugin, abandon));
+    assert_true(SLUICE_PLUGIN_HAS(p->api, check));
+    assert_false(SLUICE_PLUGIN_HAS(p->api, abandon));
+    assert_non_null(p->api->check);
+    assert_null(p->api->abandon);
+    assert_null(p->api->tick);
+    o.type = "oldabi_check";
+    sl_plugin_check(p, &o, &errs);
+    assert_int_equal(errs.n, 1);
+    assert_string_equal(errs.v[0], "sluice.lua:2: output \"old\" (oldabi_check): oldabi: "
+                        "check() was called");
+    sl_errors_clear(&errs);
     sl_plugin_unload(p);
 }
 /* }=== */
+
+/* Every allocation of loading a plugin and of the host's format_new, made
+ * to fail in turn: each fails cleanly with a reason in err (and, under
+ * ASan, leaks nothing). */
+static void test_load_and_format_out_of_memory(void **state)
+{
+    char *v[] = {"/nonexistent", BUILD_PLUGIN_DIR};
+    struct sl_strlist search = dirs(v, 2);
+    sl_alloc_fail_after(LONG_MAX);
+    struct sl_plugin *p = NULL;
+    char err[1024] = "";
+    assert_int_equal(sl_plugin_load("file", NULL, &search, &p, err, sizeof err), 0);
+    long n = sl_alloc_fail_after(-1);
+    sl_plugin_unload(p);
+    assert_true(n > 0);
+    for (long i = 0; i < n; i++) {
+        p = NULL;
+        err[0] = '\0';
+        sl_alloc_fail_after(i);
+        int rc = sl_plugin_load("file", NULL, &search, &p, err, sizeof err);
+        sl_alloc_fail_after(-1);
+        assert_int_equal(rc, -ENOMEM);
+        assert_null(p);
+        assert_string_equal(err, "plugin \"file\": out of memory");
+    }
+
+    const struct sluice_host *h = sl_plugin_host();
+    sluice_format *f = NULL;
+    sl_alloc_fail_after(0);
+    int rc = h->format_new("json", &f, err, sizeof err);
+    sl_alloc_fail_after(-1);
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(f);
+    assert_string_equal(err, "format \"json\": out of memory");
+}
 
 /* {=== host table */
 static void test_config_getters(void **state)
@@ -481,6 +573,51 @@ static void test_host_format(void **state)
     sl_msg_unref(m);
 }
 
+/* format_set(SLUICE_FORMAT_NEWLINE, 0): one message per record, no '\n',
+ * for message-oriented outputs; every format, and a newline the sender put
+ * at the end of a raw message stays escaped, never cut. */
+static void test_host_format_set(void **state)
+{
+    const struct sluice_host *h = sl_plugin_host();
+    assert_true(SLUICE_HOST_HAS(h, format_set));
+    struct sluice_host old = *h;
+    old.size = (uint32_t)offsetof(struct sluice_host, format_set);
+    assert_false(SLUICE_HOST_HAS(&old, format_set));
+
+    static const char *const specs[] = {"raw", "rfc3164", "rfc5424", "json", "{msg}"};
+    struct sl_msg *m = msg("<13>Nov 22 10:00:00 host prog[1]: hi\n");
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        sluice_format *f = NULL;
+        char err[256] = "";
+        assert_int_equal(h->format_new(specs[i], &f, err, sizeof err), 0);
+        struct sluice_buf on = {0}, off = {0};
+        assert_int_equal(h->format_append(f, (const sluice_msg *)m, &on), 0);
+        assert_int_equal(h->format_set(f, SLUICE_FORMAT_NEWLINE, 0), 0);
+        assert_int_equal(h->format_append(f, (const sluice_msg *)m, &off), 0);
+        assert_int_equal(h->format_append(f, (const sluice_msg *)m, &off), 0);
+        assert_true(on.len > 1 && on.data[on.len - 1] == '\n');
+        assert_int_equal(off.len, 2 * (on.len - 1));
+        assert_memory_equal(off.data, on.data, on.len - 1);
+        assert_memory_equal(off.data + on.len - 1, on.data, on.len - 1);
+        assert_int_equal(h->format_set(f, SLUICE_FORMAT_NEWLINE, 1), 0); /* back on */
+        off.len = 0;
+        assert_int_equal(h->format_append(f, (const sluice_msg *)m, &off), 0);
+        assert_int_equal(off.len, on.len);
+        assert_memory_equal(off.data, on.data, on.len);
+
+        assert_int_equal(h->format_set(f, SLUICE_FORMAT_NEWLINE, 2), -EINVAL);
+        assert_int_equal(h->format_set(f, (enum sluice_format_param)0, 0), -EINVAL);
+        assert_int_equal(h->format_set(f, (enum sluice_format_param)99, 1), -EINVAL);
+        off.len = 0;
+        assert_int_equal(h->format_append(f, (const sluice_msg *)m, &off), 0);
+        assert_int_equal(off.len, on.len); /* a refused setting changed nothing */
+        h->format_free(f);
+        free(on.data);
+        free(off.data);
+    }
+    sl_msg_unref(m);
+}
+
 /* host->log goes to the daemon's log (stderr) with the output named. */
 static void test_host_log_prefix(void **state)
 {
@@ -582,6 +719,55 @@ static void expect_open_error(const struct sl_plugin *p, struct conf *c, const c
     assert_string_equal(err, want);
 }
 
+/* owner and group, as names or numbers, are given to a file the plugin
+ * creates (as root; the chown part is skipped otherwise). */
+static void test_file_owner_group(void **state)
+{
+    struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
+    struct conf c;
+    conf_init(&c, "unused", NULL);
+    conf_add(&c, (struct sl_kv){.key = "owner", .type = SL_KV_STRING,
+                                .str = "no-such-user-sluice"});
+    expect_open_error(p, &c, "key \"owner\": no user \"no-such-user-sluice\"");
+    conf_init(&c, "unused", NULL);
+    conf_add(&c, (struct sl_kv){.key = "group", .type = SL_KV_BOOL, .num = 1});
+    expect_open_error(p, &c, "key \"group\" must be a group name or number");
+    conf_init(&c, "unused", NULL);
+    conf_add(&c, (struct sl_kv){.key = "owner", .type = SL_KV_INT, .num = -1});
+    expect_open_error(p, &c, "key \"owner\" must be a user name or number");
+
+    if (geteuid() != 0) {
+        print_message("skipped: owner and group of a created file need root\n");
+        sl_plugin_unload(p);
+        skip();
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/owned/by-65534.log", tmpdir);
+    conf_init(&c, path, NULL);
+    conf_add(&c, (struct sl_kv){.key = "owner", .type = SL_KV_INT, .num = 65534});
+    conf_add(&c, (struct sl_kv){.key = "group", .type = SL_KV_STRING, .str = "65533"});
+    conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_STRING, .str = "0620"});
+    void *st = NULL;
+    char err[512] = "";
+    assert_int_equal(p->api->open(sl_plugin_host(), sl_plugin_config(&c.o), &st, err, sizeof err),
+                     0);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_uid, 65534);
+    assert_int_equal(sb.st_gid, 65533);
+    assert_int_equal(sb.st_mode & 07777, 0620);
+    /* reopen after logrotate creates the new file the same way */
+    char rotated[600];
+    snprintf(rotated, sizeof rotated, "%s.1", path);
+    assert_int_equal(rename(path, rotated), 0);
+    assert_int_equal(p->api->reopen(st), SLUICE_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_uid, 65534);
+    assert_int_equal(sb.st_gid, 65533);
+    p->api->close(st);
+    sl_plugin_unload(p);
+}
+
 static void test_file_config_errors(void **state)
 {
     struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
@@ -653,6 +839,43 @@ static void test_file_retry_writes_rest_once(void **state)
     sl_plugin_unload(p);
 }
 
+/*
+ * A batch given up after RETRY (the worker's drain timeout at shutdown) is
+ * followed by abandon(); its memory is reused at once, so the next batch
+ * may have the same n and the same first message address with other
+ * content. The plugin must write the new batch, not the kept bytes.
+ */
+static void test_file_abandon_drops_rest(void **state)
+{
+    struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
+    assert_true(SLUICE_PLUGIN_HAS(p->api, abandon));
+    assert_non_null(p->api->abandon);
+    struct sluice_host h = fake_host();
+    struct conf c;
+    conf_init(&c, "/dev/full", NULL);
+    void *st = NULL;
+    char err[512] = "";
+    assert_int_equal(p->api->open(&h, sl_plugin_config(&c.o), &st, err, sizeof err), 0);
+
+    struct sl_msg *m[2] = {msg(batch1[0]), msg(batch1[1])};
+    const sluice_msg *const *pm = (const sluice_msg *const *)m;
+    assert_int_equal(p->api->write(st, pm, 2), SLUICE_RETRY);
+    p->api->abandon(st);
+
+    /* The same addresses, other content: a new batch as a recycled chunk
+     * would give it. */
+    m[0]->msg = (struct sl_str){"NEW-ONE", 7};
+    m[1]->msg = (struct sl_str){"NEW-TWO", 7};
+    snprintf(c.path, sizeof c.path, "%s/after-abandon.log", tmpdir);
+    assert_int_equal(p->api->reopen(st), SLUICE_OK);
+    assert_int_equal(p->api->write(st, pm, 2), SLUICE_OK);
+    expect_file(c.path, "Nov 22 10:00:00 host a[1]: NEW-ONE\nNov 22 10:00:01 host b: NEW-TWO\n");
+    p->api->close(st);
+    sl_msg_unref(m[0]);
+    sl_msg_unref(m[1]);
+    sl_plugin_unload(p);
+}
+
 /* Errors that will not pass: logged nginx-style, the batch is FATAL. */
 static void test_file_fatal_and_reopen_failure(void **state)
 {
@@ -718,19 +941,24 @@ int main(void)
         cmocka_unit_test(test_missing_lists_dirs),
         cmocka_unit_test(test_env_path),
         cmocka_unit_test(test_type_is_one_path_component),
+        cmocka_unit_test(test_load_and_format_out_of_memory),
         cmocka_unit_test(test_check_keys),
         cmocka_unit_test(test_check_config),
-        cmocka_unit_test(test_descriptor_without_check),
+        cmocka_unit_test(test_check_reports_every_error),
+        cmocka_unit_test(test_older_descriptors),
         cmocka_unit_test(test_config_getters),
         cmocka_unit_test(test_msg_accessors),
         cmocka_unit_test(test_msg_extra),
         cmocka_unit_test(test_rewritten_message),
         cmocka_unit_test(test_host_format),
+        cmocka_unit_test(test_host_format_set),
         cmocka_unit_test(test_host_log_prefix),
         cmocka_unit_test(test_file_write_and_reopen),
         cmocka_unit_test(test_file_options),
         cmocka_unit_test(test_file_config_errors),
+        cmocka_unit_test(test_file_owner_group),
         cmocka_unit_test(test_file_retry_writes_rest_once),
+        cmocka_unit_test(test_file_abandon_drops_rest),
         cmocka_unit_test(test_file_fatal_and_reopen_failure),
         cmocka_unit_test(test_slow_plugin),
     };
