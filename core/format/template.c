@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "format/format.h"
+#include "common/fields.h"
 #include "format/writer.h"
 #include "common/util.h"
 #include "common/alloc.h"
@@ -25,18 +26,8 @@ struct sl_template_part {
 #define EXTRA_PREFIX "fields."
 
 /* {=== field names */
-static const char *const field_names[] = {
-    [SLUICE_FIELD_PRI] = "pri",           [SLUICE_FIELD_FACILITY] = "facility",
-    [SLUICE_FIELD_SEVERITY] = "severity", [SLUICE_FIELD_VERSION] = "version",
-    [SLUICE_FIELD_TIMESTAMP] = "timestamp", [SLUICE_FIELD_RECEIVED] = "received",
-    [SLUICE_FIELD_HOSTNAME] = "hostname", [SLUICE_FIELD_APP_NAME] = "app_name",
-    [SLUICE_FIELD_PROCID] = "procid",     [SLUICE_FIELD_MSGID] = "msgid",
-    [SLUICE_FIELD_SD] = "sd",             [SLUICE_FIELD_MSG] = "msg",
-    [SLUICE_FIELD_RAW] = "raw",           [SLUICE_FIELD_INPUT] = "input",
-    [SLUICE_FIELD_PEER] = "peer",         [SLUICE_FIELD_PID] = "pid",
-    [SLUICE_FIELD_UID] = "uid",           [SLUICE_FIELD_GID] = "gid",
-};
-#define NFIELDS ((int)(sizeof field_names / sizeof field_names[0]))
+static const char *const field_names[SL_FIELD_END] = SL_FIELD_NAMES;
+#define NFIELDS SL_FIELD_END
 
 int sl_field_from_name(const char *name, size_t len)
 {
@@ -64,21 +55,13 @@ static const char *closest_field(const char *name, size_t len)
 /* }=== */
 
 /* {=== rendering and compiling */
-/* The text of a text field; NIL for the others. */
+/* The text of a text field (raw without its line end); NIL for the others. */
 static struct sl_str text_of(const struct sl_msg *m, int field)
 {
-    switch (field) {
-    case SLUICE_FIELD_HOSTNAME: return m->hostname;
-    case SLUICE_FIELD_APP_NAME: return m->app_name;
-    case SLUICE_FIELD_PROCID: return m->procid;
-    case SLUICE_FIELD_MSGID: return m->msgid;
-    case SLUICE_FIELD_SD: return m->sd;
-    case SLUICE_FIELD_MSG: return m->msg;
-    case SLUICE_FIELD_RAW: return raw_line(m);
-    case SLUICE_FIELD_INPUT: return m->input;
-    case SLUICE_FIELD_PEER: return m->peer;
-    default: return SL_STR_NIL;
-    }
+    struct sl_str s;
+    if (field == SLUICE_FIELD_RAW)
+        return raw_line(m);
+    return sl_field_text(m, field, &s) == 0 ? s : SL_STR_NIL;
 }
 
 /* The value of the extra field a part names; NIL when the message lacks it. */
@@ -144,9 +127,8 @@ static int unknown_field(const char *name, size_t len, char *err, size_t errlen)
         snprintf(err, errlen, "unknown field {%.*s} in template, did you mean {%s}?", (int)len,
                  name, near);
     else
-        snprintf(err, errlen, "unknown field {%.*s} in template (fields: pri facility severity "
-                 "version timestamp received hostname app_name procid msgid sd msg raw input "
-                 "peer pid uid gid fields.KEY)", (int)len, name);
+        snprintf(err, errlen, "unknown field {%.*s} in template (fields:" SL_FIELD_NAME_LIST
+                 " fields.KEY)", (int)len, name);
     return -EINVAL;
 }
 

@@ -29,21 +29,27 @@
 
 #include <lauxlib.h>
 
+#include "common/fields.h"
 #include "parse/parse.h"
 #include "common/util.h"
 
 /* {=== the fields of m */
+/* m's names: every message field (fields.h, in its order), then the ones
+ * only m has. The order is the "did you mean" order among equally close
+ * names. */
 enum field {
-    F_MSG, F_HOSTNAME, F_APP_NAME, F_PROCID, F_MSGID, F_TIMESTAMP, F_RAW, F_INPUT, F_PEER,
-    F_SEVERITY, F_FACILITY, F_PRI, F_VERSION, F_SEVERITY_NAME, F_FACILITY_NAME, F_RECEIVED,
-    F_TIME, F_PID, F_UID, F_GID, F_SD, F_FIELDS, F_GET, F_COUNT
+#define F_ID(id, ...) F_##id,
+    SL_FIELD_MAP(F_ID) SL_FIELD_LUA_MAP(F_ID)
+#undef F_ID
+    F_COUNT
 };
 static_assert(F_COUNT == SL_LUA_MSG_NFIELDS, "lua_msg.h sizes interned[] by the fields of m");
 
 static const char *const field_names[F_COUNT + 1] = {
-    "msg", "hostname", "app_name", "procid", "msgid", "timestamp", "raw", "input", "peer",
-    "severity", "facility", "pri", "version", "severity_name", "facility_name", "received",
-    "time", "pid", "uid", "gid", "sd", "fields", "get", NULL};
+#define F_NAME(id, name, ...) name,
+    SL_FIELD_MAP(F_NAME) SL_FIELD_LUA_MAP(F_NAME)
+#undef F_NAME
+    NULL};
 
 #define SETTABLE "msg, app_name, hostname, msgid, severity, facility, fields"
 
@@ -640,6 +646,8 @@ void sl_lua_msg_open(lua_State *L, struct sl_lua_msg *px)
     for (int i = 0; i < F_COUNT; i++) {
         px->interned[i] = lua_pushstring(L, field_names[i]);
         lua_rawseti(L, -2, i + 1);
+        /* field_of's guesses must know every name in the table. */
+        assert(field_of(px->interned, field_names[i], strlen(field_names[i])) == i);
     }
     luaL_ref(L, LUA_REGISTRYINDEX); /* keeps them, so the pointers stay valid */
 }

@@ -25,10 +25,12 @@
 #include <lua.h>
 
 #include "conf/lua_config.h"
+#include "common/fields.h"
 #include "common/msg.h"
 #include "route/rewrite.h"
 
-#define SL_LUA_MSG_NFIELDS 23 /* the names m knows, msg .. get; checked in lua_msg.c */
+/* The names m knows: every message field and the ones only Lua has. */
+#define SL_LUA_MSG_NFIELDS (SL_FIELD_END - 1 + SL_FIELD_LUA_COUNT)
 
 enum sl_lua_msg_mode { SL_LUA_MSG_NONE, SL_LUA_MSG_WHERE, SL_LUA_MSG_TRANSFORM };
 

@@ -425,6 +425,8 @@ static void test_template_errors(void **state)
 {
     expect_error("{hostnme} x", "unknown field {hostnme} in template, did you mean {hostname}?");
     expect_error("{ msg }", "unknown field { msg } in template, did you mean {msg}?");
+    /* One edit from msg and from msgid: the table's order decides, as in Lua. */
+    expect_error("{msgi}", "unknown field {msgi} in template, did you mean {msgid}?");
     expect_error("{bogus_thing}", "unknown field {bogus_thing} in template (fields: pri "
                  "facility severity version timestamp received hostname app_name procid msgid "
                  "sd msg raw input peer pid uid gid fields.KEY)");
