@@ -197,12 +197,10 @@ size_t sl_format_origin(const struct sl_msg *m, char *out)
 static int unknown_format(const char *spec, char *err, size_t errlen)
 {
     static const char *const names[] = {"raw", "rfc3164", "rfc5424", "json"};
-    for (size_t i = 0; i < 4; i++) {
-        size_t len = strlen(names[i]);
-        if (sl_edit_distance(spec, strlen(spec), names[i], len) <= (len > 3 ? 2 : 1)) {
-            snprintf(err, errlen, "unknown format '%s', did you mean '%s'?", spec, names[i]);
-            return -EINVAL;
-        }
+    const char *near = sl_closest(spec, strlen(spec), names, sizeof names / sizeof names[0]);
+    if (near != NULL) {
+        snprintf(err, errlen, "unknown format '%s', did you mean '%s'?", spec, near);
+        return -EINVAL;
     }
     snprintf(err, errlen, "unknown format \"%s\": use raw, rfc3164, rfc5424, json or a "
              "template with {field} placeholders", spec);

@@ -27,30 +27,20 @@ struct sl_template_part {
 
 /* {=== field names */
 static const char *const field_names[SL_FIELD_END] = SL_FIELD_NAMES;
-#define NFIELDS SL_FIELD_END
 
 int sl_field_from_name(const char *name, size_t len)
 {
-    for (int i = 1; i < NFIELDS; i++) {
+    for (int i = 1; i < SL_FIELD_END; i++) {
         if (strlen(field_names[i]) == len && memcmp(field_names[i], name, len) == 0)
             return i;
     }
     return -1;
 }
 
+/* The field name nearest name[0..len), or NULL (sl_closest's rule). */
 static const char *closest_field(const char *name, size_t len)
 {
-    const char *best = NULL;
-    size_t bestd = 3;
-    for (int i = 1; i < NFIELDS; i++) {
-        size_t flen = strlen(field_names[i]);
-        size_t d = sl_edit_distance(name, len, field_names[i], flen);
-        if (d < bestd && d < flen) { /* "{}" is not a near miss of {sd} */
-            bestd = d;
-            best = field_names[i];
-        }
-    }
-    return best;
+    return sl_closest(name, len, field_names + 1, SL_FIELD_END - 1);
 }
 /* }=== */
 

@@ -231,13 +231,7 @@ static void push_field(lua_State *L, struct sl_lua_msg *px, int field)
 
 static int no_field(lua_State *L, const char *k, size_t len)
 {
-    const char *best = NULL;
-    size_t best_d = 3;
-    for (int i = 0; i < F_COUNT; i++) {
-        size_t d = sl_edit_distance(k, len, field_names[i], strlen(field_names[i]));
-        if (d < best_d && d < len)
-            best = field_names[i], best_d = d;
-    }
+    const char *best = sl_closest(k, len, field_names, F_COUNT);
     if (best != NULL)
         return luaL_error(L, "message has no field '%s' (did you mean '%s'?)", k, best);
     return luaL_error(L, "message has no field '%s'", k);
