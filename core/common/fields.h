@@ -19,10 +19,14 @@
  * SL_FIELD_LUA_MAP(X) calls X(ID, name) for the names only a route
  * function's m knows (lua_msg.c reads them; none has a public value).
  *
- * Adding a field: one line in SL_FIELD_MAP (and its member in struct
- * sl_msg), appended to enum sluice_field in sluice-plugin.h with the next
- * value; a field only Lua sees is one line in SL_FIELD_LUA_MAP (and its case
- * in lua_msg.c's push_field).
+ * Adding a field: its line in SL_FIELD_MAP, its member in struct sl_msg,
+ * and the next value appended to enum sluice_field. Template names, the
+ * hint lists, the plugin host's msg_text/msg_number and the names of Lua's
+ * m follow from the line. Two hand-written places remain, both fast paths:
+ * lua_msg.c's field_of (a guess by length and first byte; an assert when
+ * a filter is made catches a missing case) and push_field, and for a field
+ * that is not TEXT, template.c's render_field. A field only Lua sees is one
+ * line in SL_FIELD_LUA_MAP and the same two cases in lua_msg.c.
  *
  * Thread: any (constants and pure functions).
  */
