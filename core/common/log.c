@@ -1,5 +1,6 @@
 /* log.c: the daemon's own log, on stderr. */
 #include "common/log.h"
+#include "common/clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -69,11 +70,10 @@ void sl_log(int level, int errnum, const char *fmt, ...)
 
 bool sl_ratelimit_ok(struct sl_ratelimit *rl)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t now = sl_now_ms() / 1000;
     int64_t start = atomic_load(&rl->window_start);
-    if (now.tv_sec - start >= (int64_t)rl->interval || start == 0) {
-        if (atomic_compare_exchange_strong(&rl->window_start, &start, (int64_t)now.tv_sec)) {
+    if (now - start >= (int64_t)rl->interval || start == 0) {
+        if (atomic_compare_exchange_strong(&rl->window_start, &start, now)) {
             unsigned missed = atomic_exchange(&rl->suppressed, 0);
             atomic_store(&rl->count, 0);
             if (missed > 0)

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/alloc.h"
 
@@ -359,14 +360,7 @@ int sl_input_switch_wait_ready(struct sl_input *in, int64_t deadline_ms)
         int64_t left = deadline_ms - sl_now_ms();
         if (left <= 0)
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = sl_clock_after_ms(left);
         pthread_cond_timedwait(&in->plan_cv, &in->plan_mu, &ts);
     }
     if (in->plan_state != SL_PLAN_READY)

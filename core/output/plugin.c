@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "format/format.h"
+#include "common/fields.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/util.h"
@@ -367,28 +368,20 @@ static const char *config_name(const sluice_config *cfg)
     return conf_of(cfg)->name;
 }
 
+/* The accessors come from the field table (common/fields.h); facility and
+ * severity are numbers whose text is their name. */
 static int msg_text(const sluice_msg *msg, enum sluice_field f, const char **data, size_t *len)
 {
     const struct sl_msg *m = (const struct sl_msg *)msg;
     const char *name = NULL;
     struct sl_str s;
-    switch (f) {
-    case SLUICE_FIELD_FACILITY: name = sl_facility_name(m->facility); break;
-    case SLUICE_FIELD_SEVERITY: name = sl_severity_name(m->severity); break;
-    case SLUICE_FIELD_TIMESTAMP: s = m->timestamp; break;
-    case SLUICE_FIELD_HOSTNAME: s = m->hostname; break;
-    case SLUICE_FIELD_APP_NAME: s = m->app_name; break;
-    case SLUICE_FIELD_PROCID: s = m->procid; break;
-    case SLUICE_FIELD_MSGID: s = m->msgid; break;
-    case SLUICE_FIELD_SD: s = m->sd; break;
-    case SLUICE_FIELD_MSG: s = m->msg; break;
-    case SLUICE_FIELD_RAW: s = m->raw; break;
-    case SLUICE_FIELD_INPUT: s = m->input; break;
-    case SLUICE_FIELD_PEER: s = m->peer; break;
-    default: return -EINVAL;
-    }
-    if (f == SLUICE_FIELD_FACILITY || f == SLUICE_FIELD_SEVERITY)
+    if (f == SLUICE_FIELD_FACILITY || f == SLUICE_FIELD_SEVERITY) {
+        name = f == SLUICE_FIELD_FACILITY ? sl_facility_name(m->facility)
+                                          : sl_severity_name(m->severity);
         s = name != NULL ? (struct sl_str){name, (uint32_t)strlen(name)} : SL_STR_NIL;
+    } else if (sl_field_text(m, f, &s) < 0) {
+        return -EINVAL;
+    }
     if (s.p == NULL)
         return -ENOENT;
     *data = s.p;
@@ -398,18 +391,7 @@ static int msg_text(const sluice_msg *msg, enum sluice_field f, const char **dat
 
 static int msg_number(const sluice_msg *msg, enum sluice_field f, long long *out)
 {
-    const struct sl_msg *m = (const struct sl_msg *)msg;
-    bool cred = (m->flags & SL_MSG_HAS_CRED) != 0;
-    switch (f) {
-    case SLUICE_FIELD_PRI: *out = m->pri; return 0;
-    case SLUICE_FIELD_FACILITY: *out = m->facility; return 0;
-    case SLUICE_FIELD_SEVERITY: *out = m->severity; return 0;
-    case SLUICE_FIELD_VERSION: *out = m->version; return 0;
-    case SLUICE_FIELD_PID: *out = m->pid; return cred ? 0 : -ENOENT;
-    case SLUICE_FIELD_UID: *out = m->uid; return cred ? 0 : -ENOENT;
-    case SLUICE_FIELD_GID: *out = m->gid; return cred ? 0 : -ENOENT;
-    default: return -EINVAL;
-    }
+    return sl_field_number((const struct sl_msg *)msg, f, out);
 }
 
 /* Minutes east of UTC of local time at `sec`. */

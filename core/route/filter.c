@@ -2,282 +2,66 @@
  * filter.c: route functions (where, transform) run per message (filter.h).
  *
  * DESIGN: one Lua state per input thread, made once by running the config's
- * text again (sl_config_run_functions), so a message costs no lock and, for
- * a where function that reads plain fields, no allocation on our side:
+ * text again (sl_config_run_functions), so a message costs no lock. The
+ * jobs around a call live in their own files:
  *
- *  - The message is a light userdata (a per-call token, not a pointer) whose
- *    metatable is the state's one metatable for light userdata. __index
- *    finds the field by length and first bytes and pushes only what is
- *    read. A token from an earlier call no longer matches: a proxy kept
- *    past its call fails cleanly instead of reading a freed message.
- *  - m.sd and m.fields are tables built on first use in a call and cached
- *    in registry slots until the call ends.
- *  - A transform's writes are collected in a struct sl_msg_edit whose texts
- *    point into Lua strings anchored in a registry table until the rewrite
- *    (rewrite.h) has copied them; m.fields is compared with the message's
- *    fields when the function returns. Nothing changed: the message itself.
+ *  - lua_msg.c is `m`, the proxy through which the function reads the
+ *    message and a transform writes it; its state is embedded here and is
+ *    the allocator's userdata, so its metamethods find it cheaply
+ *    (lua_getallocf), leaving the extra space alone.
+ *  - watchdog.c stops a call that runs over SL_FILTER_TIME_LIMIT_MS, from
+ *    a thread of its own, without a hook on the calls that behave.
  *
- * Bounds: calls run without a hook, because with any count hook set Lua
- * sends every instruction through its hook dispatcher, which cost a third
- * of a two-field where's throughput. Instead a watchdog thread (one per
- * process) looks at every filter each WATCH_MS; a call it finds still
- * running WATCH_STRIKES looks later (over SL_FILTER_TIME_LIMIT_MS) gets SIGURG on
- * its thread, and the handler arms a count hook of 1 there (lua_sethook is
- * safe in a signal handler: lua.c stops a script on Ctrl-C that way). The
- * hook raises on every instruction until the call is over, so a pcall
- * inside the function cannot swallow the error and go on. SIGURG because
- * its default action is to ignore it. The allocator keeps the state under
- * SL_FILTER_MEMORY_LIMIT. Errors are caught with lua_pcall; the stack is
- * reset after every call, so the state stays usable.
- *
- * The filter is found from inside Lua through the allocator's userdata
- * (lua_getallocf), which is cheap and leaves the extra space alone.
+ * This file keeps the state and the calls. The allocator keeps the state
+ * under SL_FILTER_MEMORY_LIMIT. Errors are caught with lua_pcall; the
+ * stack is reset after every call, so the state stays usable.
  */
 #include "config.h"
 
 #include "route/filter.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <lauxlib.h>
 #include <lua.h>
 
 #include "common/log.h"
 #include "conf/lua_sluice.h"
-#include "parse/parse.h"
+#include "route/lua_msg.h"
 #include "route/rewrite.h"
-#include "common/util.h"
+#include "route/watchdog.h"
 #include "common/alloc.h"
 
 #if LUA_VERSION_NUM != 504
 #error "sluice needs Lua 5.4"
 #endif
 
-#define WATCH_MS 50
-/* Strikes are looks that find the same call as the look before: 2 means
- * it ran over 100 ms, and is stopped before 150. */
-#define WATCH_STRIKES 2
-
 /* The main thread's stack between calls. */
 enum { SLOT_FUNCS = 1, SLOT_MSGH = 2, SLOT_BASE = 2 };
 
-enum mode { MODE_NONE, MODE_WHERE, MODE_TRANSFORM };
-
-/* {=== the fields of m */
-enum field {
-    F_MSG, F_HOSTNAME, F_APP_NAME, F_PROCID, F_MSGID, F_TIMESTAMP, F_RAW, F_INPUT, F_PEER,
-    F_SEVERITY, F_FACILITY, F_PRI, F_VERSION, F_SEVERITY_NAME, F_FACILITY_NAME, F_RECEIVED,
-    F_TIME, F_PID, F_UID, F_GID, F_SD, F_FIELDS, F_GET, F_COUNT
-};
-
-static const char *const field_names[F_COUNT + 1] = {
-    "msg", "hostname", "app_name", "procid", "msgid", "timestamp", "raw", "input", "peer",
-    "severity", "facility", "pri", "version", "severity_name", "facility_name", "received",
-    "time", "pid", "uid", "gid", "sd", "fields", "get", NULL};
-
-#define SETTABLE "msg, app_name, hostname, msgid, severity, facility, fields"
-
-/* The field named k[0..len), or -1: a guess from the length and first
- * bytes, then one compare to confirm it. interned[] holds the state's own
- * copies of the names: Lua keeps one copy of each short string, so a key
- * written in the code (m.severity) is that very pointer, and a pointer
- * compare settles it; anything else (a name built at run time is interned
- * too, but be safe) falls back to memcmp. */
-static int field_of(const char *const *interned, const char *k, size_t len)
-{
-    int f = -1;
-    switch (len) {
-    case 2: f = F_SD; break;
-    case 3:
-        switch (k[0]) {
-        case 'm': f = F_MSG; break;
-        case 'r': f = F_RAW; break;
-        case 'p': f = k[1] == 'r' ? F_PRI : F_PID; break;
-        case 'u': f = F_UID; break;
-        case 'g': f = k[1] == 'i' ? F_GID : F_GET; break;
-        }
-        break;
-    case 4: f = k[0] == 'p' ? F_PEER : F_TIME; break;
-    case 5: f = k[0] == 'm' ? F_MSGID : F_INPUT; break;
-    case 6: f = k[0] == 'p' ? F_PROCID : F_FIELDS; break;
-    case 7: f = F_VERSION; break;
-    case 8:
-        switch (k[0]) {
-        case 'h': f = F_HOSTNAME; break;
-        case 'a': f = F_APP_NAME; break;
-        case 's': f = F_SEVERITY; break;
-        case 'f': f = F_FACILITY; break;
-        case 'r': f = F_RECEIVED; break;
-        }
-        break;
-    case 9: f = F_TIMESTAMP; break;
-    case 13: f = k[0] == 's' ? F_SEVERITY_NAME : F_FACILITY_NAME; break;
-    }
-    if (f < 0)
-        return -1;
-    return k == interned[f] || memcmp(k, field_names[f], len) == 0 ? f : -1;
-}
-/* }=== */
-
 struct sl_filter {
+    struct sl_lua_msg msg; /* m; the allocator's userdata (see filter_alloc) */
+    struct sl_watch watch;
     lua_State *L;
     const struct sl_config *c;
     struct sl_lua_budget budget; /* SL_FILTER_MEMORY_LIMIT */
-
-    /* For the watchdog. seq is odd while a call runs; written only by the
-     * calling thread. stop_seq is the call the watchdog wants stopped. */
-    atomic_ulong seq, stop_seq;
-    pthread_t thread;       /* that makes the calls: the first caller */
-    atomic_bool has_thread;
-    unsigned long seen_seq; /* the watchdog's own, under its lock */
-    int strikes;
-    struct sl_filter *wd_next, **wd_prev;
-
-    /* The call in progress. */
-    uintptr_t token;        /* m's value; a new one per call */
-    const struct sl_msg *m; /* NULL between calls */
-    enum mode mode;
-    size_t route;
-    bool sd_built, fields_built;
-    unsigned anchored;      /* bits (1 << field) of anchored strings */
-    struct sl_msg_edit e;
-    struct sl_field fieldv[SL_REWRITE_MAX_FIELDS];
-
-    int ref_sd, ref_fields, ref_anchors, ref_ro; /* registry slots */
-    const char *interned[F_COUNT]; /* the field names as Lua strings, anchored */
     struct sl_lua_sluice lib;
     struct sl_ratelimit log;
     char hostname[256];
     char err[1024];
 };
 
-static struct sl_filter *filter_of(lua_State *L)
-{
-    void *ud;
-    lua_getallocf(L, &ud);
-    return ud;
-}
-
 /* {=== bounds */
 static void *filter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    return sl_lua_budget_alloc(&((struct sl_filter *)ud)->budget, ptr, osize, nsize);
-}
-
-static void stop_hook(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    luaL_where(L, 0); /* in a hook, level 0 is the hooked function */
-    lua_pushfstring(L, "route function ran for more than %d ms", SL_FILTER_TIME_LIMIT_MS);
-    lua_concat(L, 2);
-    lua_error(L);
+    struct sl_filter *f = (struct sl_filter *)((char *)ud - offsetof(struct sl_filter, msg));
+    return sl_lua_budget_alloc(&f->budget, ptr, osize, nsize);
 }
 /* }=== */
-
-/* {=== the watchdog: one per process, running while any filter exists */
-static struct {
-    pthread_mutex_t mu;
-    struct sl_filter *list;
-    bool active; /* its thread runs */
-} wd = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-/* This thread's call, if any; volatile because the SIGURG handler reads it
- * on the same thread. */
-static _Thread_local struct sl_filter *volatile running;
-
-static void on_sigurg(int sig)
-{
-    (void)sig;
-    struct sl_filter *f = running;
-    unsigned long seq = f != NULL ? atomic_load_explicit(&f->seq, memory_order_relaxed) : 0;
-    if ((seq & 1) && seq == atomic_load_explicit(&f->stop_seq, memory_order_relaxed))
-        lua_sethook(f->L, stop_hook, LUA_MASKCOUNT, 1);
-}
-
-static void watch(struct sl_filter *f)
-{
-    unsigned long seq = atomic_load_explicit(&f->seq, memory_order_acquire);
-    if (!(seq & 1) || seq != f->seen_seq) {
-        f->seen_seq = seq;
-        f->strikes = 0;
-        return;
-    }
-    if (++f->strikes == WATCH_STRIKES && atomic_load(&f->has_thread)) {
-        atomic_store_explicit(&f->stop_seq, seq, memory_order_relaxed);
-        pthread_kill(f->thread, SIGURG);
-    }
-}
-
-static void *watchdog_main(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        struct timespec ts = {0, WATCH_MS * 1000000L};
-        nanosleep(&ts, NULL);
-        pthread_mutex_lock(&wd.mu);
-        if (wd.list == NULL) {
-            wd.active = false;
-            pthread_mutex_unlock(&wd.mu);
-            return NULL;
-        }
-        for (struct sl_filter *f = wd.list; f != NULL; f = f->wd_next)
-            watch(f);
-        pthread_mutex_unlock(&wd.mu);
-    }
-}
-
-static void install_handler(void)
-{
-    struct sigaction sa = {.sa_handler = on_sigurg, .sa_flags = SA_RESTART};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGURG, &sa, NULL);
-}
-
-static int watch_start(struct sl_filter *f)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, install_handler);
-    int rc = 0;
-    pthread_mutex_lock(&wd.mu);
-    if (!wd.active) {
-        pthread_attr_t a;
-        pthread_t t;
-        pthread_attr_init(&a);
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        rc = -pthread_create(&t, &a, watchdog_main, NULL);
-        pthread_attr_destroy(&a);
-        wd.active = rc == 0;
-    }
-    if (rc == 0) {
-        f->wd_next = wd.list;
-        if (wd.list != NULL)
-            wd.list->wd_prev = &f->wd_next;
-        f->wd_prev = &wd.list;
-        wd.list = f;
-    }
-    pthread_mutex_unlock(&wd.mu);
-    return rc;
-}
-
-static void watch_stop(struct sl_filter *f)
-{
-    if (f->wd_prev == NULL)
-        return;
-    pthread_mutex_lock(&wd.mu);
-    *f->wd_prev = f->wd_next;
-    if (f->wd_next != NULL)
-        f->wd_next->wd_prev = f->wd_prev;
-    pthread_mutex_unlock(&wd.mu);
-}
 
 /* Keeps the error's text; a non-string error object is described. */
 static int msghandler(lua_State *L)
@@ -289,512 +73,15 @@ static int msghandler(lua_State *L)
     lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     return 1;
 }
-/* }=== */
-
-/* {=== reading m */
-static void check_live(lua_State *L, const struct sl_filter *f)
-{
-    if (f->m == NULL || lua_touserdata(L, 1) != (void *)f->token)
-        luaL_error(L, "message used after its function returned");
-}
-
-static void push_text(lua_State *L, struct sl_str s)
-{
-    if (s.p != NULL)
-        lua_pushlstring(L, s.p, s.len);
-    else
-        lua_pushnil(L);
-}
-
-static double seconds(const struct sl_time *t)
-{
-    return (double)t->sec + (double)t->nsec / 1e9;
-}
-
-static unsigned severity_of(const struct sl_filter *f)
-{
-    return f->e.set & SL_EDIT_SEVERITY ? f->e.severity : f->m->severity;
-}
-
-static unsigned facility_of(const struct sl_filter *f)
-{
-    return f->e.set & SL_EDIT_FACILITY ? f->e.facility : f->m->facility;
-}
-
-/* m.sd: SD-ID -> { PARAM = value }, built on first use in a call. */
-static void push_sd(lua_State *L, struct sl_filter *f)
-{
-    if (f->sd_built) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref_sd);
-        return;
-    }
-    const struct sl_msg *m = f->m;
-    lua_newtable(L);
-    if (m->sd.p != NULL && m->format == SL_FMT_RFC5424) {
-        struct sl_sd_iter it;
-        struct sl_str id, name, value;
-        sl_sd_iter_init(&it, m->sd);
-        while (sl_sd_next_element(&it, &id)) {
-            lua_pushlstring(L, id.p, id.len);
-            if (lua_rawget(L, -2) != LUA_TTABLE) { /* a repeated SD-ID adds to the first */
-                lua_pop(L, 1);
-                lua_newtable(L);
-                lua_pushlstring(L, id.p, id.len);
-                lua_pushvalue(L, -2);
-                lua_rawset(L, -4);
-            }
-            while (sl_sd_next_param(&it, &name, &value)) {
-                lua_pushlstring(L, name.p, name.len);
-                luaL_Buffer b;
-                char *out = luaL_buffinitsize(L, &b, value.len);
-                luaL_pushresultsize(&b, sl_sd_unescape(value, out));
-                lua_rawset(L, -3); /* a repeated PARAM: the last one stays */
-            }
-            lua_pop(L, 1);
-        }
-    }
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, LUA_REGISTRYINDEX, f->ref_sd);
-    f->sd_built = true;
-}
-
-static void push_fields(lua_State *L, struct sl_filter *f)
-{
-    if (f->fields_built) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref_fields);
-        return;
-    }
-    const struct sl_msg *m = f->m;
-    lua_createtable(L, 0, (int)m->nfields);
-    for (uint32_t i = 0; i < m->nfields; i++) {
-        push_text(L, m->fields[i].key);
-        lua_pushlstring(L, m->fields[i].value.p != NULL ? m->fields[i].value.p : "",
-                        m->fields[i].value.len);
-        lua_rawset(L, -3);
-    }
-    if (f->mode == MODE_WHERE) { /* new keys refused; see ro_newindex */
-        lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref_ro);
-        lua_setmetatable(L, -2);
-    }
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, LUA_REGISTRYINDEX, f->ref_fields);
-    f->fields_built = true;
-}
-
-static int l_get(lua_State *L);
-
-static void push_field(lua_State *L, struct sl_filter *f, int field)
-{
-    const struct sl_msg *m = f->m;
-    const struct sl_msg_edit *e = &f->e;
-    switch (field) {
-    case F_MSG: push_text(L, e->set & SL_EDIT_MSG ? e->msg : m->msg); break;
-    case F_HOSTNAME: push_text(L, e->set & SL_EDIT_HOSTNAME ? e->hostname : m->hostname); break;
-    case F_APP_NAME: push_text(L, e->set & SL_EDIT_APP_NAME ? e->app_name : m->app_name); break;
-    case F_MSGID: push_text(L, e->set & SL_EDIT_MSGID ? e->msgid : m->msgid); break;
-    case F_PROCID: push_text(L, m->procid); break;
-    case F_TIMESTAMP: push_text(L, m->timestamp); break;
-    case F_RAW: push_text(L, m->raw); break;
-    case F_INPUT: push_text(L, m->input); break;
-    case F_PEER: push_text(L, m->peer); break;
-    case F_SEVERITY: lua_pushinteger(L, severity_of(f)); break;
-    case F_FACILITY: lua_pushinteger(L, facility_of(f)); break;
-    case F_PRI: lua_pushinteger(L, facility_of(f) * 8 + severity_of(f)); break;
-    case F_VERSION: lua_pushinteger(L, m->version); break;
-    case F_SEVERITY_NAME: lua_pushstring(L, sl_severity_name(severity_of(f))); break;
-    case F_FACILITY_NAME: lua_pushstring(L, sl_facility_name(facility_of(f))); break;
-    case F_RECEIVED: lua_pushnumber(L, seconds(&m->received)); break;
-    case F_TIME:
-        if (m->ts.flags & SL_TIME_VALID)
-            lua_pushnumber(L, seconds(&m->ts));
-        else
-            lua_pushnil(L);
-        break;
-    case F_PID:
-    case F_UID:
-    case F_GID:
-        if (!(m->flags & SL_MSG_HAS_CRED))
-            lua_pushnil(L);
-        else
-            lua_pushinteger(L, field == F_PID ? (lua_Integer)m->pid
-                               : field == F_UID ? (lua_Integer)m->uid : (lua_Integer)m->gid);
-        break;
-    case F_SD: push_sd(L, f); break;
-    case F_FIELDS: push_fields(L, f); break;
-    case F_GET: lua_pushcfunction(L, l_get); break;
-    }
-}
-
-static int no_field(lua_State *L, const char *k, size_t len)
-{
-    const char *best = NULL;
-    size_t best_d = 3;
-    for (int i = 0; i < F_COUNT; i++) {
-        size_t d = sl_edit_distance(k, len, field_names[i], strlen(field_names[i]));
-        if (d < best_d && d < len)
-            best = field_names[i], best_d = d;
-    }
-    if (best != NULL)
-        return luaL_error(L, "message has no field '%s' (did you mean '%s'?)", k, best);
-    return luaL_error(L, "message has no field '%s'", k);
-}
-
-static const char *key_of(lua_State *L, size_t *len)
-{
-    if (lua_type(L, 2) != LUA_TSTRING)
-        luaL_error(L, "message fields are named by strings, not by a %s", luaL_typename(L, 2));
-    return lua_tolstring(L, 2, len);
-}
-
-/* The hot path: one call per field a function reads. */
-static int l_index(lua_State *L)
-{
-    struct sl_filter *f = filter_of(L);
-    check_live(L, f);
-    size_t len;
-    const char *k = lua_tolstring(L, 2, &len); /* a number key becomes its text: no field */
-    if (k == NULL)
-        k = key_of(L, &len);
-    int field = field_of(f->interned, k, len);
-    if (field < 0)
-        return no_field(L, k, len);
-    push_field(L, f, field);
-    return 1;
-}
-
-/* m:get("sd.ID.PARAM"): an SD-ID and a PARAM-NAME may both hold dots, so
- * every split is tried, the first that names a value wins. */
-static void get_sd(lua_State *L, struct sl_filter *f, const char *k, size_t len)
-{
-    push_sd(L, f);
-    int sd = lua_gettop(L);
-    lua_pushlstring(L, k, len);
-    if (lua_rawget(L, sd) != LUA_TNIL) /* "sd.ID" */
-        return;
-    for (size_t i = 1; i + 1 < len; i++) {
-        if (k[i] != '.')
-            continue;
-        lua_settop(L, sd);
-        lua_pushlstring(L, k, i);
-        if (lua_rawget(L, sd) != LUA_TTABLE)
-            continue;
-        lua_pushlstring(L, k + i + 1, len - i - 1);
-        if (lua_rawget(L, -2) != LUA_TNIL)
-            return;
-    }
-    lua_pushnil(L);
-}
-
-static void get_extra(lua_State *L, struct sl_filter *f, const char *k, size_t len)
-{
-    if (f->fields_built) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref_fields);
-        lua_pushlstring(L, k, len);
-        lua_rawget(L, -2);
-        return;
-    }
-    const struct sl_field *x = sl_msg_extra(f->m, k, len);
-    if (x != NULL)
-        lua_pushlstring(L, x->value.p != NULL ? x->value.p : "", x->value.len);
-    else
-        lua_pushnil(L);
-}
-
-/* m:get(name): a field by name, "sd.ID.PARAM", "fields.KEY" or an extra
- * field's KEY; nil for anything else. */
-static int l_get(lua_State *L)
-{
-    struct sl_filter *f = filter_of(L);
-    if (lua_type(L, 1) != LUA_TLIGHTUSERDATA)
-        return luaL_error(L, "call it as m:get(name), with a colon");
-    check_live(L, f);
-    size_t len;
-    const char *k = luaL_checklstring(L, 2, &len);
-    int field = field_of(f->interned, k, len);
-    if (field >= 0)
-        push_field(L, f, field);
-    else if (len > 3 && memcmp(k, "sd.", 3) == 0)
-        get_sd(L, f, k + 3, len - 3);
-    else if (len > 7 && memcmp(k, "fields.", 7) == 0)
-        get_extra(L, f, k + 7, len - 7);
-    else
-        get_extra(L, f, k, len);
-    return 1;
-}
-
-static int l_tostring(lua_State *L)
-{
-    lua_pushliteral(L, "sluice.message");
-    return 1;
-}
-/* }=== */
-
-/* {=== writing m (transform only) */
-static int read_only(lua_State *L)
-{
-    return luaL_error(L, "the message is read-only in 'where'; change it in a 'transform'");
-}
-
-static int ro_newindex(lua_State *L)
-{
-    return read_only(L);
-}
-
-/* Keeps the string at idx alive until the call ends and returns it. */
-static struct sl_str anchor(lua_State *L, struct sl_filter *f, int field, int idx)
-{
-    size_t len;
-    const char *s = lua_tolstring(L, idx, &len);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref_anchors);
-    lua_pushvalue(L, idx);
-    lua_rawseti(L, -2, field + 1);
-    lua_pop(L, 1);
-    f->anchored |= 1u << field;
-    return (struct sl_str){s, (uint32_t)len};
-}
-
-static void set_text(lua_State *L, struct sl_filter *f, int field, bool nil_ok)
-{
-    static const unsigned bits[] = {[F_MSG] = SL_EDIT_MSG, [F_HOSTNAME] = SL_EDIT_HOSTNAME,
-                                    [F_APP_NAME] = SL_EDIT_APP_NAME, [F_MSGID] = SL_EDIT_MSGID};
-    struct sl_str v = SL_STR_NIL;
-    if (lua_type(L, 3) == LUA_TSTRING) {
-        size_t len;
-        lua_tolstring(L, 3, &len);
-        if (len > UINT32_MAX)
-            luaL_error(L, "field '%s': %I bytes is too long", field_names[field], (lua_Integer)len);
-        v = anchor(L, f, field, 3);
-    } else if (!nil_ok || !lua_isnil(L, 3)) {
-        luaL_error(L, "field '%s' wants a string%s, got %s", field_names[field],
-                   nil_ok ? " or nil" : "", luaL_typename(L, 3));
-    }
-    switch (field) {
-    case F_MSG: f->e.msg = v; break;
-    case F_HOSTNAME: f->e.hostname = v; break;
-    case F_APP_NAME: f->e.app_name = v; break;
-    case F_MSGID: f->e.msgid = v; break;
-    }
-    f->e.set |= bits[field];
-}
-
-/* severity = 0..7 or "warning"; facility = 0..23 or "local0". */
-static int number_or_name(lua_State *L, const char *field, int max,
-                          int (*from_name)(const char *, size_t))
-{
-    if (lua_type(L, 3) == LUA_TSTRING) {
-        size_t len;
-        const char *s = lua_tolstring(L, 3, &len);
-        int v = from_name(s, len);
-        if (v < 0)
-            luaL_error(L, "field '%s': unknown name '%s'", field, s);
-        return v;
-    }
-    int isint = 0;
-    lua_Integer v = lua_tointegerx(L, 3, &isint);
-    if (lua_type(L, 3) != LUA_TNUMBER || !isint || v < 0 || v > max)
-        luaL_error(L, "field '%s' wants 0..%d or a name like \"%s\", got %s", field, max,
-                   max == 7 ? "warning" : "local0",
-                   lua_type(L, 3) == LUA_TNUMBER ? lua_tostring(L, 3) : luaL_typename(L, 3));
-    return (int)v;
-}
-
-static int l_newindex(lua_State *L)
-{
-    struct sl_filter *f = filter_of(L);
-    check_live(L, f);
-    if (f->mode != MODE_TRANSFORM)
-        return read_only(L);
-    size_t len;
-    const char *k = key_of(L, &len);
-    int field = field_of(f->interned, k, len);
-    switch (field) {
-    case F_MSG: set_text(L, f, field, false); break;
-    case F_APP_NAME:
-    case F_HOSTNAME:
-    case F_MSGID: set_text(L, f, field, true); break;
-    case F_SEVERITY:
-        f->e.severity = (uint8_t)number_or_name(L, "severity", 7, sl_severity_from_name);
-        f->e.set |= SL_EDIT_SEVERITY;
-        break;
-    case F_FACILITY:
-        f->e.facility = (uint8_t)number_or_name(L, "facility", 23, sl_facility_from_name);
-        f->e.set |= SL_EDIT_FACILITY;
-        break;
-    case F_FIELDS:
-        if (!lua_istable(L, 3))
-            return luaL_error(L, "field 'fields' wants a table, got %s", luaL_typename(L, 3));
-        lua_pushvalue(L, 3);
-        lua_rawseti(L, LUA_REGISTRYINDEX, f->ref_fields);
-        f->fields_built = true;
-        break;
-    default:
-        return luaL_error(L, "field '%s' cannot be set (settable: " SETTABLE ")", k);
-    }
-    return 0;
-}
-/* }=== */
-
-/* {=== the end of a transform: what changed */
-static bool same_text(struct sl_str a, struct sl_str b)
-{
-    if (a.p == NULL || b.p == NULL)
-        return a.p == b.p;
-    return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
-}
-
-static int cmp_field_key(const void *a, const void *b)
-{
-    const struct sl_field *x = a, *y = b;
-    uint32_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
-    int c = memcmp(x->key.p, y->key.p, n);
-    return c != 0 ? c : (x->key.len > y->key.len) - (x->key.len < y->key.len);
-}
-
-/* Raises a transform's error found after the function returned, at the
- * function's own position (Lua can give none: no Lua code is running). */
-static int transform_error(lua_State *L, struct sl_filter *f, const char *fmt, ...)
-{
-    const struct sl_route_conf *rc = &f->c->routes[f->route];
-    va_list ap;
-    lua_pushfstring(L, "%s:%d: ", f->c->file != NULL ? f->c->file : "config", rc->transform_line);
-    va_start(ap, fmt);
-    lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
-    lua_concat(L, 2);
-    return lua_error(L);
-}
-
-/* Replaces the call's fields table (at t) by a copy whose numbers and
- * booleans are their text: the strings the rewrite will point at must live
- * in a table only this call holds, not in one the config may keep
- * (m.fields = T). The copy stays in the registry until the call ends. */
-static void fields_as_text(lua_State *L, struct sl_filter *f, int t)
-{
-    lua_createtable(L, 0, SL_REWRITE_MAX_FIELDS);
-    int copy = lua_gettop(L);
-    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
-        lua_pushvalue(L, -2);
-        int vt = lua_type(L, -2);
-        if (vt == LUA_TNUMBER)
-            lua_pushstring(L, lua_tostring(L, -2)); /* converts the value's copy */
-        else if (vt == LUA_TBOOLEAN)
-            lua_pushstring(L, lua_toboolean(L, -2) ? "true" : "false");
-        else
-            lua_pushvalue(L, -2);
-        lua_rawset(L, copy);
-    }
-    lua_pushvalue(L, copy);
-    lua_rawseti(L, LUA_REGISTRYINDEX, f->ref_fields);
-    lua_replace(L, t);
-}
-
-/* Reads the call's fields table into f->fieldv: the message's own fields
- * first, in their order, then new keys sorted (Lua's order is by hash).
- * Returns true when the set differs from the message's. */
-static bool collect_fields(lua_State *L, struct sl_filter *f)
-{
-    const struct sl_msg *m = f->m;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref_fields);
-    int t = lua_gettop(L);
-    size_t count = 0;
-    bool convert = false;
-    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
-        if (lua_type(L, -2) != LUA_TSTRING)
-            transform_error(L, f, "fields: a key is a %s; keys are strings", luaL_typename(L, -2));
-        int vt = lua_type(L, -1);
-        if (vt == LUA_TNUMBER || vt == LUA_TBOOLEAN)
-            convert = true;
-        else if (vt != LUA_TSTRING)
-            transform_error(L, f, "fields: '%s' is a %s (a string, number or boolean)",
-                            lua_tostring(L, -2), luaL_typename(L, -1));
-        if (++count > SL_REWRITE_MAX_FIELDS)
-            transform_error(L, f, "fields: more than %d", SL_REWRITE_MAX_FIELDS);
-    }
-    if (convert)
-        fields_as_text(L, f, t);
-    size_t n = 0;
-    bool changed = false;
-    for (uint32_t i = 0; i < m->nfields; i++) {
-        const struct sl_field *x = &m->fields[i];
-        lua_pushlstring(L, x->key.p, x->key.len);
-        if (lua_rawget(L, t) != LUA_TSTRING) {
-            changed = true; /* removed */
-            lua_pop(L, 1);
-            continue;
-        }
-        size_t len;
-        const char *v = lua_tolstring(L, -1, &len);
-        struct sl_str value = {v, (uint32_t)len};
-        changed = changed || !same_text(value, x->value.p != NULL ? x->value : (struct sl_str){"", 0});
-        f->fieldv[n++] = (struct sl_field){x->key, value};
-        lua_pop(L, 1);
-    }
-    size_t old = n;
-    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
-        size_t klen, vlen;
-        const char *k = lua_tolstring(L, -2, &klen);
-        if (sl_msg_extra(m, k, klen) != NULL)
-            continue;
-        const char *v = lua_tolstring(L, -1, &vlen); /* a string now */
-        f->fieldv[n++] = (struct sl_field){{k, (uint32_t)klen}, {v, (uint32_t)vlen}};
-        changed = true;
-    }
-    qsort(f->fieldv + old, n - old, sizeof f->fieldv[0], cmp_field_key);
-    lua_pop(L, 1);
-    f->e.fields = f->fieldv;
-    f->e.nfields = n;
-    return changed;
-}
-
-/* Drops the edits that set a field to what it was. */
-static void drop_no_ops(struct sl_filter *f)
-{
-    const struct sl_msg *m = f->m;
-    struct sl_msg_edit *e = &f->e;
-    if ((e->set & SL_EDIT_MSG) && same_text(e->msg, m->msg))
-        e->set &= ~(unsigned)SL_EDIT_MSG;
-    if ((e->set & SL_EDIT_APP_NAME) && same_text(e->app_name, m->app_name))
-        e->set &= ~(unsigned)SL_EDIT_APP_NAME;
-    if ((e->set & SL_EDIT_HOSTNAME) && same_text(e->hostname, m->hostname))
-        e->set &= ~(unsigned)SL_EDIT_HOSTNAME;
-    if ((e->set & SL_EDIT_MSGID) && same_text(e->msgid, m->msgid))
-        e->set &= ~(unsigned)SL_EDIT_MSGID;
-    if ((e->set & SL_EDIT_SEVERITY) && e->severity == m->severity)
-        e->set &= ~(unsigned)SL_EDIT_SEVERITY;
-    if ((e->set & SL_EDIT_FACILITY) && e->facility == m->facility)
-        e->set &= ~(unsigned)SL_EDIT_FACILITY;
-}
-
-/* Runs the transform (at 1, m at 2) and checks its edits, under pcall. */
-static int protected_transform(lua_State *L)
-{
-    struct sl_filter *f = filter_of(L);
-    lua_call(L, 1, 0);
-    drop_no_ops(f);
-    if (f->fields_built && collect_fields(L, f))
-        f->e.set |= SL_EDIT_FIELDS;
-    char why[256];
-    if (f->e.set != 0 && sl_msg_edit_check(&f->e, why, sizeof why) < 0)
-        return transform_error(L, f, "%s", why);
-    return 0;
-}
-/* }=== */
 
 /* {=== calls */
-static void begin(struct sl_filter *f, const struct sl_msg *m, enum mode mode, size_t route)
+/* Returns the token to push for m. */
+static void *begin(struct sl_filter *f, const struct sl_msg *m, enum sl_lua_msg_mode mode,
+                   size_t route)
 {
-    f->token++;
-    f->m = m;
-    f->mode = mode;
-    f->route = route;
-    f->e.set = 0;
-    if (!atomic_load_explicit(&f->has_thread, memory_order_relaxed)) {
-        f->thread = pthread_self();
-        atomic_store(&f->has_thread, true);
-    }
-    running = f;
-    atomic_store_explicit(&f->seq, atomic_load_explicit(&f->seq, memory_order_relaxed) + 1,
-                          memory_order_release);
+    void *token = sl_lua_msg_begin(&f->msg, m, mode, route);
+    sl_watch_enter(&f->watch);
+    return token;
 }
 
 static void keep_error(struct sl_filter *f, int status)
@@ -808,38 +95,9 @@ static void keep_error(struct sl_filter *f, int status)
 /* Ends a call: the stack, the per-call tables and the hook as they were. */
 static void end(struct sl_filter *f)
 {
-    lua_State *L = f->L;
-    /* The call is over before the hook is looked at: a SIGURG after this
-     * cannot arm it again. */
-    atomic_store_explicit(&f->seq, atomic_load_explicit(&f->seq, memory_order_relaxed) + 1,
-                          memory_order_release);
-    running = NULL;
-    if (lua_gethook(L) != NULL)
-        lua_sethook(L, NULL, 0, 0);
-    lua_settop(L, SLOT_BASE);
-    f->m = NULL;
-    f->mode = MODE_NONE;
-    if (f->sd_built) {
-        lua_pushnil(L);
-        lua_rawseti(L, LUA_REGISTRYINDEX, f->ref_sd);
-        f->sd_built = false;
-    }
-    if (f->fields_built) {
-        lua_pushnil(L);
-        lua_rawseti(L, LUA_REGISTRYINDEX, f->ref_fields);
-        f->fields_built = false;
-    }
-    if (f->anchored != 0) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref_anchors);
-        for (int i = 0; i < F_COUNT; i++) {
-            if (f->anchored & 1u << i) {
-                lua_pushnil(L);
-                lua_rawseti(L, -2, i + 1);
-            }
-        }
-        lua_settop(L, SLOT_BASE);
-        f->anchored = 0;
-    }
+    sl_watch_leave(&f->watch);
+    lua_settop(f->L, SLOT_BASE);
+    sl_lua_msg_end(f->L, &f->msg);
 }
 
 /* Pushes route's function number k (1 where, 2 transform); false when the
@@ -860,8 +118,7 @@ enum sl_filter_result sl_filter_where(struct sl_filter *f, size_t route, const s
     lua_State *L = f->L;
     if (!push_function(f, route, 1))
         return SL_FILTER_ERROR;
-    begin(f, m, MODE_WHERE, route);
-    lua_pushlightuserdata(L, (void *)f->token);
+    lua_pushlightuserdata(L, begin(f, m, SL_LUA_MSG_WHERE, route));
     int status = lua_pcall(L, 1, 1, SLOT_MSGH);
     enum sl_filter_result r;
     if (status == LUA_OK) {
@@ -879,19 +136,18 @@ enum sl_filter_result sl_filter_transform(struct sl_filter *f, size_t route, str
 {
     lua_State *L = f->L;
     *out = NULL;
-    lua_pushcfunction(L, protected_transform);
+    lua_pushcfunction(L, sl_lua_msg_transform);
     if (!push_function(f, route, 2))
         return SL_FILTER_ERROR;
-    begin(f, m, MODE_TRANSFORM, route);
-    lua_pushlightuserdata(L, (void *)f->token);
+    lua_pushlightuserdata(L, begin(f, m, SL_LUA_MSG_TRANSFORM, route));
     int status = lua_pcall(L, 2, 0, SLOT_MSGH);
     enum sl_filter_result r = SL_FILTER_YES;
     if (status != LUA_OK) {
         keep_error(f, status);
         r = SL_FILTER_ERROR;
-    } else if (f->e.set == 0) {
+    } else if (f->msg.e.set == 0) {
         *out = m;
-    } else if ((*out = sl_msg_rewrite(m, &f->e)) == NULL) {
+    } else if ((*out = sl_msg_rewrite(m, &f->msg.e)) == NULL) {
         snprintf(f->err, sizeof f->err, "not enough memory for the rewritten message");
         r = SL_FILTER_ERROR;
     }
@@ -906,48 +162,11 @@ const char *sl_filter_error(const struct sl_filter *f)
 /* }=== */
 
 /* {=== making one */
-static int new_ref(lua_State *L)
-{
-    lua_pushboolean(L, 0); /* a placeholder, so the slot exists */
-    return luaL_ref(L, LUA_REGISTRYINDEX);
-}
-
 /* What the state needs besides the config's run, under pcall. Returns the
  * functions table and the message handler, the stack between calls. */
 static int protected_setup(lua_State *L)
 {
-    struct sl_filter *f = filter_of(L);
-    lua_pushlightuserdata(L, NULL);
-    lua_createtable(L, 0, 5);
-    lua_pushcfunction(L, l_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, l_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, "sluice.message");
-    lua_setfield(L, -2, "__name");
-    lua_pushliteral(L, "sluice.message");
-    lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2); /* the one metatable of every light userdata */
-    lua_pop(L, 1);
-
-    f->ref_sd = new_ref(L);
-    f->ref_fields = new_ref(L);
-    lua_createtable(L, F_COUNT, 0);
-    f->ref_anchors = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, ro_newindex);
-    lua_setfield(L, -2, "__newindex");
-    f->ref_ro = luaL_ref(L, LUA_REGISTRYINDEX);
-
-    lua_createtable(L, F_COUNT, 0);
-    for (int i = 0; i < F_COUNT; i++) {
-        f->interned[i] = lua_pushstring(L, field_names[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-    luaL_ref(L, LUA_REGISTRYINDEX); /* keeps them, so the pointers stay valid */
-
+    sl_lua_msg_open(L, sl_lua_msg_of(L));
     lua_getfield(L, LUA_REGISTRYINDEX, SL_CONFIG_FUNCTIONS);
     lua_pushcfunction(L, msghandler);
     return 2;
@@ -957,7 +176,7 @@ void sl_filter_free(struct sl_filter *f)
 {
     if (f == NULL)
         return;
-    watch_stop(f);
+    sl_watch_stop(&f->watch);
     if (f->L != NULL)
         lua_close(f->L);
     free(f);
@@ -972,12 +191,13 @@ int sl_filter_new(const struct sl_config *c, const char *hostname, struct sl_fil
         return -ENOMEM;
     }
     f->c = c;
+    f->msg.c = c;
     snprintf(f->hostname, sizeof f->hostname, "%s", hostname != NULL ? hostname : "localhost");
     f->log.interval = 10;
     f->log.burst = 20;
     f->lib = (struct sl_lua_sluice){f->hostname, &f->log, false};
     f->budget.limit = SL_FILTER_MEMORY_LIMIT;
-    f->L = lua_newstate(filter_alloc, f);
+    f->L = lua_newstate(filter_alloc, &f->msg);
     if (f->L == NULL) {
         free(f);
         snprintf(err, errlen, "out of memory");
@@ -1008,7 +228,7 @@ int sl_filter_new(const struct sl_config *c, const char *hostname, struct sl_fil
     }
     lua_sethook(f->L, NULL, 0, 0); /* the config run's instruction limit */
     lua_gc(f->L, LUA_GCCOLLECT);
-    rc = watch_start(f);
+    rc = sl_watch_start(&f->watch, f->L);
     if (rc < 0) {
         snprintf(err, errlen, "cannot start the route function watchdog (%s)", strerror(-rc));
         sl_filter_free(f);

@@ -11,7 +11,7 @@
  * loadfile and binary chunks; string, table, math, utf8) and `sluice`
  * (severity, facility, log, hostname). Every call is bounded: a call that
  * runs for more than SL_FILTER_TIME_LIMIT_MS is stopped by an instruction
- * count hook armed in that call (see filter.c), and the state's allocator
+ * count hook armed in that call (see watchdog.c), and the state's allocator
  * refuses to grow past SL_FILTER_MEMORY_LIMIT. An
  * error in a call is returned, never raised: the caller counts it and
  * applies the route's on_error.

@@ -180,6 +180,20 @@ static void unknown_field(void **state)
     teardown(&x);
 }
 
+/* Among equally close names the hint follows the field table's order, as a
+ * template's does ({msgi} suggests {msgid}): msgi is one edit from both
+ * msg and msgid. */
+static void hint_order_is_the_tables(void **state)
+{
+    struct fx x;
+    setup(&x, OUT "route { to = 'o', where = function(m) return m.msgi end }\n");
+    struct sl_msg *m = parsed(M5424);
+    expect_error(&x, sl_filter_where(x.f, 0, m),
+                 "message has no field 'msgi' (did you mean 'msgid'?)");
+    sl_msg_unref(m);
+    teardown(&x);
+}
+
 static void get_by_name(void **state)
 {
     struct fx x;
@@ -523,6 +537,7 @@ int main(void)
         cmocka_unit_test(proxy_reads_every_field),
         cmocka_unit_test(proxy_nil_cases),
         cmocka_unit_test(unknown_field),
+        cmocka_unit_test(hint_order_is_the_tables),
         cmocka_unit_test(get_by_name),
         cmocka_unit_test(stale_proxy),
         cmocka_unit_test(read_only_in_where),

@@ -425,6 +425,8 @@ static void test_template_errors(void **state)
 {
     expect_error("{hostnme} x", "unknown field {hostnme} in template, did you mean {hostname}?");
     expect_error("{ msg }", "unknown field { msg } in template, did you mean {msg}?");
+    /* One edit from msg and from msgid: the table's order decides, as in Lua. */
+    expect_error("{msgi}", "unknown field {msgi} in template, did you mean {msgid}?");
     expect_error("{bogus_thing}", "unknown field {bogus_thing} in template (fields: pri "
                  "facility severity version timestamp received hostname app_name procid msgid "
                  "sd msg raw input peer pid uid gid fields.KEY)");
@@ -437,6 +439,14 @@ static void test_template_errors(void **state)
     expect_error("{msg} }", "unmatched } in template (write }} for a literal brace)");
     expect_error("rfc3146", "unknown format 'rfc3146', did you mean 'rfc3164'?");
     expect_error("jsno", "unknown format 'jsno', did you mean 'json'?");
+    /* The one rule (sl_closest): the closest name, within 2 edits and fewer
+     * than the word is long. */
+    expect_error("rfc3424", "unknown format 'rfc3424', did you mean 'rfc5424'?");
+    expect_error("rwa", "unknown format 'rwa', did you mean 'raw'?");
+    expect_error("{s}", "unknown field {s} in template (fields: pri facility severity version "
+                 "timestamp received hostname app_name procid msgid sd msg raw input peer pid "
+                 "uid gid fields.KEY)");
+    expect_error("{sdxy}", "unknown field {sdxy} in template, did you mean {sd}?");
     expect_error("plain text", "unknown format \"plain text\": use raw, rfc3164, rfc5424, "
                  "json or a template with {field} placeholders");
 }

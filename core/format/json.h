@@ -1,0 +1,45 @@
+/*
+ * json.h: the "json" format (format.h): one object per message, keys as in
+ * sluice.lua(5), strings always valid JSON and valid UTF-8.
+ *
+ * Thread: a struct sl_json is used by one thread at a time (it holds
+ * buffers reused from message to message).
+ */
+#ifndef SL_FORMAT_JSON_H
+#define SL_FORMAT_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/msg.h"
+#include "format/stamp.h"
+#include "sluice-plugin.h"
+
+/* A set of byte strings (json.c). */
+struct sl_json_seen {
+    struct sl_json_seen_slot *v;
+    size_t cap, n; /* cap: a power of two, or 0 */
+    uint32_t gen;
+};
+
+/* The format's state; zeroed is ready. Owned by the format object. */
+struct sl_json {
+    struct sluice_buf scratch;       /* an SD value without its escapes */
+    struct sl_json_seen ids, names;  /* SD-IDs of a message, PARAM-NAMEs of an element */
+};
+
+/* Frees what j holds (not j itself). */
+void sl_json_free(struct sl_json *j);
+
+/* The most bytes m's line takes in json, its newline included. */
+size_t sl_json_bound(const struct sl_msg *m);
+
+/* Makes room in j for m, before sl_json_render(). 0 or -ENOMEM. */
+int sl_json_prepare(struct sl_json *j, const struct sl_msg *m);
+
+/* Writes m's object at w (no newline), its timestamp through ts. Returns
+ * the advanced cursor; the caller reserved sl_json_bound(m) bytes. */
+char *sl_json_render(struct sl_json *j, struct sl_stamp_cache *ts, const struct sl_msg *m,
+                     char *w);
+
+#endif /* SL_FORMAT_JSON_H */
