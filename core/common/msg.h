@@ -215,6 +215,14 @@ int sl_msg_build_field(struct sl_msg_builder *b, const char *key, size_t klen, c
 struct sl_msg *sl_msg_build_end(struct sl_msg_builder *b);
 /* Closes the build without a message; its bytes go back to the pool. */
 void sl_msg_build_abort(struct sl_msg_builder *b);
+
+struct sl_parse_ctx; /* parse/parse.h */
+
+/* A parser hook that fills a builder, under the contract above: an input
+ * kind's parser for messages with fields (input.h's
+ * sl_input_message_fields() runs it between begin and end). ctx is the
+ * input's parse context (local hostname, now), borrowed for the call. */
+typedef int sl_msg_fields_parser(struct sl_msg_builder *b, const struct sl_parse_ctx *ctx);
 /* }=== */
 
 /* Thread: any. */
