@@ -1,6 +1,7 @@
-/* test_input.c: what input.c does with a frame before routing: a message
- * from a kind's parser hook that fills fields (sl_input_message_fields),
- * on a bare struct sl_input (pool, parse context, counters; no thread). */
+/* test_input_message.c: what input.c makes of a frame before routing: a
+ * message from a kind's parser hook that fills fields
+ * (sl_input_message_fields), on a bare struct sl_input (pool, parse
+ * context, counters; no thread). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
