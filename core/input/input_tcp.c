@@ -190,9 +190,46 @@ static int conn_setup(struct sl_input *in, struct conn *c)
     char why[256] = "";
     int rc = t->tp->accept(&c->tc, t->tp_ctx, why, sizeof why);
     if (rc < 0 && sl_ratelimit_ok(&t->setup_log))
-        sl_log(SL_LOG_WARNING, -rc, "input \"%s\": %s set-up of a connection from %.*s failed (%s)",
+        sl_log(SL_LOG_WARNING, -rc, "input \"%s\": %s set-up of a connection from %.*s failed: %s",
                in->conf->name, t->tp->name, (int)c->peer_len, c->peer, why);
     return rc;
+}
+
+/* Keeps fd, a connection just accepted from ss: its buffer, the
+ * transport's set-up, the list, the counts and the watch. Closes fd when
+ * it cannot. */
+static void conn_add(struct sl_input *in, int fd, const struct sockaddr_storage *ss)
+{
+    struct tcp *t = tcp_of(in);
+    struct conn *c = sl_calloc(1, sizeof *c);
+    size_t cap = in->conf->max_message + SL_FRAMER_HEADROOM;
+    cap = cap < MIN_BUFFER ? MIN_BUFFER : cap;
+    if (c != NULL)
+        c->buf = sl_malloc(cap);
+    if (c == NULL || c->buf == NULL) {
+        sl_log(SL_LOG_ERR, ENOMEM, "input \"%s\": refusing a connection", in->conf->name);
+        free(c);
+        close(fd);
+        return;
+    }
+    c->tc.fd = fd;
+    c->cap = cap;
+    c->last_ms = sl_now_ms();
+    sl_framer_init(&c->framer, in->conf->max_message);
+    c->peer_len = sl_sockaddr_text(ss, c->peer, sizeof c->peer, false);
+    if (conn_setup(in, c) < 0) {
+        free(c->buf);
+        free(c);
+        close(fd); /* never set up: not the transport's to close */
+        return;
+    }
+    c->next = t->conns;
+    if (t->conns != NULL)
+        t->conns->prev = c;
+    t->conns = c;
+    atomic_fetch_add_explicit(&in->stats.connections, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&in->stats.accepted, 1, memory_order_relaxed);
+    sl_input_watch(in, fd, c, true);
 }
 
 static void accept_all(struct sl_input *in)
@@ -219,35 +256,7 @@ static void accept_all(struct sl_input *in)
                        "(max_connections)", in->conf->name, in->conf->max_connections);
             continue;
         }
-        struct conn *c = sl_calloc(1, sizeof *c);
-        size_t cap = in->conf->max_message + SL_FRAMER_HEADROOM;
-        cap = cap < MIN_BUFFER ? MIN_BUFFER : cap;
-        if (c != NULL)
-            c->buf = sl_malloc(cap);
-        if (c == NULL || c->buf == NULL) {
-            sl_log(SL_LOG_ERR, ENOMEM, "input \"%s\": refusing a connection", in->conf->name);
-            free(c);
-            close(fd);
-            continue;
-        }
-        c->tc.fd = fd;
-        c->cap = cap;
-        c->last_ms = sl_now_ms();
-        sl_framer_init(&c->framer, in->conf->max_message);
-        c->peer_len = sl_sockaddr_text(&ss, c->peer, sizeof c->peer, false);
-        if (conn_setup(in, c) < 0) {
-            free(c->buf);
-            free(c);
-            close(fd);
-            continue;
-        }
-        c->next = t->conns;
-        if (t->conns != NULL)
-            t->conns->prev = c;
-        t->conns = c;
-        atomic_fetch_add_explicit(&in->stats.connections, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&in->stats.accepted, 1, memory_order_relaxed);
-        sl_input_watch(in, fd, c, true);
+        conn_add(in, fd, &ss);
     }
 }
 

@@ -554,6 +554,26 @@ static void drain_reads_to_the_end(void **state)
     assert_int_equal(s->next, s->nsteps);
 }
 
+/* A drain whose transport must write first waits for the socket to be
+ * writable, not readable: a connected socket is writable at once, so the
+ * drain goes on reading (waiting for POLLIN, it would give up after 100 ms
+ * and lose what follows). */
+static void drain_waits_for_what_the_transport_wants(void **state)
+{
+    struct fx *f = *state;
+    struct script *s = script(f);
+    add(s, BYTES, "<13>a\n", 0);
+    add(s, AGAIN_WRITE, NULL, 0);
+    add(s, BYTES, "<13>b\n", 0);
+    add(s, END, NULL, 0);
+    connect_with(f, s);
+    g.may_wait = true;
+    f->in.ops->drain(&f->in);
+    assert_int_equal(g.nframes, 2);
+    assert_string_equal(g.frames[1], "<13>b");
+    assert_int_equal(s->next, s->nsteps);
+}
+
 static void close_shuts_down_every_connection(void **state)
 {
     struct fx *f = *state;
@@ -582,6 +602,7 @@ int main(void)
         T(a_parked_connection_is_not_read_until_room),
         T(a_failed_setup_closes_the_connection),
         T(drain_reads_to_the_end),
+        T(drain_waits_for_what_the_transport_wants),
         T(close_shuts_down_every_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
