@@ -53,7 +53,10 @@ struct sl_transport {
      * input kind that chose the transport owns it and keeps it until its
      * last connection is closed. 0, or a negative errno with a reason in
      * err; a failed accept leaves c->state NULL and c->fd open, and the
-     * caller closes the fd without calling shutdown() or close(). */
+     * caller closes the fd without calling shutdown() or close(). It need
+     * not finish a handshake that takes round trips: read() may go on with
+     * it, returning -EAGAIN (and what it waits for) until bytes come, while
+     * the idle timeout runs from the accept. */
     int (*accept)(struct sl_transport_conn *c, void *ctx, char *err, size_t errlen);
     /* Reads up to len bytes into buf (len > 0).
      *   > 0      that many bytes.
