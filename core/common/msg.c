@@ -1,7 +1,9 @@
-/* msg.c: message allocation from per-input chunks, reference counting, names. */
+/* msg.c: message allocation from per-input chunks, the builder of messages
+ * with fields, reference counting, names. */
 #include "common/msg.h"
 #include "common/alloc.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdlib.h>
@@ -19,6 +21,11 @@
  * back to the kernel and fault them in again, which cost a fifth of the
  * daemon's CPU at 3M msgs/s. The cache is shared by the pool and its chunks
  * (refcounted), so it outlives whichever goes last.
+ *
+ * A message with fields (the builder) is laid out the same way with its
+ * fields after it, [struct sl_msg][raw][peer][keys, values][sl_field x n],
+ * and reserves its room as it grows; it takes its reference on the chunk
+ * and advances `used` only when it is complete.
  */
 struct sl_chunk_cache {
     pthread_mutex_t lock;
@@ -172,12 +179,14 @@ static void msg_init(struct sl_msg *m, char *raw, size_t len, struct sl_str inpu
     m->received = received;
 }
 
-struct sl_msg *sl_msg_new(struct sl_msgpool *pool, const char *raw, size_t len,
-                          const char *peer, size_t peer_len)
+/* chunk_with_room() and place() are sl_msg_new()'s per-message path, shared
+ * with the builder: inlined by force, or gcc makes two calls of them. */
+#define PER_MESSAGE static inline __attribute__((always_inline))
+
+/* The pool's current chunk if it has need bytes left, else a new current
+ * chunk; NULL on ENOMEM. */
+PER_MESSAGE struct sl_chunk *chunk_with_room(struct sl_msgpool *pool, size_t need)
 {
-    if (len > UINT32_MAX || peer_len > 255)
-        return NULL;
-    size_t need = ALIGN_UP(sizeof(struct sl_msg) + len + peer_len);
     struct sl_chunk *c = pool->cur;
     if (c == NULL || c->size - c->used < need) {
         c = chunk_new(pool, need);
@@ -186,18 +195,38 @@ struct sl_msg *sl_msg_new(struct sl_msgpool *pool, const char *raw, size_t len,
         drop_current(pool);
         pool->cur = c;
     }
-    struct sl_msg *m = (struct sl_msg *)(c->data + c->used);
-    c->used += need;
-    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    return c;
+}
 
+/* Lays out a message with its raw and peer copied at the free end of c,
+ * without taking it from the chunk. */
+PER_MESSAGE struct sl_msg *place(struct sl_chunk *c, const char *raw, size_t len,
+                                 const char *peer, size_t peer_len, struct sl_time received)
+{
+    struct sl_msg *m = (struct sl_msg *)(c->data + c->used);
     char *bytes = (char *)(m + 1);
     memcpy(bytes, raw, len);
-    msg_init(m, bytes, len, (struct sl_str){c->input, c->input_len}, pool->now);
+    msg_init(m, bytes, len, (struct sl_str){c->input, c->input_len}, received);
     m->chunk = c;
     if (peer != NULL && peer_len > 0) {
         memcpy(bytes + len, peer, peer_len);
         m->peer = (struct sl_str){bytes + len, (uint32_t)peer_len};
     }
+    return m;
+}
+
+struct sl_msg *sl_msg_new(struct sl_msgpool *pool, const char *raw, size_t len,
+                          const char *peer, size_t peer_len)
+{
+    if (len > UINT32_MAX || peer_len > 255)
+        return NULL;
+    size_t need = ALIGN_UP(sizeof(struct sl_msg) + len + peer_len);
+    struct sl_chunk *c = chunk_with_room(pool, need);
+    if (c == NULL)
+        return NULL;
+    struct sl_msg *m = place(c, raw, len, peer, peer_len, pool->now);
+    c->used += need;
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
     return m;
 }
 
@@ -215,6 +244,147 @@ struct sl_msg *sl_msg_new_heap(const char *raw, size_t len, const char *input)
     msg_init(m, bytes, len, (struct sl_str){bytes + len, (uint32_t)ilen}, clock_now());
     return m;
 }
+
+/* {=== the builder (msg.h) */
+bool sl_msg_field_key_ok(const char *key, size_t len)
+{
+    if (len == 0 || len > SL_MSG_MAX_FIELD_KEY)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* The chunk bytes a message of `used` bytes with n fields takes. */
+static size_t footprint(size_t used, uint32_t n)
+{
+    if (n == 0)
+        return ALIGN_UP(used);
+    return ALIGN_UP(ALIGN_UP(used) + n * sizeof(struct sl_field));
+}
+
+/* Moves s from old to new if it points into old's `used` bytes. */
+static void rebase(struct sl_str *s, const char *old, size_t used, char *new)
+{
+    uintptr_t p = (uintptr_t)s->p, o = (uintptr_t)old;
+    if (s->p != NULL && p >= o && p <= o + used)
+        s->p = new + (p - o);
+}
+
+/* Moves the message being built to a new current chunk with room for
+ * `total` bytes. The pool's hold on the old chunk passes to *old, which the
+ * caller lets go once it has read what it was copying from there (a key or
+ * value may be a span of the message). */
+static int move(struct sl_msg_builder *b, size_t total, struct sl_chunk **old)
+{
+    struct sl_msgpool *pool = b->pool;
+    size_t want = total;
+    if (want > pool->chunk_size && want < 2 * b->used)
+        want = 2 * b->used; /* doubling: a message growing past a chunk moves O(log n) times */
+    struct sl_chunk *c = chunk_new(pool, want);
+    if (c == NULL)
+        return -ENOMEM;
+    struct sl_msg *from = b->m, *m = (struct sl_msg *)c->data;
+    memcpy(m, from, b->used);
+    struct sl_str *spans[] = {&m->timestamp, &m->hostname, &m->app_name, &m->procid,
+                              &m->msgid, &m->sd, &m->msg, &m->raw, &m->peer};
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
+        rebase(spans[i], (const char *)from, b->used, (char *)m);
+    m->input = (struct sl_str){c->input, c->input_len};
+    m->chunk = c;
+    *old = pool->cur;
+    pool->cur = c;
+    b->m = m;
+    return 0;
+}
+
+int sl_msg_build_begin(struct sl_msg_builder *b, struct sl_msgpool *pool, const char *raw,
+                       size_t len, const char *peer, size_t peer_len)
+{
+    if (len > UINT32_MAX || peer_len > 255)
+        return -EINVAL;
+    size_t used = sizeof(struct sl_msg) + len + peer_len;
+    struct sl_chunk *c = chunk_with_room(pool, footprint(used, 0));
+    if (c == NULL)
+        return -ENOMEM;
+    b->pool = pool;
+    b->m = place(c, raw, len, peer, peer_len, pool->now);
+    b->used = used;
+    b->nfields = 0;
+    return 0;
+}
+
+static bool has_key(const struct sl_msg_builder *b, const char *key, size_t klen)
+{
+    /* At most SL_MSG_MAX_FIELDS: a scan, as sl_msg_extra() does. */
+    for (uint32_t i = 0; i < b->nfields; i++) {
+        if (b->at[i].klen == klen && memcmp((const char *)b->m + b->at[i].key, key, klen) == 0)
+            return true;
+    }
+    return false;
+}
+
+int sl_msg_build_field(struct sl_msg_builder *b, const char *key, size_t klen, const char *value,
+                       size_t vlen)
+{
+    if (!sl_msg_field_key_ok(key, klen) || (value == NULL && vlen > 0))
+        return -EINVAL;
+    if (has_key(b, key, klen))
+        return -EEXIST;
+    if (b->nfields == SL_MSG_MAX_FIELDS || vlen > UINT32_MAX - klen - b->used)
+        return -E2BIG;
+    size_t total = footprint(b->used + klen + vlen, b->nfields + 1);
+    struct sl_chunk *c = b->m->chunk, *old = NULL;
+    if (total > c->size - (size_t)((char *)b->m - c->data)) {
+        int rc = move(b, total, &old);
+        if (rc < 0)
+            return rc;
+    }
+    char *w = (char *)b->m + b->used;
+    memcpy(w, key, klen);
+    if (vlen > 0)
+        memcpy(w + klen, value, vlen);
+    b->at[b->nfields].key = (uint32_t)b->used;
+    b->at[b->nfields].klen = (uint32_t)klen;
+    b->at[b->nfields].value = (uint32_t)(b->used + klen);
+    b->at[b->nfields].vlen = (uint32_t)vlen;
+    b->nfields++;
+    b->used += klen + vlen;
+    if (old != NULL)
+        chunk_unref(old); /* key and value are copied: let the old place go */
+    return 0;
+}
+
+struct sl_msg *sl_msg_build_end(struct sl_msg_builder *b)
+{
+    struct sl_msg *m = b->m;
+    struct sl_chunk *c = m->chunk;
+    if (b->nfields > 0) {
+        char *base = (char *)m;
+        struct sl_field *f = (struct sl_field *)(base + ALIGN_UP(b->used));
+        for (uint32_t i = 0; i < b->nfields; i++) {
+            f[i].key = (struct sl_str){base + b->at[i].key, b->at[i].klen};
+            f[i].value = (struct sl_str){base + b->at[i].value, b->at[i].vlen};
+        }
+        m->fields = f;
+        m->nfields = b->nfields;
+    }
+    c->used += footprint(b->used, b->nfields);
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    b->m = NULL;
+    return m;
+}
+
+void sl_msg_build_abort(struct sl_msg_builder *b)
+{
+    b->m = NULL; /* nothing was taken from the chunk */
+}
+/* }=== */
 
 void sl_msg_unref(struct sl_msg *m)
 {

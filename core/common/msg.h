@@ -56,8 +56,9 @@ enum sl_msg_flags {
     SL_MSG_REWRITTEN = 1 << 4    /* made by a transform (rewrite.h); raw is re-rendered */
 };
 
-/* An extra field, set by a route's transform (m.fields.KEY = value). Key and
- * value are bytes owned by the message that carries them. */
+/* An extra field, set by a route's transform (m.fields.KEY = value) or by
+ * an input (sl_msg_build_field()). Key and value are bytes owned by the
+ * message that carries them. */
 struct sl_field {
     struct sl_str key, value;
 };
@@ -126,6 +127,103 @@ struct sl_msg *sl_msg_new(struct sl_msgpool *pool, const char *raw, size_t len,
 
 /* Like sl_msg_new() but malloc'ed on its own: for tests and rewrites. */
 struct sl_msg *sl_msg_new_heap(const char *raw, size_t len, const char *input);
+
+/* {=== a message with fields, built in the pool (the native inputs: the
+ * journal's fields, kmsg's dictionary)
+ *
+ * The fields an input gives are the message's extra fields, the ones a
+ * route's transform sets: m->fields and sl_msg_extra() read them, so json
+ * shows them under "fields", templates as {fields.KEY}, Lua as m.fields.KEY
+ * and plugins through the host's msg_extra(), with no code of their own.
+ *
+ * The builder lays the message out in the pool's current chunk as it grows,
+ *
+ *     [struct sl_msg][raw][peer][key value key value ...][struct sl_field x n]
+ *
+ * so it costs no malloc either. A message that outgrows what is left of
+ * the chunk moves to a fresh one (at most once while it fits a chunk; past
+ * that, to chunks of its own, each twice the size), and its text fields
+ * that point into its own bytes move with it. Keys and values are copied as they come, so an
+ * input may pass bytes that are valid only until its next call (the
+ * journal's enumerate_data).
+ *
+ *   struct sl_msg_builder b;
+ *   if (sl_msg_build_begin(&b, pool, text, len, NULL, 0) < 0) ... out of memory
+ *   sl_msg_build_field(&b, "_PID", 4, "42", 2);    (a failed field: skipped)
+ *   b.m->severity = 3; ...                       (header fields: see below)
+ *   struct sl_msg *m = sl_msg_build_end(&b);      (one reference, the caller's)
+ *
+ * Contract for a parser hook (an input kind's own parser, called between
+ * begin and end with the builder; begin copied the received bytes):
+ *  - it reads b->m->raw, the message's own copy, and sets header fields in
+ *    b->m: numbers, and text fields as spans of b->m->raw or of static
+ *    storage (m->fields is set only by end);
+ *  - it may pass spans of b->m->raw as a field's key and value (kmsg's
+ *    "KEY=value" lines): they are copied before anything moves;
+ *  - sl_msg_build_field() may move the message: it rebases the text fields
+ *    that point into the message, but b->m changes, so take b->m again
+ *    after each call and keep no other pointer into the message across one;
+ *  - it returns 0 or a negative errno; on an error its caller still ends
+ *    the build (the message as far as it got, counted as a parse error) or
+ *    aborts it, never both;
+ *  - keys follow sl_msg_field_key_ok(), at most SL_MSG_MAX_FIELDS, each key
+ *    once: the first value of a key given twice stays (-EEXIST), as the
+ *    message's fields are a table in Lua and an object in json.
+ *
+ * Thread: the pool's (the input thread). While a build is open the pool
+ * makes no other message: no sl_msg_new() and no second builder on it
+ * until end or abort. */
+
+/* The most fields a message carries, and the longest key: the limits of a
+ * transform's fields (SL_REWRITE_MAX_FIELDS and SL_REWRITE_MAX_FIELD_KEY in
+ * rewrite.h), so a transform can always rewrite what an input built. */
+#define SL_MSG_MAX_FIELDS 64
+#define SL_MSG_MAX_FIELD_KEY 64
+
+struct sl_msg_builder {
+    struct sl_msgpool *pool; /* borrowed */
+    struct sl_msg *m;        /* the message being built, in pool->cur; moves */
+    size_t used;             /* bytes of it so far, from m */
+    uint32_t nfields;
+    struct {
+        uint32_t key, klen, value, vlen; /* offsets from m: they survive a move */
+    } at[SL_MSG_MAX_FIELDS];
+};
+
+/* True when key[0..len) may name a field: 1..SL_MSG_MAX_FIELD_KEY letters,
+ * digits, '_', '-' or '.', so a template's {fields.KEY}, a JSON key and a
+ * Lua m.fields.KEY carry it without quoting. Thread: any. */
+bool sl_msg_field_key_ok(const char *key, size_t len);
+
+/* Opens a build in pool: b->m is a message as sl_msg_new() makes one (raw
+ * and peer copied, all else NIL, received = pool->now), not yet the
+ * pool's to give out. 0; -EINVAL when len > UINT32_MAX or peer_len > 255;
+ * -ENOMEM (no build is open then). */
+int sl_msg_build_begin(struct sl_msg_builder *b, struct sl_msgpool *pool, const char *raw,
+                       size_t len, const char *peer, size_t peer_len);
+/* Copies key[0..klen) and value[0..vlen) into the message as its next
+ * field (value may be NULL when vlen is 0; an empty value is present, not
+ * NIL). 0, or: -EINVAL for a key sl_msg_field_key_ok() refuses; -EEXIST
+ * for a key it has already (the first value stays); -E2BIG past
+ * SL_MSG_MAX_FIELDS fields or 4 GiB; -ENOMEM. A failed field changes
+ * nothing: the build goes on. May move b->m (see the top). */
+int sl_msg_build_field(struct sl_msg_builder *b, const char *key, size_t klen, const char *value,
+                       size_t vlen);
+/* Closes the build: sets m->fields (in the order added) and hands the
+ * message over with one reference, the caller's. Never fails (the room
+ * was reserved as fields came). The builder is spent. */
+struct sl_msg *sl_msg_build_end(struct sl_msg_builder *b);
+/* Closes the build without a message; its bytes go back to the pool. */
+void sl_msg_build_abort(struct sl_msg_builder *b);
+
+struct sl_parse_ctx; /* parse/parse.h */
+
+/* A parser hook that fills a builder, under the contract above: an input
+ * kind's parser for messages with fields (input.h's
+ * sl_input_message_fields() runs it between begin and end). ctx is the
+ * input's parse context (local hostname, now), borrowed for the call. */
+typedef int sl_msg_fields_parser(struct sl_msg_builder *b, const struct sl_parse_ctx *ctx);
+/* }=== */
 
 /* Thread: any. */
 static inline struct sl_msg *sl_msg_ref(struct sl_msg *m)

@@ -38,18 +38,24 @@ void sl_input_tick_clock(struct sl_input *in)
         sl_parse_ctx_now(&in->pctx);
 }
 
-struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len,
-                                const char *peer, size_t peer_len, unsigned flags)
+/* What every message an input makes counts. */
+static inline void count(struct sl_input *in, struct sl_msg *m, size_t len, unsigned flags)
 {
-    struct sl_msg *m = sl_msg_new(&in->pool, raw, len, peer, peer_len);
-    if (m == NULL)
-        return NULL;
     bump(&in->stats.received, 1);
     bump(&in->stats.bytes, len);
     if (flags & SL_FRAME_TRUNCATED) {
         m->flags |= SL_MSG_TRUNCATED;
         bump(&in->stats.truncated, 1);
     }
+}
+
+struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len,
+                                const char *peer, size_t peer_len, unsigned flags)
+{
+    struct sl_msg *m = sl_msg_new(&in->pool, raw, len, peer, peer_len);
+    if (m == NULL)
+        return NULL;
+    count(in, m, len, flags);
     const struct sl_parse_ctx *ctx = &in->pctx;
     struct sl_parse_ctx net;
     if (m->peer.p != NULL) {
@@ -61,6 +67,23 @@ struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len
     }
     if (sl_parse(m, ctx) < 0)
         bump(&in->stats.parse_errors, 1);
+    return m;
+}
+
+struct sl_msg *sl_input_message_fields(struct sl_input *in, sl_msg_fields_parser *parse,
+                                       const char *raw, size_t len, const char *peer,
+                                       size_t peer_len, unsigned flags)
+{
+    struct sl_msg_builder b;
+    if (sl_msg_build_begin(&b, &in->pool, raw, len, peer, peer_len) < 0)
+        return NULL;
+    int rc = parse(&b, &in->pctx);
+    struct sl_msg *m = sl_msg_build_end(&b);
+    count(in, m, len, flags);
+    if (rc < 0) {
+        m->flags |= SL_MSG_PARSE_ERROR;
+        bump(&in->stats.parse_errors, 1);
+    }
     return m;
 }
 

@@ -179,6 +179,14 @@ extern const struct sl_input_ops sl_input_unix_ops, sl_input_udp_ops, sl_input_t
  * counting it; peer may be NULL. */
 struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len,
                                 const char *peer, size_t peer_len, unsigned flags);
+/* The same for a kind whose parser fills fields (msg.h, the builder and its
+ * hook's contract): parse runs on the message's copy of raw and adds the
+ * fields; a negative return is counted as a parse error (the message, as
+ * far as parse got, is still delivered, with SL_MSG_PARSE_ERROR). NULL on
+ * ENOMEM. */
+struct sl_msg *sl_input_message_fields(struct sl_input *in, sl_msg_fields_parser *parse,
+                                       const char *raw, size_t len, const char *peer,
+                                       size_t peer_len, unsigned flags);
 /* Routes and pushes msgs[0..n) (taking their references). What a block
  * queue refuses is parked on `parked`. Returns true when nothing was parked. */
 bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,

@@ -8,6 +8,11 @@
  * connection whose messages were parked (a block-policy queue was full) is
  * taken out of the epoll set, so its kernel buffer fills and the sender
  * slows down, while the other connections keep flowing.
+ *
+ * The bytes come through a transport (transport.h): plain TCP here, TLS or
+ * RELP later on the same connection code. A transport read that must first
+ * write (TLS) adds EPOLLOUT to the connection's interest until a read
+ * returns something else; sl_input_watch() itself only knows EPOLLIN.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,6 +25,7 @@
 
 #include "input/framing.h"
 #include "input/input.h"
+#include "input/transport.h"
 #include "common/log.h"
 #include "common/alloc.h"
 
@@ -27,8 +33,9 @@
 
 struct conn {
     struct conn *prev, *next;
-    int fd;
+    struct sl_transport_conn tc; /* the socket and the transport's state */
     bool paused; /* out of the epoll set while messages are parked */
+    bool want_write; /* the transport waits for EPOLLOUT to go on reading */
     bool eof;    /* the peer closed; deliver what is left, then close */
     bool broken; /* framing error; deliver what came before, then close */
     int64_t last_ms;
@@ -42,9 +49,12 @@ struct conn {
 
 struct tcp {
     int lfd;
+    const struct sl_transport *tp; /* every connection's */
+    void *tp_ctx;                  /* the transport's listener state; NULL for plain */
     struct conn *conns;
     struct sl_ratelimit framing_log;
     struct sl_ratelimit refused_log;
+    struct sl_ratelimit setup_log;
 };
 
 static struct tcp *tcp_of(struct sl_input *in)
@@ -61,7 +71,8 @@ static void conn_close(struct sl_input *in, struct conn *c)
         t->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
-    close(c->fd);
+    t->tp->shutdown(&c->tc);
+    t->tp->close(&c->tc);
     sl_parked_drop(in, &c->parked);
     free(c->buf);
     free(c);
@@ -110,12 +121,32 @@ static bool process(struct sl_input *in, struct conn *c)
     return flowing;
 }
 
+/* EPOLLOUT on or off in a watched connection's interest (see the top). */
+static void watch_write(struct sl_input *in, struct conn *c)
+{
+    struct epoll_event ev = {.events = EPOLLIN | (c->want_write ? EPOLLOUT : 0), .data.ptr = c};
+    if (epoll_ctl(in->epfd, EPOLL_CTL_MOD, c->tc.fd, &ev) < 0)
+        sl_log(SL_LOG_ERR, errno, "input \"%s\": epoll_ctl() on a connection from %.*s failed",
+               in->conf->name, (int)c->peer_len, c->peer);
+}
+
+static void set_want_write(struct sl_input *in, struct conn *c, bool on)
+{
+    if (c->want_write == on)
+        return;
+    c->want_write = on;
+    if (!c->paused) /* a paused one gets it when it is watched again */
+        watch_write(in, c);
+}
+
 static void set_paused(struct sl_input *in, struct conn *c, bool paused)
 {
     if (c->paused == paused)
         return;
     c->paused = paused;
-    sl_input_watch(in, c->fd, c, !paused);
+    sl_input_watch(in, c->tc.fd, c, !paused);
+    if (!paused && c->want_write)
+        watch_write(in, c);
 }
 
 /* After reading or resuming: pause, close, or keep going. */
@@ -134,10 +165,14 @@ static void settle(struct sl_input *in, struct conn *c, bool flowing)
 
 static void conn_read(struct sl_input *in, struct conn *c)
 {
-    ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+    unsigned want = SL_TRANSPORT_WANT_READ;
+    ssize_t r = tcp_of(in)->tp->read(&c->tc, c->buf + c->len, c->cap - c->len, &want);
+    if (r == -EAGAIN) {
+        set_want_write(in, c, want & SL_TRANSPORT_WANT_WRITE);
+        return;
+    }
+    set_want_write(in, c, false);
     if (r < 0) {
-        if (errno == EAGAIN || errno == EINTR)
-            return;
         c->eof = true; /* reset by peer: deliver what we have */
     } else if (r == 0) {
         c->eof = true;
@@ -146,6 +181,55 @@ static void conn_read(struct sl_input *in, struct conn *c)
         c->last_ms = sl_now_ms();
     }
     settle(in, c, process(in, c));
+}
+
+/* The transport's set-up of a connection just accepted; logs a failure. */
+static int conn_setup(struct sl_input *in, struct conn *c)
+{
+    struct tcp *t = tcp_of(in);
+    char why[256] = "";
+    int rc = t->tp->accept(&c->tc, t->tp_ctx, why, sizeof why);
+    if (rc < 0 && sl_ratelimit_ok(&t->setup_log))
+        sl_log(SL_LOG_WARNING, -rc, "input \"%s\": %s set-up of a connection from %.*s failed: %s",
+               in->conf->name, t->tp->name, (int)c->peer_len, c->peer, why);
+    return rc;
+}
+
+/* Keeps fd, a connection just accepted from ss: its buffer, the
+ * transport's set-up, the list, the counts and the watch. Closes fd when
+ * it cannot. */
+static void conn_add(struct sl_input *in, int fd, const struct sockaddr_storage *ss)
+{
+    struct tcp *t = tcp_of(in);
+    struct conn *c = sl_calloc(1, sizeof *c);
+    size_t cap = in->conf->max_message + SL_FRAMER_HEADROOM;
+    cap = cap < MIN_BUFFER ? MIN_BUFFER : cap;
+    if (c != NULL)
+        c->buf = sl_malloc(cap);
+    if (c == NULL || c->buf == NULL) {
+        sl_log(SL_LOG_ERR, ENOMEM, "input \"%s\": refusing a connection", in->conf->name);
+        free(c);
+        close(fd);
+        return;
+    }
+    c->tc.fd = fd;
+    c->cap = cap;
+    c->last_ms = sl_now_ms();
+    sl_framer_init(&c->framer, in->conf->max_message);
+    c->peer_len = sl_sockaddr_text(ss, c->peer, sizeof c->peer, false);
+    if (conn_setup(in, c) < 0) {
+        free(c->buf);
+        free(c);
+        close(fd); /* never set up: not the transport's to close */
+        return;
+    }
+    c->next = t->conns;
+    if (t->conns != NULL)
+        t->conns->prev = c;
+    t->conns = c;
+    atomic_fetch_add_explicit(&in->stats.connections, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&in->stats.accepted, 1, memory_order_relaxed);
+    sl_input_watch(in, fd, c, true);
 }
 
 static void accept_all(struct sl_input *in)
@@ -172,29 +256,7 @@ static void accept_all(struct sl_input *in)
                        "(max_connections)", in->conf->name, in->conf->max_connections);
             continue;
         }
-        struct conn *c = sl_calloc(1, sizeof *c);
-        size_t cap = in->conf->max_message + SL_FRAMER_HEADROOM;
-        cap = cap < MIN_BUFFER ? MIN_BUFFER : cap;
-        if (c != NULL)
-            c->buf = sl_malloc(cap);
-        if (c == NULL || c->buf == NULL) {
-            sl_log(SL_LOG_ERR, ENOMEM, "input \"%s\": refusing a connection", in->conf->name);
-            free(c);
-            close(fd);
-            continue;
-        }
-        c->fd = fd;
-        c->cap = cap;
-        c->last_ms = sl_now_ms();
-        sl_framer_init(&c->framer, in->conf->max_message);
-        c->peer_len = sl_sockaddr_text(&ss, c->peer, sizeof c->peer, false);
-        c->next = t->conns;
-        if (t->conns != NULL)
-            t->conns->prev = c;
-        t->conns = c;
-        atomic_fetch_add_explicit(&in->stats.connections, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&in->stats.accepted, 1, memory_order_relaxed);
-        sl_input_watch(in, fd, c, true);
+        conn_add(in, fd, &ss);
     }
 }
 
@@ -208,6 +270,9 @@ static int tcp_open(struct sl_input *in, char *err, size_t errlen)
     t->framing_log.burst = 5;
     t->refused_log.interval = 10;
     t->refused_log.burst = 1;
+    t->setup_log.interval = 10;
+    t->setup_log.burst = 5;
+    t->tp = &sl_transport_plain;
     t->lfd = sl_input_bind_inet(in, SOCK_STREAM, err, errlen);
     if (t->lfd < 0) {
         int rc = t->lfd;
@@ -275,17 +340,17 @@ static void drain_conn(struct sl_input *in, struct conn *c)
             continue;
         if (c->eof || c->broken)
             return;
-        ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+        unsigned want = SL_TRANSPORT_WANT_READ;
+        ssize_t r = tcp_of(in)->tp->read(&c->tc, c->buf + c->len, c->cap - c->len, &want);
         if (r > 0) {
             c->len += (size_t)r;
-        } else if (r < 0 && errno == EAGAIN) {
+        } else if (r == -EAGAIN) {
             /* The sender's kernel may still be pushing what it has queued
              * as our window opens: give it a moment before calling it done. */
-            struct pollfd p = {.fd = c->fd, .events = POLLIN};
+            short ev = (want & SL_TRANSPORT_WANT_WRITE) ? POLLOUT : POLLIN;
+            struct pollfd p = {.fd = c->tc.fd, .events = ev};
             if (!sl_input_may_wait(in) || poll(&p, 1, 100) <= 0)
                 c->eof = true;
-        } else if (r < 0 && errno == EINTR) {
-            continue;
         } else {
             c->eof = true;
         }
