@@ -44,6 +44,28 @@ void sl_errors_clear(struct sl_errors *e)
     e->n = 0;
 }
 
+/* The line of an entry "FILE:LINE: ...", 0 for "FILE: ..." (or another
+ * file's entry). */
+static long entry_line(const char *entry, const char *file, size_t file_len)
+{
+    if (strncmp(entry, file, file_len) != 0 || entry[file_len] != ':')
+        return 0;
+    return strtol(entry + file_len + 1, NULL, 10);
+}
+
+void sl_errors_sort(struct sl_errors *e, size_t from, const char *file)
+{
+    size_t n = strlen(file);
+    for (size_t i = from + 1; i < e->n; i++) {
+        char *entry = e->v[i];
+        long line = entry_line(entry, file, n);
+        size_t j = i;
+        for (; j > from && entry_line(e->v[j - 1], file, n) > line; j--)
+            e->v[j] = e->v[j - 1];
+        e->v[j] = entry;
+    }
+}
+
 bool sl_strlist_has(const struct sl_strlist *l, const char *s, size_t len)
 {
     for (size_t i = 0; i < l->n; i++) {

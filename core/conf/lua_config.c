@@ -643,35 +643,48 @@ static void resolve_route(struct sl_decl_ctx *ctx, struct sl_route_conf *r,
     }
 }
 
+/* The address of an input, for messages: "HOST:PORT", "[V6]:PORT" or the
+ * quoted path. */
+static void address_text(const struct sl_input_conf *in, char *buf, size_t len)
+{
+    if (in->type == SL_INPUT_UNIX)
+        snprintf(buf, len, "\"%s\"", in->path);
+    else if (strchr(in->host, ':') != NULL)
+        snprintf(buf, len, "[%s]:%s", in->host, in->port);
+    else
+        snprintf(buf, len, "%s:%s", in->host, in->port);
+}
+
+/* Two inputs that would bind one socket: a config error naming both,
+ * rather than a bind() that fails at start-up (or a reload refused). */
+static void check_addresses(struct loader *ld)
+{
+    const struct sl_config *c = ld->ctx.c;
+    char addr[256];
+    for (size_t j = 1; j < c->ninputs; j++) {
+        const struct sl_input_conf *b = &c->inputs[j];
+        for (size_t i = 0; i < j; i++) {
+            const struct sl_input_conf *a = &c->inputs[i];
+            if (a->name == NULL || b->name == NULL || !sl_input_conf_same_address(a, b))
+                continue;
+            address_text(b, addr, sizeof addr);
+            sl_errors_add(ld->ctx.errs, ld->ctx.file, b->line,
+                          "input \"%s\": %s is already used by input \"%s\" at %s:%d", b->name,
+                          addr, a->name, ld->ctx.file, a->line);
+            break; /* one report per input, naming the first holder */
+        }
+    }
+}
+
 static void check_references(struct loader *ld)
 {
     check_pending(ld);
+    check_addresses(ld);
     const char **outs = names_of(&ld->ctx, true), **ins = names_of(&ld->ctx, false);
     for (size_t i = 0; outs != NULL && ins != NULL && i < ld->ctx.c->nroutes; i++)
         resolve_route(&ld->ctx, &ld->ctx.c->routes[i], &ld->targets[i], outs, ins);
     free(outs);
     free(ins);
-}
-
-/* The line of an entry "FILE:LINE: ...", 0 for "FILE: ...". */
-static long entry_line(const char *entry, size_t file_len)
-{
-    return entry[file_len] == ':' ? strtol(entry + file_len + 1, NULL, 10) : 0;
-}
-
-/* Puts this load's errors in file order (a stable insertion sort): the
- * checks made after the chunk ran come last otherwise. */
-static void sort_errors(struct sl_errors *errs, size_t from, const char *file)
-{
-    size_t n = strlen(file);
-    for (size_t i = from + 1; i < errs->n; i++) {
-        char *e = errs->v[i];
-        long line = entry_line(e, n);
-        size_t j = i;
-        for (; j > from && entry_line(errs->v[j - 1], n) > line; j--)
-            errs->v[j] = errs->v[j - 1];
-        errs->v[j] = e;
-    }
 }
 
 static void loader_free(struct loader *ld)
@@ -688,18 +701,12 @@ static void loader_free(struct loader *ld)
 }
 /* }=== */
 
-int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs)
+/* Loads into c, which has its file and maybe its source; returns 0 or
+ * -EINVAL (errors found, or out of memory, in errs). c stays the caller's. */
+static int load(struct sl_config *c, struct sl_errors *errs)
 {
     size_t before = errs->n;
-    struct sl_config *c = sl_calloc(1, sizeof *c);
-    char *file = sl_strdup(path);
-    if (c == NULL || file == NULL) {
-        free(c);
-        free(file);
-        sl_errors_add(errs, path, 0, "out of memory");
-        return -EINVAL;
-    }
-    c->file = file;
+    const char *path = c->file;
     c->log_level = SL_LOG_INFO;
     struct sl_lua_sluice lib = {NULL, NULL, false};
     struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}, .lib = &lib,
@@ -712,8 +719,35 @@ int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *e
     if (ld.ctx.oom)
         sl_errors_add(errs, path, 0, "out of memory");
     loader_free(&ld);
-    sort_errors(errs, before, path);
-    if (errs->n != before || ld.ctx.oom) {
+    sl_errors_sort(errs, before, path);
+    return errs->n != before || ld.ctx.oom ? -EINVAL : 0;
+}
+
+/* A config for file `path`, or NULL with the reason in errs. */
+static struct sl_config *config_new(const char *path, struct sl_errors *errs)
+{
+    struct sl_config *c = sl_calloc(1, sizeof *c);
+    char *file = sl_strdup(path);
+    if (c == NULL || file == NULL) {
+        free(c);
+        free(file);
+        sl_errors_add(errs, path, 0, "out of memory");
+        return NULL;
+    }
+    c->file = file;
+    return c;
+}
+
+int sl_config_load_partial(const char *path, struct sl_config **out, struct sl_errors *errs)
+{
+    *out = config_new(path, errs);
+    return *out != NULL ? load(*out, errs) : -EINVAL;
+}
+
+int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs)
+{
+    struct sl_config *c;
+    if (sl_config_load_partial(path, &c, errs) < 0) {
         sl_config_free(c);
         return -EINVAL;
     }

@@ -35,6 +35,10 @@ struct sl_errors {
 void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void sl_errors_clear(struct sl_errors *e);
+/* Puts e->v[from..] in the order of their lines in `file` (a stable sort):
+ * the checks made after a file is read report last otherwise. An entry
+ * without a line ("FILE: ...") counts as line 0. */
+void sl_errors_sort(struct sl_errors *e, size_t from, const char *file);
 
 struct sl_strlist {
     char **v;
@@ -95,6 +99,10 @@ struct sl_output_conf {
     size_t nkv;
     const char *file;      /* the config file, for messages */
     int line;
+    /* A key of its table was refused (reported), so kv is not the table as
+     * written and the plugin's own check would misjudge it; only in a config
+     * that failed to load (sl_config_load_partial). */
+    bool broken;
 };
 
 /* Returns the key's entry or NULL. */
@@ -190,6 +198,15 @@ struct sl_config {
  * listen addresses). Plugin-specific keys are checked later, by
  * sl_plugin_check(), once the plugins are loaded. */
 int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs);
+
+/* For --check, which reports every error in one run: loads as
+ * sl_config_load() does and returns the same, but sets *out in both cases
+ * (NULL only when out of memory), so that the later checks (each output's
+ * plugin keys) still run over what was read. A config that failed to load
+ * is only for looking at, and freeing (the caller owns it): an output whose
+ * type was not read has type NULL, one whose plugin keys were not all read
+ * has broken set. */
+int sl_config_load_partial(const char *path, struct sl_config **out, struct sl_errors *errs);
 
 void sl_config_free(struct sl_config *c); /* NULL is a no-op */
 

@@ -632,26 +632,33 @@ void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o)
 {
     lua_State *L = d->L;
     t = lua_absindex(L, t);
-    size_t n;
+    size_t n, errs = d->ctx->errs->n;
     bool typed = false;
     const char **keys = sorted_keys(d, t, NULL, &n);
+    o->broken = d->ctx->errs->n != errs; /* a key that is not a name */
     for (size_t i = 0; i < n; i++) {
         lua_pushstring(L, keys[i]);
         lua_rawget(L, t);
         if (strcmp(keys[i], "type") == 0) {
             typed = true;
             if (want_string(d, "type", -1, &o->type)
-                && strspn(o->type, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(o->type))
+                && strspn(o->type, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(o->type)) {
                 sl_decl_error(d, "bad type '%s' (a plugin name: a-z, 0-9, '_' and '-')", o->type);
+                free(o->type);
+                o->type = NULL; /* no plugin is looked for by a name like that */
+            }
         } else if (strcmp(keys[i], "plugin") == 0) {
-            want_string(d, "plugin", -1, &o->plugin);
+            if (!want_string(d, "plugin", -1, &o->plugin))
+                o->broken = true; /* a search by type would find another plugin */
         } else if (strcmp(keys[i], "queue") == 0) {
             if (lua_type(L, -1) == LUA_TTABLE)
                 each_key(d, -1, "queue", queue_keys, set_queue, o);
             else
                 wrong_type(d, "queue", "a table { capacity = N, bytes = SIZE, policy = P }", -1);
         } else {
+            errs = d->ctx->errs->n;
             add_kv(d, o, keys[i], -1, 0);
+            o->broken = o->broken || d->ctx->errs->n != errs;
         }
         lua_pop(L, 1);
     }

@@ -673,6 +673,85 @@ static void test_names(void **state)
                 "output \"x\": bad type '../evil' (a plugin name: a-z, 0-9, '_' and '-')");
 }
 
+/* Two inputs on one socket are a config error naming both lines, not a
+ * bind() that fails at start-up. */
+static void test_same_address(void **state)
+{
+    struct loaded l;
+    load_text(&l, "input 'a' { type = 'tcp', listen = '127.0.0.1:5514' }\n"
+                  "input 'b' { type = 'tcp', listen = '127.0.0.1:5514', max_message = '8K' }\n"
+                  "input 'c' { type = 'unix', path = 'log.sock' }\n"
+                  "input 'd' { type = 'unix', path = 'log.sock' }\n"
+                  "input 'e' { type = 'udp', listen = '[::1]:514' }\n"
+                  "input 'f' { type = 'udp', listen = '[::1]:514' }\n"
+                  "input 'g' { type = 'tcp', listen = '127.0.0.1:5514' }\n");
+    char want[3][8192];
+    snprintf(want[0], sizeof want[0], "input \"b\": 127.0.0.1:5514 is already used by input "
+             "\"a\" at %s:1", l.path);
+    snprintf(want[1], sizeof want[1], "input \"d\": \"log.sock\" is already used by input "
+             "\"c\" at %s:3", l.path);
+    snprintf(want[2], sizeof want[2], "input \"f\": [::1]:514 is already used by input "
+             "\"e\" at %s:5", l.path);
+    expect(&l, 2, want[0]);
+    expect(&l, 4, want[1]);
+    expect(&l, 6, want[2]);
+    snprintf(want[0], sizeof want[0], "input \"g\": 127.0.0.1:5514 is already used by input "
+             "\"a\" at %s:1", l.path);
+    expect(&l, 7, want[0]); /* the first holder, once */
+    assert_int_equal(l.errs.n, 4);
+    done(&l);
+    /* Kinds apart, hosts apart, and port 0 (the kernel picks) never clash. */
+    load_ok(&l, "input 'a' { type = 'tcp', listen = '127.0.0.1:5514' }\n"
+                "input 'b' { type = 'udp', listen = '127.0.0.1:5514' }\n"
+                "input 'c' { type = 'tcp', listen = '127.0.0.2:5514' }\n"
+                "input 'd' { type = 'tcp', listen = '127.0.0.1:0' }\n"
+                "input 'e' { type = 'tcp', listen = '127.0.0.1:0' }\n"
+                "input 'f' { type = 'unix', path = 'a.sock' }\n"
+                "input 'g' { type = 'unix', path = 'b.sock' }\n");
+    done(&l);
+}
+
+/* --check's load: what was read stays to look at, even when errors were
+ * found, with what could not be read marked. */
+static void test_partial_load(void **state)
+{
+    struct loaded l;
+    snprintf(l.path, sizeof l.path, "/tmp/sluice-test-XXXXXX");
+    int fd = mkstemp(l.path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_text(l.path, "output 'good' { type = 'file', path = 'x' }\n"
+                       "output 'badtype' { type = '../x', path = 'x' }\n"
+                       "output 'notype' { type = 5 }\n"
+                       "output 'badkey' { type = 'file', path = 'x', f = function() end }\n"
+                       "output 'badplugin' { type = 'file', plugin = 7 }\n"
+                       "route { to = 'good', finl = true }\n");
+    l.errs = (struct sl_errors){NULL, 0};
+    l.rc = sl_config_load_partial(l.path, &l.c, &l.errs);
+    unlink(l.path);
+    assert_int_equal(l.rc, -EINVAL);
+    assert_int_equal(l.errs.n, 5);
+    assert_non_null(l.c);
+    assert_int_equal(l.c->noutputs, 5);
+    const struct sl_output_conf *o = l.c->outputs;
+    assert_string_equal(o[0].type, "file");
+    assert_false(o[0].broken);
+    assert_non_null(sl_output_conf_get(&o[0], "path"));
+    assert_null(o[1].type);
+    assert_null(o[2].type);
+    assert_string_equal(o[3].type, "file");
+    assert_true(o[3].broken);
+    assert_true(o[4].broken);
+    done(&l);
+    /* A file that cannot be read: errors, and an empty config. */
+    snprintf(l.path, sizeof l.path, "/nonexistent-sluice-test/x.lua");
+    l.errs = (struct sl_errors){NULL, 0};
+    assert_int_equal(sl_config_load_partial(l.path, &l.c, &l.errs), -EINVAL);
+    assert_non_null(l.c);
+    assert_int_equal(l.c->noutputs, 0);
+    done(&l);
+}
+
 static void test_listen(void **state)
 {
     static const char *const bad[] = {"127.0.0.1", "127.0.0.1:70000", "::1:514", "[::1]514",
@@ -973,6 +1052,8 @@ int main(void)
         cmocka_unit_test(test_missing_keys),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_same_address),
+        cmocka_unit_test(test_partial_load),
         cmocka_unit_test(test_bad_sizes),
         cmocka_unit_test(test_facility_severity_errors),
         cmocka_unit_test(test_references),
