@@ -2,6 +2,7 @@
  * string lists, size strings, look-ups and freeing. */
 #include "conf/lua_config.h"
 #include "common/alloc.h"
+#include "input/kind.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -266,7 +267,7 @@ int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **ou
 
 bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_conf *b)
 {
-    return str_eq(a->name, b->name) && a->type == b->type && str_eq(a->path, b->path)
+    return str_eq(a->name, b->name) && a->kind == b->kind && str_eq(a->path, b->path)
         && str_eq(a->host, b->host) && str_eq(a->port, b->port)
         && a->max_message == b->max_message && a->idle_timeout == b->idle_timeout
         && a->max_connections == b->max_connections && a->rcvbuf == b->rcvbuf
@@ -275,14 +276,23 @@ bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_co
 
 bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b)
 {
-    if (a->type != b->type)
+    if (a->kind != b->kind || a->kind == NULL)
         return false;
-    if (a->type == SL_INPUT_UNIX)
-        return str_eq(a->path, b->path);
-    /* Port 0 asks the kernel for a free port: it never collides. */
-    if (a->port == NULL || strcmp(a->port, "0") == 0)
-        return false;
-    return str_eq(a->host, b->host) && str_eq(a->port, b->port);
+    bool any = false, same = true;
+    for (const struct sl_input_key *k = a->kind->keys; k->name != NULL && same; k++) {
+        if (!k->address)
+            continue;
+        any = true;
+        if (k->type == SL_INPUT_KEY_LISTEN) {
+            /* Port 0 asks the kernel for a free port: it never collides. */
+            same = a->port != NULL && strcmp(a->port, "0") != 0 && str_eq(a->host, b->host)
+                && str_eq(a->port, b->port);
+        } else {
+            same = str_eq(*(char *const *)((const char *)a + k->offset),
+                          *(char *const *)((const char *)b + k->offset));
+        }
+    }
+    return any && same;
 }
 /* }=== */
 

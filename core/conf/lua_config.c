@@ -35,6 +35,7 @@
 #include "common/log.h"
 #include "conf/lua_decl.h"
 #include "conf/lua_sluice.h"
+#include "input/kind.h"
 #include "common/alloc.h"
 
 #if LUA_VERSION_NUM != 504
@@ -647,12 +648,20 @@ static void resolve_route(struct sl_decl_ctx *ctx, struct sl_route_conf *r,
  * quoted path. */
 static void address_text(const struct sl_input_conf *in, char *buf, size_t len)
 {
-    if (in->type == SL_INPUT_UNIX)
-        snprintf(buf, len, "\"%s\"", in->path);
-    else if (strchr(in->host, ':') != NULL)
-        snprintf(buf, len, "[%s]:%s", in->host, in->port);
-    else
-        snprintf(buf, len, "%s:%s", in->host, in->port);
+    size_t n = 0;
+    buf[0] = '\0';
+    for (const struct sl_input_key *k = in->kind->keys; k->name != NULL && n < len; k++) {
+        const char *sep = n > 0 ? " " : "";
+        if (!k->address)
+            continue;
+        if (k->type != SL_INPUT_KEY_LISTEN)
+            n += (size_t)snprintf(buf + n, len - n, "%s\"%s\"", sep,
+                                  *(char *const *)((const char *)in + k->offset));
+        else if (strchr(in->host, ':') != NULL)
+            n += (size_t)snprintf(buf + n, len - n, "%s[%s]:%s", sep, in->host, in->port);
+        else
+            n += (size_t)snprintf(buf + n, len - n, "%s%s:%s", sep, in->host, in->port);
+    }
 }
 
 /* Two inputs that would bind one socket: a config error naming both,

@@ -52,7 +52,7 @@ int sl_strlist_push(struct sl_strlist *l, const char *s);
 /* Frees the strings and the array; the list is empty afterwards. */
 void sl_strlist_clear(struct sl_strlist *l);
 
-enum sl_input_type { SL_INPUT_UNIX, SL_INPUT_UDP, SL_INPUT_TCP };
+struct sl_input_kind; /* input/kind.h */
 enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
 
 #define SL_DEFAULT_MAX_MESSAGE (64 * 1024)
@@ -66,7 +66,7 @@ enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
 
 struct sl_input_conf {
     char *name;
-    enum sl_input_type type;
+    const struct sl_input_kind *kind; /* borrowed: kinds are static (input/kind.h) */
     char *path;            /* unix: socket path */
     char *host, *port;     /* udp, tcp: from listen = "HOST:PORT" ("[v6]:PORT") */
     size_t max_message;    /* default SL_DEFAULT_MAX_MESSAGE */
@@ -123,8 +123,9 @@ int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **ou
 void sl_input_conf_free(struct sl_input_conf *in); /* a copy; NULL is a no-op */
 /* Every setting equal (line does not count). */
 bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_conf *b);
-/* True when a and b would bind the same socket: same kind (tcp, udp, unix)
- * and same host and port (never for port "0") or same path. */
+/* True when a and b would bind the same socket: same kind and equal
+ * values of its address keys (kind.h): same host and port (never for port
+ * "0"), or same path. */
 bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b);
 /* }=== */
 

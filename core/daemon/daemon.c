@@ -646,25 +646,18 @@ static int appendf(struct sluice_buf *b, const char *fmt, ...)
     return sl_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-static const char *input_type_name(enum sl_input_type t)
-{
-    return t == SL_INPUT_UNIX ? "unix" : t == SL_INPUT_UDP ? "udp" : "tcp";
-}
-
-
 static void stats_input(struct sluice_buf *b, const struct sl_input *in)
 {
     const struct sl_input_stats *s = &in->stats;
+    const struct sl_input_kind *kind = in->conf->kind;
     json_str(b, in->conf->name);
-    appendf(b, ":{\"type\":\"%s\",\"address\":", input_type_name(in->conf->type));
+    appendf(b, ":{\"type\":\"%s\",\"address\":", kind->name);
     json_str(b, in->address);
     appendf(b, ",\"received\":%llu,\"bytes\":%llu,\"parse_errors\":%llu,\"truncated\":%llu",
             LD(s->received), LD(s->bytes), LD(s->parse_errors), LD(s->truncated));
-    if (in->conf->type == SL_INPUT_TCP)
-        appendf(b, ",\"framing_errors\":%llu,\"connections\":%llu,\"accepted\":%llu,\"refused\":%llu",
-                LD(s->framing_errors), LD(s->connections), LD(s->accepted), LD(s->refused));
-    else
-        appendf(b, ",\"kernel_drops\":%llu", LD(s->kernel_drops));
+    for (const struct sl_input_counter *c = kind->counters; c->name != NULL; c++)
+        appendf(b, ",\"%s\":%llu", c->name,
+                LD(*(const atomic_uint_fast64_t *)((const char *)s + c->offset)));
     sl_buf_append(b, "}", 1);
 }
 

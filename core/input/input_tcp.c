@@ -322,12 +322,37 @@ static void tcp_close(struct sl_input *in)
 }
 /* }=== */
 
-const struct sl_input_ops sl_input_tcp_ops = {
-    .open = tcp_open,
-    .event = tcp_event,
-    .resume = tcp_resume,
-    .tick = tcp_tick,
-    .drain = tcp_drain,
-    .unpark = tcp_unpark,
-    .close = tcp_close,
+static const struct sl_input_key tcp_keys[] = {
+    SL_INPUT_KEY_LISTEN_ENTRY,
+    SL_INPUT_KEY_MAX_MESSAGE_ENTRY,
+    {"idle_timeout", SL_INPUT_KEY_INT, offsetof(struct sl_input_conf, idle_timeout), 0, 1 << 30,
+     false, false},
+    SL_INPUT_KEY_RCVBUF_ENTRY,
+    {"max_connections", SL_INPUT_KEY_UINT, offsetof(struct sl_input_conf, max_connections), 1,
+     1 << 20, false, false},
+    {NULL},
+};
+
+static const struct sl_input_counter tcp_counters[] = {
+    {"framing_errors", offsetof(struct sl_input_stats, framing_errors)},
+    {"connections", offsetof(struct sl_input_stats, connections)},
+    {"accepted", offsetof(struct sl_input_stats, accepted)},
+    {"refused", offsetof(struct sl_input_stats, refused)},
+    {NULL},
+};
+
+const struct sl_input_kind sl_input_tcp = {
+    .name = "tcp",
+    .keys = tcp_keys,
+    .ops = {
+        .open = tcp_open,
+        .event = tcp_event,
+        .resume = tcp_resume,
+        .tick = tcp_tick,
+        .drain = tcp_drain,
+        .unpark = tcp_unpark,
+        .close = tcp_close,
+    },
+    .parse = sl_parse,
+    .counters = tcp_counters,
 };

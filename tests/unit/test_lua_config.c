@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "conf/lua_config.h"
+#include "input/kind.h"
 
 /* One load of a config written to a temporary file. */
 struct loaded {
@@ -155,10 +156,57 @@ static void test_conf_copies(void **state)
     ac->max_message = 1;
     assert_false(sl_input_conf_equal(a, ac));
     assert_true(sl_input_conf_same_address(a, ac));
-    ac->type = SL_INPUT_UDP; /* udp and tcp ports are apart */
+    ac->kind = sl_input_kind_find("udp"); /* udp and tcp ports are apart */
     assert_false(sl_input_conf_same_address(a, ac));
     sl_input_conf_free(ac);
     sl_input_conf_free(ec);
+    done(&l);
+}
+/* }=== */
+
+/* {=== the input kinds (input/kind.h) */
+static void test_input_kinds(void **state)
+{
+    size_t n = 0;
+    for (; sl_input_kinds[n] != NULL; n++) {
+        const struct sl_input_kind *k = sl_input_kinds[n];
+        assert_ptr_equal(sl_input_kind_find(k->name), k);
+        const struct sl_input_ops *ops = &k->ops;
+        assert_true(ops->open && ops->event && ops->resume && ops->drain && ops->unpark
+                    && ops->close);
+        assert_non_null(k->parse);
+        assert_non_null(k->counters);
+        size_t addresses = 0;
+        for (const struct sl_input_key *key = k->keys; key->name != NULL; key++) {
+            assert_ptr_equal(sl_input_kind_key(k, key->name), key); /* names once */
+            assert_string_not_equal(key->name, "type");
+            addresses += key->address;
+            assert_true(!key->address || key->type == SL_INPUT_KEY_PATH
+                        || key->type == SL_INPUT_KEY_LISTEN);
+            /* A key of several kinds is read alike in each: a value is
+             * checked before the type is known. */
+            for (size_t j = 0; j < n; j++) {
+                const struct sl_input_key *other = sl_input_kind_key(sl_input_kinds[j], key->name);
+                if (other == NULL)
+                    continue;
+                assert_true(other->type == key->type && other->offset == key->offset
+                            && other->min == key->min && other->max == key->max
+                            && other->required == key->required
+                            && other->address == key->address);
+            }
+        }
+        assert_int_equal(addresses, 1);
+    }
+    assert_int_equal(n, 3);
+    assert_null(sl_input_kind_find("carrier-pigeon"));
+    assert_null(sl_input_kind_key(sl_input_kind_find("udp"), "path"));
+
+    /* A loaded input points at its kind; stats and ops come from there. */
+    struct loaded l;
+    load_ok(&l, "input 'u' { type = 'udp', listen = '127.0.0.1:0' }\n"
+                "input 'x' { type = 'unix', path = 'x.sock' }\n");
+    assert_ptr_equal(l.c->inputs[0].kind, sl_input_kind_find("udp"));
+    assert_ptr_equal(l.c->inputs[1].kind, sl_input_kind_find("unix"));
     done(&l);
 }
 /* }=== */
@@ -191,17 +239,17 @@ static void test_spec_example(void **state)
 
     assert_int_equal(c->ninputs, 3);
     assert_string_equal(c->inputs[0].name, "devlog");
-    assert_int_equal(c->inputs[0].type, SL_INPUT_UNIX);
+    assert_string_equal(c->inputs[0].kind->name, "unix");
     assert_string_equal(c->inputs[0].path, "var/run/log");
     assert_int_equal(c->inputs[0].mode, 0666);
     assert_int_equal(c->inputs[0].rcvbuf, 4 << 20);
     assert_int_equal(c->inputs[0].max_message, 64 << 10);
     assert_int_equal(c->inputs[0].line, 3);
-    assert_int_equal(c->inputs[1].type, SL_INPUT_TCP);
+    assert_string_equal(c->inputs[1].kind->name, "tcp");
     assert_string_equal(c->inputs[1].host, "127.0.0.1");
     assert_string_equal(c->inputs[1].port, "5514");
     assert_int_equal(c->inputs[1].idle_timeout, 0);
-    assert_int_equal(c->inputs[2].type, SL_INPUT_UDP);
+    assert_string_equal(c->inputs[2].kind->name, "udp");
 
     assert_int_equal(c->noutputs, 3);
     const struct sl_output_conf *o = &c->outputs[0];
@@ -1032,6 +1080,7 @@ static void test_shipped_configs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_input_kinds),
         cmocka_unit_test(test_spec_example),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_route_matches),
