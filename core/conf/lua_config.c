@@ -515,58 +515,8 @@ static void run_in(struct loader *ld, lua_State *L)
     *(struct loader **)lua_getextraspace(L) = NULL;
 }
 
-/* Reads the whole file into c->source: the one text every state runs. */
-static int read_file(struct loader *ld)
-{
-    struct sl_config *c = ld->ctx.c;
-    FILE *f = fopen(ld->ctx.file, "r");
-    if (f == NULL) {
-        sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "open() failed (%d: %s)", errno,
-                      strerror(errno));
-        return -1;
-    }
-    size_t cap = 0, len = 0;
-    char *buf = NULL;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16384;
-            char *nbuf = ncap <= MEMORY_LIMIT ? sl_realloc(buf, ncap + 1) : NULL;
-            if (nbuf == NULL) {
-                sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "%s",
-                              ncap > MEMORY_LIMIT ? "config file is larger than 64 MiB"
-                                                  : "out of memory");
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "read() failed (%d: %s)", errno,
-                      strerror(errno));
-        free(buf);
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    c->source = buf;
-    c->source_len = len;
-    ld->source = buf;
-    ld->source_len = len;
-    return 0;
-}
-
 static void run(struct loader *ld)
 {
-    if (read_file(ld) < 0)
-        return;
     lua_State *L = lua_newstate(limited_alloc, ld);
     if (L == NULL) {
         ld->ctx.oom = true;
@@ -710,8 +660,8 @@ static void loader_free(struct loader *ld)
 }
 /* }=== */
 
-/* Loads into c, which has its file and maybe its source; returns 0 or
- * -EINVAL (errors found, or out of memory, in errs). c stays the caller's. */
+/* Loads c->source into c, which has its file; returns 0 or -EINVAL (errors
+ * found, or out of memory, in errs). c stays the caller's. */
 static int load(struct sl_config *c, struct sl_errors *errs)
 {
     size_t before = errs->n;
@@ -719,7 +669,8 @@ static int load(struct sl_config *c, struct sl_errors *errs)
     c->log_level = SL_LOG_INFO;
     struct sl_lua_sluice lib = {NULL, NULL, false};
     struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}, .lib = &lib,
-                        .budget = {.limit = MEMORY_LIMIT}};
+                        .budget = {.limit = MEMORY_LIMIT}, .source = c->source,
+                        .source_len = c->source_len};
     run(&ld);
     if (ld.ran)
         check_references(&ld);
@@ -730,6 +681,51 @@ static int load(struct sl_config *c, struct sl_errors *errs)
     loader_free(&ld);
     sl_errors_sort(errs, before, path);
     return errs->n != before || ld.ctx.oom ? -EINVAL : 0;
+}
+
+/* Reads the whole file into c->source: the one text every state runs. */
+static int read_file(struct sl_config *c, struct sl_errors *errs)
+{
+    FILE *f = fopen(c->file, "r");
+    if (f == NULL) {
+        sl_errors_add(errs, c->file, 0, "open() failed (%d: %s)", errno,
+                      strerror(errno));
+        return -1;
+    }
+    size_t cap = 0, len = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16384;
+            char *nbuf = ncap <= MEMORY_LIMIT ? sl_realloc(buf, ncap + 1) : NULL;
+            if (nbuf == NULL) {
+                sl_errors_add(errs, c->file, 0, "%s",
+                              ncap > MEMORY_LIMIT ? "config file is larger than 64 MiB"
+                                                  : "out of memory");
+                free(buf);
+                fclose(f);
+                return -1;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        sl_errors_add(errs, c->file, 0, "read() failed (%d: %s)", errno,
+                      strerror(errno));
+        free(buf);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    c->source = buf;
+    c->source_len = len;
+    return 0;
 }
 
 /* A config for file `path`, or NULL with the reason in errs. */
@@ -750,13 +746,43 @@ static struct sl_config *config_new(const char *path, struct sl_errors *errs)
 int sl_config_load_partial(const char *path, struct sl_config **out, struct sl_errors *errs)
 {
     *out = config_new(path, errs);
-    return *out != NULL ? load(*out, errs) : -EINVAL;
+    if (*out == NULL || read_file(*out, errs) < 0)
+        return -EINVAL;
+    return load(*out, errs);
 }
 
 int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs)
 {
     struct sl_config *c;
     if (sl_config_load_partial(path, &c, errs) < 0) {
+        sl_config_free(c);
+        return -EINVAL;
+    }
+    *out = c;
+    return 0;
+}
+
+int sl_config_load_text(const char *text, size_t len, const char *name, struct sl_config **out,
+                        struct sl_errors *errs)
+{
+    struct sl_config *c = config_new(name, errs);
+    if (c == NULL)
+        return -EINVAL;
+    if (len > MEMORY_LIMIT) {
+        sl_errors_add(errs, name, 0, "config file is larger than 64 MiB");
+        sl_config_free(c);
+        return -EINVAL;
+    }
+    c->source = sl_malloc(len + 1);
+    if (c->source == NULL) {
+        sl_errors_add(errs, name, 0, "out of memory");
+        sl_config_free(c);
+        return -EINVAL;
+    }
+    memcpy(c->source, text, len);
+    c->source[len] = '\0';
+    c->source_len = len;
+    if (load(c, errs) < 0) {
         sl_config_free(c);
         return -EINVAL;
     }

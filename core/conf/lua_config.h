@@ -200,6 +200,12 @@ struct sl_config {
  * sl_plugin_check(), once the plugins are loaded. */
 int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs);
 
+/* Loads the config text[0..len) (borrowed; the config keeps a copy as its
+ * source) as if it were the file `name`, which messages and c->file carry:
+ * sl_config_load() is this, after reading the file. Same returns. */
+int sl_config_load_text(const char *text, size_t len, const char *name, struct sl_config **out,
+                        struct sl_errors *errs);
+
 /* For --check, which reports every error in one run: loads as
  * sl_config_load() does and returns the same, but sets *out in both cases
  * (NULL only when out of memory), so that the later checks (each output's

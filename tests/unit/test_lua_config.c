@@ -19,7 +19,7 @@
 #include "conf/lua_config.h"
 #include "input/kind.h"
 
-/* One load of a config written to a temporary file. */
+/* One load of a config, from memory (load_text) or a file (load_file). */
 struct loaded {
     char path[4096];
     struct sl_config *c;
@@ -46,15 +46,17 @@ static void write_text(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+/* Loads text from memory, as the file "test.lua" (which need not exist). */
 static void load_text(struct loaded *l, const char *text)
 {
-    snprintf(l->path, sizeof l->path, "/tmp/sluice-test-XXXXXX");
-    int fd = mkstemp(l->path);
-    assert_true(fd >= 0);
-    close(fd);
-    write_text(l->path, text);
-    load_file(l);
-    unlink(l->path);
+    snprintf(l->path, sizeof l->path, "test.lua");
+    l->c = NULL;
+    l->errs = (struct sl_errors){NULL, 0};
+    l->rc = sl_config_load_text(text, strlen(text), l->path, &l->c, &l->errs);
+    if (l->rc == 0)
+        assert_int_equal(l->errs.n, 0);
+    else
+        assert_int_equal(l->rc, -EINVAL);
 }
 
 static void done(struct loaded *l)
@@ -759,6 +761,35 @@ static void test_same_address(void **state)
     done(&l);
 }
 
+/* The loader reads memory; the file loader only reads the file first. */
+static void test_load_text(void **state)
+{
+    static const char text[] = OUT "route { to = 'o' }\n" "this is not Lua";
+    struct sl_config *c = NULL;
+    struct sl_errors errs = {NULL, 0};
+    size_t len = strlen(OUT "route { to = 'o' }\n"); /* the garbage after is not read */
+    assert_int_equal(sl_config_load_text(text, len, "mem.lua", &c, &errs), 0);
+    assert_int_equal(errs.n, 0);
+    assert_string_equal(c->file, "mem.lua");
+    assert_true(c->source != text && c->source_len == len && c->source[len] == '\0');
+    assert_memory_equal(c->source, text, len);
+    assert_int_equal(c->nroutes, 1);
+    sl_config_free(c);
+
+    c = NULL;
+    assert_int_equal(sl_config_load_text(text, sizeof text - 1, "mem.lua", &c, &errs), -EINVAL);
+    assert_null(c);
+    assert_int_equal(errs.n, 1);
+    assert_true(strncmp(errs.v[0], "mem.lua:3: ", 11) == 0);
+    sl_errors_clear(&errs);
+
+    /* A NUL byte is text like any other: Lua refuses it, nothing breaks. */
+    static const char nul[] = "settings { hostname = 'a' }\0 route {}";
+    assert_int_equal(sl_config_load_text(nul, sizeof nul - 1, "nul.lua", &c, &errs), -EINVAL);
+    assert_true(errs.n >= 1 && strncmp(errs.v[0], "nul.lua:1: ", 11) == 0);
+    sl_errors_clear(&errs);
+}
+
 /* --check's load: what was read stays to look at, even when errors were
  * found, with what could not be read marked. */
 static void test_partial_load(void **state)
@@ -1102,6 +1133,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_same_address),
+        cmocka_unit_test(test_load_text),
         cmocka_unit_test(test_partial_load),
         cmocka_unit_test(test_bad_sizes),
         cmocka_unit_test(test_facility_severity_errors),
