@@ -478,6 +478,7 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
         return rc;
     struct sl_input *in = sl_calloc(1, sizeof *in);
     if (in == NULL) {
+        snprintf(err, errlen, "input \"%s\": out of memory", conf->name);
         sl_input_plan_free(plan);
         return -ENOMEM;
     }
@@ -502,7 +503,10 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
     in->pctx.hostname = routing->hostname;
     sl_parse_ctx_now(&in->pctx);
     rc = sl_input_watch(in, in->wakefd, in, true);
-    if (rc == 0)
+    if (rc < 0)
+        snprintf(err, errlen, "input \"%s\": epoll_ctl() failed (%d: %s)", conf->name, -rc,
+                 strerror(-rc));
+    else
         rc = in->ops->open(in, err, errlen);
     if (rc < 0) {
         input_free(in);

@@ -202,8 +202,10 @@ static void accept_all(struct sl_input *in)
 static int tcp_open(struct sl_input *in, char *err, size_t errlen)
 {
     struct tcp *t = sl_calloc(1, sizeof *t);
-    if (t == NULL)
+    if (t == NULL) {
+        snprintf(err, errlen, "input \"%s\": out of memory", in->conf->name);
         return -ENOMEM;
+    }
     t->framing_log.interval = 10;
     t->framing_log.burst = 5;
     t->refused_log.interval = 10;
@@ -214,10 +216,18 @@ static int tcp_open(struct sl_input *in, char *err, size_t errlen)
         free(t);
         return rc;
     }
-    in->impl = t;
     /* The listener's tag is the tcp struct itself; connections are tagged
      * with their struct conn. */
-    return sl_input_watch(in, t->lfd, t, true);
+    int rc = sl_input_watch(in, t->lfd, t, true);
+    if (rc < 0) {
+        snprintf(err, errlen, "input \"%s\": epoll_ctl() failed (%d: %s)", in->conf->name, -rc,
+                 strerror(-rc));
+        close(t->lfd); /* a failed open leaves nothing for close() */
+        free(t);
+        return rc;
+    }
+    in->impl = t;
+    return 0;
 }
 
 static void tcp_event(struct sl_input *in, void *tag, uint32_t events)

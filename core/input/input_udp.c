@@ -10,7 +10,7 @@ static int udp_open(struct sl_input *in, char *err, size_t errlen)
     if (fd < 0)
         return fd;
     struct sl_dgram *d;
-    int rc = sl_dgram_new(in, fd, true, &d);
+    int rc = sl_dgram_new(in, fd, true, &d, err, errlen);
     if (rc < 0) {
         close(fd);
         return rc;

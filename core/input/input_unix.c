@@ -45,7 +45,7 @@ static int unix_open(struct sl_input *in, char *err, size_t errlen)
         sl_input_set_rcvbuf(in, fd, in->conf->rcvbuf);
     snprintf(in->address, sizeof in->address, "%s", path);
     struct sl_dgram *d;
-    rc = sl_dgram_new(in, fd, false, &d);
+    rc = sl_dgram_new(in, fd, false, &d, err, errlen);
     if (rc < 0) {
         close(fd);
         unlink(path);
