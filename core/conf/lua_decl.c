@@ -464,7 +464,8 @@ static void set_input_type(const struct sl_decl *d, const char *key, int v,
                            struct sl_input_conf *in)
 {
     char *s = NULL, hint[96], kinds[128];
-    const char *names[16];
+    const char *names[16]; /* the kinds' names, for the hint */
+    in->kind = NULL;
     if (!want_string(d, key, v, &s))
         return;
     in->kind = sl_input_kind_find(s);
@@ -479,13 +480,12 @@ static void set_input_type(const struct sl_decl *d, const char *key, int v,
     free(s);
 }
 
-/* The key `name` of in's kind, or when the kind is not known (yet), the
- * first kind's key of that name, so its value is still checked. */
-static const struct sl_input_key *input_key(const struct sl_input_conf *in, const char *name)
+/* The key `name` of kind, else of the first kind that has it: the value of
+ * a key of another kind (refused once every key is read), or of a kind not
+ * known, is still checked, so one run reports it too. */
+static const struct sl_input_key *input_key(const struct sl_input_kind *kind, const char *name)
 {
-    if (in->kind != NULL)
-        return sl_input_kind_key(in->kind, name);
-    const struct sl_input_key *k = NULL;
+    const struct sl_input_key *k = kind != NULL ? sl_input_kind_key(kind, name) : NULL;
     for (size_t i = 0; k == NULL && sl_input_kinds[i] != NULL; i++)
         k = sl_input_kind_key(sl_input_kinds[i], name);
     return k;
@@ -529,11 +529,7 @@ static void set_input(const struct sl_decl *d, int k, const char *key, int v, vo
         set_input_type(d, key, v, x->in);
         return;
     }
-    /* A key another kind has: check its value now, refuse it once the type is known. */
-    const struct sl_input_key *entry = input_key(x->in, key);
-    if (entry == NULL)
-        entry = input_key(&(struct sl_input_conf){0}, key);
-    set_input_value(d, entry, key, v, x->in);
+    set_input_value(d, input_key(x->in->kind, key), key, v, x->in); /* key is in x->names */
 }
 
 /* Checks what depends on the kind, once every key has been read. */
@@ -565,7 +561,8 @@ static const struct sl_input_kind *peek_kind(lua_State *L, int t)
 {
     lua_pushliteral(L, "type");
     const struct sl_input_kind *k = NULL;
-    if (lua_rawget(L, t) == LUA_TSTRING)
+    size_t len;
+    if (lua_rawget(L, t) == LUA_TSTRING && strlen(lua_tolstring(L, -1, &len)) == len)
         k = sl_input_kind_find(lua_tostring(L, -1));
     lua_pop(L, 1);
     return k;

@@ -719,6 +719,9 @@ static void test_names(void **state)
                 "input \"x\": unknown type 'tpc' (unix, udp or tcp), did you mean 'tcp'?");
     expect_only("input 'x' { type = 'native', path = 'a' }\n", 1,
                 "input \"x\": unknown type 'native' (unix, udp or tcp)");
+    /* Not the type "tcp": nothing is checked against tcp's keys. */
+    expect_only("input 'x' { type = 'tcp\\0', path = 'a' }\n", 1,
+                "input \"x\": key 'type' wants a non-empty string without NUL bytes");
     expect_only("output 'x' { type = '../evil' }\n", 1,
                 "output \"x\": bad type '../evil' (a plugin name: a-z, 0-9, '_' and '-')");
 }
