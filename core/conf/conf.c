@@ -26,10 +26,12 @@ void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *
                      : asprintf(&entry, "%s: %s", file, text);
     char **v = sl_realloc(e->v, (e->n + 1) * sizeof *v);
     if (n < 0 || v == NULL) {
-        /* Out of memory while reporting: keep what we have. */
+        /* Out of memory while reporting: keep what we have, and count this
+         * one, so that a load with errors never passes for a good one. */
         free(n < 0 ? NULL : entry);
         if (v != NULL)
             e->v = v;
+        e->lost++;
         return;
     }
     e->v = v;
@@ -43,6 +45,7 @@ void sl_errors_clear(struct sl_errors *e)
     free(e->v);
     e->v = NULL;
     e->n = 0;
+    e->lost = 0;
 }
 
 /* The line of an entry "FILE:LINE: ...", 0 for "FILE: ..." (or another

@@ -664,7 +664,7 @@ static void loader_free(struct loader *ld)
  * found, or out of memory, in errs). c stays the caller's. */
 static int load(struct sl_config *c, struct sl_errors *errs)
 {
-    size_t before = errs->n;
+    size_t before = errs->n, count = sl_errors_count(errs);
     const char *path = c->file;
     c->log_level = SL_LOG_INFO;
     struct sl_lua_sluice lib = {NULL, NULL, false};
@@ -680,7 +680,7 @@ static int load(struct sl_config *c, struct sl_errors *errs)
         sl_errors_add(errs, path, 0, "out of memory");
     loader_free(&ld);
     sl_errors_sort(errs, before, path);
-    return errs->n != before || ld.ctx.oom ? -EINVAL : 0;
+    return sl_errors_count(errs) != count || ld.ctx.oom ? -EINVAL : 0;
 }
 
 /* Reads the whole file into c->source: the one text every state runs. */
@@ -817,7 +817,7 @@ int sl_config_run_functions(const struct sl_config *c, lua_State *L, struct sl_l
                             char *err, size_t errlen)
 {
     const char *file = c->file != NULL ? c->file : "config";
-    struct sl_errors errs = {NULL, 0};
+    struct sl_errors errs = {0};
     struct sl_config *again = sl_calloc(1, sizeof *again);
     if (again == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -831,7 +831,7 @@ int sl_config_run_functions(const struct sl_config *c, lua_State *L, struct sl_l
     lib->quiet = quiet;
     char why[512];
     int rc = 0;
-    if (ld.ctx.oom || errs.n > 0 || !ld.ran) {
+    if (ld.ctx.oom || sl_errors_count(&errs) > 0 || !ld.ran) {
         snprintf(why, sizeof why, "%s", errs.n > 0 ? errs.v[0] : "out of memory");
         rc = ld.ctx.oom ? -ENOMEM : -EINVAL;
     } else if (ran_differently(c, again, why, sizeof why)) {

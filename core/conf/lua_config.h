@@ -5,7 +5,7 @@
  * safe base libraries and the four declarations exist:
  *
  *   settings { control = "var/run/sluice.ctl", hostname = "h", plugin_path = {"plugins"} }
- *   input  "name" { type = "unix"|"udp"|"tcp", ... }
+ *   input  "name" { type = "unix"|"udp"|"tcp", ... }   (the kinds and their keys: input/kind.h)
  *   output "name" { type = "file", queue = { capacity = N, bytes = "16M", policy = "block"|"drop" }, ... }
  *   route  { facility = ..., severity = "<=warning", app_name = ..., hostname = ...,
  *            msg_contains = "...", msg_prefix = "...", msg_suffix = "...",
@@ -30,7 +30,15 @@
 struct sl_errors {
     char **v;
     size_t n;
+    size_t lost; /* errors that could not be recorded (out of memory) */
 };
+
+/* Every error added, recorded or lost: what a caller compares to see
+ * whether a step found any. */
+static inline size_t sl_errors_count(const struct sl_errors *e)
+{
+    return e->n + e->lost;
+}
 
 void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -691,10 +691,10 @@ void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o)
 {
     lua_State *L = d->L;
     t = lua_absindex(L, t);
-    size_t n, errs = d->ctx->errs->n;
+    size_t n, errs = sl_errors_count(d->ctx->errs);
     bool typed = false;
     const char **keys = sorted_keys(d, t, NULL, &n);
-    o->broken = d->ctx->errs->n != errs; /* a key that is not a name */
+    o->broken = sl_errors_count(d->ctx->errs) != errs; /* a key that is not a name */
     for (size_t i = 0; i < n; i++) {
         lua_pushstring(L, keys[i]);
         lua_rawget(L, t);
@@ -715,9 +715,9 @@ void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o)
             else
                 wrong_type(d, "queue", "a table { capacity = N, bytes = SIZE, policy = P }", -1);
         } else {
-            errs = d->ctx->errs->n;
+            errs = sl_errors_count(d->ctx->errs);
             add_kv(d, o, keys[i], -1, 0);
-            o->broken = o->broken || d->ctx->errs->n != errs;
+            o->broken = o->broken || sl_errors_count(d->ctx->errs) != errs;
         }
         lua_pop(L, 1);
     }

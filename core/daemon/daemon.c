@@ -138,10 +138,10 @@ int sl_daemon_load(const struct sl_options *o, struct sl_config **out,
         rc = -EINVAL;
     } else {
         /* Even when the loader found errors: every error in one run. */
-        size_t loaded = errs->n;
+        size_t loaded = sl_errors_count(errs);
         check_plugins(c, search, errs);
         sl_errors_sort(errs, before, c->file);
-        if (rc == 0 && errs->n == loaded) {
+        if (rc == 0 && sl_errors_count(errs) == loaded) {
             *out = c;
             return 0;
         }
@@ -159,6 +159,9 @@ int sl_daemon_check(const struct sl_options *o)
     int rc = sl_daemon_load(o, &c, &search, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "%s\n", errs.v[i]);
+    if (errs.lost > 0)
+        fprintf(stderr, "%s: %zu more errors not shown (out of memory)\n", o->config_path,
+                errs.lost);
     sl_errors_clear(&errs);
     if (rc < 0)
         return 1;

@@ -32,7 +32,7 @@ struct fx {
 static int make(struct fx *x, const char *text, char *err, size_t errlen)
 {
     snprintf(x->path, sizeof x->path, "filter.lua");
-    struct sl_errors errs = {NULL, 0};
+    struct sl_errors errs = {0};
     int rc = sl_config_load_text(text, strlen(text), x->path, &x->c, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "  config: %s\n", errs.v[i]);

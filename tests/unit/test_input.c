@@ -45,7 +45,7 @@ static void setup(struct fixture *x, const char *decl)
     assert_non_null(mkdtemp(x->dir));
     char text[512];
     snprintf(text, sizeof text, decl, x->dir);
-    struct sl_errors errs = {NULL, 0};
+    struct sl_errors errs = {0};
     int rc = sl_config_load_text(text, strlen(text), "input.lua", &x->c, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "  config: %s\n", errs.v[i]);

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "common/alloc.h"
 #include "conf/lua_config.h"
 #include "input/kind.h"
 
@@ -30,7 +32,7 @@ struct loaded {
 static void load_file(struct loaded *l)
 {
     l->c = NULL;
-    l->errs = (struct sl_errors){NULL, 0};
+    l->errs = (struct sl_errors){0};
     l->rc = sl_config_load(l->path, &l->c, &l->errs);
     if (l->rc == 0)
         assert_int_equal(l->errs.n, 0);
@@ -51,7 +53,7 @@ static void load_text(struct loaded *l, const char *text)
 {
     snprintf(l->path, sizeof l->path, "test.lua");
     l->c = NULL;
-    l->errs = (struct sl_errors){NULL, 0};
+    l->errs = (struct sl_errors){0};
     l->rc = sl_config_load_text(text, strlen(text), l->path, &l->c, &l->errs);
     if (l->rc == 0)
         assert_int_equal(l->errs.n, 0);
@@ -769,7 +771,7 @@ static void test_load_text(void **state)
 {
     static const char text[] = OUT "route { to = 'o' }\n" "this is not Lua";
     struct sl_config *c = NULL;
-    struct sl_errors errs = {NULL, 0};
+    struct sl_errors errs = {0};
     size_t len = strlen(OUT "route { to = 'o' }\n"); /* the garbage after is not read */
     assert_int_equal(sl_config_load_text(text, len, "mem.lua", &c, &errs), 0);
     assert_int_equal(errs.n, 0);
@@ -793,6 +795,47 @@ static void test_load_text(void **state)
     sl_errors_clear(&errs);
 }
 
+/* With allocations failing from any point on, a config with errors never
+ * loads, even when the errors themselves cannot be recorded; one without
+ * loads whole or not at all. */
+static void test_out_of_memory(void **state)
+{
+    /* Its errors come last, so some failure point loses all of them. */
+    static const char bad[] = "settings { control = 'run/sluice.ctl' }\n"
+                              "output 'o' { type = 'file', path = 'x' }\n"
+                              "route { to = 'o' }\n"
+                              "input 'devlog' { typo = 'unix' }\n"
+                              "error('and the chunk stops')\n";
+    static const char good[] = "input 'devlog' { type = 'unix', path = 'log' }\n"
+                               "output 'o' { type = 'file', path = 'x' }\n"
+                               "route { to = 'o' }\n";
+    const char *const texts[] = {bad, good};
+    for (int t = 0; t < 2; t++) {
+        struct sl_config *c = NULL;
+        struct sl_errors errs = {0};
+        sl_alloc_fail_after(LONG_MAX);
+        int rc = sl_config_load_text(texts[t], strlen(texts[t]), "oom.lua", &c, &errs);
+        long n = sl_alloc_fail_after(-1);
+        assert_int_equal(rc, t == 0 ? -EINVAL : 0);
+        sl_config_free(c);
+        sl_errors_clear(&errs);
+        for (long i = 0; i <= n; i++) {
+            c = NULL;
+            sl_alloc_fail_after(i);
+            rc = sl_config_load_text(texts[t], strlen(texts[t]), "oom.lua", &c, &errs);
+            sl_alloc_fail_after(-1);
+            if (rc == 0 && t == 0)
+                fprintf(stderr, "  allocation %ld failing: a config with errors loaded\n", i);
+            assert_true(rc == -EINVAL || (rc == 0 && t == 1));
+            assert_true(rc == 0 ? c != NULL : c == NULL);
+            for (size_t k = 0; c != NULL && k < c->ninputs; k++)
+                assert_true(c->inputs[k].name != NULL && c->inputs[k].kind != NULL);
+            sl_config_free(c);
+            sl_errors_clear(&errs);
+        }
+    }
+}
+
 /* --check's load: what was read stays to look at, even when errors were
  * found, with what could not be read marked. */
 static void test_partial_load(void **state)
@@ -808,7 +851,7 @@ static void test_partial_load(void **state)
                        "output 'badkey' { type = 'file', path = 'x', f = function() end }\n"
                        "output 'badplugin' { type = 'file', plugin = 7 }\n"
                        "route { to = 'good', finl = true }\n");
-    l.errs = (struct sl_errors){NULL, 0};
+    l.errs = (struct sl_errors){0};
     l.rc = sl_config_load_partial(l.path, &l.c, &l.errs);
     unlink(l.path);
     assert_int_equal(l.rc, -EINVAL);
@@ -827,7 +870,7 @@ static void test_partial_load(void **state)
     done(&l);
     /* A file that cannot be read: errors, and an empty config. */
     snprintf(l.path, sizeof l.path, "/nonexistent-sluice-test/x.lua");
-    l.errs = (struct sl_errors){NULL, 0};
+    l.errs = (struct sl_errors){0};
     assert_int_equal(sl_config_load_partial(l.path, &l.c, &l.errs), -EINVAL);
     assert_non_null(l.c);
     assert_int_equal(l.c->noutputs, 0);
@@ -1137,6 +1180,7 @@ int main(void)
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_same_address),
         cmocka_unit_test(test_load_text),
+        cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_partial_load),
         cmocka_unit_test(test_bad_sizes),
         cmocka_unit_test(test_facility_severity_errors),

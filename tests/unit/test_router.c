@@ -500,7 +500,7 @@ struct lua_fx {
 static void lua_setup(struct lua_fx *x, const char *text)
 {
     snprintf(x->path, sizeof x->path, "router.lua");
-    struct sl_errors errs = {NULL, 0};
+    struct sl_errors errs = {0};
     int rc = sl_config_load_text(text, strlen(text), x->path, &x->c, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "  config: %s\n", errs.v[i]);
