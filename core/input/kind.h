@@ -23,7 +23,7 @@
  * there too.
  *
  * Descriptors are constant and live as long as the program. Thread: any,
- * for what is in this header; each op says the thread it runs on.
+ * for what is in this header; the ops block says which thread runs each op.
  */
 #ifndef SL_INPUT_KIND_H
 #define SL_INPUT_KIND_H
