@@ -2,6 +2,7 @@
  * string lists, size strings, look-ups and freeing. */
 #include "conf/lua_config.h"
 #include "common/alloc.h"
+#include "input/kind.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -25,10 +26,12 @@ void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *
                      : asprintf(&entry, "%s: %s", file, text);
     char **v = sl_realloc(e->v, (e->n + 1) * sizeof *v);
     if (n < 0 || v == NULL) {
-        /* Out of memory while reporting: keep what we have. */
+        /* Out of memory while reporting: keep what we have, and count this
+         * one, so that a load with errors never passes for a good one. */
         free(n < 0 ? NULL : entry);
         if (v != NULL)
             e->v = v;
+        e->lost++;
         return;
     }
     e->v = v;
@@ -42,6 +45,29 @@ void sl_errors_clear(struct sl_errors *e)
     free(e->v);
     e->v = NULL;
     e->n = 0;
+    e->lost = 0;
+}
+
+/* The line of an entry "FILE:LINE: ...", 0 for "FILE: ..." (or another
+ * file's entry). */
+static long entry_line(const char *entry, const char *file, size_t file_len)
+{
+    if (strncmp(entry, file, file_len) != 0 || entry[file_len] != ':')
+        return 0;
+    return strtol(entry + file_len + 1, NULL, 10);
+}
+
+void sl_errors_sort(struct sl_errors *e, size_t from, const char *file)
+{
+    size_t n = strlen(file);
+    for (size_t i = from + 1; i < e->n; i++) {
+        char *entry = e->v[i];
+        long line = entry_line(entry, file, n);
+        size_t j = i;
+        for (; j > from && entry_line(e->v[j - 1], file, n) > line; j--)
+            e->v[j] = e->v[j - 1];
+        e->v[j] = entry;
+    }
 }
 
 bool sl_strlist_has(const struct sl_strlist *l, const char *s, size_t len)
@@ -244,7 +270,7 @@ int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **ou
 
 bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_conf *b)
 {
-    return str_eq(a->name, b->name) && a->type == b->type && str_eq(a->path, b->path)
+    return str_eq(a->name, b->name) && a->kind == b->kind && str_eq(a->path, b->path)
         && str_eq(a->host, b->host) && str_eq(a->port, b->port)
         && a->max_message == b->max_message && a->idle_timeout == b->idle_timeout
         && a->max_connections == b->max_connections && a->rcvbuf == b->rcvbuf
@@ -253,14 +279,23 @@ bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_co
 
 bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b)
 {
-    if (a->type != b->type)
+    if (a->kind != b->kind || a->kind == NULL)
         return false;
-    if (a->type == SL_INPUT_UNIX)
-        return str_eq(a->path, b->path);
-    /* Port 0 asks the kernel for a free port: it never collides. */
-    if (a->port == NULL || strcmp(a->port, "0") == 0)
-        return false;
-    return str_eq(a->host, b->host) && str_eq(a->port, b->port);
+    bool any = false, same = true;
+    for (const struct sl_input_key *k = a->kind->keys; k->name != NULL && same; k++) {
+        if (!k->address)
+            continue;
+        any = true;
+        if (k->type == SL_INPUT_KEY_LISTEN) {
+            /* Port 0 asks the kernel for a free port: it never collides. */
+            same = a->port != NULL && strcmp(a->port, "0") != 0 && str_eq(a->host, b->host)
+                && str_eq(a->port, b->port);
+        } else {
+            same = str_eq(*(char *const *)((const char *)a + k->offset),
+                          *(char *const *)((const char *)b + k->offset));
+        }
+    }
+    return any && same;
 }
 /* }=== */
 

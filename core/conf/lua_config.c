@@ -35,6 +35,7 @@
 #include "common/log.h"
 #include "conf/lua_decl.h"
 #include "conf/lua_sluice.h"
+#include "input/kind.h"
 #include "common/alloc.h"
 
 #if LUA_VERSION_NUM != 504
@@ -514,58 +515,8 @@ static void run_in(struct loader *ld, lua_State *L)
     *(struct loader **)lua_getextraspace(L) = NULL;
 }
 
-/* Reads the whole file into c->source: the one text every state runs. */
-static int read_file(struct loader *ld)
-{
-    struct sl_config *c = ld->ctx.c;
-    FILE *f = fopen(ld->ctx.file, "r");
-    if (f == NULL) {
-        sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "open() failed (%d: %s)", errno,
-                      strerror(errno));
-        return -1;
-    }
-    size_t cap = 0, len = 0;
-    char *buf = NULL;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16384;
-            char *nbuf = ncap <= MEMORY_LIMIT ? sl_realloc(buf, ncap + 1) : NULL;
-            if (nbuf == NULL) {
-                sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "%s",
-                              ncap > MEMORY_LIMIT ? "config file is larger than 64 MiB"
-                                                  : "out of memory");
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        sl_errors_add(ld->ctx.errs, ld->ctx.file, 0, "read() failed (%d: %s)", errno,
-                      strerror(errno));
-        free(buf);
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    c->source = buf;
-    c->source_len = len;
-    ld->source = buf;
-    ld->source_len = len;
-    return 0;
-}
-
 static void run(struct loader *ld)
 {
-    if (read_file(ld) < 0)
-        return;
     lua_State *L = lua_newstate(limited_alloc, ld);
     if (L == NULL) {
         ld->ctx.oom = true;
@@ -643,35 +594,56 @@ static void resolve_route(struct sl_decl_ctx *ctx, struct sl_route_conf *r,
     }
 }
 
+/* The address of an input, for messages: "HOST:PORT", "[V6]:PORT" or the
+ * quoted path. */
+static void address_text(const struct sl_input_conf *in, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (const struct sl_input_key *k = in->kind->keys; k->name != NULL && n < len; k++) {
+        const char *sep = n > 0 ? " " : "";
+        if (!k->address)
+            continue;
+        if (k->type != SL_INPUT_KEY_LISTEN)
+            n += (size_t)snprintf(buf + n, len - n, "%s\"%s\"", sep,
+                                  *(char *const *)((const char *)in + k->offset));
+        else if (strchr(in->host, ':') != NULL)
+            n += (size_t)snprintf(buf + n, len - n, "%s[%s]:%s", sep, in->host, in->port);
+        else
+            n += (size_t)snprintf(buf + n, len - n, "%s%s:%s", sep, in->host, in->port);
+    }
+}
+
+/* Two inputs that would bind one socket: a config error naming both,
+ * rather than a bind() that fails at start-up (or a reload refused). */
+static void check_addresses(struct loader *ld)
+{
+    const struct sl_config *c = ld->ctx.c;
+    char addr[256];
+    for (size_t j = 1; j < c->ninputs; j++) {
+        const struct sl_input_conf *b = &c->inputs[j];
+        for (size_t i = 0; i < j; i++) {
+            const struct sl_input_conf *a = &c->inputs[i];
+            if (a->name == NULL || b->name == NULL || !sl_input_conf_same_address(a, b))
+                continue;
+            address_text(b, addr, sizeof addr);
+            sl_errors_add(ld->ctx.errs, ld->ctx.file, b->line,
+                          "input \"%s\": %s is already used by input \"%s\" at %s:%d", b->name,
+                          addr, a->name, ld->ctx.file, a->line);
+            break; /* one report per input, naming the first holder */
+        }
+    }
+}
+
 static void check_references(struct loader *ld)
 {
     check_pending(ld);
+    check_addresses(ld);
     const char **outs = names_of(&ld->ctx, true), **ins = names_of(&ld->ctx, false);
     for (size_t i = 0; outs != NULL && ins != NULL && i < ld->ctx.c->nroutes; i++)
         resolve_route(&ld->ctx, &ld->ctx.c->routes[i], &ld->targets[i], outs, ins);
     free(outs);
     free(ins);
-}
-
-/* The line of an entry "FILE:LINE: ...", 0 for "FILE: ...". */
-static long entry_line(const char *entry, size_t file_len)
-{
-    return entry[file_len] == ':' ? strtol(entry + file_len + 1, NULL, 10) : 0;
-}
-
-/* Puts this load's errors in file order (a stable insertion sort): the
- * checks made after the chunk ran come last otherwise. */
-static void sort_errors(struct sl_errors *errs, size_t from, const char *file)
-{
-    size_t n = strlen(file);
-    for (size_t i = from + 1; i < errs->n; i++) {
-        char *e = errs->v[i];
-        long line = entry_line(e, n);
-        size_t j = i;
-        for (; j > from && entry_line(errs->v[j - 1], n) > line; j--)
-            errs->v[j] = errs->v[j - 1];
-        errs->v[j] = e;
-    }
 }
 
 static void loader_free(struct loader *ld)
@@ -688,22 +660,17 @@ static void loader_free(struct loader *ld)
 }
 /* }=== */
 
-int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs)
+/* Loads c->source into c, which has its file; returns 0 or -EINVAL (errors
+ * found, or out of memory, in errs). c stays the caller's. */
+static int load(struct sl_config *c, struct sl_errors *errs)
 {
-    size_t before = errs->n;
-    struct sl_config *c = sl_calloc(1, sizeof *c);
-    char *file = sl_strdup(path);
-    if (c == NULL || file == NULL) {
-        free(c);
-        free(file);
-        sl_errors_add(errs, path, 0, "out of memory");
-        return -EINVAL;
-    }
-    c->file = file;
+    size_t before = errs->n, count = sl_errors_count(errs);
+    const char *path = c->file;
     c->log_level = SL_LOG_INFO;
     struct sl_lua_sluice lib = {NULL, NULL, false};
     struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}, .lib = &lib,
-                        .budget = {.limit = MEMORY_LIMIT}};
+                        .budget = {.limit = MEMORY_LIMIT}, .source = c->source,
+                        .source_len = c->source_len};
     run(&ld);
     if (ld.ran)
         check_references(&ld);
@@ -712,8 +679,110 @@ int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *e
     if (ld.ctx.oom)
         sl_errors_add(errs, path, 0, "out of memory");
     loader_free(&ld);
-    sort_errors(errs, before, path);
-    if (errs->n != before || ld.ctx.oom) {
+    sl_errors_sort(errs, before, path);
+    return sl_errors_count(errs) != count || ld.ctx.oom ? -EINVAL : 0;
+}
+
+/* Reads the whole file into c->source: the one text every state runs. */
+static int read_file(struct sl_config *c, struct sl_errors *errs)
+{
+    FILE *f = fopen(c->file, "r");
+    if (f == NULL) {
+        sl_errors_add(errs, c->file, 0, "open() failed (%d: %s)", errno,
+                      strerror(errno));
+        return -1;
+    }
+    size_t cap = 0, len = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16384;
+            char *nbuf = ncap <= MEMORY_LIMIT ? sl_realloc(buf, ncap + 1) : NULL;
+            if (nbuf == NULL) {
+                sl_errors_add(errs, c->file, 0, "%s",
+                              ncap > MEMORY_LIMIT ? "config file is larger than 64 MiB"
+                                                  : "out of memory");
+                free(buf);
+                fclose(f);
+                return -1;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        sl_errors_add(errs, c->file, 0, "read() failed (%d: %s)", errno,
+                      strerror(errno));
+        free(buf);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    c->source = buf;
+    c->source_len = len;
+    return 0;
+}
+
+/* A config for file `path`, or NULL with the reason in errs. */
+static struct sl_config *config_new(const char *path, struct sl_errors *errs)
+{
+    struct sl_config *c = sl_calloc(1, sizeof *c);
+    char *file = sl_strdup(path);
+    if (c == NULL || file == NULL) {
+        free(c);
+        free(file);
+        sl_errors_add(errs, path, 0, "out of memory");
+        return NULL;
+    }
+    c->file = file;
+    return c;
+}
+
+int sl_config_load_partial(const char *path, struct sl_config **out, struct sl_errors *errs)
+{
+    *out = config_new(path, errs);
+    if (*out == NULL || read_file(*out, errs) < 0)
+        return -EINVAL;
+    return load(*out, errs);
+}
+
+int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs)
+{
+    struct sl_config *c;
+    if (sl_config_load_partial(path, &c, errs) < 0) {
+        sl_config_free(c);
+        return -EINVAL;
+    }
+    *out = c;
+    return 0;
+}
+
+int sl_config_load_text(const char *text, size_t len, const char *name, struct sl_config **out,
+                        struct sl_errors *errs)
+{
+    struct sl_config *c = config_new(name, errs);
+    if (c == NULL)
+        return -EINVAL;
+    if (len > MEMORY_LIMIT) {
+        sl_errors_add(errs, name, 0, "config file is larger than 64 MiB");
+        sl_config_free(c);
+        return -EINVAL;
+    }
+    c->source = sl_malloc(len + 1);
+    if (c->source == NULL) {
+        sl_errors_add(errs, name, 0, "out of memory");
+        sl_config_free(c);
+        return -EINVAL;
+    }
+    memcpy(c->source, text, len);
+    c->source[len] = '\0';
+    c->source_len = len;
+    if (load(c, errs) < 0) {
         sl_config_free(c);
         return -EINVAL;
     }
@@ -748,7 +817,7 @@ int sl_config_run_functions(const struct sl_config *c, lua_State *L, struct sl_l
                             char *err, size_t errlen)
 {
     const char *file = c->file != NULL ? c->file : "config";
-    struct sl_errors errs = {NULL, 0};
+    struct sl_errors errs = {0};
     struct sl_config *again = sl_calloc(1, sizeof *again);
     if (again == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -762,7 +831,7 @@ int sl_config_run_functions(const struct sl_config *c, lua_State *L, struct sl_l
     lib->quiet = quiet;
     char why[512];
     int rc = 0;
-    if (ld.ctx.oom || errs.n > 0 || !ld.ran) {
+    if (ld.ctx.oom || sl_errors_count(&errs) > 0 || !ld.ran) {
         snprintf(why, sizeof why, "%s", errs.n > 0 ? errs.v[0] : "out of memory");
         rc = ld.ctx.oom ? -ENOMEM : -EINVAL;
     } else if (ran_differently(c, again, why, sizeof why)) {

@@ -5,7 +5,7 @@
  * safe base libraries and the four declarations exist:
  *
  *   settings { control = "var/run/sluice.ctl", hostname = "h", plugin_path = {"plugins"} }
- *   input  "name" { type = "unix"|"udp"|"tcp", ... }
+ *   input  "name" { type = "unix"|"udp"|"tcp", ... }   (the kinds and their keys: input/kind.h)
  *   output "name" { type = "file", queue = { capacity = N, bytes = "16M", policy = "block"|"drop" }, ... }
  *   route  { facility = ..., severity = "<=warning", app_name = ..., hostname = ...,
  *            msg_contains = "...", msg_prefix = "...", msg_suffix = "...",
@@ -30,11 +30,23 @@
 struct sl_errors {
     char **v;
     size_t n;
+    size_t lost; /* errors that could not be recorded (out of memory) */
 };
+
+/* Every error added, recorded or lost: what a caller compares to see
+ * whether a step found any. */
+static inline size_t sl_errors_count(const struct sl_errors *e)
+{
+    return e->n + e->lost;
+}
 
 void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void sl_errors_clear(struct sl_errors *e);
+/* Puts e->v[from..] in the order of their lines in `file` (a stable sort):
+ * the checks made after a file is read report last otherwise. An entry
+ * without a line ("FILE: ...") counts as line 0. */
+void sl_errors_sort(struct sl_errors *e, size_t from, const char *file);
 
 struct sl_strlist {
     char **v;
@@ -48,7 +60,7 @@ int sl_strlist_push(struct sl_strlist *l, const char *s);
 /* Frees the strings and the array; the list is empty afterwards. */
 void sl_strlist_clear(struct sl_strlist *l);
 
-enum sl_input_type { SL_INPUT_UNIX, SL_INPUT_UDP, SL_INPUT_TCP };
+struct sl_input_kind; /* input/kind.h */
 enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
 
 #define SL_DEFAULT_MAX_MESSAGE (64 * 1024)
@@ -62,7 +74,7 @@ enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
 
 struct sl_input_conf {
     char *name;
-    enum sl_input_type type;
+    const struct sl_input_kind *kind; /* borrowed: kinds are static (input/kind.h) */
     char *path;            /* unix: socket path */
     char *host, *port;     /* udp, tcp: from listen = "HOST:PORT" ("[v6]:PORT") */
     size_t max_message;    /* default SL_DEFAULT_MAX_MESSAGE */
@@ -95,6 +107,10 @@ struct sl_output_conf {
     size_t nkv;
     const char *file;      /* the config file, for messages */
     int line;
+    /* A key of its table was refused (reported), so kv is not the table as
+     * written and the plugin's own check would misjudge it; only in a config
+     * that failed to load (sl_config_load_partial). */
+    bool broken;
 };
 
 /* Returns the key's entry or NULL. */
@@ -115,8 +131,9 @@ int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **ou
 void sl_input_conf_free(struct sl_input_conf *in); /* a copy; NULL is a no-op */
 /* Every setting equal (line does not count). */
 bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_conf *b);
-/* True when a and b would bind the same socket: same kind (tcp, udp, unix)
- * and same host and port (never for port "0") or same path. */
+/* True when a and b would bind the same socket: same kind and equal
+ * values of its address keys (kind.h): same host and port (never for port
+ * "0"), or same path. */
 bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b);
 /* }=== */
 
@@ -190,6 +207,21 @@ struct sl_config {
  * listen addresses). Plugin-specific keys are checked later, by
  * sl_plugin_check(), once the plugins are loaded. */
 int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs);
+
+/* Loads the config text[0..len) (borrowed; the config keeps a copy as its
+ * source) as if it were the file `name`, which messages and c->file carry:
+ * sl_config_load() is this, after reading the file. Same returns. */
+int sl_config_load_text(const char *text, size_t len, const char *name, struct sl_config **out,
+                        struct sl_errors *errs);
+
+/* For --check, which reports every error in one run: loads as
+ * sl_config_load() does and returns the same, but sets *out in both cases
+ * (NULL only when out of memory), so that the later checks (each output's
+ * plugin keys) still run over what was read. A config that failed to load
+ * is only for looking at, and freeing (the caller owns it): an output whose
+ * type was not read has type NULL, one whose plugin keys were not all read
+ * has broken set. */
+int sl_config_load_partial(const char *path, struct sl_config **out, struct sl_errors *errs);
 
 void sl_config_free(struct sl_config *c); /* NULL is a no-op */
 

@@ -30,6 +30,7 @@
 #include "common/msg.h"
 #include "common/util.h"
 #include "common/alloc.h"
+#include "input/kind.h"
 
 #define MAX_DEPTH 8 /* nesting of an output's plugin tables */
 #define MAX_MESSAGE_LIMIT (64u << 20)
@@ -361,24 +362,41 @@ void sl_decl_settings(const struct sl_decl *d, int t, struct sl_config *c)
 }
 /* }=== */
 
-/* {=== input "name" { ... } */
-enum { I_TYPE, I_PATH, I_LISTEN, I_MAX_MESSAGE, I_IDLE_TIMEOUT, I_RCVBUF, I_MODE, I_MAX_CONNECTIONS };
-static const char *const input_keys[] = {
-    "type", "path", "listen", "max_message", "idle_timeout", "rcvbuf", "mode", "max_connections",
-    NULL};
-static const char *const input_types[] = {"unix", "udp", "tcp", NULL};
-/* Keys each type uses, by enum sl_input_type. */
-static const unsigned input_type_keys[] = {
-    [SL_INPUT_UNIX] = 1u << I_PATH | 1u << I_MAX_MESSAGE | 1u << I_RCVBUF | 1u << I_MODE,
-    [SL_INPUT_UDP] = 1u << I_LISTEN | 1u << I_MAX_MESSAGE | 1u << I_RCVBUF,
-    [SL_INPUT_TCP] = 1u << I_LISTEN | 1u << I_MAX_MESSAGE | 1u << I_IDLE_TIMEOUT | 1u << I_RCVBUF |
-                     1u << I_MAX_CONNECTIONS,
-};
+/* {=== input "name" { ... }: the keys come from the kinds' tables (kind.h) */
+#define MAX_INPUT_KEYS 31 /* each_key's mask of keys seen */
 
 struct input_ctx {
     struct sl_input_conf *in;
-    bool typed;
+    const char *names[MAX_INPUT_KEYS + 1]; /* "type", then every kind's keys, once each */
 };
+
+/* Fills x->names: "type", then each key of each kind in table order, once. */
+static void input_key_names(struct input_ctx *x)
+{
+    size_t n = 0;
+    x->names[n++] = "type";
+    x->names[n] = NULL;
+    for (size_t i = 0; sl_input_kinds[i] != NULL; i++) {
+        for (const struct sl_input_key *k = sl_input_kinds[i]->keys; k->name != NULL; k++) {
+            if (sl_decl_name_index(x->names, k->name) < 0 && n < MAX_INPUT_KEYS) {
+                x->names[n++] = k->name;
+                x->names[n] = NULL;
+            }
+        }
+    }
+}
+
+/* "unix, udp or tcp": the kinds, for messages. */
+static const char *kind_list(char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; sl_input_kinds[i] != NULL && n < len; i++) {
+        const char *sep = i == 0 ? "" : sl_input_kinds[i + 1] == NULL ? " or " : ", ";
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", sep, sl_input_kinds[i]->name);
+    }
+    return buf;
+}
 
 /* "HOST:PORT" or "[V6]:PORT"; port 0 asks the kernel for a free one. */
 static bool parse_listen(struct sl_decl_ctx *ctx, const char *s, char **host, char **port)
@@ -442,80 +460,121 @@ static void set_mode(const struct sl_decl *d, const char *key, int v, unsigned *
         *mode = (unsigned)m;
 }
 
-static void set_input_type(const struct sl_decl *d, const char *key, int v, struct input_ctx *x)
+static void set_input_type(const struct sl_decl *d, const char *key, int v,
+                           struct sl_input_conf *in)
 {
-    char *s = NULL, hint[96];
+    char *s = NULL, hint[96], kinds[128];
+    const char *names[16]; /* the kinds' names, for the hint */
+    in->kind = NULL;
     if (!want_string(d, key, v, &s))
         return;
-    int t = sl_decl_name_index(input_types, s);
-    if (t < 0)
-        sl_decl_error(d, "unknown type '%s' (unix, udp or tcp)%s", s,
-                      sl_decl_did_you_mean(hint, sizeof hint, "", s, input_types));
-    x->in->type = (enum sl_input_type)(t < 0 ? 0 : t);
-    x->typed = t >= 0;
+    in->kind = sl_input_kind_find(s);
+    if (in->kind == NULL) {
+        size_t n = 0;
+        for (; sl_input_kinds[n] != NULL && n + 1 < sizeof names / sizeof *names; n++)
+            names[n] = sl_input_kinds[n]->name;
+        names[n] = NULL;
+        sl_decl_error(d, "unknown type '%s' (%s)%s", s, kind_list(kinds, sizeof kinds),
+                      sl_decl_did_you_mean(hint, sizeof hint, "", s, names));
+    }
     free(s);
+}
+
+/* The key `name` of kind, else of the first kind that has it: the value of
+ * a key of another kind (refused once every key is read), or of a kind not
+ * known, is still checked, so one run reports it too. */
+static const struct sl_input_key *input_key(const struct sl_input_kind *kind, const char *name)
+{
+    const struct sl_input_key *k = kind != NULL ? sl_input_kind_key(kind, name) : NULL;
+    for (size_t i = 0; k == NULL && sl_input_kinds[i] != NULL; i++)
+        k = sl_input_kind_key(sl_input_kinds[i], name);
+    return k;
+}
+
+/* Reads the value at v into in as key k says. */
+static void set_input_value(const struct sl_decl *d, const struct sl_input_key *k,
+                            const char *key, int v, struct sl_input_conf *in)
+{
+    void *field = (char *)in + k->offset;
+    unsigned long long size;
+    long long n;
+    char *s = NULL;
+    switch (k->type) {
+    case SL_INPUT_KEY_PATH: want_string(d, key, v, field); break;
+    case SL_INPUT_KEY_LISTEN:
+        if (want_string(d, key, v, &s) && !parse_listen(d->ctx, s, &in->host, &in->port))
+            sl_decl_error(d, "bad listen address '%s' (HOST:PORT or [IPv6]:PORT, port 0-65535)", s);
+        free(s);
+        break;
+    case SL_INPUT_KEY_SIZE:
+        if (want_size(d, key, v, (unsigned long long)k->min, (unsigned long long)k->max, &size))
+            *(size_t *)field = (size_t)size;
+        break;
+    case SL_INPUT_KEY_INT:
+        if (want_int(d, key, v, k->min, k->max, &n))
+            *(int *)field = (int)n;
+        break;
+    case SL_INPUT_KEY_UINT:
+        if (want_int(d, key, v, k->min, k->max, &n))
+            *(unsigned *)field = (unsigned)n;
+        break;
+    case SL_INPUT_KEY_MODE: set_mode(d, key, v, field); break;
+    }
 }
 
 static void set_input(const struct sl_decl *d, int k, const char *key, int v, void *obj)
 {
     struct input_ctx *x = obj;
-    struct sl_input_conf *in = x->in;
-    unsigned long long size;
-    long long n;
-    char *s = NULL;
-    switch (k) {
-    case I_TYPE: set_input_type(d, key, v, x); break;
-    case I_PATH: want_string(d, key, v, &in->path); break;
-    case I_LISTEN:
-        if (want_string(d, key, v, &s) && !parse_listen(d->ctx, s, &in->host, &in->port))
-            sl_decl_error(d, "bad listen address '%s' (HOST:PORT or [IPv6]:PORT, port 0-65535)", s);
-        free(s);
-        break;
-    case I_MAX_MESSAGE:
-        if (want_size(d, key, v, 1, MAX_MESSAGE_LIMIT, &size))
-            in->max_message = (size_t)size;
-        break;
-    case I_RCVBUF:
-        if (want_size(d, key, v, 0, 1u << 30, &size))
-            in->rcvbuf = (size_t)size;
-        break;
-    case I_IDLE_TIMEOUT:
-        if (want_int(d, key, v, 0, 1 << 30, &n))
-            in->idle_timeout = (int)n;
-        break;
-    case I_MODE: set_mode(d, key, v, &in->mode); break;
-    case I_MAX_CONNECTIONS:
-        if (want_int(d, key, v, 1, 1 << 20, &n))
-            in->max_connections = (unsigned)n;
-        break;
+    if (k == 0) {
+        set_input_type(d, key, v, x->in);
+        return;
+    }
+    set_input_value(d, input_key(x->in->kind, key), key, v, x->in); /* key is in x->names */
+}
+
+/* Checks what depends on the kind, once every key has been read. */
+static void check_input(const struct sl_decl *d, const struct input_ctx *x, unsigned seen)
+{
+    char kinds[128];
+    const struct sl_input_kind *kind = x->in->kind;
+    if (!(seen & 1u)) {
+        sl_decl_error(d, "key 'type' is missing (%s)", kind_list(kinds, sizeof kinds));
+        return;
+    }
+    if (kind == NULL)
+        return;
+    for (int k = 1; x->names[k] != NULL; k++) {
+        if ((seen & 1u << k) && sl_input_kind_key(kind, x->names[k]) == NULL)
+            sl_decl_error(d, "key '%s' is not used by type '%s'", x->names[k], kind->name);
+    }
+    for (const struct sl_input_key *k = kind->keys; k->name != NULL; k++) {
+        if (k->required && sl_decl_name_index(x->names, k->name) >= 0
+            && !(seen & 1u << sl_decl_name_index(x->names, k->name)))
+            sl_decl_error(d, "type '%s' needs key '%s'%s", kind->name, k->name,
+                          k->type == SL_INPUT_KEY_LISTEN ? " (\"HOST:PORT\")" : "");
     }
 }
 
-/* Checks what depends on the type, once every key has been read. */
-static void check_input(const struct sl_decl *d, const struct input_ctx *x, unsigned seen)
+/* The kind named by the table's type, if it names one, before the keys
+ * are read in their sorted order: each key is read as its kind says. */
+static const struct sl_input_kind *peek_kind(lua_State *L, int t)
 {
-    if (!(seen & 1u << I_TYPE)) {
-        sl_decl_error(d, "key 'type' is missing (unix, udp or tcp)");
-        return;
-    }
-    if (!x->typed)
-        return;
-    enum sl_input_type t = x->in->type;
-    unsigned extra = seen & ~(input_type_keys[t] | 1u << I_TYPE);
-    for (int k = 0; input_keys[k] != NULL; k++) {
-        if (extra & 1u << k)
-            sl_decl_error(d, "key '%s' is not used by type '%s'", input_keys[k], input_types[t]);
-    }
-    if (t == SL_INPUT_UNIX && !(seen & 1u << I_PATH))
-        sl_decl_error(d, "type 'unix' needs key 'path'");
-    if (t != SL_INPUT_UNIX && !(seen & 1u << I_LISTEN))
-        sl_decl_error(d, "type '%s' needs key 'listen' (\"HOST:PORT\")", input_types[t]);
+    lua_pushliteral(L, "type");
+    const struct sl_input_kind *k = NULL;
+    size_t len;
+    if (lua_rawget(L, t) == LUA_TSTRING && strlen(lua_tolstring(L, -1, &len)) == len)
+        k = sl_input_kind_find(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return k;
 }
 
 void sl_decl_input(const struct sl_decl *d, int t, struct sl_input_conf *in)
 {
-    struct input_ctx x = {in, false};
-    unsigned seen = each_key(d, t, NULL, input_keys, set_input, &x);
+    struct input_ctx x = {in, {NULL}};
+    input_key_names(&x);
+    t = lua_absindex(d->L, t);
+    in->kind = peek_kind(d->L, t);
+    unsigned seen = each_key(d, t, NULL, x.names, set_input, &x);
     check_input(d, &x, seen);
 }
 /* }=== */
@@ -632,26 +691,33 @@ void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o)
 {
     lua_State *L = d->L;
     t = lua_absindex(L, t);
-    size_t n;
+    size_t n, errs = sl_errors_count(d->ctx->errs);
     bool typed = false;
     const char **keys = sorted_keys(d, t, NULL, &n);
+    o->broken = sl_errors_count(d->ctx->errs) != errs; /* a key that is not a name */
     for (size_t i = 0; i < n; i++) {
         lua_pushstring(L, keys[i]);
         lua_rawget(L, t);
         if (strcmp(keys[i], "type") == 0) {
             typed = true;
             if (want_string(d, "type", -1, &o->type)
-                && strspn(o->type, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(o->type))
+                && strspn(o->type, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(o->type)) {
                 sl_decl_error(d, "bad type '%s' (a plugin name: a-z, 0-9, '_' and '-')", o->type);
+                free(o->type);
+                o->type = NULL; /* no plugin is looked for by a name like that */
+            }
         } else if (strcmp(keys[i], "plugin") == 0) {
-            want_string(d, "plugin", -1, &o->plugin);
+            if (!want_string(d, "plugin", -1, &o->plugin))
+                o->broken = true; /* a search by type would find another plugin */
         } else if (strcmp(keys[i], "queue") == 0) {
             if (lua_type(L, -1) == LUA_TTABLE)
                 each_key(d, -1, "queue", queue_keys, set_queue, o);
             else
                 wrong_type(d, "queue", "a table { capacity = N, bytes = SIZE, policy = P }", -1);
         } else {
+            errs = sl_errors_count(d->ctx->errs);
             add_kv(d, o, keys[i], -1, 0);
+            o->broken = o->broken || sl_errors_count(d->ctx->errs) != errs;
         }
         lua_pop(L, 1);
     }

@@ -51,6 +51,7 @@
 #include "output/plugin.h"
 #include "output/sink.h"
 #include "common/alloc.h"
+#include "common/util.h"
 
 #define DRAIN_TIMEOUT_MS 10000
 
@@ -71,6 +72,24 @@ static int build_search(const struct sl_options *o, const struct sl_config *c,
     return rc;
 }
 
+/* Appends ", did you mean 'NAME'?" to err when a plugin on the search path
+ * has a name close to type. */
+static void hint_type(const char *type, const struct sl_strlist *search, char *err,
+                      size_t errlen)
+{
+    struct sl_strlist names = {0};
+    (void)sl_plugin_names(search, &names); /* out of memory: fewer hints */
+    const char *best = sl_closest(type, strlen(type), (const char *const *)names.v, names.n);
+    size_t n = strlen(err);
+    if (best != NULL && n < errlen)
+        snprintf(err + n, errlen - n, ", did you mean '%s'?", best);
+    sl_strlist_clear(&names);
+}
+
+/* Loads each output's plugin and checks the output's keys with it. Runs
+ * over a config that failed to load too (sl_config_load_partial), so one
+ * --check reports every error: then it skips the outputs whose name, type
+ * or plugin keys were not read. */
 static void check_plugins(const struct sl_config *c, const struct sl_strlist *search,
                           struct sl_errors *errs)
 {
@@ -81,7 +100,12 @@ static void check_plugins(const struct sl_config *c, const struct sl_strlist *se
         const struct sl_output_conf *o = &c->outputs[i];
         struct sl_plugin *p;
         char err[1024];
-        if (sl_plugin_load(o->type, o->plugin, search, &p, err, sizeof err) < 0) {
+        if (o->name == NULL || o->type == NULL || o->broken)
+            continue; /* the loader reported why */
+        int rc = sl_plugin_load(o->type, o->plugin, search, &p, err, sizeof err);
+        if (rc == -ENOENT && o->plugin == NULL)
+            hint_type(o->type, search, err, sizeof err);
+        if (rc < 0) {
             sl_errors_add(errs, c->file, o->line, "%s", err);
             continue;
         }
@@ -94,15 +118,20 @@ int sl_daemon_load(const struct sl_options *o, struct sl_config **out,
                    struct sl_strlist *search, struct sl_errors *errs)
 {
     struct sl_config *c;
-    if (sl_config_load(o->config_path, &c, errs) < 0)
+    size_t before = errs->n;
+    int rc = sl_config_load_partial(o->config_path, &c, errs);
+    if (c == NULL)
         return -EINVAL;
     *search = (struct sl_strlist){0};
     if (build_search(o, c, search) < 0) {
         sl_errors_add(errs, o->config_path, 0, "out of memory");
+        rc = -EINVAL;
     } else {
-        size_t before = errs->n;
+        /* Even when the loader found errors: every error in one run. */
+        size_t loaded = sl_errors_count(errs);
         check_plugins(c, search, errs);
-        if (errs->n == before) {
+        sl_errors_sort(errs, before, c->file);
+        if (rc == 0 && sl_errors_count(errs) == loaded) {
             *out = c;
             return 0;
         }
@@ -120,6 +149,9 @@ int sl_daemon_check(const struct sl_options *o)
     int rc = sl_daemon_load(o, &c, &search, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "%s\n", errs.v[i]);
+    if (errs.lost > 0)
+        fprintf(stderr, "%s: %zu more errors not shown (out of memory)\n", o->config_path,
+                errs.lost);
     sl_errors_clear(&errs);
     if (rc < 0)
         return 1;
@@ -607,25 +639,18 @@ static int appendf(struct sluice_buf *b, const char *fmt, ...)
     return sl_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-static const char *input_type_name(enum sl_input_type t)
-{
-    return t == SL_INPUT_UNIX ? "unix" : t == SL_INPUT_UDP ? "udp" : "tcp";
-}
-
-
 static void stats_input(struct sluice_buf *b, const struct sl_input *in)
 {
     const struct sl_input_stats *s = &in->stats;
+    const struct sl_input_kind *kind = in->conf->kind;
     json_str(b, in->conf->name);
-    appendf(b, ":{\"type\":\"%s\",\"address\":", input_type_name(in->conf->type));
+    appendf(b, ":{\"type\":\"%s\",\"address\":", kind->name);
     json_str(b, in->address);
     appendf(b, ",\"received\":%llu,\"bytes\":%llu,\"parse_errors\":%llu,\"truncated\":%llu",
             LD(s->received), LD(s->bytes), LD(s->parse_errors), LD(s->truncated));
-    if (in->conf->type == SL_INPUT_TCP)
-        appendf(b, ",\"framing_errors\":%llu,\"connections\":%llu,\"accepted\":%llu,\"refused\":%llu",
-                LD(s->framing_errors), LD(s->connections), LD(s->accepted), LD(s->refused));
-    else
-        appendf(b, ",\"kernel_drops\":%llu", LD(s->kernel_drops));
+    for (const struct sl_input_counter *c = kind->counters; c->name != NULL; c++)
+        appendf(b, ",\"%s\":%llu", c->name,
+                LD(*(const atomic_uint_fast64_t *)((const char *)s + c->offset)));
     sl_buf_append(b, "}", 1);
 }
 

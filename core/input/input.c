@@ -65,7 +65,7 @@ struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len
         net.hostname = m->peer;
         ctx = &net;
     }
-    if (sl_parse(m, ctx) < 0)
+    if (in->conf->kind->parse(m, ctx) < 0)
         bump(&in->stats.parse_errors, 1);
     return m;
 }
@@ -469,15 +469,6 @@ static void *input_main(void *arg)
     return NULL;
 }
 
-static const struct sl_input_ops *ops_for(enum sl_input_type t)
-{
-    switch (t) {
-    case SL_INPUT_UNIX: return &sl_input_unix_ops;
-    case SL_INPUT_UDP: return &sl_input_udp_ops;
-    default: return &sl_input_tcp_ops;
-    }
-}
-
 static void input_free(struct sl_input *in)
 {
     if (in->epfd >= 0)
@@ -504,6 +495,7 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
         return rc;
     struct sl_input *in = sl_calloc(1, sizeof *in);
     if (in == NULL) {
+        snprintf(err, errlen, "input \"%s\": out of memory", conf->name);
         sl_input_plan_free(plan);
         return -ENOMEM;
     }
@@ -516,7 +508,7 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
     plan_swap(in, plan); /* the input takes the plan's parts; plan is left empty */
     sl_input_plan_free(plan);
     conf = in->conf; /* from here on, the input's own copy */
-    in->ops = ops_for(conf->type);
+    in->ops = &conf->kind->ops; /* a loaded config names a kind for every input */
     in->epfd = epoll_create1(EPOLL_CLOEXEC);
     in->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (in->epfd < 0 || in->wakefd < 0) {
@@ -528,7 +520,10 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
     in->pctx.hostname = routing->hostname;
     sl_parse_ctx_now(&in->pctx);
     rc = sl_input_watch(in, in->wakefd, in, true);
-    if (rc == 0)
+    if (rc < 0)
+        snprintf(err, errlen, "input \"%s\": epoll_ctl() failed (%d: %s)", conf->name, -rc,
+                 strerror(-rc));
+    else
         rc = in->ops->open(in, err, errlen);
     if (rc < 0) {
         input_free(in);

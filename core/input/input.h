@@ -1,5 +1,6 @@
 /*
- * input.h: input threads: unix datagram, udp and tcp.
+ * input.h: input threads, whatever their kind (kind.h: unix datagram, udp,
+ * tcp).
  *
  * Each input runs one thread with its own epoll loop, message pool, parse
  * context and route scratch (for regular expressions). A read produces a batch of messages, which is parsed, routed and
@@ -40,6 +41,7 @@
 #include <stdint.h>
 
 #include "input/framing.h"
+#include "input/kind.h"
 #include "conf/lua_config.h"
 #include "common/msg.h"
 #include "parse/parse.h"
@@ -97,26 +99,12 @@ enum sl_plan_state {
     SL_PLAN_DONE     /* swapped: plan_next holds the old plan */
 };
 
-/* One kind of input (unix, udp, tcp). */
-struct sl_input_ops {
-    int (*open)(struct sl_input *in, char *err, size_t errlen); /* binds; main thread */
-    void (*event)(struct sl_input *in, void *tag, uint32_t events);
-    void (*resume)(struct sl_input *in); /* room may be back: retry parked sources */
-    void (*tick)(struct sl_input *in);   /* about once a second: idle timeouts */
-    void (*drain)(struct sl_input *in);  /* at stop: read what the kernel holds */
-    /* Pushes every source's parked messages again (sl_input_retry), without
-     * reading or processing more; true when nothing is left parked. The
-     * sources stay paused until resume(). */
-    bool (*unpark)(struct sl_input *in);
-    void (*close)(struct sl_input *in);
-};
-
 struct sl_input {
     /* The current plan (struct sl_input_plan), field by field; only the
      * input thread changes them, while main waits in the switch. */
     const struct sl_input_conf *conf; /* owned deep copy */
     const struct sl_routing *routing; /* borrowed from the daemon */
-    const struct sl_input_ops *ops;
+    const struct sl_input_ops *ops;   /* &conf->kind->ops */
     int epfd;
     int wakefd; /* eventfd: stop requests and queue-room notices */
     pthread_t thread;
@@ -172,8 +160,12 @@ int sl_input_start(struct sl_input *in);
  * (waiting for queue room until timeout_ms), closes and frees. */
 void sl_input_close(struct sl_input *in, int timeout_ms);
 
-/* {=== for the kinds of input (input_*.c) */
-extern const struct sl_input_ops sl_input_unix_ops, sl_input_udp_ops, sl_input_tcp_ops;
+/* {=== for the kinds of input (input_*.c; their descriptor is in kind.h)
+ *
+ * Threads: what follows is called from a kind's ops, on the thread the op
+ * runs on (kind.h): the input's own thread, or the main thread for open,
+ * close and the drain of an input that never started; never from two
+ * threads at once for one input. sl_sockaddr_text is Thread: any. */
 
 /* Parses a frame into a new message from the input's pool (NULL on ENOMEM),
  * counting it; peer may be NULL. */

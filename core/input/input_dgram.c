@@ -13,6 +13,7 @@
 #include "input/input_dgram.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -46,16 +47,18 @@ struct sl_dgram {
     char peer[64];
 };
 
-int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **out)
+int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **out, char *err,
+                 size_t errlen)
 {
     struct sl_dgram *d = sl_calloc(1, sizeof *d);
-    if (d == NULL)
-        return -ENOMEM;
-    d->fd = fd;
-    d->with_peer = with_peer;
-    d->slot = in->conf->max_message;
-    d->bufs = sl_malloc(d->slot * VLEN);
-    if (d->bufs == NULL) {
+    if (d != NULL) {
+        d->fd = fd;
+        d->with_peer = with_peer;
+        d->slot = in->conf->max_message;
+        d->bufs = sl_malloc(d->slot * VLEN);
+    }
+    if (d == NULL || d->bufs == NULL) {
+        snprintf(err, errlen, "input \"%s\": out of memory", in->conf->name);
         free(d);
         return -ENOMEM;
     }
@@ -65,6 +68,8 @@ int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **
         setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
     int rc = sl_input_watch(in, fd, d, true);
     if (rc < 0) {
+        snprintf(err, errlen, "input \"%s\": epoll_ctl() failed (%d: %s)", in->conf->name, -rc,
+                 strerror(-rc));
         free(d->bufs);
         free(d);
         return rc;

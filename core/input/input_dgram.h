@@ -11,9 +11,12 @@
 
 struct sl_dgram;
 
-/* Takes fd (bound, non-blocking) and watches it. with_peer: record the
- * sender's address (udp); otherwise the kernel's credentials (unix). */
-int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **out);
+/* Watches fd (bound, non-blocking), which it takes on success; on failure
+ * fd stays the caller's and err says why. with_peer: record the sender's
+ * address (udp); otherwise the kernel's credentials (unix). Main thread,
+ * from the kind's open. */
+int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **out, char *err,
+                 size_t errlen);
 void sl_dgram_free(struct sl_input *in, struct sl_dgram *d); /* closes fd */
 
 void sl_dgram_event(struct sl_input *in, void *tag, uint32_t events);

@@ -264,8 +264,10 @@ static void accept_all(struct sl_input *in)
 static int tcp_open(struct sl_input *in, char *err, size_t errlen)
 {
     struct tcp *t = sl_calloc(1, sizeof *t);
-    if (t == NULL)
+    if (t == NULL) {
+        snprintf(err, errlen, "input \"%s\": out of memory", in->conf->name);
         return -ENOMEM;
+    }
     t->framing_log.interval = 10;
     t->framing_log.burst = 5;
     t->refused_log.interval = 10;
@@ -279,10 +281,18 @@ static int tcp_open(struct sl_input *in, char *err, size_t errlen)
         free(t);
         return rc;
     }
-    in->impl = t;
     /* The listener's tag is the tcp struct itself; connections are tagged
      * with their struct conn. */
-    return sl_input_watch(in, t->lfd, t, true);
+    int rc = sl_input_watch(in, t->lfd, t, true);
+    if (rc < 0) {
+        snprintf(err, errlen, "input \"%s\": epoll_ctl() failed (%d: %s)", in->conf->name, -rc,
+                 strerror(-rc));
+        close(t->lfd); /* a failed open leaves nothing for close() */
+        free(t);
+        return rc;
+    }
+    in->impl = t;
+    return 0;
 }
 
 static void tcp_event(struct sl_input *in, void *tag, uint32_t events)
@@ -387,12 +397,37 @@ static void tcp_close(struct sl_input *in)
 }
 /* }=== */
 
-const struct sl_input_ops sl_input_tcp_ops = {
-    .open = tcp_open,
-    .event = tcp_event,
-    .resume = tcp_resume,
-    .tick = tcp_tick,
-    .drain = tcp_drain,
-    .unpark = tcp_unpark,
-    .close = tcp_close,
+static const struct sl_input_key tcp_keys[] = {
+    SL_INPUT_KEY_LISTEN_ENTRY,
+    SL_INPUT_KEY_MAX_MESSAGE_ENTRY,
+    {"idle_timeout", SL_INPUT_KEY_INT, offsetof(struct sl_input_conf, idle_timeout), 0, 1 << 30,
+     false, false},
+    SL_INPUT_KEY_RCVBUF_ENTRY,
+    {"max_connections", SL_INPUT_KEY_UINT, offsetof(struct sl_input_conf, max_connections), 1,
+     1 << 20, false, false},
+    {NULL},
+};
+
+static const struct sl_input_counter tcp_counters[] = {
+    {"framing_errors", offsetof(struct sl_input_stats, framing_errors)},
+    {"connections", offsetof(struct sl_input_stats, connections)},
+    {"accepted", offsetof(struct sl_input_stats, accepted)},
+    {"refused", offsetof(struct sl_input_stats, refused)},
+    {NULL},
+};
+
+const struct sl_input_kind sl_input_tcp = {
+    .name = "tcp",
+    .keys = tcp_keys,
+    .ops = {
+        .open = tcp_open,
+        .event = tcp_event,
+        .resume = tcp_resume,
+        .tick = tcp_tick,
+        .drain = tcp_drain,
+        .unpark = tcp_unpark,
+        .close = tcp_close,
+    },
+    .parse = sl_parse,
+    .counters = tcp_counters,
 };

@@ -1,4 +1,5 @@
 /* input_udp.c: syslog over UDP (RFC 5426): one message per datagram. */
+#include <stddef.h>
 #include <unistd.h>
 
 #include "input/input_dgram.h"
@@ -9,7 +10,7 @@ static int udp_open(struct sl_input *in, char *err, size_t errlen)
     if (fd < 0)
         return fd;
     struct sl_dgram *d;
-    int rc = sl_dgram_new(in, fd, true, &d);
+    int rc = sl_dgram_new(in, fd, true, &d, err, errlen);
     if (rc < 0) {
         close(fd);
         return rc;
@@ -24,11 +25,30 @@ static void udp_close(struct sl_input *in)
     in->impl = NULL;
 }
 
-const struct sl_input_ops sl_input_udp_ops = {
-    .open = udp_open,
-    .event = sl_dgram_event,
-    .resume = sl_dgram_resume,
-    .drain = sl_dgram_drain,
-    .unpark = sl_dgram_unpark,
-    .close = udp_close,
+static const struct sl_input_key udp_keys[] = {
+    SL_INPUT_KEY_LISTEN_ENTRY,
+    SL_INPUT_KEY_MAX_MESSAGE_ENTRY,
+    SL_INPUT_KEY_RCVBUF_ENTRY,
+    {NULL},
+};
+
+/* What SO_RXQ_OVFL says the kernel dropped: UDP cannot be paused. */
+static const struct sl_input_counter udp_counters[] = {
+    {"kernel_drops", offsetof(struct sl_input_stats, kernel_drops)},
+    {NULL},
+};
+
+const struct sl_input_kind sl_input_udp = {
+    .name = "udp",
+    .keys = udp_keys,
+    .ops = {
+        .open = udp_open,
+        .event = sl_dgram_event,
+        .resume = sl_dgram_resume,
+        .drain = sl_dgram_drain,
+        .unpark = sl_dgram_unpark,
+        .close = udp_close,
+    },
+    .parse = sl_parse,
+    .counters = udp_counters,
 };

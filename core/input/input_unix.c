@@ -4,6 +4,7 @@
  * sender cannot forge.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,7 +45,7 @@ static int unix_open(struct sl_input *in, char *err, size_t errlen)
         sl_input_set_rcvbuf(in, fd, in->conf->rcvbuf);
     snprintf(in->address, sizeof in->address, "%s", path);
     struct sl_dgram *d;
-    rc = sl_dgram_new(in, fd, false, &d);
+    rc = sl_dgram_new(in, fd, false, &d, err, errlen);
     if (rc < 0) {
         close(fd);
         unlink(path);
@@ -61,11 +62,30 @@ static void unix_close(struct sl_input *in)
     unlink(in->conf->path);
 }
 
-const struct sl_input_ops sl_input_unix_ops = {
-    .open = unix_open,
-    .event = sl_dgram_event,
-    .resume = sl_dgram_resume,
-    .drain = sl_dgram_drain,
-    .unpark = sl_dgram_unpark,
-    .close = unix_close,
+static const struct sl_input_key unix_keys[] = {
+    {"path", SL_INPUT_KEY_PATH, offsetof(struct sl_input_conf, path), 0, 0, true, true},
+    SL_INPUT_KEY_MAX_MESSAGE_ENTRY,
+    SL_INPUT_KEY_RCVBUF_ENTRY,
+    {"mode", SL_INPUT_KEY_MODE, offsetof(struct sl_input_conf, mode), 0, 0777, false, false},
+    {NULL},
+};
+
+static const struct sl_input_counter unix_counters[] = {
+    {"kernel_drops", offsetof(struct sl_input_stats, kernel_drops)},
+    {NULL},
+};
+
+const struct sl_input_kind sl_input_unix = {
+    .name = "unix",
+    .keys = unix_keys,
+    .ops = {
+        .open = unix_open,
+        .event = sl_dgram_event,
+        .resume = sl_dgram_resume,
+        .drain = sl_dgram_drain,
+        .unpark = sl_dgram_unpark,
+        .close = unix_close,
+    },
+    .parse = sl_parse,
+    .counters = unix_counters,
 };

@@ -517,3 +517,47 @@ const struct sluice_host *sl_plugin_host(void)
     return &host;
 }
 /* }=== */
+
+/* {=== the names on the search path, for "did you mean" */
+#include <dirent.h> /* here, with the one function that reads directories */
+
+/* Adds NAME for each NAME.so in dir, and for each NAME/.libs/NAME.so and
+ * .libs/NAME.so under it: the layouts sl_plugin_load() looks for. */
+static int names_in(const char *dir, bool libtool_dirs, struct sl_strlist *out)
+{
+    DIR *dp = opendir(dir);
+    if (dp == NULL)
+        return 0; /* a missing directory holds no plugin */
+    int rc = 0;
+    char sub[4096];
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(dp)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n > 3 && strcmp(e->d_name + n - 3, ".so") == 0) {
+            e->d_name[n - 3] = '\0';
+            if (valid_name(e->d_name) && !sl_strlist_has(out, e->d_name, n - 3))
+                rc = sl_strlist_push(out, e->d_name);
+        } else if (libtool_dirs && valid_name(e->d_name)) {
+            snprintf(sub, sizeof sub, "%s/%s/.libs/%s.so", dir, e->d_name, e->d_name);
+            if (access(sub, F_OK) == 0 && !sl_strlist_has(out, e->d_name, n))
+                rc = sl_strlist_push(out, e->d_name);
+        }
+    }
+    closedir(dp);
+    if (rc == 0 && libtool_dirs) {
+        snprintf(sub, sizeof sub, "%s/.libs", dir);
+        rc = names_in(sub, false, out);
+    }
+    return rc;
+}
+
+int sl_plugin_names(const struct sl_strlist *search, struct sl_strlist *out)
+{
+    struct dirlist d = {0};
+    int rc = search_dirs(search, &d);
+    for (size_t i = 0; rc == 0 && i < d.n; i++)
+        rc = names_in(d.v[i], true, out);
+    dirs_free(&d);
+    return rc;
+}
+/* }=== */

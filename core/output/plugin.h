@@ -62,6 +62,12 @@ void sl_plugin_unload(struct sl_plugin *p); /* NULL is a no-op */
 void sl_plugin_check(const struct sl_plugin *p, const struct sl_output_conf *o,
                      struct sl_errors *errs);
 
+/* Appends to out the name of every plugin found on the search path (the
+ * layouts sl_plugin_load() looks for; each name once), for a "did you
+ * mean" on an unknown type. 0, or -ENOMEM with out holding what was
+ * found. Thread: any. */
+int sl_plugin_names(const struct sl_strlist *search, struct sl_strlist *out);
+
 /* The host function table handed to open(). Static, valid forever. */
 const struct sluice_host *sl_plugin_host(void);
 

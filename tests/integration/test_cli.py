@@ -138,6 +138,61 @@ def test_check_errors():
     check(not failures, f"{len(failures)} config error cases failed:", *failures)
 
 
+# Five errors in five places: one --check run must report them all, the
+# plugin's own included, whatever else is wrong in the file.
+FIVE_ERRORS = "\n".join([
+    'settings { control = "sluice.ctl", log_levle = "info" }',                    # 1
+    'input "tcp" { type = "tcp", listen = "127.0.0.1:0", idle_timout = 5 }',      # 2
+    'output "out" { type = "file", path = "out.log", format = "{hostnme}" }',      # 3
+    'output "o2" { type = "flie", path = "o2.log" }',                              # 4
+    'route { to = { "out", "o2" }, finl = true }',                                 # 5
+]) + "\n"
+
+
+def test_check_reports_every_error():
+    with TempDir() as t:
+        path, r = run_check(t, "five.lua", FIVE_ERRORS)
+        check(r.returncode == 1, f"--check exited {r.returncode}, expected 1",
+              f"stderr: {r.stderr!r}")
+        want = [(1, ["log_levle", "did you mean 'log_level'"]),
+                (2, ["idle_timout", "did you mean 'idle_timeout'"]),
+                (3, ["hostnme"]),
+                (4, ["flie", "did you mean 'file'"]),
+                (5, ["finl", "did you mean 'final'"])]
+        lines = r.stderr.splitlines()
+        for line, words in want:
+            prefix = f"{path}:{line}: "
+            errs = [l for l in lines if l.startswith(prefix)]
+            check(any(all(w in e for w in words) for e in errs),
+                  f"no error on line {line} mentioning {words}", f"stderr: {r.stderr!r}")
+        check(len(lines) == 5, f"{len(lines)} lines, expected the five errors",
+              f"stderr: {r.stderr!r}")
+
+
+def test_check_same_address():
+    """Two inputs on one address fail --check with both lines, rather than
+    passing it and failing at start-up."""
+    with TempDir() as t:
+        text = HEAD + "\n".join([
+            'input "a" { type = "tcp", listen = "127.0.0.1:5514" }',    # 3
+            'input "b" { type = "udp", listen = "127.0.0.1:5514" }',    # 4: udp and tcp are apart
+            'input "c" { type = "tcp", listen = "127.0.0.1:5514" }',    # 5
+            'input "d" { type = "unix", path = "log.sock" }',           # 6
+            'input "e" { type = "unix", path = "log.sock" }',           # 7
+            'input "f" { type = "tcp", listen = "127.0.0.1:0" }',       # 8: port 0 never clashes
+            'input "g" { type = "tcp", listen = "127.0.0.1:0" }',       # 9
+            'route { to = "out" }',
+        ]) + "\n"
+        path, r = run_check(t, "same.lua", text)
+        want = [f'{path}:5: input "c": 127.0.0.1:5514 is already used by input "a" at {path}:3',
+                f'{path}:7: input "e": "log.sock" is already used by input "d" at {path}:6']
+        check(r.returncode == 1 and r.stderr.splitlines() == want,
+              f"--check exited {r.returncode}, expected 1 and {want}",
+              f"stderr: {r.stderr!r}")
+        check(sorted(os.listdir(t.dir)) == ["same.lua"],
+              f"--check created files: {sorted(os.listdir(t.dir))}")
+
+
 def test_port_in_use():
     for kind, socktype in (("tcp", socket.SOCK_STREAM), ("udp", socket.SOCK_DGRAM)):
         with socket.socket(socket.AF_INET, socktype) as blocker:
@@ -357,5 +412,6 @@ def test_route_matches():
 
 if __name__ == "__main__":
     sluicetest.main([test_version_and_help, test_usage_errors, test_check_good_config,
-                     test_check_errors, test_port_in_use, test_bad_input_is_counted,
+                     test_check_errors, test_check_reports_every_error,
+                     test_check_same_address, test_port_in_use, test_bad_input_is_counted,
                      test_max_connections, test_route_matches])

@@ -32,10 +32,12 @@
 #include <cmocka.h>
 
 #include "input/input.h"
+#include "input/kind.h"
 #include "input/transport.h"
 
 /* The tcp kind's ops: the one name this test takes from its ops table. */
-#define TCP_OPS (&sl_input_tcp_ops)
+extern const struct sl_input_kind sl_input_tcp;
+#define TCP_OPS (&sl_input_tcp.ops)
 
 /* {=== the fake transport */
 enum step_kind { BYTES, AGAIN_READ, AGAIN_WRITE, END, BROKEN };

@@ -1,0 +1,126 @@
+/*
+ * kind.h: one descriptor per kind of input, in the spirit of nginx's
+ * ngx_module_t and its command table: the kind's name (`type = "NAME"`),
+ * the keys its `input "name" { ... }` table accepts and how each is read,
+ * its ops, its parser and the counters it adds to stats.
+ *
+ * Adding a kind is one file and one table entry:
+ *
+ *   1. core/input/input_NAME.c defines its ops and
+ *        const struct sl_input_kind sl_input_NAME = {
+ *            .name = "NAME", .keys = NAME_keys, .ops = {.open = ..., ...},
+ *            .parse = sl_parse, .counters = NAME_counters,
+ *        };
+ *   2. core/input/kinds.c declares it and lists it in sl_input_kinds[];
+ *      Makefile.am names the file.
+ *
+ * Nothing else names a kind: the config loader reads the keys from the
+ * table, checks the required ones and refuses the others by the kind's
+ * name; two inputs clash when they are of one kind and their address keys
+ * are equal; stats prints the kind's name and counters. The conf model
+ * (struct sl_input_conf) keeps a pointer to the kind; the keys are read
+ * into its fields, so a key the existing fields cannot hold needs a field
+ * there too.
+ *
+ * Descriptors are constant and live as long as the program. Thread: any,
+ * for what is in this header; the ops block says which thread runs each op.
+ */
+#ifndef SL_INPUT_KIND_H
+#define SL_INPUT_KIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/lua_config.h"
+
+struct sl_input;
+struct sl_msg;
+struct sl_parse_ctx;
+
+/* {=== keys: how the loader reads each into struct sl_input_conf */
+enum sl_input_key_type {
+    SL_INPUT_KEY_PATH,   /* a non-empty string: the char * at offset */
+    SL_INPUT_KEY_LISTEN, /* "HOST:PORT" or "[V6]:PORT": conf->host and conf->port */
+    SL_INPUT_KEY_SIZE,   /* bytes, a number or "64K", min..max: the size_t at offset */
+    SL_INPUT_KEY_INT,    /* a whole number min..max: the int at offset */
+    SL_INPUT_KEY_UINT,   /* a whole number min..max (min >= 0): the unsigned at offset */
+    SL_INPUT_KEY_MODE,   /* permissions, "0666": the unsigned at offset */
+};
+
+struct sl_input_key {
+    const char *name; /* NULL ends a table */
+    enum sl_input_key_type type;
+    size_t offset;        /* offsetof(struct sl_input_conf, field); unused for LISTEN */
+    long long min, max;   /* SIZE, INT, UINT */
+    bool required;        /* "type 'K' needs key 'NAME'" without it */
+    bool address;         /* a PATH or LISTEN the input binds: two inputs of the kind
+                           * with equal values clash (a LISTEN with port 0 never does) */
+};
+
+/* The keys most kinds share, for their tables. */
+#define SL_INPUT_KEY_LISTEN_ENTRY \
+    {"listen", SL_INPUT_KEY_LISTEN, 0, 0, 0, true, true}
+#define SL_INPUT_KEY_MAX_MESSAGE_ENTRY \
+    {"max_message", SL_INPUT_KEY_SIZE, offsetof(struct sl_input_conf, max_message), 1, \
+     64ll << 20, false, false}
+#define SL_INPUT_KEY_RCVBUF_ENTRY \
+    {"rcvbuf", SL_INPUT_KEY_SIZE, offsetof(struct sl_input_conf, rcvbuf), 0, 1ll << 30, false, \
+     false}
+/* }=== */
+
+/* A counter the kind adds to stats: "name": the atomic_uint_fast64_t at
+ * offset in struct sl_input_stats (input.h). */
+struct sl_input_counter {
+    const char *name; /* NULL ends a table */
+    size_t offset;
+};
+
+/* {=== ops: what the input thread's loop (input.c) calls
+ *
+ * Threads: open runs on the main thread, before the input's thread starts
+ * (a failure leaves nothing open: sl_input_open frees the rest). event,
+ * resume, tick and unpark run on the input's own thread, between epoll
+ * waits, never two at once. drain runs on the input's thread as it stops,
+ * or on the main thread for an input that never started. close runs on the
+ * main thread once the input's thread has ended (or never started). So the
+ * kind's state (in->impl) is touched by one thread at a time and needs no
+ * lock of its own; the counters in in->stats are read by the main thread
+ * (stats) while the input thread writes them, hence atomics. */
+struct sl_input_ops {
+    /* Binds, watches its fds (sl_input_watch) and sets in->impl and
+     * in->address. 0, or a negative errno with a reason in err. */
+    int (*open)(struct sl_input *in, char *err, size_t errlen);
+    /* An fd watched with tag became ready (EPOLLIN, EPOLLHUP, ...). */
+    void (*event)(struct sl_input *in, void *tag, uint32_t events);
+    void (*resume)(struct sl_input *in); /* room may be back: retry parked sources */
+    void (*tick)(struct sl_input *in);   /* about once a second (idle timeouts); may be NULL */
+    void (*drain)(struct sl_input *in);  /* at stop: read what the kernel holds */
+    /* Pushes every source's parked messages again (sl_input_retry), without
+     * reading or processing more; true when nothing is left parked. The
+     * sources stay paused until resume(). */
+    bool (*unpark)(struct sl_input *in);
+    void (*close)(struct sl_input *in); /* frees in->impl and what it holds */
+};
+/* }=== */
+
+struct sl_input_kind {
+    const char *name;                        /* type = "NAME" */
+    const struct sl_input_key *keys;         /* accepted besides type */
+    struct sl_input_ops ops;
+    /* Parses a message read by this kind (input thread); sl_parse (RFC 5424
+     * or RFC 3164, whichever it is) for every kind so far. */
+    int (*parse)(struct sl_msg *m, const struct sl_parse_ctx *ctx);
+    const struct sl_input_counter *counters; /* after the counters every kind has */
+};
+
+/* Every kind, in the order messages list them; NULL-ended (kinds.c). */
+extern const struct sl_input_kind *const sl_input_kinds[];
+
+/* The kind named name, or NULL. */
+const struct sl_input_kind *sl_input_kind_find(const char *name);
+
+/* The key named name of kind k, or NULL. */
+const struct sl_input_key *sl_input_kind_key(const struct sl_input_kind *k, const char *name);
+
+#endif /* SL_INPUT_KIND_H */

@@ -1,0 +1,32 @@
+/* kinds.c: the table of input kinds (kind.h). A new kind is declared and
+ * listed here, and nowhere else. */
+#include "input/kind.h"
+
+#include <string.h>
+
+extern const struct sl_input_kind sl_input_unix, sl_input_udp, sl_input_tcp;
+
+const struct sl_input_kind *const sl_input_kinds[] = {
+    &sl_input_unix,
+    &sl_input_udp,
+    &sl_input_tcp,
+    NULL,
+};
+
+const struct sl_input_kind *sl_input_kind_find(const char *name)
+{
+    for (size_t i = 0; sl_input_kinds[i] != NULL; i++) {
+        if (strcmp(sl_input_kinds[i]->name, name) == 0)
+            return sl_input_kinds[i];
+    }
+    return NULL;
+}
+
+const struct sl_input_key *sl_input_kind_key(const struct sl_input_kind *k, const char *name)
+{
+    for (const struct sl_input_key *key = k->keys; key->name != NULL; key++) {
+        if (strcmp(key->name, name) == 0)
+            return key;
+    }
+    return NULL;
+}

@@ -1,0 +1,2 @@
+﻿#!/usr/sbin/sluiced -c
+settings { hostname = "h" }

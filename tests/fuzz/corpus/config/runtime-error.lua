@@ -1,0 +1,3 @@
+output "o" { type = "file", path = "x" }
+local t = nil
+route { to = t.x }

@@ -1,0 +1,1 @@
+output "o" { type = "file" path = "x" }
