@@ -65,7 +65,10 @@ struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len
         net.hostname = m->peer;
         ctx = &net;
     }
-    if (in->conf->kind->parse(m, ctx) < 0)
+    /* Every kind of today parses syslog: call sl_parse directly then, so the
+     * hottest path takes no indirect call per message. */
+    int (*parse)(struct sl_msg *, const struct sl_parse_ctx *) = in->conf->kind->parse;
+    if ((parse == sl_parse ? sl_parse(m, ctx) : parse(m, ctx)) < 0)
         bump(&in->stats.parse_errors, 1);
     return m;
 }
