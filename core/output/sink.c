@@ -7,7 +7,13 @@
  * hands them to the plugin's write() in one call; the plugin formats the
  * whole batch and writes it with as few system calls as it can. A RETRY
  * answer makes the worker back off (10 ms doubling to 1 s) and offer the same
- * batch again, so nothing is lost or written twice while the disk is full.
+ * batch again, so nothing is lost or written twice while the disk is full;
+ * only a retry still failing at the shutdown deadline gives the batch up,
+ * and then abandon() tells the plugin first, because the messages' memory
+ * is reused at once and their addresses cannot tell a new batch from the
+ * old one. tick() runs by the clock (TICK_MS), when idle and under load
+ * alike, so time-driven work (rotation by age, reconnects) needs no
+ * message to arrive.
  * Requests from other threads (reopen, flush) are flags the worker looks at
  * between batches: plugins are only ever called from their worker, except
  * open and close.
@@ -25,6 +31,7 @@
 
 #define BATCH 2048 /* messages per write(); the queue's byte bound caps the bytes */
 #define POP_TIMEOUT_MS 100
+#define TICK_MS 100 /* sluice-plugin.h promises tick() about this often */
 #define SMALL_BATCH 64
 #define GATHER_US 200
 
@@ -44,11 +51,21 @@ static const char *name_of(const struct sl_sink *s)
     return s->conf->name;
 }
 
+/* The batch of the last write() that answered RETRY is given up: the
+ * plugin forgets what it kept of it (sluice-plugin.h), before its messages
+ * are freed and their memory reused for the next batch. */
+static void abandon(struct sl_sink *s)
+{
+    const struct sluice_output_plugin *api = s->api;
+    if (SLUICE_PLUGIN_HAS(api, abandon) && api->abandon != NULL)
+        api->abandon(s->state);
+}
+
 /* Writes one batch, retrying as long as the plugin says RETRY and we are not
  * past the stop deadline. */
 static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
 {
-    const struct sluice_output_plugin *api = s->plugin->api;
+    const struct sluice_output_plugin *api = s->api;
     int delay = 10;
     for (;;) {
         int rc = api->write(s->state, (const sluice_msg *const *)batch, n);
@@ -64,6 +81,7 @@ static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
         if (atomic_load(&s->stopping) && sl_now_ms() >= s->stop_deadline_ms) {
             sl_log(SL_LOG_ERR, 0, "output \"%s\": still failing at shutdown, %zu messages lost",
                    name_of(s), n);
+            abandon(s);
             atomic_fetch_add_explicit(&s->stats.failed, n, memory_order_relaxed);
             return;
         }
@@ -72,11 +90,38 @@ static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
     }
 }
 
+/* About every TICK_MS, by the clock rather than by pop timeouts, so an
+ * output under load ticks too. A failing tick() is logged when the streak
+ * starts and when it ends, not on every call. */
+static void tick(struct sl_sink *s, int64_t now)
+{
+    const struct sluice_output_plugin *api = s->api;
+    s->next_tick_ms = now + TICK_MS;
+    if (!SLUICE_PLUGIN_HAS(api, tick) || api->tick == NULL)
+        return;
+    int rc = api->tick(s->state);
+    if (rc != SLUICE_OK && !s->tick_failing)
+        sl_log(SL_LOG_WARNING, 0, "output \"%s\": tick() answered %s (%d); logged once until "
+               "it answers OK", name_of(s), rc == SLUICE_RETRY ? "RETRY" : "FATAL", rc);
+    else if (rc == SLUICE_OK && s->tick_failing)
+        sl_log(SL_LOG_NOTICE, 0, "output \"%s\": tick() answers OK again", name_of(s));
+    s->tick_failing = rc != SLUICE_OK;
+}
+
+/* How long the worker may sleep in pop: until the next tick. */
+static int pop_timeout(const struct sl_sink *s, int64_t now)
+{
+    int64_t left = s->next_tick_ms - now;
+    if (left <= 0)
+        return 0;
+    return left < POP_TIMEOUT_MS ? (int)left : POP_TIMEOUT_MS;
+}
+
 /* Before each batch, so a batch popped after a reopen request goes to the
  * new file. */
 static void handle_requests(struct sl_sink *s)
 {
-    const struct sluice_output_plugin *api = s->plugin->api;
+    const struct sluice_output_plugin *api = s->api;
     unsigned want = atomic_load(&s->reopen_requests);
     if (want != atomic_load(&s->reopen_done)) {
         if (api->reopen != NULL)
@@ -107,14 +152,18 @@ static void *worker_main(void *arg)
 {
     struct sl_sink *s = arg;
     struct sl_msg *batch[BATCH];
+    s->next_tick_ms = sl_now_ms() + TICK_MS;
     for (;;) {
-        size_t n = sl_queue_pop(s->queue, batch, BATCH, POP_TIMEOUT_MS);
+        size_t n = sl_queue_pop(s->queue, batch, BATCH, pop_timeout(s, sl_now_ms()));
         handle_requests(s);
         if (n > 0) {
             write_batch(s, batch, n);
             for (size_t i = 0; i < n; i++)
                 sl_msg_unref(batch[i]);
         }
+        int64_t now = sl_now_ms();
+        if (now >= s->next_tick_ms)
+            tick(s, now);
         /* A small batch means the worker is outrunning the inputs: waking for
          * every few messages would cost a wake-up and a write() each. Let the
          * next batch gather for a moment (bounded latency, and none at all
@@ -132,41 +181,44 @@ static void *worker_main(void *arg)
 static void sink_free(struct sl_sink *s)
 {
     if (s->state != NULL)
-        s->plugin->api->close(s->state);
+        s->api->close(s->state);
     sl_queue_free(s->queue);
     sl_plugin_unload(s->plugin);
     sl_output_conf_free(s->conf);
     free(s);
 }
 
-int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
-                 const struct sl_strlist *search, char *err, size_t errlen)
+/* Opens the instance of api on a copy of conf and starts the worker; takes
+ * plugin (NULL for a descriptor that is not a loaded plugin) in every
+ * case. */
+static int sink_start(struct sl_sink **out, const struct sl_output_conf *conf,
+                      struct sl_plugin *plugin, const struct sluice_output_plugin *api, char *err,
+                      size_t errlen)
 {
     struct sl_sink *s = sl_calloc(1, sizeof *s);
-    if (s == NULL)
+    if (s == NULL) {
+        snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
+        sl_plugin_unload(plugin);
         return -ENOMEM;
+    }
+    s->plugin = plugin;
+    s->api = api;
     int rc = sl_output_conf_dup(conf, &s->conf);
     if (rc < 0) {
         snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
-        free(s);
+        sink_free(s);
         return rc;
     }
     conf = s->conf; /* from here on, the sink's own copy */
-    rc = sl_plugin_load(conf->type, conf->plugin, search, &s->plugin, err, errlen);
-    if (rc < 0) {
-        sl_output_conf_free(s->conf);
-        free(s);
-        return rc;
-    }
     rc = sl_queue_new(&s->queue, conf->queue_capacity, conf->queue_bytes);
     if (rc < 0) {
-        snprintf(err, errlen, "output \"%s\": cannot create its queue", conf->name);
+        snprintf(err, errlen, "output \"%s\": cannot create its queue (%d: %s)", conf->name, -rc,
+                 strerror(-rc));
         sink_free(s);
         return rc;
     }
     char perr[512] = "";
-    rc = s->plugin->api->open(sl_plugin_host(), sl_plugin_config(conf), &s->state, perr,
-                              sizeof perr);
+    rc = api->open(sl_plugin_host(), sl_plugin_config(conf), &s->state, perr, sizeof perr);
     if (rc < 0) {
         s->state = NULL;
         snprintf(err, errlen, "output \"%s\" (%s): %s", conf->name, conf->type,
@@ -184,6 +236,22 @@ int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
     s->started = true;
     *out = s;
     return 0;
+}
+
+int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
+                 const struct sl_strlist *search, char *err, size_t errlen)
+{
+    struct sl_plugin *p;
+    int rc = sl_plugin_load(conf->type, conf->plugin, search, &p, err, errlen);
+    if (rc < 0)
+        return rc;
+    return sink_start(out, conf, p, p->api, err, errlen);
+}
+
+int sl_sink_open_with(struct sl_sink **out, const struct sl_output_conf *conf,
+                      const struct sluice_output_plugin *api, char *err, size_t errlen)
+{
+    return sink_start(out, conf, NULL, api, err, errlen);
 }
 
 size_t sl_sink_push(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
@@ -222,8 +290,8 @@ void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *tot
     sl_queue_close(s->queue);
     if (s->started)
         pthread_join(s->worker, NULL);
-    if (s->plugin->api->flush != NULL)
-        s->plugin->api->flush(s->state);
+    if (s->api->flush != NULL)
+        s->api->flush(s->state);
     if (totals != NULL) {
         totals->written += atomic_load(&s->stats.written);
         totals->dropped += atomic_load(&s->stats.dropped);

@@ -22,7 +22,8 @@ struct sl_sink_stats {
 
 struct sl_sink {
     struct sl_output_conf *conf; /* the sink's own deep copy: the config may go first */
-    struct sl_plugin *plugin;
+    struct sl_plugin *plugin; /* owned; NULL for sl_sink_open_with() */
+    const struct sluice_output_plugin *api; /* plugin->api, or the one given */
     void *state; /* the plugin instance */
     struct sl_queue *queue;
     pthread_t worker;
@@ -33,6 +34,8 @@ struct sl_sink {
     atomic_uint reopen_requests, reopen_done;
     atomic_uint flush_requests, flush_done;
     int64_t stop_deadline_ms; /* monotonic; after it a stuck retry gives up */
+    int64_t next_tick_ms;     /* worker only: when tick() is due */
+    bool tick_failing;        /* worker only: the last tick() was not OK */
     struct sl_sink_stats stats;
 };
 
@@ -42,6 +45,12 @@ struct sl_sink {
  * nothing is left open. */
 int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
                  const struct sl_strlist *search, char *err, size_t errlen);
+
+/* As sl_sink_open(), with the descriptor api instead of a plugin loaded
+ * by conf->type: for tests (a fake plugin built in the test) and outputs
+ * built into the daemon. api is borrowed and must outlive the sink. */
+int sl_sink_open_with(struct sl_sink **out, const struct sl_output_conf *conf,
+                      const struct sluice_output_plugin *api, char *err, size_t errlen);
 
 /* Thread: any. Offers msgs[0..n) in order; returns how many the queue took
  * (their references go with them) and counts them as enqueued. */

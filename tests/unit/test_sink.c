@@ -1,0 +1,309 @@
+/* test_sink.c: one output's worker (core/output/sink.c), driven through a
+ * fake plugin whose descriptor is built here and handed to
+ * sl_sink_open_with(), so no shared object is loaded. */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "output/sink.h"
+
+/* {=== the fake plugin: answers as the test sets them, counts every call */
+struct fake {
+    atomic_int write_answer, reopen_answer, flush_answer, tick_answer;
+    atomic_int reopen_ms; /* how long reopen() takes */
+    atomic_uint writes, written, abandons, reopens, flushes, ticks, opens, closes;
+    atomic_uint retries_left; /* write answers RETRY this often, then write_answer */
+    atomic_uintptr_t last_first; /* the first message of the last batch offered */
+    atomic_size_t last_n;
+};
+
+static struct fake F;
+
+static void fake_reset(void)
+{
+    memset(&F, 0, sizeof F); /* every answer SLUICE_OK */
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int fake_open(const struct sluice_host *host, const sluice_config *cfg, void **state,
+                     char *err, size_t errlen)
+{
+    atomic_fetch_add(&F.opens, 1);
+    *state = &F;
+    return 0;
+}
+
+static int fake_write(void *state, const sluice_msg *const *msgs, size_t n)
+{
+    atomic_fetch_add(&F.writes, 1);
+    atomic_store(&F.last_first, (uintptr_t)msgs[0]);
+    atomic_store(&F.last_n, n);
+    unsigned left = atomic_load(&F.retries_left);
+    if (left > 0) {
+        atomic_store(&F.retries_left, left - 1);
+        return SLUICE_RETRY;
+    }
+    int rc = atomic_load(&F.write_answer);
+    if (rc == SLUICE_OK)
+        atomic_fetch_add(&F.written, (unsigned)n);
+    return rc;
+}
+
+static int fake_reopen(void *state)
+{
+    int ms = atomic_load(&F.reopen_ms);
+    if (ms > 0)
+        sleep_ms(ms);
+    atomic_fetch_add(&F.reopens, 1);
+    return atomic_load(&F.reopen_answer);
+}
+
+static int fake_flush(void *state)
+{
+    atomic_fetch_add(&F.flushes, 1);
+    return atomic_load(&F.flush_answer);
+}
+
+static void fake_close(void *state)
+{
+    atomic_fetch_add(&F.closes, 1);
+}
+
+static void fake_abandon(void *state)
+{
+    atomic_fetch_add(&F.abandons, 1);
+}
+
+static int fake_tick(void *state)
+{
+    atomic_fetch_add(&F.ticks, 1);
+    return atomic_load(&F.tick_answer);
+}
+
+static const struct sluice_output_plugin fake_api = {
+    .abi_version = SLUICE_PLUGIN_ABI_VERSION,
+    .size = sizeof(struct sluice_output_plugin),
+    .name = "fake",
+    .open = fake_open,
+    .write = fake_write,
+    .flush = fake_flush,
+    .reopen = fake_reopen,
+    .close = fake_close,
+    .abandon = fake_abandon,
+    .tick = fake_tick,
+};
+
+/* The same plugin as built before abandon() and tick() were appended: its
+ * size ends before them, so the daemon must not read them. */
+static struct sluice_output_plugin old_api;
+
+static struct sl_output_conf conf(const char *name, size_t capacity, enum sl_policy policy)
+{
+    return (struct sl_output_conf){.name = (char *)name, .type = "fake",
+                                   .queue_capacity = capacity, .policy = policy,
+                                   .file = "sluice.lua", .line = 1};
+}
+
+static struct sl_sink *open_fake(const struct sluice_output_plugin *api, size_t capacity,
+                                 enum sl_policy policy)
+{
+    struct sl_output_conf c = conf("fake", capacity, policy);
+    struct sl_sink *s = NULL;
+    char err[256] = "";
+    int rc = sl_sink_open_with(&s, &c, api, err, sizeof err);
+    if (rc != 0)
+        fail_msg("sl_sink_open_with: %d %s", rc, err);
+    return s;
+}
+
+static void push_n(struct sl_sink *s, size_t n)
+{
+    struct sl_msg *m[64];
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; i++) {
+        m[i] = sl_msg_new_heap("<14>hello", 9, "test");
+        assert_non_null(m[i]);
+    }
+    assert_int_equal(sl_sink_push(s, m, n), n);
+}
+
+/* Polls until *c reaches want or ms pass; returns the last value. */
+static unsigned wait_count(atomic_uint *c, unsigned want, int ms)
+{
+    int64_t end = now_ms() + ms;
+    while (atomic_load(c) < want && now_ms() < end)
+        sleep_ms(2);
+    return atomic_load(c);
+}
+/* }=== */
+
+/* {=== batch identity and tick (the ABI's appended members) */
+static void test_given_up_retry_is_abandoned(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 3);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 50, &t);
+    assert_int_equal(atomic_load(&F.abandons), 1);
+    assert_int_equal(t.failed, 3);
+    assert_int_equal(t.written, 0);
+    assert_int_equal(atomic_load(&F.closes), 1);
+}
+
+static void test_retry_then_ok_is_not_abandoned(void **state)
+{
+    fake_reset();
+    atomic_store(&F.retries_left, 2);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 5);
+    assert_true(wait_count(&F.written, 5, 3000) == 5);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 1000, &t);
+    assert_int_equal(atomic_load(&F.writes), 3); /* the same batch thrice */
+    assert_int_equal(atomic_load(&F.abandons), 0);
+    assert_int_equal(t.written, 5);
+    assert_int_equal(t.failed, 0);
+}
+
+static void test_fatal_is_not_abandoned(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_FATAL);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 4);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 1000, &t);
+    assert_int_equal(atomic_load(&F.abandons), 0);
+    assert_int_equal(t.failed, 4);
+}
+
+static void test_tick_while_idle(void **state)
+{
+    fake_reset();
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    sleep_ms(450);
+    unsigned ticks = atomic_load(&F.ticks);
+    sl_sink_close(s, 1000, NULL);
+    /* About every 100 ms: 4 in 450 ms, give or take a slow machine. */
+    assert_true(ticks >= 2);
+    assert_true(ticks <= 6);
+}
+
+static void test_tick_under_load(void **state)
+{
+    fake_reset();
+    struct sl_sink *s = open_fake(&fake_api, 1000, SL_POLICY_BLOCK);
+    int64_t end = now_ms() + 400;
+    while (now_ms() < end) {
+        push_n(s, 8);
+        sleep_ms(1);
+    }
+    unsigned ticks = atomic_load(&F.ticks);
+    sl_sink_close(s, 1000, NULL);
+    assert_true(ticks >= 2);
+}
+
+/* Runs fn with the daemon's log (stderr) going to a temporary file, and
+ * returns how often `needle` occurs in what was logged. */
+static int count_logged(void (*fn)(void), const char *needle)
+{
+    char path[] = "/tmp/test_sink_log_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    fn();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char buf[8192];
+    ssize_t len = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    assert_true(len >= 0);
+    buf[len] = '\0';
+    int n = 0;
+    for (const char *p = buf; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void failing_ticks(void)
+{
+    atomic_store(&F.tick_answer, SLUICE_RETRY);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    assert_true(wait_count(&F.ticks, 3, 2000) >= 3);
+    atomic_store(&F.tick_answer, SLUICE_OK);
+    unsigned at = atomic_load(&F.ticks);
+    assert_true(wait_count(&F.ticks, at + 2, 2000) >= at + 2);
+    atomic_store(&F.tick_answer, SLUICE_FATAL);
+    at = atomic_load(&F.ticks);
+    assert_true(wait_count(&F.ticks, at + 3, 2000) >= at + 3);
+    sl_sink_close(s, 1000, NULL);
+}
+
+/* Called on while it fails, logged once per streak of failures. */
+static void test_failing_tick_is_logged_once_per_streak(void **state)
+{
+    fake_reset();
+    assert_int_equal(count_logged(failing_ticks, "tick() answered"), 2);
+}
+
+static void test_old_descriptor_without_abandon_and_tick(void **state)
+{
+    fake_reset();
+    old_api = fake_api;
+    old_api.size = (uint32_t)offsetof(struct sluice_output_plugin, abandon);
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    struct sl_sink *s = open_fake(&old_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 2);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1);
+    sleep_ms(250);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 50, &t);
+    assert_int_equal(atomic_load(&F.ticks), 0);
+    assert_int_equal(atomic_load(&F.abandons), 0);
+    assert_int_equal(t.failed, 2);
+}
+/* }=== */
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_given_up_retry_is_abandoned),
+        cmocka_unit_test(test_retry_then_ok_is_not_abandoned),
+        cmocka_unit_test(test_fatal_is_not_abandoned),
+        cmocka_unit_test(test_tick_while_idle),
+        cmocka_unit_test(test_tick_under_load),
+        cmocka_unit_test(test_failing_tick_is_logged_once_per_streak),
+        cmocka_unit_test(test_old_descriptor_without_abandon_and_tick),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
