@@ -36,7 +36,9 @@
  * it, so a stream of pushes into a queue whose worker is busy costs no
  * futex calls, and a sleeping worker is signalled once, not once per push.
  * The signal is sent after the unlock so the woken worker does not wake up
- * only to block on the mutex.
+ * only to block on the mutex. sl_queue_wake() uses the same path for work
+ * that is not a message (a reopen request): without it, an idle worker
+ * would see the request only when its pop timed out.
  *
  * Room rule. "Room" means count <= capacity / 2 and, with a byte bound,
  * bytes <= max_bytes / 2: checking count alone would wake a producer whose
@@ -67,6 +69,7 @@ struct sl_queue {
 
     bool closed;
     bool waiting; /* the consumer is asleep on `nonempty` */
+    bool kicked;  /* sl_queue_wake(): the next pop returns at once */
 
     int *notify;  /* eventfds waiting for room, each at most once */
     size_t n_notify;
@@ -249,7 +252,7 @@ static void wait_nonempty(struct sl_queue *q, int timeout_ms)
     struct timespec deadline = {0, 0};
     if (timeout_ms > 0)
         deadline = deadline_after(timeout_ms);
-    while (q->count == 0 && !q->closed) {
+    while (q->count == 0 && !q->closed && !q->kicked) {
         q->waiting = true;
         int rc = timeout_ms < 0 ? pthread_cond_wait(&q->nonempty, &q->lock)
                                 : pthread_cond_timedwait(&q->nonempty, &q->lock, &deadline);
@@ -264,8 +267,9 @@ size_t sl_queue_pop(struct sl_queue *q, struct sl_msg **out, size_t max, int tim
     if (max == 0)
         return 0;
     pthread_mutex_lock(&q->lock);
-    if (q->count == 0 && !q->closed)
+    if (q->count == 0 && !q->closed && !q->kicked)
         wait_nonempty(q, timeout_ms);
+    q->kicked = false;
     size_t n = q->count < max ? q->count : max;
     for (size_t i = 0; i < n; i++) {
         struct sl_msg *m = q->ring[q->head];
@@ -285,6 +289,17 @@ void sl_queue_close(struct sl_queue *q)
 {
     pthread_mutex_lock(&q->lock);
     q->closed = true;
+    bool wake = q->waiting;
+    q->waiting = false;
+    pthread_mutex_unlock(&q->lock);
+    if (wake)
+        pthread_cond_signal(&q->nonempty);
+}
+
+void sl_queue_wake(struct sl_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->kicked = true;
     bool wake = q->waiting;
     q->waiting = false;
     pthread_mutex_unlock(&q->lock);

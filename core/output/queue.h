@@ -48,6 +48,11 @@ size_t sl_queue_pop(struct sl_queue *q, struct sl_msg **out, size_t max, int tim
  * once; push still works (a draining input may still deliver). */
 void sl_queue_close(struct sl_queue *q);
 
+/* Thread: any. Makes the consumer's pop return now (with what is queued,
+ * maybe nothing), or its next pop return at once if it is not waiting:
+ * for work that is not a message, such as a request to the worker. */
+void sl_queue_wake(struct sl_queue *q);
+
 /* Thread: any. Snapshot of the number of messages queued. */
 size_t sl_queue_depth(struct sl_queue *q);
 
