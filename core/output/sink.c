@@ -14,9 +14,10 @@
  * old one. tick() runs by the clock (TICK_MS), when idle and under load
  * alike, so time-driven work (rotation by age, reconnects) needs no
  * message to arrive.
- * Requests from other threads (reopen, flush) are flags the worker looks at
- * between batches: plugins are only ever called from their worker, except
- * open and close.
+ * Requests from other threads (reopen, flush) are tickets the worker serves
+ * between batches and answers on the requester's eventfd, so a requester
+ * never blocks and can ask every output at once: plugins are only ever
+ * called from their worker, except open and close.
  */
 #include "output/sink.h"
 
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/alloc.h"
@@ -117,36 +119,112 @@ static int pop_timeout(const struct sl_sink *s, int64_t now)
     return left < POP_TIMEOUT_MS ? (int)left : POP_TIMEOUT_MS;
 }
 
-/* Before each batch, so a batch popped after a reopen request goes to the
- * new file. */
-static void handle_requests(struct sl_sink *s)
+/* {=== requests (reopen, flush) */
+static void answer(struct sl_sink_ticket *t, int status)
 {
-    const struct sluice_output_plugin *api = s->api;
-    unsigned want = atomic_load(&s->reopen_requests);
-    if (want != atomic_load(&s->reopen_done)) {
-        if (api->reopen != NULL)
-            api->reopen(s->state);
-        atomic_store(&s->reopen_done, want);
-    }
-    want = atomic_load(&s->flush_requests);
-    if (want != atomic_load(&s->flush_done)) {
-        if (api->flush != NULL)
-            api->flush(s->state);
-        atomic_store(&s->flush_done, want);
+    int efd = t->efd;
+    t->status = status;
+    atomic_store_explicit(&t->done, true, memory_order_release);
+    /* t may be freed from here on; efd stays open (sink.h). */
+    if (efd >= 0) {
+        uint64_t one = 1;
+        ssize_t w;
+        while ((w = write(efd, &one, sizeof one)) < 0 && errno == EINTR)
+            ;
+        (void)w;
     }
 }
 
-/* Bumps a request counter and waits for the worker to echo it. */
-static int request(struct sl_sink *s, atomic_uint *requests, atomic_uint *done, int64_t deadline)
+static int status_of(int rc)
 {
-    unsigned ticket = atomic_fetch_add(requests, 1) + 1;
-    while ((int)(atomic_load(done) - ticket) < 0) {
-        if (sl_now_ms() >= deadline)
-            return -ETIMEDOUT;
-        sleep_ms(2);
-    }
-    return 0;
+    return rc == SLUICE_OK ? 0 : -EIO;
 }
+
+/* Moves the tickets that can be served now from the sink's list to *out:
+ * every reopen, and the flushes whose messages are all written. */
+static void take_ready(struct sl_sink *s, struct sl_sink_ticket **out)
+{
+    uint64_t done = atomic_load(&s->stats.written) + atomic_load(&s->stats.failed);
+    struct sl_sink_ticket **tail = out;
+    pthread_mutex_lock(&s->req_mu);
+    struct sl_sink_ticket **p = &s->req_head;
+    s->req_tail = &s->req_head;
+    while (*p != NULL) {
+        struct sl_sink_ticket *t = *p;
+        if (t->op == SL_SINK_REOPEN || t->target <= done) {
+            *p = t->next;
+            *tail = t;
+            tail = &t->next;
+        } else {
+            s->req_tail = &t->next;
+            p = &t->next;
+        }
+    }
+    *tail = NULL;
+    atomic_store(&s->req_pending, s->req_head != NULL);
+    pthread_mutex_unlock(&s->req_mu);
+}
+
+/* Between batches, so a batch popped after a reopen request goes to the
+ * new file. One call of the plugin serves every ticket that waits for it;
+ * the lock is not held while the plugin works, so a requester never waits
+ * for a slow reopen. */
+static void handle_requests(struct sl_sink *s)
+{
+    if (!atomic_load_explicit(&s->req_pending, memory_order_acquire))
+        return;
+    struct sl_sink_ticket *ready;
+    take_ready(s, &ready);
+    const struct sluice_output_plugin *api = s->api;
+    bool reopen = false, flush = false;
+    for (struct sl_sink_ticket *t = ready; t != NULL; t = t->next) {
+        reopen |= t->op == SL_SINK_REOPEN;
+        flush |= t->op == SL_SINK_FLUSH;
+    }
+    /* A closing output reopens nothing: its files close next. */
+    int rc_reopen = atomic_load(&s->stopping) ? -ECANCELED : 0, rc_flush = 0;
+    if (reopen && rc_reopen == 0 && api->reopen != NULL && (rc_reopen = status_of(api->reopen(s->state))) < 0)
+        sl_log(SL_LOG_ERR, 0, "output \"%s\": reopen() failed", name_of(s));
+    if (flush && api->flush != NULL && (rc_flush = status_of(api->flush(s->state))) < 0)
+        sl_log(SL_LOG_ERR, 0, "output \"%s\": flush() failed", name_of(s));
+    while (ready != NULL) {
+        struct sl_sink_ticket *t = ready;
+        ready = t->next; /* before answer(): t may be freed after it */
+        answer(t, t->op == SL_SINK_REOPEN ? rc_reopen : rc_flush);
+    }
+}
+
+void sl_sink_request(struct sl_sink *s, enum sl_sink_op op, struct sl_sink_ticket *t)
+{
+    t->op = op;
+    t->status = 0;
+    atomic_store(&t->done, false);
+    t->target = atomic_load(&s->stats.enqueued);
+    t->next = NULL;
+    pthread_mutex_lock(&s->req_mu);
+    *s->req_tail = t;
+    s->req_tail = &t->next;
+    atomic_store_explicit(&s->req_pending, true, memory_order_release);
+    pthread_mutex_unlock(&s->req_mu);
+    sl_queue_wake(s->queue); /* an idle worker sleeps in pop */
+}
+
+/* At close, with the worker gone: what still waits is answered, a flush
+ * with the last flush's status. */
+static void answer_all(struct sl_sink *s, int flush_status)
+{
+    pthread_mutex_lock(&s->req_mu);
+    struct sl_sink_ticket *t = s->req_head;
+    s->req_head = NULL;
+    s->req_tail = &s->req_head;
+    pthread_mutex_unlock(&s->req_mu);
+    while (t != NULL) {
+        struct sl_sink_ticket *next = t->next;
+        answer(t, t->op == SL_SINK_FLUSH ? flush_status : -ECANCELED);
+        t = next;
+    }
+}
+/* }=== */
 
 static void *worker_main(void *arg)
 {
@@ -160,6 +238,7 @@ static void *worker_main(void *arg)
             write_batch(s, batch, n);
             for (size_t i = 0; i < n; i++)
                 sl_msg_unref(batch[i]);
+            handle_requests(s); /* a flush waiting for this batch */
         }
         int64_t now = sl_now_ms();
         if (now >= s->next_tick_ms)
@@ -185,6 +264,7 @@ static void sink_free(struct sl_sink *s)
     sl_queue_free(s->queue);
     sl_plugin_unload(s->plugin);
     sl_output_conf_free(s->conf);
+    pthread_mutex_destroy(&s->req_mu);
     free(s);
 }
 
@@ -203,6 +283,8 @@ static int sink_start(struct sl_sink **out, const struct sl_output_conf *conf,
     }
     s->plugin = plugin;
     s->api = api;
+    s->req_tail = &s->req_head;
+    pthread_mutex_init(&s->req_mu, NULL);
     int rc = sl_output_conf_dup(conf, &s->conf);
     if (rc < 0) {
         snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
@@ -262,23 +344,9 @@ size_t sl_sink_push(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
     return taken;
 }
 
-int sl_sink_reopen(struct sl_sink *s, int timeout_ms)
+const char *sl_sink_name(const struct sl_sink *s)
 {
-    return request(s, &s->reopen_requests, &s->reopen_done, sl_now_ms() + timeout_ms);
-}
-
-int sl_sink_flush(struct sl_sink *s, int timeout_ms)
-{
-    /* First what was queued before the call is written (or given up on),
-     * then the plugin flushes, on its worker. */
-    uint64_t target = atomic_load(&s->stats.enqueued);
-    int64_t deadline = sl_now_ms() + timeout_ms;
-    while (atomic_load(&s->stats.written) + atomic_load(&s->stats.failed) < target) {
-        if (sl_now_ms() >= deadline)
-            return -ETIMEDOUT;
-        sleep_ms(5);
-    }
-    return request(s, &s->flush_requests, &s->flush_done, deadline);
+    return s->conf->name;
 }
 
 void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *totals)
@@ -290,8 +358,10 @@ void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *tot
     sl_queue_close(s->queue);
     if (s->started)
         pthread_join(s->worker, NULL);
+    int flushed = 0;
     if (s->api->flush != NULL)
-        s->api->flush(s->state);
+        flushed = status_of(s->api->flush(s->state));
+    answer_all(s, flushed);
     if (totals != NULL) {
         totals->written += atomic_load(&s->stats.written);
         totals->dropped += atomic_load(&s->stats.dropped);

@@ -29,10 +29,10 @@ struct sl_sink {
     pthread_t worker;
     bool started;
     atomic_bool stopping;
-    /* Requests to the worker: a requester bumps *_requests and waits until
-     * the worker echoes the value into *_done. */
-    atomic_uint reopen_requests, reopen_done;
-    atomic_uint flush_requests, flush_done;
+    /* Requests to the worker (sl_sink_request), oldest first. */
+    pthread_mutex_t req_mu;
+    struct sl_sink_ticket *req_head, **req_tail; /* under req_mu */
+    atomic_bool req_pending; /* a hint for the worker: look at req_head */
     int64_t stop_deadline_ms; /* monotonic; after it a stuck retry gives up */
     int64_t next_tick_ms;     /* worker only: when tick() is due */
     bool tick_failing;        /* worker only: the last tick() was not OK */
@@ -56,14 +56,36 @@ int sl_sink_open_with(struct sl_sink **out, const struct sl_output_conf *conf,
  * (their references go with them) and counts them as enqueued. */
 size_t sl_sink_push(struct sl_sink *s, struct sl_msg *const *msgs, size_t n);
 
-/* Thread: any. Has the worker reopen the plugin's files, and waits up to
- * timeout_ms until it has: what is written after this returns goes to the
- * new files. 0 or -ETIMEDOUT. */
-int sl_sink_reopen(struct sl_sink *s, int timeout_ms);
+enum sl_sink_op {
+    SL_SINK_REOPEN, /* the plugin's reopen(): what is written after goes to new files */
+    SL_SINK_FLUSH   /* what was queued before is written (or given up), then flush() */
+};
 
-/* Thread: any. Waits until everything queued before the call is written and
- * flushed, up to timeout_ms. 0 or -ETIMEDOUT. */
-int sl_sink_flush(struct sl_sink *s, int timeout_ms);
+/* One caller's request to a sink's worker, and where its answer goes. The
+ * caller owns the struct and sets efd; the sink borrows the struct from
+ * sl_sink_request() until it answers, which it always does: the worker
+ * when it has done the work, or sl_sink_close(). Answering sets status,
+ * then done (release), and then writes 1 to efd (when >= 0), so efd must
+ * stay open until every sink that may answer has been closed, while the
+ * struct may be freed as soon as done reads true (acquire). */
+struct sl_sink_ticket {
+    int efd;
+    int status; /* once done: 0; -EIO: the plugin answered RETRY or FATAL;
+                 * -ECANCELED: the output closed before it could reopen */
+    atomic_bool done;
+    /* the sink's, while it holds the ticket */
+    enum sl_sink_op op;
+    uint64_t target; /* SL_SINK_FLUSH: written + failed to reach first */
+    struct sl_sink_ticket *next;
+};
+
+/* Thread: any. Hands t (efd set by the caller) to the worker for op and
+ * returns at once; see struct sl_sink_ticket for the answer. Requests
+ * that wait together are served by one call of the plugin. */
+void sl_sink_request(struct sl_sink *s, enum sl_sink_op op, struct sl_sink_ticket *t);
+
+/* Thread: any. The output's name, for messages; valid while s is open. */
+const char *sl_sink_name(const struct sl_sink *s);
 
 struct sl_sink_totals {
     uint64_t written, dropped, failed;

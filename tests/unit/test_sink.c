@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "output/fanout.h"
 #include "output/sink.h"
 
 /* {=== the fake plugin: answers as the test sets them, counts every call */
@@ -294,6 +296,165 @@ static void test_old_descriptor_without_abandon_and_tick(void **state)
 }
 /* }=== */
 
+/* {=== requests: reopen and flush, answered on an eventfd */
+static int new_eventfd(void)
+{
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    assert_true(efd >= 0);
+    return efd;
+}
+
+/* Waits up to ms for efd to be written; true when it was. */
+static bool wait_event(int efd, int ms)
+{
+    struct pollfd p = {.fd = efd, .events = POLLIN};
+    if (poll(&p, 1, ms) != 1)
+        return false;
+    uint64_t v;
+    return read(efd, &v, sizeof v) == sizeof v;
+}
+
+static void test_reopen_answered_at_once_when_idle(void **state)
+{
+    fake_reset();
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    sleep_ms(30); /* the worker is asleep in pop */
+    int efd = new_eventfd();
+    struct sl_sink_ticket t = {.efd = efd};
+    int64_t t0 = now_ms();
+    sl_sink_request(s, SL_SINK_REOPEN, &t);
+    assert_true(wait_event(efd, 2000));
+    /* Not when a 100 ms pop timed out: at once. */
+    assert_true(now_ms() - t0 < 50);
+    assert_true(atomic_load(&t.done));
+    assert_int_equal(t.status, 0);
+    assert_int_equal(atomic_load(&F.reopens), 1);
+    sl_sink_close(s, 1000, NULL);
+    close(efd);
+}
+
+static void test_failed_reopen_and_flush_are_answered(void **state)
+{
+    fake_reset();
+    atomic_store(&F.reopen_answer, SLUICE_RETRY);
+    atomic_store(&F.flush_answer, SLUICE_FATAL);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    int efd = new_eventfd();
+    struct sl_sink_ticket r = {.efd = efd}, f = {.efd = efd};
+    sl_sink_request(s, SL_SINK_REOPEN, &r);
+    sl_sink_request(s, SL_SINK_FLUSH, &f);
+    int64_t end = now_ms() + 2000;
+    while (!(atomic_load(&r.done) && atomic_load(&f.done)) && now_ms() < end)
+        wait_event(efd, 100);
+    assert_true(atomic_load(&r.done) && atomic_load(&f.done));
+    assert_int_equal(r.status, -EIO);
+    assert_int_equal(f.status, -EIO);
+    sl_sink_close(s, 1000, NULL);
+    close(efd);
+}
+
+static void test_waiting_requests_share_one_call(void **state)
+{
+    fake_reset();
+    atomic_store(&F.reopen_ms, 200);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    struct sl_sink_ticket t[4] = {{.efd = -1}, {.efd = -1}, {.efd = -1}, {.efd = -1}};
+    sl_sink_request(s, SL_SINK_REOPEN, &t[0]);
+    sleep_ms(50); /* the first reopen is under way: the others wait for the next */
+    for (int i = 1; i < 4; i++)
+        sl_sink_request(s, SL_SINK_REOPEN, &t[i]);
+    assert_true(wait_count(&F.reopens, 2, 3000) == 2);
+    sleep_ms(50);
+    for (int i = 0; i < 4; i++)
+        assert_true(atomic_load(&t[i].done));
+    assert_int_equal(atomic_load(&F.reopens), 2);
+    sl_sink_close(s, 1000, NULL);
+}
+
+static void test_flush_waits_for_what_was_queued(void **state)
+{
+    fake_reset();
+    atomic_store(&F.retries_left, 3); /* 10 + 20 + 40 ms of backoff */
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 5);
+    struct sl_sink_ticket t = {.efd = -1};
+    sl_sink_request(s, SL_SINK_FLUSH, &t);
+    int64_t end = now_ms() + 3000;
+    while (!atomic_load(&t.done) && now_ms() < end)
+        sleep_ms(1);
+    assert_true(atomic_load(&t.done));
+    assert_int_equal(atomic_load(&F.written), 5); /* written before the flush answered */
+    assert_int_equal(atomic_load(&F.flushes), 1);
+    sl_sink_close(s, 1000, NULL);
+}
+
+static void test_close_answers_what_waits(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 1);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1);
+    /* The worker retries its batch: the flush waits for it until close
+     * gives the batch up; then the final flush() answers it. */
+    int efd = new_eventfd();
+    struct sl_sink_ticket f = {.efd = efd};
+    sl_sink_request(s, SL_SINK_FLUSH, &f);
+    sleep_ms(30);
+    assert_false(atomic_load(&f.done));
+    sl_sink_close(s, 50, NULL);
+    assert_true(atomic_load(&f.done));
+    assert_int_equal(f.status, 0);
+    assert_true(wait_event(efd, 0));
+    close(efd);
+}
+
+static void test_fanout_names_each_failure(void **state)
+{
+    fake_reset();
+    struct sl_output_conf ca = conf("a", 100, SL_POLICY_BLOCK);
+    struct sl_output_conf cb = conf("b", 100, SL_POLICY_BLOCK);
+    struct sl_sink *s[2];
+    char err[128];
+    assert_int_equal(sl_sink_open_with(&s[0], &ca, &fake_api, err, sizeof err), 0);
+    static struct sluice_output_plugin failing;
+    failing = fake_api;
+    failing.reopen = NULL; /* no reopen: OK at once */
+    failing.flush = fake_flush;
+    assert_int_equal(sl_sink_open_with(&s[1], &cb, &failing, err, sizeof err), 0);
+    atomic_store(&F.reopen_answer, SLUICE_RETRY);
+    int efd = new_eventfd();
+    struct sl_fanout *f;
+    assert_int_equal(sl_fanout_new(&f, s, 2, SL_SINK_REOPEN, efd, 5000), 0);
+    int64_t end = now_ms() + 3000;
+    while (!sl_fanout_done(f) && now_ms() < end)
+        wait_event(efd, 100);
+    assert_true(sl_fanout_done(f));
+    struct sluice_buf b = {0};
+    assert_int_equal(sl_fanout_answer(f, &b), -EIO);
+    assert_non_null(b.data);
+    assert_true(b.len == strlen("error: output \"a\": reopen() failed\n"));
+    assert_memory_equal(b.data, "error: output \"a\": reopen() failed\n", b.len);
+    free(b.data);
+    sl_fanout_free(f);
+    /* late: a deadline passes before a slow reopen answers */
+    atomic_store(&F.reopen_answer, SLUICE_OK);
+    atomic_store(&F.reopen_ms, 300);
+    assert_int_equal(sl_fanout_new(&f, s, 2, SL_SINK_REOPEN, efd, 50), 0);
+    sleep_ms(100);
+    assert_true(sl_fanout_expired(f, now_ms()));
+    b = (struct sluice_buf){0};
+    assert_int_equal(sl_fanout_answer(f, &b), -EIO);
+    assert_non_null(strstr(b.data, "output \"a\": did not reopen within 0 s"));
+    free(b.data);
+    sl_sink_close(s[0], 1000, NULL); /* answers, if the worker has not */
+    sl_sink_close(s[1], 1000, NULL);
+    assert_true(sl_fanout_done(f));
+    sl_fanout_free(f);
+    close(efd);
+}
+/* }=== */
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +465,12 @@ int main(void)
         cmocka_unit_test(test_tick_under_load),
         cmocka_unit_test(test_failing_tick_is_logged_once_per_streak),
         cmocka_unit_test(test_old_descriptor_without_abandon_and_tick),
+        cmocka_unit_test(test_reopen_answered_at_once_when_idle),
+        cmocka_unit_test(test_failed_reopen_and_flush_are_answered),
+        cmocka_unit_test(test_waiting_requests_share_one_call),
+        cmocka_unit_test(test_flush_waits_for_what_was_queued),
+        cmocka_unit_test(test_close_answers_what_waits),
+        cmocka_unit_test(test_fanout_names_each_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
