@@ -311,7 +311,7 @@ static void reload_free_maps(struct reload *r)
 static long old_sink_named(const struct sl_runtime *old, const char *name)
 {
     for (size_t j = 0; j < old->routing.nsinks; j++) {
-        if (strcmp(old->routing.sinks[j]->conf->name, name) == 0)
+        if (strcmp(sl_sink_name(old->routing.sinks[j]), name) == 0)
             return (long)j;
     }
     return -1;
@@ -359,7 +359,7 @@ static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config 
         long j = old_sink_named(old, o->name);
         r->out_from[i] = -1;
         rt->routing.nsinks = i + 1;
-        if (j >= 0 && sl_output_conf_equal(old->routing.sinks[j]->conf, o)) {
+        if (j >= 0 && sl_output_conf_equal(sl_sink_conf(old->routing.sinks[j]), o)) {
             r->out_from[i] = j;
             r->sink_kept[j] = true;
             rt->routing.sinks[i] = old->routing.sinks[j];
@@ -534,7 +534,7 @@ static void reload_commit(struct sl_daemon *d, struct reload *r, struct sl_error
             continue;
         struct sl_sink *s = old->routing.sinks[j];
         for (size_t i = 0; i < rt->ninputs; i++)
-            sl_queue_cancel_notify(s->queue, rt->inputs[i]->wakefd);
+            sl_sink_cancel_notify(s, rt->inputs[i]->wakefd);
         sl_sink_close(s, DRAIN_TIMEOUT_MS, &d->closed);
         r->out_closed++;
     }
@@ -685,16 +685,18 @@ static void stats_input(struct sluice_buf *b, const struct sl_input *in)
 
 static void stats_output(struct sluice_buf *b, struct sl_sink *k)
 {
-    const struct sl_sink_stats *s = &k->stats;
-    json_str(b, k->conf->name);
+    const struct sl_output_conf *c = sl_sink_conf(k);
+    struct sl_sink_stats s;
+    sl_sink_stats(k, &s);
+    json_str(b, c->name);
     sl_buf_append(b, ":{\"type\":", 9);
-    json_str(b, k->conf->type);
+    json_str(b, c->type);
     appendf(b,
             ",\"enqueued\":%llu,\"written\":%llu,\"dropped\":%llu,\"failed\":%llu,"
             "\"queue_depth\":%zu,\"queue_capacity\":%zu,\"policy\":\"%s\"}",
-            LD(s->enqueued), LD(s->written), LD(s->dropped), LD(s->failed),
-            sl_queue_depth(k->queue), k->conf->queue_capacity,
-            k->conf->policy == SL_POLICY_DROP ? "drop" : "block");
+            (unsigned long long)s.enqueued, (unsigned long long)s.written,
+            (unsigned long long)s.dropped, (unsigned long long)s.failed, s.queue_depth,
+            c->queue_capacity, c->policy == SL_POLICY_DROP ? "drop" : "block");
 }
 
 
@@ -838,11 +840,12 @@ static void shut_down(struct sl_daemon *d)
     struct sl_sink_totals before = d->closed;
     uint64_t queued = 0;
     for (size_t i = 0; d->rt != NULL && i < d->rt->routing.nsinks; i++) {
-        struct sl_sink *s = d->rt->routing.sinks[i];
-        before.written += LD(s->stats.written);
-        before.dropped += LD(s->stats.dropped);
-        before.failed += LD(s->stats.failed);
-        queued += sl_queue_depth(s->queue);
+        struct sl_sink_stats s;
+        sl_sink_stats(d->rt->routing.sinks[i], &s);
+        before.written += s.written;
+        before.dropped += s.dropped;
+        before.failed += s.failed;
+        queued += s.queue_depth;
     }
     runtime_stop(d->rt, &d->closed);
     d->rt = NULL;

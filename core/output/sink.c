@@ -14,6 +14,12 @@
  * old one. tick() runs by the clock (TICK_MS), when idle and under load
  * alike, so time-driven work (rotation by age, reconnects) needs no
  * message to arrive.
+ * The sink, not its callers, applies the output's policy when the queue is
+ * full (sl_sink_offer: drop and count, or hand the rest back to be
+ * parked), so an input knows nothing of queues, and the worker's cycle is
+ * the queue interface's pop -> write -> commit (queue.h), so a queue that
+ * keeps messages until they are written can take the memory queue's place
+ * without a change here.
  * Requests from other threads (reopen, flush) are tickets the worker serves
  * between batches and answers on the requester's eventfd, so a requester
  * never blocks and can ask every output at once: plugins are only ever
@@ -22,20 +28,45 @@
 #include "output/sink.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/log.h"
 #include "common/alloc.h"
+#include "common/log.h"
+#include "output/plugin.h"
 
 #define BATCH 2048 /* messages per write(); the queue's byte bound caps the bytes */
 #define POP_TIMEOUT_MS 100
 #define TICK_MS 100 /* sluice-plugin.h promises tick() about this often */
 #define SMALL_BATCH 64
 #define GATHER_US 200
+
+struct counters {
+    atomic_uint_fast64_t enqueued, written, dropped, failed;
+};
+
+struct sl_sink {
+    struct sl_output_conf *conf; /* the sink's own deep copy: the config may go first */
+    struct sl_plugin *plugin; /* owned; NULL for sl_sink_open_with() */
+    const struct sluice_output_plugin *api; /* plugin->api, or the one given */
+    void *state; /* the plugin instance */
+    struct sl_queue *queue; /* owned */
+    pthread_t worker;
+    bool started;
+    atomic_bool stopping;
+    /* Requests to the worker (sl_sink_request), oldest first. */
+    pthread_mutex_t req_mu;
+    struct sl_sink_ticket *req_head, **req_tail; /* under req_mu */
+    atomic_bool req_pending; /* a hint for the worker: look at req_head */
+    int64_t stop_deadline_ms; /* monotonic; after it a stuck retry gives up */
+    int64_t next_tick_ms;     /* worker only: when tick() is due */
+    bool tick_failing;        /* worker only: the last tick() was not OK */
+    struct counters stats;
+};
 
 static void sleep_us(long us)
 {
@@ -236,6 +267,7 @@ static void *worker_main(void *arg)
         handle_requests(s);
         if (n > 0) {
             write_batch(s, batch, n);
+            sl_queue_commit(s->queue, n); /* written or given up: never offered again */
             for (size_t i = 0; i < n; i++)
                 sl_msg_unref(batch[i]);
             handle_requests(s); /* a flush waiting for this batch */
@@ -269,20 +301,22 @@ static void sink_free(struct sl_sink *s)
 }
 
 /* Opens the instance of api on a copy of conf and starts the worker; takes
- * plugin (NULL for a descriptor that is not a loaded plugin) in every
- * case. */
+ * plugin (NULL for a descriptor that is not a loaded plugin) and queue
+ * (NULL: a memory queue as conf says) in every case. */
 static int sink_start(struct sl_sink **out, const struct sl_output_conf *conf,
-                      struct sl_plugin *plugin, const struct sluice_output_plugin *api, char *err,
-                      size_t errlen)
+                      struct sl_plugin *plugin, const struct sluice_output_plugin *api,
+                      struct sl_queue *queue, char *err, size_t errlen)
 {
     struct sl_sink *s = sl_calloc(1, sizeof *s);
     if (s == NULL) {
         snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
         sl_plugin_unload(plugin);
+        sl_queue_free(queue);
         return -ENOMEM;
     }
     s->plugin = plugin;
     s->api = api;
+    s->queue = queue;
     s->req_tail = &s->req_head;
     pthread_mutex_init(&s->req_mu, NULL);
     int rc = sl_output_conf_dup(conf, &s->conf);
@@ -292,7 +326,8 @@ static int sink_start(struct sl_sink **out, const struct sl_output_conf *conf,
         return rc;
     }
     conf = s->conf; /* from here on, the sink's own copy */
-    rc = sl_queue_new(&s->queue, conf->queue_capacity, conf->queue_bytes);
+    if (s->queue == NULL)
+        rc = sl_queue_new(&s->queue, conf->queue_capacity, conf->queue_bytes);
     if (rc < 0) {
         snprintf(err, errlen, "output \"%s\": cannot create its queue (%d: %s)", conf->name, -rc,
                  strerror(-rc));
@@ -327,21 +362,70 @@ int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
     int rc = sl_plugin_load(conf->type, conf->plugin, search, &p, err, errlen);
     if (rc < 0)
         return rc;
-    return sink_start(out, conf, p, p->api, err, errlen);
+    return sink_start(out, conf, p, p->api, NULL, err, errlen);
 }
 
 int sl_sink_open_with(struct sl_sink **out, const struct sl_output_conf *conf,
-                      const struct sluice_output_plugin *api, char *err, size_t errlen)
+                      const struct sluice_output_plugin *api, struct sl_queue *queue,
+                      char *err, size_t errlen)
 {
-    return sink_start(out, conf, NULL, api, err, errlen);
+    return sink_start(out, conf, NULL, api, queue, err, errlen);
 }
 
-size_t sl_sink_push(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
+/* {=== the producers' side */
+static void count(atomic_uint_fast64_t *c, size_t n)
+{
+    if (n > 0)
+        atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+size_t sl_sink_offer(struct sl_sink *s, struct sl_msg *const *msgs, size_t n, int room_fd)
 {
     size_t taken = sl_queue_push(s->queue, msgs, n);
-    if (taken > 0)
-        atomic_fetch_add_explicit(&s->stats.enqueued, taken, memory_order_relaxed);
+    count(&s->stats.enqueued, taken);
+    if (taken == n)
+        return n;
+    if (s->conf->policy == SL_POLICY_DROP) {
+        sl_sink_discard(s, msgs + taken, n - taken);
+        return n;
+    }
+    if (room_fd >= 0)
+        sl_queue_notify_room(s->queue, room_fd);
     return taken;
+}
+
+void sl_sink_notify_room(struct sl_sink *s, int room_fd)
+{
+    sl_queue_notify_room(s->queue, room_fd);
+}
+
+void sl_sink_cancel_notify(struct sl_sink *s, int room_fd)
+{
+    sl_queue_cancel_notify(s->queue, room_fd);
+}
+
+void sl_sink_discard(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
+{
+    count(&s->stats.dropped, n);
+    for (size_t i = 0; i < n; i++)
+        sl_msg_unref(msgs[i]);
+}
+/* }=== */
+
+const struct sl_output_conf *sl_sink_conf(const struct sl_sink *s)
+{
+    return s->conf;
+}
+
+void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out)
+{
+    *out = (struct sl_sink_stats){
+        .enqueued = atomic_load_explicit(&s->stats.enqueued, memory_order_relaxed),
+        .written = atomic_load_explicit(&s->stats.written, memory_order_relaxed),
+        .dropped = atomic_load_explicit(&s->stats.dropped, memory_order_relaxed),
+        .failed = atomic_load_explicit(&s->stats.failed, memory_order_relaxed),
+        .queue_depth = sl_queue_depth(s->queue),
+    };
 }
 
 const char *sl_sink_name(const struct sl_sink *s)

@@ -33,9 +33,20 @@ struct fake {
 
 static struct fake F;
 
+/* What the worker did, in order ("pop 3", "write 3", "commit 3"), written
+ * only by the worker and read after sl_sink_close() joined it. */
+static char events[4096];
+
+static void event(const char *what, size_t n)
+{
+    size_t len = strlen(events);
+    snprintf(events + len, sizeof events - len, "%s%s %zu", len ? ", " : "", what, n);
+}
+
 static void fake_reset(void)
 {
     memset(&F, 0, sizeof F); /* every answer SLUICE_OK */
+    events[0] = '\0';
 }
 
 static void sleep_ms(int ms)
@@ -62,6 +73,7 @@ static int fake_open(const struct sluice_host *host, const sluice_config *cfg, v
 static int fake_write(void *state, const sluice_msg *const *msgs, size_t n)
 {
     atomic_fetch_add(&F.writes, 1);
+    event("write", n);
     atomic_store(&F.last_first, (uintptr_t)msgs[0]);
     atomic_store(&F.last_n, n);
     unsigned left = atomic_load(&F.retries_left);
@@ -136,7 +148,7 @@ static struct sl_sink *open_fake(const struct sluice_output_plugin *api, size_t 
     struct sl_output_conf c = conf("fake", capacity, policy);
     struct sl_sink *s = NULL;
     char err[256] = "";
-    int rc = sl_sink_open_with(&s, &c, api, err, sizeof err);
+    int rc = sl_sink_open_with(&s, &c, api, NULL, err, sizeof err);
     if (rc != 0)
         fail_msg("sl_sink_open_with: %d %s", rc, err);
     return s;
@@ -150,7 +162,7 @@ static void push_n(struct sl_sink *s, size_t n)
         m[i] = sl_msg_new_heap("<14>hello", 9, "test");
         assert_non_null(m[i]);
     }
-    assert_int_equal(sl_sink_push(s, m, n), n);
+    assert_int_equal(sl_sink_offer(s, m, n, -1), n);
 }
 
 /* Polls until *c reaches want or ms pass; returns the last value. */
@@ -416,12 +428,12 @@ static void test_fanout_names_each_failure(void **state)
     struct sl_output_conf cb = conf("b", 100, SL_POLICY_BLOCK);
     struct sl_sink *s[2];
     char err[128];
-    assert_int_equal(sl_sink_open_with(&s[0], &ca, &fake_api, err, sizeof err), 0);
+    assert_int_equal(sl_sink_open_with(&s[0], &ca, &fake_api, NULL, err, sizeof err), 0);
     static struct sluice_output_plugin failing;
     failing = fake_api;
     failing.reopen = NULL; /* no reopen: OK at once */
     failing.flush = fake_flush;
-    assert_int_equal(sl_sink_open_with(&s[1], &cb, &failing, err, sizeof err), 0);
+    assert_int_equal(sl_sink_open_with(&s[1], &cb, &failing, NULL, err, sizeof err), 0);
     atomic_store(&F.reopen_answer, SLUICE_RETRY);
     int efd = new_eventfd();
     struct sl_fanout *f;
@@ -455,6 +467,204 @@ static void test_fanout_names_each_failure(void **state)
 }
 /* }=== */
 
+/* {=== the policy, the counters, and the queue's pop -> write -> commit */
+
+/* A queue that records the consumer's calls and hands them on to a memory
+ * queue: a second implementation of the interface, as a disk queue will be. */
+struct watchq {
+    struct sl_queue base;
+    struct sl_queue *inner;
+};
+
+static struct sl_queue *inner(struct sl_queue *q)
+{
+    return ((struct watchq *)q)->inner;
+}
+
+static size_t w_push(struct sl_queue *q, struct sl_msg *const *m, size_t n)
+{
+    return sl_queue_push(inner(q), m, n);
+}
+
+static size_t w_pop(struct sl_queue *q, struct sl_msg **out, size_t max, int timeout_ms)
+{
+    size_t n = sl_queue_pop(inner(q), out, max, timeout_ms);
+    if (n > 0)
+        event("pop", n);
+    return n;
+}
+
+static void w_commit(struct sl_queue *q, size_t n)
+{
+    event("commit", n);
+    sl_queue_commit(inner(q), n);
+}
+
+static size_t w_depth(struct sl_queue *q) { return sl_queue_depth(inner(q)); }
+static void w_close(struct sl_queue *q) { sl_queue_close(inner(q)); }
+static void w_notify(struct sl_queue *q, int efd) { sl_queue_notify_room(inner(q), efd); }
+static void w_cancel(struct sl_queue *q, int efd) { sl_queue_cancel_notify(inner(q), efd); }
+static void w_wake(struct sl_queue *q) { sl_queue_wake(inner(q)); }
+
+static void w_free(struct sl_queue *q)
+{
+    sl_queue_free(inner(q));
+    free(q);
+}
+
+static const struct sl_queue_ops watch_ops = {
+    .push = w_push, .pop = w_pop, .commit = w_commit, .depth = w_depth, .close = w_close,
+    .notify_room = w_notify, .cancel_notify = w_cancel, .wake = w_wake, .free = w_free,
+};
+
+static struct sl_queue *watch_queue(size_t capacity)
+{
+    struct watchq *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->base.ops = &watch_ops;
+    assert_int_equal(sl_queue_new(&w->inner, capacity, 0), 0);
+    return &w->base;
+}
+
+static struct sl_sink *open_watched(size_t capacity)
+{
+    struct sl_output_conf c = conf("watched", capacity, SL_POLICY_BLOCK);
+    struct sl_sink *s = NULL;
+    char err[256] = "";
+    assert_int_equal(sl_sink_open_with(&s, &c, &fake_api, watch_queue(capacity), err,
+                                       sizeof err), 0);
+    return s;
+}
+
+static void make_msgs(struct sl_msg **m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        m[i] = sl_msg_new_heap("<14>hello", 9, "test");
+        assert_non_null(m[i]);
+    }
+}
+
+static void unref_all(struct sl_msg **m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sl_msg_unref(m[i]);
+}
+
+static void test_commit_after_write(void **state)
+{
+    fake_reset();
+    struct sl_sink *s = open_watched(100);
+    push_n(s, 3);
+    assert_true(wait_count(&F.written, 3, 2000) == 3);
+    sl_sink_close(s, 1000, NULL);
+    assert_string_equal(events, "pop 3, write 3, commit 3");
+}
+
+static void test_retry_offers_the_same_batch_then_commits(void **state)
+{
+    fake_reset();
+    atomic_store(&F.retries_left, 2);
+    struct sl_sink *s = open_watched(100);
+    struct sl_msg *m[4];
+    make_msgs(m, 4);
+    for (int i = 0; i < 4; i++)
+        sl_msg_ref(m[i]); /* ours, to compare addresses with */
+    assert_int_equal(sl_sink_offer(s, m, 4, -1), 4);
+    assert_true(wait_count(&F.written, 4, 3000) == 4);
+    assert_ptr_equal((void *)atomic_load(&F.last_first), m[0]);
+    assert_int_equal(atomic_load(&F.last_n), 4);
+    sl_sink_close(s, 1000, NULL);
+    assert_string_equal(events, "pop 4, write 4, write 4, write 4, commit 4");
+    unref_all(m, 4);
+}
+
+static void test_given_up_batch_is_committed(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    struct sl_sink *s = open_watched(100);
+    push_n(s, 2);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1);
+    sl_sink_close(s, 30, NULL);
+    /* Given up (abandoned, counted failed): it is never offered again. */
+    assert_non_null(strstr(events, "commit 2"));
+    assert_int_equal(atomic_load(&F.abandons), 1);
+}
+
+static void test_offer_block_hands_back_the_rest(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY); /* the worker holds what it pops */
+    struct sl_sink *s = open_fake(&fake_api, 4, SL_POLICY_BLOCK);
+    struct sl_msg *m[10];
+    make_msgs(m, 10);
+    int efd = new_eventfd();
+    size_t took = sl_sink_offer(s, m, 10, efd);
+    assert_int_equal(took, 4);
+    /* The worker pops the 4 (and retries them): the queue has room, and
+     * the caller is told so. */
+    assert_true(wait_event(efd, 2000));
+    struct sl_sink_stats st;
+    sl_sink_stats(s, &st);
+    assert_int_equal(st.enqueued, 4);
+    assert_int_equal(st.dropped, 0);
+    /* What was handed back goes in on the next offer. */
+    assert_int_equal(sl_sink_offer(s, m + 4, 4, efd), 4);
+    sl_sink_discard(s, m + 8, 2); /* parked, never offered: dropped */
+    sl_sink_stats(s, &st);
+    assert_int_equal(st.enqueued, 8);
+    assert_int_equal(st.dropped, 2);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 30, &t);
+    assert_int_equal(t.failed, 8);
+    assert_int_equal(t.dropped, 2);
+    close(efd);
+}
+
+static void test_offer_drop_counts_what_did_not_fit(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    struct sl_sink *s = open_fake(&fake_api, 4, SL_POLICY_DROP);
+    struct sl_msg *m[10];
+    make_msgs(m, 10); /* run under ASan: a message the sink forgets leaks */
+    int efd = new_eventfd();
+    assert_int_equal(sl_sink_offer(s, m, 10, efd), 10);
+    struct sl_sink_stats st;
+    sl_sink_stats(s, &st);
+    assert_int_equal(st.enqueued, 4);
+    assert_int_equal(st.dropped, 6);
+    assert_false(wait_event(efd, 50)); /* a drop output asks for no room */
+    sl_sink_close(s, 30, NULL);
+    close(efd);
+}
+
+static void test_counters(void **state)
+{
+    fake_reset();
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 7);
+    assert_true(wait_count(&F.written, 7, 2000) == 7);
+    struct sl_sink_stats st;
+    int64_t end = now_ms() + 2000;
+    do
+        sl_sink_stats(s, &st);
+    while (st.written < 7 && now_ms() < end);
+    assert_int_equal(st.enqueued, 7);
+    assert_int_equal(st.written, 7);
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(st.queue_depth, 0);
+    assert_string_equal(sl_sink_name(s), "fake");
+    assert_int_equal(sl_sink_conf(s)->queue_capacity, 100);
+    atomic_store(&F.write_answer, SLUICE_FATAL);
+    push_n(s, 2);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 1000, &t);
+    assert_int_equal(t.written, 7);
+    assert_int_equal(t.failed, 2);
+}
+/* }=== */
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +681,12 @@ int main(void)
         cmocka_unit_test(test_flush_waits_for_what_was_queued),
         cmocka_unit_test(test_close_answers_what_waits),
         cmocka_unit_test(test_fanout_names_each_failure),
+        cmocka_unit_test(test_commit_after_write),
+        cmocka_unit_test(test_retry_offers_the_same_batch_then_commits),
+        cmocka_unit_test(test_given_up_batch_is_committed),
+        cmocka_unit_test(test_offer_block_hands_back_the_rest),
+        cmocka_unit_test(test_offer_drop_counts_what_did_not_fit),
+        cmocka_unit_test(test_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
