@@ -588,8 +588,11 @@ int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
 /* {=== control commands (control.h): the daemon's side of the table */
 static int cmd_stats(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
 {
-    int rc = sl_daemon_stats(ctx, b);
-    return rc < 0 ? rc : sl_buf_append(b, "\n", 1);
+    if (sl_daemon_stats(ctx, b) == 0 && sl_buf_append(b, "\n", 1) == 0)
+        return 0;
+    b->len = 0; /* never half a JSON object */
+    sl_buf_append(b, "error: out of memory\n", 21);
+    return -ENOMEM;
 }
 
 static int cmd_reload(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
@@ -603,6 +606,8 @@ static int cmd_reload(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, 
         sl_buf_append(b, errs.v[i], strlen(errs.v[i]));
         sl_buf_append(b, "\n", 1);
     }
+    if (rc < 0 && errs.n == 0)
+        sl_buf_append(b, "error: failed\n", 14);
     sl_errors_clear(&errs);
     return rc;
 }
