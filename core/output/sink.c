@@ -11,9 +11,9 @@
  * only a retry still failing at the shutdown deadline gives the batch up,
  * and then abandon() tells the plugin first, because the messages' memory
  * is reused at once and their addresses cannot tell a new batch from the
- * old one. tick() runs by the clock (TICK_MS), when idle and under load
- * alike, so time-driven work (rotation by age, reconnects) needs no
- * message to arrive.
+ * old one. tick() runs by the clock (TICK_MS), when idle, under load and
+ * between the tries of a batch alike, so time-driven work (rotation by
+ * age, reconnects) needs no message to arrive and no write to succeed.
  * The sink, not its callers, applies the output's policy when the queue is
  * full (sl_sink_offer: drop and count, or hand the rest back to be
  * parked), so an input knows nothing of queues, and the worker's cycle is
@@ -42,6 +42,7 @@
 #define BATCH 2048 /* messages per write(); the queue's byte bound caps the bytes */
 #define POP_TIMEOUT_MS 100
 #define TICK_MS 100 /* sluice-plugin.h promises tick() about this often */
+#define BACKOFF_SLICE_MS 10 /* how soon a retrying worker sees a request */
 #define SMALL_BATCH 64
 #define GATHER_US 200
 
@@ -94,6 +95,28 @@ static void abandon(struct sl_sink *s)
         api->abandon(s->state);
 }
 
+static void handle_requests(struct sl_sink *s);
+static void tick(struct sl_sink *s, int64_t now);
+
+/* The pause between two tries of a batch, in slices: tick() and requests
+ * are served meanwhile (a plugin may reconnect in tick(), and a reopen
+ * need not wait for the disk to have room), and a shutdown's deadline is
+ * seen within a slice. */
+static void backoff(struct sl_sink *s, int delay_ms)
+{
+    int64_t until = sl_now_ms() + delay_ms;
+    for (int64_t now = sl_now_ms(); now < until; now = sl_now_ms()) {
+        if (atomic_load(&s->stopping) && now >= s->stop_deadline_ms)
+            return;
+        int64_t left = until - now;
+        sleep_ms(left < BACKOFF_SLICE_MS ? (int)left : BACKOFF_SLICE_MS);
+        handle_requests(s);
+        now = sl_now_ms();
+        if (now >= s->next_tick_ms)
+            tick(s, now);
+    }
+}
+
 /* Writes one batch, retrying as long as the plugin says RETRY and we are not
  * past the stop deadline. */
 static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
@@ -118,7 +141,7 @@ static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
             atomic_fetch_add_explicit(&s->stats.failed, n, memory_order_relaxed);
             return;
         }
-        sleep_ms(delay);
+        backoff(s, delay);
         delay = delay >= 500 ? 1000 : delay * 2;
     }
 }
@@ -166,9 +189,18 @@ static void answer(struct sl_sink_ticket *t, int status)
     }
 }
 
-static int status_of(int rc)
+/* Calls the plugin's reopen() or flush() (fn; NULL: nothing to do) and
+ * turns its sluice_status into 0 or -EIO, logging a failure. */
+static int call(struct sl_sink *s, int (*fn)(void *), const char *what)
 {
-    return rc == SLUICE_OK ? 0 : -EIO;
+    if (fn == NULL)
+        return 0;
+    int rc = fn(s->state);
+    if (rc == SLUICE_OK)
+        return 0;
+    sl_log(SL_LOG_ERR, 0, "output \"%s\": %s() failed (it answered %s)", name_of(s), what,
+           rc == SLUICE_RETRY ? "RETRY" : "FATAL");
+    return -EIO;
 }
 
 /* Moves the tickets that can be served now from the sink's list to *out:
@@ -214,10 +246,10 @@ static void handle_requests(struct sl_sink *s)
     }
     /* A closing output reopens nothing: its files close next. */
     int rc_reopen = atomic_load(&s->stopping) ? -ECANCELED : 0, rc_flush = 0;
-    if (reopen && rc_reopen == 0 && api->reopen != NULL && (rc_reopen = status_of(api->reopen(s->state))) < 0)
-        sl_log(SL_LOG_ERR, 0, "output \"%s\": reopen() failed", name_of(s));
-    if (flush && api->flush != NULL && (rc_flush = status_of(api->flush(s->state))) < 0)
-        sl_log(SL_LOG_ERR, 0, "output \"%s\": flush() failed", name_of(s));
+    if (reopen && rc_reopen == 0)
+        rc_reopen = call(s, api->reopen, "reopen");
+    if (flush)
+        rc_flush = call(s, api->flush, "flush");
     while (ready != NULL) {
         struct sl_sink_ticket *t = ready;
         ready = t->next; /* before answer(): t may be freed after it */
@@ -442,10 +474,7 @@ void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *tot
     sl_queue_close(s->queue);
     if (s->started)
         pthread_join(s->worker, NULL);
-    int flushed = 0;
-    if (s->api->flush != NULL)
-        flushed = status_of(s->api->flush(s->state));
-    answer_all(s, flushed);
+    answer_all(s, call(s, s->api->flush, "flush"));
     if (totals != NULL) {
         totals->written += atomic_load(&s->stats.written);
         totals->dropped += atomic_load(&s->stats.dropped);

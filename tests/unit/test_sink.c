@@ -290,6 +290,22 @@ static void test_failing_tick_is_logged_once_per_streak(void **state)
     assert_int_equal(count_logged(failing_ticks, "tick() answered"), 2);
 }
 
+static void test_tick_while_retrying(void **state)
+{
+    /* A plugin that reconnects in tick() must get there while its write()
+     * answers RETRY. */
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 1);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1);
+    unsigned at = atomic_load(&F.ticks);
+    sleep_ms(450);
+    unsigned ticks = atomic_load(&F.ticks) - at;
+    sl_sink_close(s, 30, NULL);
+    assert_true(ticks >= 2);
+}
+
 static void test_old_descriptor_without_abandon_and_tick(void **state)
 {
     fake_reset();
@@ -342,6 +358,25 @@ static void test_reopen_answered_at_once_when_idle(void **state)
     assert_int_equal(t.status, 0);
     assert_int_equal(atomic_load(&F.reopens), 1);
     sl_sink_close(s, 1000, NULL);
+    close(efd);
+}
+
+static void test_reopen_while_retrying(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 1);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1);
+    sleep_ms(300); /* deep in the backoff: pauses of 160 ms and more */
+    int efd = new_eventfd();
+    struct sl_sink_ticket t = {.efd = efd};
+    int64_t t0 = now_ms();
+    sl_sink_request(s, SL_SINK_REOPEN, &t);
+    assert_true(wait_event(efd, 2000));
+    assert_true(now_ms() - t0 < 100);
+    assert_int_equal(t.status, 0);
+    sl_sink_close(s, 30, NULL);
     close(efd);
 }
 
@@ -674,7 +709,9 @@ int main(void)
         cmocka_unit_test(test_tick_while_idle),
         cmocka_unit_test(test_tick_under_load),
         cmocka_unit_test(test_failing_tick_is_logged_once_per_streak),
+        cmocka_unit_test(test_tick_while_retrying),
         cmocka_unit_test(test_old_descriptor_without_abandon_and_tick),
+        cmocka_unit_test(test_reopen_while_retrying),
         cmocka_unit_test(test_reopen_answered_at_once_when_idle),
         cmocka_unit_test(test_failed_reopen_and_flush_are_answered),
         cmocka_unit_test(test_waiting_requests_share_one_call),
