@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "common/alloc.h"
 #include "output/fanout.h"
 #include "output/sink.h"
 
@@ -500,6 +501,50 @@ static void test_fanout_names_each_failure(void **state)
     sl_fanout_free(f);
     close(efd);
 }
+/* Every allocation of sl_fanout_new() and sl_sink_open_with() failing in
+ * turn: each fails whole, with -ENOMEM (and a reason, for the sink), and
+ * sends no request, so nothing borrows a ticket of a fanout never made.
+ * Under ASan, whatever a failing path leaves behind is a leak. */
+static void test_out_of_memory(void **state)
+{
+    fake_reset();
+    struct sl_output_conf c = conf("oom", 100, SL_POLICY_BLOCK);
+    for (long n = 0;; n++) {
+        struct sl_sink *s = NULL;
+        char err[256] = "";
+        sl_alloc_fail_after(n);
+        int rc = sl_sink_open_with(&s, &c, &fake_api, NULL, err, sizeof err);
+        long made = sl_alloc_fail_after(-1);
+        if (rc == 0) {
+            assert_true(made <= n);
+            sl_sink_close(s, 1000, NULL);
+            break;
+        }
+        assert_int_equal(rc, -ENOMEM);
+        assert_non_null(strstr(err, "output \"oom\""));
+        assert_true(n < 100);
+    }
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    for (long n = 0;; n++) {
+        struct sl_fanout *f = NULL;
+        sl_alloc_fail_after(n);
+        int rc = sl_fanout_new(&f, &s, 1, SL_SINK_REOPEN, -1, 1000);
+        sl_alloc_fail_after(-1);
+        if (rc == 0) {
+            int64_t end = now_ms() + 2000;
+            while (!sl_fanout_done(f) && now_ms() < end)
+                sleep_ms(1);
+            assert_true(sl_fanout_done(f));
+            sl_fanout_free(f);
+            break;
+        }
+        assert_int_equal(rc, -ENOMEM);
+        assert_true(n < 100);
+    }
+    sleep_ms(20);
+    assert_int_equal(atomic_load(&F.reopens), 1); /* only the fanout that was made asked */
+    sl_sink_close(s, 1000, NULL);
+}
 /* }=== */
 
 /* {=== the policy, the counters, and the queue's pop -> write -> commit */
@@ -718,6 +763,7 @@ int main(void)
         cmocka_unit_test(test_flush_waits_for_what_was_queued),
         cmocka_unit_test(test_close_answers_what_waits),
         cmocka_unit_test(test_fanout_names_each_failure),
+        cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_commit_after_write),
         cmocka_unit_test(test_retry_offers_the_same_batch_then_commits),
         cmocka_unit_test(test_given_up_batch_is_committed),
