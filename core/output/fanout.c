@@ -76,7 +76,9 @@ static void why(const struct sl_fanout *f, size_t i, char *buf, size_t len)
     const char *verb = f->op == SL_SINK_REOPEN ? "reopen" : "flush";
     const struct sl_sink_ticket *t = &f->v[i].t;
     if (!atomic_load_explicit(&t->done, memory_order_acquire))
-        snprintf(buf, len, "did not %s within %d s", verb, f->timeout_ms / 1000);
+        snprintf(buf, len, "did not %s within %d %s", verb,
+                 f->timeout_ms % 1000 ? f->timeout_ms : f->timeout_ms / 1000,
+                 f->timeout_ms % 1000 ? "ms" : "s");
     else if (t->status == -ECANCELED)
         snprintf(buf, len, "closed before it could %s", verb);
     else
