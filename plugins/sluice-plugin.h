@@ -230,9 +230,11 @@ struct sluice_output_plugin {
      * it; an older one gave up batches at shutdown without a word. */
     void (*abandon)(void *state);
     /* Optional (NULL: none). Called on the worker thread about every 100 ms,
-     * between batches and when idle, for work that time drives: rotating
-     * by age, flushing a partly filled frame, reconnecting. Returns a
-     * sluice_status: SLUICE_OK, or another, which the daemon logs. */
+     * between batches, between the tries of a batch that write() answered
+     * SLUICE_RETRY, and when idle, for work that time drives: rotating by
+     * age, flushing a partly filled frame, reconnecting. Returns a
+     * sluice_status: SLUICE_OK, or another, which the daemon logs (once
+     * until it answers SLUICE_OK again). */
     int (*tick)(void *state);
 };
 

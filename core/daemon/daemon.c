@@ -49,6 +49,7 @@
 #include "daemon/control.h"
 #include "common/log.h"
 #include "output/plugin.h"
+#include "output/fanout.h"
 #include "output/sink.h"
 #include "common/alloc.h"
 #include "common/util.h"
@@ -310,7 +311,7 @@ static void reload_free_maps(struct reload *r)
 static long old_sink_named(const struct sl_runtime *old, const char *name)
 {
     for (size_t j = 0; j < old->routing.nsinks; j++) {
-        if (strcmp(old->routing.sinks[j]->conf->name, name) == 0)
+        if (strcmp(sl_sink_name(old->routing.sinks[j]), name) == 0)
             return (long)j;
     }
     return -1;
@@ -358,7 +359,7 @@ static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config 
         long j = old_sink_named(old, o->name);
         r->out_from[i] = -1;
         rt->routing.nsinks = i + 1;
-        if (j >= 0 && sl_output_conf_equal(old->routing.sinks[j]->conf, o)) {
+        if (j >= 0 && sl_output_conf_equal(sl_sink_conf(old->routing.sinks[j]), o)) {
             r->out_from[i] = j;
             r->sink_kept[j] = true;
             rt->routing.sinks[i] = old->routing.sinks[j];
@@ -533,7 +534,7 @@ static void reload_commit(struct sl_daemon *d, struct reload *r, struct sl_error
             continue;
         struct sl_sink *s = old->routing.sinks[j];
         for (size_t i = 0; i < rt->ninputs; i++)
-            sl_queue_cancel_notify(s->queue, rt->inputs[i]->wakefd);
+            sl_sink_cancel_notify(s, rt->inputs[i]->wakefd);
         sl_sink_close(s, DRAIN_TIMEOUT_MS, &d->closed);
         r->out_closed++;
     }
@@ -584,25 +585,58 @@ int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
     return errs->n == before ? 0 : -EINVAL;
 }
 
-int sl_daemon_reopen(struct sl_daemon *d)
+/* {=== control commands (control.h): the daemon's side of the table */
+static int cmd_stats(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
 {
-    int rc = 0;
-    for (size_t i = 0; d->rt != NULL && i < d->rt->routing.nsinks; i++) {
-        if (sl_sink_reopen(d->rt->routing.sinks[i], DRAIN_TIMEOUT_MS) < 0)
-            rc = -ETIMEDOUT;
+    if (sl_daemon_stats(ctx, b) == 0 && sl_buf_append(b, "\n", 1) == 0)
+        return 0;
+    b->len = 0; /* never half a JSON object */
+    sl_buf_append(b, "error: out of memory\n", 21);
+    return -ENOMEM;
+}
+
+static int cmd_reload(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
+{
+    struct sl_errors errs = {0};
+    int rc = sl_daemon_reload(ctx, &errs);
+    if (rc == 0)
+        sl_buf_append(b, "ok\n", 3);
+    for (size_t i = 0; rc < 0 && i < errs.n; i++) {
+        sl_buf_append(b, "error: ", 7);
+        sl_buf_append(b, errs.v[i], strlen(errs.v[i]));
+        sl_buf_append(b, "\n", 1);
     }
+    if (rc < 0 && errs.n == 0)
+        sl_buf_append(b, "error: failed\n", 14);
+    sl_errors_clear(&errs);
     return rc;
 }
 
-int sl_daemon_flush(struct sl_daemon *d)
+/* Asks every output at once and returns: the control socket answers when
+ * they all have (or DRAIN_TIMEOUT_MS passed), and serves on meanwhile. */
+static int ask_outputs(struct sl_daemon *d, enum sl_sink_op op, struct sl_fanout **wait,
+                       int efd)
 {
-    int rc = 0;
-    for (size_t i = 0; d->rt != NULL && i < d->rt->routing.nsinks; i++) {
-        if (sl_sink_flush(d->rt->routing.sinks[i], DRAIN_TIMEOUT_MS) < 0)
-            rc = -ETIMEDOUT;
-    }
-    return rc;
+    const struct sl_routing *r = &d->rt->routing;
+    return sl_fanout_new(wait, r->sinks, r->nsinks, op, efd, DRAIN_TIMEOUT_MS);
 }
+
+static int cmd_reopen(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
+{
+    return ask_outputs(ctx, SL_SINK_REOPEN, wait, efd);
+}
+
+static int cmd_flush(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
+{
+    return ask_outputs(ctx, SL_SINK_FLUSH, wait, efd);
+}
+
+static const struct sl_control_cmd commands[] = {
+    {"stats", cmd_stats},
+    {"reload", cmd_reload},
+    {"reopen", cmd_reopen},
+    {"flush", cmd_flush},
+};
 /* }=== */
 
 /* {=== stats */
@@ -656,16 +690,18 @@ static void stats_input(struct sluice_buf *b, const struct sl_input *in)
 
 static void stats_output(struct sluice_buf *b, struct sl_sink *k)
 {
-    const struct sl_sink_stats *s = &k->stats;
-    json_str(b, k->conf->name);
+    const struct sl_output_conf *c = sl_sink_conf(k);
+    struct sl_sink_stats s;
+    sl_sink_stats(k, &s);
+    json_str(b, c->name);
     sl_buf_append(b, ":{\"type\":", 9);
-    json_str(b, k->conf->type);
+    json_str(b, c->type);
     appendf(b,
             ",\"enqueued\":%llu,\"written\":%llu,\"dropped\":%llu,\"failed\":%llu,"
             "\"queue_depth\":%zu,\"queue_capacity\":%zu,\"policy\":\"%s\"}",
-            LD(s->enqueued), LD(s->written), LD(s->dropped), LD(s->failed),
-            sl_queue_depth(k->queue), k->conf->queue_capacity,
-            k->conf->policy == SL_POLICY_DROP ? "drop" : "block");
+            (unsigned long long)s.enqueued, (unsigned long long)s.written,
+            (unsigned long long)s.dropped, (unsigned long long)s.failed, s.queue_depth,
+            c->queue_capacity, c->policy == SL_POLICY_DROP ? "drop" : "block");
 }
 
 
@@ -767,8 +803,10 @@ static bool on_signal(struct sl_daemon *d, int sfd)
             break;
         }
         case SIGUSR1:
+            /* Answered later, in the control's loop: the reopen must not
+             * hold signals and the control socket back. */
             sl_log(SL_LOG_INFO, 0, "SIGUSR1 received, reopening files");
-            sl_daemon_reopen(d);
+            sl_control_run(d->control, "reopen", "SIGUSR1");
             break;
         }
     }
@@ -780,38 +818,39 @@ static void serve(struct sl_daemon *d, int sfd)
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = sfd};
     epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-    if (d->control != NULL) {
-        ev.data.fd = sl_control_fd(d->control);
-        epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-    }
+    ev.data.fd = sl_control_fd(d->control);
+    epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
     for (;;) {
         struct epoll_event evs[4];
-        int n = epoll_wait(ep, evs, 4, -1);
+        int n = epoll_wait(ep, evs, 4, sl_control_timeout(d->control));
+        bool control = n == 0; /* a deadline of the control's */
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.fd == sfd) {
-                if (on_signal(d, sfd)) {
-                    close(ep);
-                    return;
-                }
-            } else {
-                sl_control_serve(d->control, d);
+            if (evs[i].data.fd != sfd) {
+                control = true;
+            } else if (on_signal(d, sfd)) {
+                close(ep);
+                return;
             }
         }
+        if (control)
+            sl_control_serve(d->control);
     }
 }
 
 static void shut_down(struct sl_daemon *d)
 {
-    sl_control_close(d->control);
-    d->control = NULL;
+    /* No new clients; those waiting for the outputs are answered once the
+     * outputs have closed (closing answers them). */
+    sl_control_stop(d->control);
     struct sl_sink_totals before = d->closed;
     uint64_t queued = 0;
     for (size_t i = 0; d->rt != NULL && i < d->rt->routing.nsinks; i++) {
-        struct sl_sink *s = d->rt->routing.sinks[i];
-        before.written += LD(s->stats.written);
-        before.dropped += LD(s->stats.dropped);
-        before.failed += LD(s->stats.failed);
-        queued += sl_queue_depth(s->queue);
+        struct sl_sink_stats s;
+        sl_sink_stats(d->rt->routing.sinks[i], &s);
+        before.written += s.written;
+        before.dropped += s.dropped;
+        before.failed += s.failed;
+        queued += s.queue_depth;
     }
     runtime_stop(d->rt, &d->closed);
     d->rt = NULL;
@@ -822,6 +861,8 @@ static void shut_down(struct sl_daemon *d)
            (unsigned long long)d->closed.written, (unsigned long long)d->closed.dropped,
            (unsigned long long)d->closed.failed, LD(d->unrouted), (unsigned long long)lost,
            (unsigned long long)queued);
+    sl_control_close(d->control);
+    d->control = NULL;
 }
 
 int sl_daemon_run(const struct sl_options *o, int ready_fd)
@@ -846,7 +887,8 @@ int sl_daemon_run(const struct sl_options *o, int ready_fd)
     set_hostname(&d, c);
     char err[512];
     const char *ctl = c->control != NULL ? c->control : "/run/sluice.ctl";
-    if (sl_control_open(&d.control, ctl, err, sizeof err) < 0) {
+    if (sl_control_open(&d.control, ctl, commands, sizeof commands / sizeof commands[0], &d, err,
+                        sizeof err) < 0) {
         sl_log(SL_LOG_ERR, 0, "%s", err);
         sl_strlist_clear(&search);
         sl_config_free(c);

@@ -57,8 +57,6 @@ int sl_daemon_run(const struct sl_options *o, int ready_fd);
 
 /* For the control socket. Thread: main. */
 int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs);
-int sl_daemon_reopen(struct sl_daemon *d);
-int sl_daemon_flush(struct sl_daemon *d);
 /* Appends the stats JSON object (one line, no newline) to buf. */
 int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *buf);
 

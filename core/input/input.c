@@ -105,27 +105,18 @@ static int park(struct sl_parked *p, struct sl_msg *m, uint16_t sink)
     return 0;
 }
 
-/* Handles what sink s did not take of buf[taken..len). */
-static bool leftovers(struct sl_input *in, size_t s, struct sl_msg **buf, size_t taken,
-                      size_t len, struct sl_parked *parked)
+/* Offers buf[0..len) to sink s, which applies its policy; parks what a
+ * blocked sink hands back. True when nothing was parked. */
+static bool offer(struct sl_input *in, size_t s, struct sl_msg **buf, size_t len,
+                  struct sl_parked *parked)
 {
     struct sl_sink *sink = in->routing->sinks[s];
-    if (taken == len)
-        return true;
-    if (sink->conf->policy == SL_POLICY_DROP) {
-        atomic_fetch_add_explicit(&sink->stats.dropped, len - taken, memory_order_relaxed);
-        for (size_t i = taken; i < len; i++)
-            sl_msg_unref(buf[i]);
-        return true;
-    }
+    size_t taken = sl_sink_offer(sink, buf, len, in->wakefd);
     for (size_t i = taken; i < len; i++) {
-        if (park(parked, buf[i], (uint16_t)s) < 0) {
-            atomic_fetch_add_explicit(&sink->stats.dropped, 1, memory_order_relaxed);
-            sl_msg_unref(buf[i]);
-        }
+        if (park(parked, buf[i], (uint16_t)s) < 0)
+            sl_sink_discard(sink, &buf[i], 1);
     }
-    sl_queue_notify_room(sink->queue, in->wakefd);
-    return false;
+    return taken == len;
 }
 
 bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
@@ -163,9 +154,7 @@ bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
         size_t len = in->outlen[s];
         if (len == 0)
             continue;
-        struct sl_msg **buf = &in->outbuf[s * SL_DISPATCH_MAX];
-        size_t taken = sl_sink_push(r->sinks[s], buf, len);
-        all &= leftovers(in, s, buf, taken, len, parked);
+        all &= offer(in, s, &in->outbuf[s * SL_DISPATCH_MAX], len, parked);
         in->outlen[s] = 0;
     }
     return all;
@@ -189,7 +178,7 @@ bool sl_input_retry(struct sl_input *in, struct sl_parked *parked)
         }
         if (len == 0)
             continue;
-        size_t taken = sl_sink_push(r->sinks[s], buf, len);
+        size_t taken = sl_sink_offer(r->sinks[s], buf, len, -1); /* asks below */
         /* Mark the taken ones. */
         for (size_t i = 0, t = 0; i < parked->n && t < taken; i++) {
             if (parked->v[i].sink == s) {
@@ -210,18 +199,15 @@ bool sl_input_retry(struct sl_input *in, struct sl_parked *parked)
     parked->n = keep;
     for (size_t s = 0; s < r->nsinks; s++) {
         if (waiting[s])
-            sl_queue_notify_room(r->sinks[s]->queue, in->wakefd);
+            sl_sink_notify_room(r->sinks[s], in->wakefd);
     }
     return keep == 0;
 }
 
 void sl_parked_drop(struct sl_input *in, struct sl_parked *parked)
 {
-    for (size_t i = 0; i < parked->n; i++) {
-        struct sl_sink *s = in->routing->sinks[parked->v[i].sink];
-        atomic_fetch_add_explicit(&s->stats.dropped, 1, memory_order_relaxed);
-        sl_msg_unref(parked->v[i].m);
-    }
+    for (size_t i = 0; i < parked->n; i++)
+        sl_sink_discard(in->routing->sinks[parked->v[i].sink], &parked->v[i].m, 1);
     free(parked->v);
     *parked = (struct sl_parked){0};
 }
@@ -561,7 +547,7 @@ void sl_input_close(struct sl_input *in, int timeout_ms)
     /* Every queue this input may have asked for a notice must forget the fd
      * before it is closed (and maybe reused). */
     for (size_t s = 0; s < in->routing->nsinks; s++)
-        sl_queue_cancel_notify(in->routing->sinks[s]->queue, in->wakefd);
+        sl_sink_cancel_notify(in->routing->sinks[s], in->wakefd);
     in->ops->close(in);
     input_free(in);
 }

@@ -1,5 +1,6 @@
 /*
- * queue.c: the bounded queue in front of each output.
+ * queue.c: the bounded memory queue, the first implementation of the queue
+ * interface (queue.h).
  *
  * DESIGN
  *
@@ -36,7 +37,9 @@
  * it, so a stream of pushes into a queue whose worker is busy costs no
  * futex calls, and a sleeping worker is signalled once, not once per push.
  * The signal is sent after the unlock so the woken worker does not wake up
- * only to block on the mutex.
+ * only to block on the mutex. sl_queue_wake() uses the same path for work
+ * that is not a message (a reopen request): without it, an idle worker
+ * would see the request only when its pop timed out.
  *
  * Room rule. "Room" means count <= capacity / 2 and, with a byte bound,
  * bytes <= max_bytes / 2: checking count alone would wake a producer whose
@@ -54,7 +57,8 @@
 #include <time.h>
 #include <unistd.h>
 
-struct sl_queue {
+struct memq {
+    struct sl_queue base; /* first: a struct sl_queue * is a struct memq * */
     pthread_mutex_t lock;
     pthread_cond_t nonempty; /* the consumer sleeps here; CLOCK_MONOTONIC */
 
@@ -67,6 +71,7 @@ struct sl_queue {
 
     bool closed;
     bool waiting; /* the consumer is asleep on `nonempty` */
+    bool kicked;  /* sl_queue_wake(): the next pop returns at once */
 
     int *notify;  /* eventfds waiting for room, each at most once */
     size_t n_notify;
@@ -74,7 +79,7 @@ struct sl_queue {
 };
 
 /* {=== room notifications (q->lock held) */
-static bool has_room(const struct sl_queue *q)
+static bool has_room(const struct memq *q)
 {
     if (q->count > q->capacity / 2)
         return false;
@@ -89,14 +94,14 @@ static void signal_fd(int efd)
         ;
 }
 
-static void fire_notifications(struct sl_queue *q)
+static void fire_notifications(struct memq *q)
 {
     for (size_t i = 0; i < q->n_notify; i++)
         signal_fd(q->notify[i]);
     q->n_notify = 0;
 }
 
-static bool find_fd(const struct sl_queue *q, int efd, size_t *at)
+static bool find_fd(const struct memq *q, int efd, size_t *at)
 {
     for (size_t i = 0; i < q->n_notify; i++) {
         if (q->notify[i] == efd) {
@@ -107,7 +112,7 @@ static bool find_fd(const struct sl_queue *q, int efd, size_t *at)
     return false;
 }
 
-static int add_fd(struct sl_queue *q, int efd)
+static int add_fd(struct memq *q, int efd)
 {
     size_t at;
     if (find_fd(q, efd, &at))
@@ -125,11 +130,13 @@ static int add_fd(struct sl_queue *q, int efd)
 }
 /* }=== */
 
+static const struct sl_queue_ops memq_ops;
+
 int sl_queue_new(struct sl_queue **out, size_t capacity, size_t max_bytes)
 {
     if (capacity == 0 || capacity > SIZE_MAX / sizeof(struct sl_msg *))
         return -EINVAL;
-    struct sl_queue *q = sl_calloc(1, sizeof *q);
+    struct memq *q = sl_calloc(1, sizeof *q);
     if (q == NULL)
         return -ENOMEM;
     q->ring = sl_malloc(capacity * sizeof *q->ring);
@@ -158,12 +165,14 @@ int sl_queue_new(struct sl_queue **out, size_t capacity, size_t max_bytes)
         free(q);
         return -rc;
     }
-    *out = q;
+    q->base.ops = &memq_ops;
+    *out = &q->base;
     return 0;
 }
 
-void sl_queue_free(struct sl_queue *q)
+static void memq_free(struct sl_queue *base)
 {
+    struct memq *q = (struct memq *)base;
     if (q == NULL)
         return;
     for (size_t i = 0; i < q->count; i++)
@@ -177,7 +186,7 @@ void sl_queue_free(struct sl_queue *q)
 
 /* The byte bound gives way for a message alone in the queue, so a message
  * larger than max_bytes cannot wedge it. */
-static bool fits(const struct sl_queue *q, const struct sl_msg *m)
+static bool fits(const struct memq *q, const struct sl_msg *m)
 {
     if (q->count == q->capacity)
         return false;
@@ -186,8 +195,9 @@ static bool fits(const struct sl_queue *q, const struct sl_msg *m)
     return q->bytes + m->raw.len <= q->max_bytes;
 }
 
-size_t sl_queue_push(struct sl_queue *q, struct sl_msg *const *msgs, size_t n)
+static size_t memq_push(struct sl_queue *base, struct sl_msg *const *msgs, size_t n)
 {
+    struct memq *q = (struct memq *)base;
     pthread_mutex_lock(&q->lock);
     size_t taken = 0;
     while (taken < n && fits(q, msgs[taken])) {
@@ -208,8 +218,9 @@ size_t sl_queue_push(struct sl_queue *q, struct sl_msg *const *msgs, size_t n)
     return taken;
 }
 
-void sl_queue_notify_room(struct sl_queue *q, int efd)
+static void memq_notify_room(struct sl_queue *base, int efd)
 {
+    struct memq *q = (struct memq *)base;
     pthread_mutex_lock(&q->lock);
     /* Out of memory to remember the request: wake the caller now rather
      * than never; it will retry its push and ask again. */
@@ -218,8 +229,9 @@ void sl_queue_notify_room(struct sl_queue *q, int efd)
     pthread_mutex_unlock(&q->lock);
 }
 
-void sl_queue_cancel_notify(struct sl_queue *q, int efd)
+static void memq_cancel_notify(struct sl_queue *base, int efd)
 {
+    struct memq *q = (struct memq *)base;
     pthread_mutex_lock(&q->lock);
     size_t at;
     if (find_fd(q, efd, &at))
@@ -242,14 +254,14 @@ static struct timespec deadline_after(int timeout_ms)
 
 /* Sleeps until there is something to pop, the queue is closed, or the
  * timeout passes. Returns with q->lock held either way. */
-static void wait_nonempty(struct sl_queue *q, int timeout_ms)
+static void wait_nonempty(struct memq *q, int timeout_ms)
 {
     if (timeout_ms == 0)
         return;
     struct timespec deadline = {0, 0};
     if (timeout_ms > 0)
         deadline = deadline_after(timeout_ms);
-    while (q->count == 0 && !q->closed) {
+    while (q->count == 0 && !q->closed && !q->kicked) {
         q->waiting = true;
         int rc = timeout_ms < 0 ? pthread_cond_wait(&q->nonempty, &q->lock)
                                 : pthread_cond_timedwait(&q->nonempty, &q->lock, &deadline);
@@ -259,13 +271,15 @@ static void wait_nonempty(struct sl_queue *q, int timeout_ms)
     }
 }
 
-size_t sl_queue_pop(struct sl_queue *q, struct sl_msg **out, size_t max, int timeout_ms)
+static size_t memq_pop(struct sl_queue *base, struct sl_msg **out, size_t max, int timeout_ms)
 {
+    struct memq *q = (struct memq *)base;
     if (max == 0)
         return 0;
     pthread_mutex_lock(&q->lock);
-    if (q->count == 0 && !q->closed)
+    if (q->count == 0 && !q->closed && !q->kicked)
         wait_nonempty(q, timeout_ms);
+    q->kicked = false;
     size_t n = q->count < max ? q->count : max;
     for (size_t i = 0; i < n; i++) {
         struct sl_msg *m = q->ring[q->head];
@@ -281,8 +295,9 @@ size_t sl_queue_pop(struct sl_queue *q, struct sl_msg **out, size_t max, int tim
     return n;
 }
 
-void sl_queue_close(struct sl_queue *q)
+static void memq_close(struct sl_queue *base)
 {
+    struct memq *q = (struct memq *)base;
     pthread_mutex_lock(&q->lock);
     q->closed = true;
     bool wake = q->waiting;
@@ -292,10 +307,42 @@ void sl_queue_close(struct sl_queue *q)
         pthread_cond_signal(&q->nonempty);
 }
 
-size_t sl_queue_depth(struct sl_queue *q)
+static void memq_wake(struct sl_queue *base)
 {
+    struct memq *q = (struct memq *)base;
+    pthread_mutex_lock(&q->lock);
+    q->kicked = true;
+    bool wake = q->waiting;
+    q->waiting = false;
+    pthread_mutex_unlock(&q->lock);
+    if (wake)
+        pthread_cond_signal(&q->nonempty);
+}
+
+/* Pop hands the references over: nothing is left to forget. */
+static void memq_commit(struct sl_queue *base, size_t n)
+{
+    (void)base;
+    (void)n;
+}
+
+static size_t memq_depth(struct sl_queue *base)
+{
+    struct memq *q = (struct memq *)base;
     pthread_mutex_lock(&q->lock);
     size_t n = q->count;
     pthread_mutex_unlock(&q->lock);
     return n;
 }
+
+static const struct sl_queue_ops memq_ops = {
+    .push = memq_push,
+    .pop = memq_pop,
+    .commit = memq_commit,
+    .depth = memq_depth,
+    .close = memq_close,
+    .notify_room = memq_notify_room,
+    .cancel_notify = memq_cancel_notify,
+    .wake = memq_wake,
+    .free = memq_free,
+};

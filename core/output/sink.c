@@ -7,26 +7,67 @@
  * hands them to the plugin's write() in one call; the plugin formats the
  * whole batch and writes it with as few system calls as it can. A RETRY
  * answer makes the worker back off (10 ms doubling to 1 s) and offer the same
- * batch again, so nothing is lost or written twice while the disk is full.
- * Requests from other threads (reopen, flush) are flags the worker looks at
- * between batches: plugins are only ever called from their worker, except
- * open and close.
+ * batch again, so nothing is lost or written twice while the disk is full;
+ * only a retry still failing at the shutdown deadline gives the batch up,
+ * and then abandon() tells the plugin first, because the messages' memory
+ * is reused at once and their addresses cannot tell a new batch from the
+ * old one. tick() runs by the clock (TICK_MS), when idle, under load and
+ * between the tries of a batch alike, so time-driven work (rotation by
+ * age, reconnects) needs no message to arrive and no write to succeed.
+ * The sink, not its callers, applies the output's policy when the queue is
+ * full (sl_sink_offer: drop and count, or hand the rest back to be
+ * parked), so an input knows nothing of queues, and the worker's cycle is
+ * the queue interface's pop -> write -> commit (queue.h), so a queue that
+ * keeps messages until they are written can take the memory queue's place
+ * without a change here.
+ * Requests from other threads (reopen, flush) are tickets the worker serves
+ * between batches and answers on the requester's eventfd, so a requester
+ * never blocks and can ask every output at once: plugins are only ever
+ * called from their worker, except open and close.
  */
 #include "output/sink.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "common/log.h"
 #include "common/alloc.h"
+#include "common/log.h"
+#include "output/plugin.h"
 
 #define BATCH 2048 /* messages per write(); the queue's byte bound caps the bytes */
 #define POP_TIMEOUT_MS 100
+#define TICK_MS 100 /* sluice-plugin.h promises tick() about this often */
+#define BACKOFF_SLICE_MS 10 /* how soon a retrying worker sees a request */
 #define SMALL_BATCH 64
 #define GATHER_US 200
+
+struct counters {
+    atomic_uint_fast64_t enqueued, written, dropped, failed;
+};
+
+struct sl_sink {
+    struct sl_output_conf *conf; /* the sink's own deep copy: the config may go first */
+    struct sl_plugin *plugin; /* owned; NULL for sl_sink_open_with() */
+    const struct sluice_output_plugin *api; /* plugin->api, or the one given */
+    void *state; /* the plugin instance */
+    struct sl_queue *queue; /* owned */
+    pthread_t worker;
+    bool started;
+    atomic_bool stopping;
+    /* Requests to the worker (sl_sink_request), oldest first. */
+    pthread_mutex_t req_mu;
+    struct sl_sink_ticket *req_head, **req_tail; /* under req_mu */
+    atomic_bool req_pending; /* a hint for the worker: look at req_head */
+    int64_t stop_deadline_ms; /* monotonic; after it a stuck retry gives up */
+    int64_t next_tick_ms;     /* worker only: when tick() is due */
+    bool tick_failing;        /* worker only: the last tick() was not OK */
+    struct counters stats;
+};
 
 static void sleep_us(long us)
 {
@@ -44,11 +85,43 @@ static const char *name_of(const struct sl_sink *s)
     return s->conf->name;
 }
 
+/* The batch of the last write() that answered RETRY is given up: the
+ * plugin forgets what it kept of it (sluice-plugin.h), before its messages
+ * are freed and their memory reused for the next batch. */
+static void abandon(struct sl_sink *s)
+{
+    const struct sluice_output_plugin *api = s->api;
+    if (SLUICE_PLUGIN_HAS(api, abandon) && api->abandon != NULL)
+        api->abandon(s->state);
+}
+
+static void handle_requests(struct sl_sink *s);
+static void tick(struct sl_sink *s, int64_t now);
+
+/* The pause between two tries of a batch, in slices: tick() and requests
+ * are served meanwhile (a plugin may reconnect in tick(), and a reopen
+ * need not wait for the disk to have room), and a shutdown's deadline is
+ * seen within a slice. */
+static void backoff(struct sl_sink *s, int delay_ms)
+{
+    int64_t until = sl_now_ms() + delay_ms;
+    for (int64_t now = sl_now_ms(); now < until; now = sl_now_ms()) {
+        if (atomic_load(&s->stopping) && now >= s->stop_deadline_ms)
+            return;
+        int64_t left = until - now;
+        sleep_ms(left < BACKOFF_SLICE_MS ? (int)left : BACKOFF_SLICE_MS);
+        handle_requests(s);
+        now = sl_now_ms();
+        if (now >= s->next_tick_ms)
+            tick(s, now);
+    }
+}
+
 /* Writes one batch, retrying as long as the plugin says RETRY and we are not
  * past the stop deadline. */
 static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
 {
-    const struct sluice_output_plugin *api = s->plugin->api;
+    const struct sluice_output_plugin *api = s->api;
     int delay = 10;
     for (;;) {
         int rc = api->write(s->state, (const sluice_msg *const *)batch, n);
@@ -64,57 +137,176 @@ static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
         if (atomic_load(&s->stopping) && sl_now_ms() >= s->stop_deadline_ms) {
             sl_log(SL_LOG_ERR, 0, "output \"%s\": still failing at shutdown, %zu messages lost",
                    name_of(s), n);
+            abandon(s);
             atomic_fetch_add_explicit(&s->stats.failed, n, memory_order_relaxed);
             return;
         }
-        sleep_ms(delay);
+        backoff(s, delay);
         delay = delay >= 500 ? 1000 : delay * 2;
     }
 }
 
-/* Before each batch, so a batch popped after a reopen request goes to the
- * new file. */
-static void handle_requests(struct sl_sink *s)
+/* About every TICK_MS, by the clock rather than by pop timeouts, so an
+ * output under load ticks too. A failing tick() is logged when the streak
+ * starts and when it ends, not on every call. */
+static void tick(struct sl_sink *s, int64_t now)
 {
-    const struct sluice_output_plugin *api = s->plugin->api;
-    unsigned want = atomic_load(&s->reopen_requests);
-    if (want != atomic_load(&s->reopen_done)) {
-        if (api->reopen != NULL)
-            api->reopen(s->state);
-        atomic_store(&s->reopen_done, want);
-    }
-    want = atomic_load(&s->flush_requests);
-    if (want != atomic_load(&s->flush_done)) {
-        if (api->flush != NULL)
-            api->flush(s->state);
-        atomic_store(&s->flush_done, want);
+    const struct sluice_output_plugin *api = s->api;
+    s->next_tick_ms = now + TICK_MS;
+    if (!SLUICE_PLUGIN_HAS(api, tick) || api->tick == NULL)
+        return;
+    int rc = api->tick(s->state);
+    if (rc != SLUICE_OK && !s->tick_failing)
+        sl_log(SL_LOG_WARNING, 0, "output \"%s\": tick() answered %s (%d); logged once until "
+               "it answers OK", name_of(s), rc == SLUICE_RETRY ? "RETRY" : "FATAL", rc);
+    else if (rc == SLUICE_OK && s->tick_failing)
+        sl_log(SL_LOG_NOTICE, 0, "output \"%s\": tick() answers OK again", name_of(s));
+    s->tick_failing = rc != SLUICE_OK;
+}
+
+/* How long the worker may sleep in pop: until the next tick. */
+static int pop_timeout(const struct sl_sink *s, int64_t now)
+{
+    int64_t left = s->next_tick_ms - now;
+    if (left <= 0)
+        return 0;
+    return left < POP_TIMEOUT_MS ? (int)left : POP_TIMEOUT_MS;
+}
+
+/* {=== requests (reopen, flush) */
+static void answer(struct sl_sink_ticket *t, int status)
+{
+    int efd = t->efd;
+    t->status = status;
+    atomic_store_explicit(&t->done, true, memory_order_release);
+    /* t may be freed from here on; efd stays open (sink.h). */
+    if (efd >= 0) {
+        uint64_t one = 1;
+        ssize_t w;
+        while ((w = write(efd, &one, sizeof one)) < 0 && errno == EINTR)
+            ;
+        (void)w;
     }
 }
 
-/* Bumps a request counter and waits for the worker to echo it. */
-static int request(struct sl_sink *s, atomic_uint *requests, atomic_uint *done, int64_t deadline)
+/* Calls the plugin's reopen() or flush() (fn; NULL: nothing to do) and
+ * turns its sluice_status into 0 or -EIO, logging a failure. */
+static int call(struct sl_sink *s, int (*fn)(void *), const char *what)
 {
-    unsigned ticket = atomic_fetch_add(requests, 1) + 1;
-    while ((int)(atomic_load(done) - ticket) < 0) {
-        if (sl_now_ms() >= deadline)
-            return -ETIMEDOUT;
-        sleep_ms(2);
-    }
-    return 0;
+    if (fn == NULL)
+        return 0;
+    int rc = fn(s->state);
+    if (rc == SLUICE_OK)
+        return 0;
+    sl_log(SL_LOG_ERR, 0, "output \"%s\": %s() failed (it answered %s)", name_of(s), what,
+           rc == SLUICE_RETRY ? "RETRY" : "FATAL");
+    return -EIO;
 }
+
+/* Moves the tickets that can be served now from the sink's list to *out:
+ * every reopen, and the flushes whose messages are all written. */
+static void take_ready(struct sl_sink *s, struct sl_sink_ticket **out)
+{
+    uint64_t done = atomic_load(&s->stats.written) + atomic_load(&s->stats.failed);
+    struct sl_sink_ticket **tail = out;
+    pthread_mutex_lock(&s->req_mu);
+    struct sl_sink_ticket **p = &s->req_head;
+    s->req_tail = &s->req_head;
+    while (*p != NULL) {
+        struct sl_sink_ticket *t = *p;
+        if (t->op == SL_SINK_REOPEN || t->target <= done) {
+            *p = t->next;
+            *tail = t;
+            tail = &t->next;
+        } else {
+            s->req_tail = &t->next;
+            p = &t->next;
+        }
+    }
+    *tail = NULL;
+    atomic_store(&s->req_pending, s->req_head != NULL);
+    pthread_mutex_unlock(&s->req_mu);
+}
+
+/* Between batches, so a batch popped after a reopen request goes to the
+ * new file. One call of the plugin serves every ticket that waits for it;
+ * the lock is not held while the plugin works, so a requester never waits
+ * for a slow reopen. */
+static void handle_requests(struct sl_sink *s)
+{
+    if (!atomic_load_explicit(&s->req_pending, memory_order_acquire))
+        return;
+    struct sl_sink_ticket *ready;
+    take_ready(s, &ready);
+    const struct sluice_output_plugin *api = s->api;
+    bool reopen = false, flush = false;
+    for (struct sl_sink_ticket *t = ready; t != NULL; t = t->next) {
+        reopen |= t->op == SL_SINK_REOPEN;
+        flush |= t->op == SL_SINK_FLUSH;
+    }
+    /* A closing output reopens nothing: its files close next. */
+    int rc_reopen = atomic_load(&s->stopping) ? -ECANCELED : 0, rc_flush = 0;
+    if (reopen && rc_reopen == 0)
+        rc_reopen = call(s, api->reopen, "reopen");
+    if (flush)
+        rc_flush = call(s, api->flush, "flush");
+    while (ready != NULL) {
+        struct sl_sink_ticket *t = ready;
+        ready = t->next; /* before answer(): t may be freed after it */
+        answer(t, t->op == SL_SINK_REOPEN ? rc_reopen : rc_flush);
+    }
+}
+
+void sl_sink_request(struct sl_sink *s, enum sl_sink_op op, struct sl_sink_ticket *t)
+{
+    t->op = op;
+    t->status = 0;
+    atomic_store(&t->done, false);
+    t->target = atomic_load(&s->stats.enqueued);
+    t->next = NULL;
+    pthread_mutex_lock(&s->req_mu);
+    *s->req_tail = t;
+    s->req_tail = &t->next;
+    atomic_store_explicit(&s->req_pending, true, memory_order_release);
+    pthread_mutex_unlock(&s->req_mu);
+    sl_queue_wake(s->queue); /* an idle worker sleeps in pop */
+}
+
+/* At close, with the worker gone: what still waits is answered, a flush
+ * with the last flush's status. */
+static void answer_all(struct sl_sink *s, int flush_status)
+{
+    pthread_mutex_lock(&s->req_mu);
+    struct sl_sink_ticket *t = s->req_head;
+    s->req_head = NULL;
+    s->req_tail = &s->req_head;
+    pthread_mutex_unlock(&s->req_mu);
+    while (t != NULL) {
+        struct sl_sink_ticket *next = t->next;
+        answer(t, t->op == SL_SINK_FLUSH ? flush_status : -ECANCELED);
+        t = next;
+    }
+}
+/* }=== */
 
 static void *worker_main(void *arg)
 {
     struct sl_sink *s = arg;
     struct sl_msg *batch[BATCH];
+    s->next_tick_ms = sl_now_ms() + TICK_MS;
     for (;;) {
-        size_t n = sl_queue_pop(s->queue, batch, BATCH, POP_TIMEOUT_MS);
+        size_t n = sl_queue_pop(s->queue, batch, BATCH, pop_timeout(s, sl_now_ms()));
         handle_requests(s);
         if (n > 0) {
             write_batch(s, batch, n);
+            sl_queue_commit(s->queue, n); /* written or given up: never offered again */
             for (size_t i = 0; i < n; i++)
                 sl_msg_unref(batch[i]);
+            handle_requests(s); /* a flush waiting for this batch */
         }
+        int64_t now = sl_now_ms();
+        if (now >= s->next_tick_ms)
+            tick(s, now);
         /* A small batch means the worker is outrunning the inputs: waking for
          * every few messages would cost a wake-up and a write() each. Let the
          * next batch gather for a moment (bounded latency, and none at all
@@ -132,41 +324,50 @@ static void *worker_main(void *arg)
 static void sink_free(struct sl_sink *s)
 {
     if (s->state != NULL)
-        s->plugin->api->close(s->state);
+        s->api->close(s->state);
     sl_queue_free(s->queue);
     sl_plugin_unload(s->plugin);
     sl_output_conf_free(s->conf);
+    pthread_mutex_destroy(&s->req_mu);
     free(s);
 }
 
-int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
-                 const struct sl_strlist *search, char *err, size_t errlen)
+/* Opens the instance of api on a copy of conf and starts the worker; takes
+ * plugin (NULL for a descriptor that is not a loaded plugin) and queue
+ * (NULL: a memory queue as conf says) in every case. */
+static int sink_start(struct sl_sink **out, const struct sl_output_conf *conf,
+                      struct sl_plugin *plugin, const struct sluice_output_plugin *api,
+                      struct sl_queue *queue, char *err, size_t errlen)
 {
     struct sl_sink *s = sl_calloc(1, sizeof *s);
-    if (s == NULL)
+    if (s == NULL) {
+        snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
+        sl_plugin_unload(plugin);
+        sl_queue_free(queue);
         return -ENOMEM;
+    }
+    s->plugin = plugin;
+    s->api = api;
+    s->queue = queue;
+    s->req_tail = &s->req_head;
+    pthread_mutex_init(&s->req_mu, NULL);
     int rc = sl_output_conf_dup(conf, &s->conf);
     if (rc < 0) {
         snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
-        free(s);
+        sink_free(s);
         return rc;
     }
     conf = s->conf; /* from here on, the sink's own copy */
-    rc = sl_plugin_load(conf->type, conf->plugin, search, &s->plugin, err, errlen);
+    if (s->queue == NULL)
+        rc = sl_queue_new(&s->queue, conf->queue_capacity, conf->queue_bytes);
     if (rc < 0) {
-        sl_output_conf_free(s->conf);
-        free(s);
-        return rc;
-    }
-    rc = sl_queue_new(&s->queue, conf->queue_capacity, conf->queue_bytes);
-    if (rc < 0) {
-        snprintf(err, errlen, "output \"%s\": cannot create its queue", conf->name);
+        snprintf(err, errlen, "output \"%s\": cannot create its queue (%d: %s)", conf->name, -rc,
+                 strerror(-rc));
         sink_free(s);
         return rc;
     }
     char perr[512] = "";
-    rc = s->plugin->api->open(sl_plugin_host(), sl_plugin_config(conf), &s->state, perr,
-                              sizeof perr);
+    rc = api->open(sl_plugin_host(), sl_plugin_config(conf), &s->state, perr, sizeof perr);
     if (rc < 0) {
         s->state = NULL;
         snprintf(err, errlen, "output \"%s\" (%s): %s", conf->name, conf->type,
@@ -186,31 +387,82 @@ int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
     return 0;
 }
 
-size_t sl_sink_push(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
+int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
+                 const struct sl_strlist *search, char *err, size_t errlen)
+{
+    struct sl_plugin *p;
+    int rc = sl_plugin_load(conf->type, conf->plugin, search, &p, err, errlen);
+    if (rc < 0)
+        return rc;
+    return sink_start(out, conf, p, p->api, NULL, err, errlen);
+}
+
+int sl_sink_open_with(struct sl_sink **out, const struct sl_output_conf *conf,
+                      const struct sluice_output_plugin *api, struct sl_queue *queue,
+                      char *err, size_t errlen)
+{
+    return sink_start(out, conf, NULL, api, queue, err, errlen);
+}
+
+/* {=== the producers' side */
+static void count(atomic_uint_fast64_t *c, size_t n)
+{
+    if (n > 0)
+        atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+size_t sl_sink_offer(struct sl_sink *s, struct sl_msg *const *msgs, size_t n, int room_fd)
 {
     size_t taken = sl_queue_push(s->queue, msgs, n);
-    if (taken > 0)
-        atomic_fetch_add_explicit(&s->stats.enqueued, taken, memory_order_relaxed);
+    count(&s->stats.enqueued, taken);
+    if (taken == n)
+        return n;
+    if (s->conf->policy == SL_POLICY_DROP) {
+        sl_sink_discard(s, msgs + taken, n - taken);
+        return n;
+    }
+    if (room_fd >= 0)
+        sl_queue_notify_room(s->queue, room_fd);
     return taken;
 }
 
-int sl_sink_reopen(struct sl_sink *s, int timeout_ms)
+void sl_sink_notify_room(struct sl_sink *s, int room_fd)
 {
-    return request(s, &s->reopen_requests, &s->reopen_done, sl_now_ms() + timeout_ms);
+    sl_queue_notify_room(s->queue, room_fd);
 }
 
-int sl_sink_flush(struct sl_sink *s, int timeout_ms)
+void sl_sink_cancel_notify(struct sl_sink *s, int room_fd)
 {
-    /* First what was queued before the call is written (or given up on),
-     * then the plugin flushes, on its worker. */
-    uint64_t target = atomic_load(&s->stats.enqueued);
-    int64_t deadline = sl_now_ms() + timeout_ms;
-    while (atomic_load(&s->stats.written) + atomic_load(&s->stats.failed) < target) {
-        if (sl_now_ms() >= deadline)
-            return -ETIMEDOUT;
-        sleep_ms(5);
-    }
-    return request(s, &s->flush_requests, &s->flush_done, deadline);
+    sl_queue_cancel_notify(s->queue, room_fd);
+}
+
+void sl_sink_discard(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
+{
+    count(&s->stats.dropped, n);
+    for (size_t i = 0; i < n; i++)
+        sl_msg_unref(msgs[i]);
+}
+/* }=== */
+
+const struct sl_output_conf *sl_sink_conf(const struct sl_sink *s)
+{
+    return s->conf;
+}
+
+void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out)
+{
+    *out = (struct sl_sink_stats){
+        .enqueued = atomic_load_explicit(&s->stats.enqueued, memory_order_relaxed),
+        .written = atomic_load_explicit(&s->stats.written, memory_order_relaxed),
+        .dropped = atomic_load_explicit(&s->stats.dropped, memory_order_relaxed),
+        .failed = atomic_load_explicit(&s->stats.failed, memory_order_relaxed),
+        .queue_depth = sl_queue_depth(s->queue),
+    };
+}
+
+const char *sl_sink_name(const struct sl_sink *s)
+{
+    return s->conf->name;
 }
 
 void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *totals)
@@ -222,8 +474,7 @@ void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *tot
     sl_queue_close(s->queue);
     if (s->started)
         pthread_join(s->worker, NULL);
-    if (s->plugin->api->flush != NULL)
-        s->plugin->api->flush(s->state);
+    answer_all(s, call(s, s->api->flush, "flush"));
     if (totals != NULL) {
         totals->written += atomic_load(&s->stats.written);
         totals->dropped += atomic_load(&s->stats.dropped);

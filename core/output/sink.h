@@ -1,39 +1,30 @@
 /*
- * sink.h: one output: its plugin instance, bounded queue and worker thread.
+ * sink.h: one output: its plugin instance, its queue, the policy applied
+ * when the queue is full, its counters and its worker thread. Inputs offer
+ * messages (sl_sink_offer) and get back what a blocked output did not take;
+ * everything else about the output stays inside sink.c.
  */
 #ifndef SL_SINK_H
 #define SL_SINK_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conf/lua_config.h"
 #include "output/plugin.h"
 #include "output/queue.h"
 
-struct sl_sink_stats {
-    atomic_uint_fast64_t enqueued;
-    atomic_uint_fast64_t written;
-    atomic_uint_fast64_t dropped; /* policy drop, and parked messages lost at shutdown */
-    atomic_uint_fast64_t failed;  /* batches the plugin called SLUICE_FATAL */
-};
+struct sl_sink; /* opaque: sink.c */
 
-struct sl_sink {
-    struct sl_output_conf *conf; /* the sink's own deep copy: the config may go first */
-    struct sl_plugin *plugin;
-    void *state; /* the plugin instance */
-    struct sl_queue *queue;
-    pthread_t worker;
-    bool started;
-    atomic_bool stopping;
-    /* Requests to the worker: a requester bumps *_requests and waits until
-     * the worker echoes the value into *_done. */
-    atomic_uint reopen_requests, reopen_done;
-    atomic_uint flush_requests, flush_done;
-    int64_t stop_deadline_ms; /* monotonic; after it a stuck retry gives up */
-    struct sl_sink_stats stats;
+/* A snapshot of an output's counters, for stats. */
+struct sl_sink_stats {
+    uint64_t enqueued;
+    uint64_t written;
+    uint64_t dropped; /* policy drop, and parked messages lost at shutdown */
+    uint64_t failed;  /* messages in batches the plugin called SLUICE_FATAL, or given up */
+    size_t queue_depth;
 };
 
 /* Loads the plugin, opens the instance (on a deep copy of conf, which the
@@ -43,18 +34,70 @@ struct sl_sink {
 int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
                  const struct sl_strlist *search, char *err, size_t errlen);
 
-/* Thread: any. Offers msgs[0..n) in order; returns how many the queue took
- * (their references go with them) and counts them as enqueued. */
-size_t sl_sink_push(struct sl_sink *s, struct sl_msg *const *msgs, size_t n);
+/* As sl_sink_open(), with the descriptor api instead of a plugin loaded
+ * by conf->type, and queue (taken in every case) instead of a memory queue
+ * sized by conf when not NULL: for tests (a fake plugin, a queue that
+ * watches) and outputs built into the daemon. api is borrowed and must
+ * outlive the sink. */
+int sl_sink_open_with(struct sl_sink **out, const struct sl_output_conf *conf,
+                      const struct sluice_output_plugin *api, struct sl_queue *queue,
+                      char *err, size_t errlen);
 
-/* Thread: any. Has the worker reopen the plugin's files, and waits up to
- * timeout_ms until it has: what is written after this returns goes to the
- * new files. 0 or -ETIMEDOUT. */
-int sl_sink_reopen(struct sl_sink *s, int timeout_ms);
+/* Thread: any. Offers msgs[0..n) in order and applies the output's
+ * policy; returns how many it consumed, with their references, counting
+ * them: those the queue took (enqueued) and, with policy drop, those it
+ * did not (dropped), so then all n. With policy block, msgs[ret..n) stay
+ * the caller's to park and offer again once the eventfd room_fd is written
+ * (asked for here; room_fd -1: not asked). One queue lock per call, as
+ * long as everything fits. */
+size_t sl_sink_offer(struct sl_sink *s, struct sl_msg *const *msgs, size_t n, int room_fd);
 
-/* Thread: any. Waits until everything queued before the call is written and
- * flushed, up to timeout_ms. 0 or -ETIMEDOUT. */
-int sl_sink_flush(struct sl_sink *s, int timeout_ms);
+/* Thread: any. Asks for a write to the eventfd room_fd once the queue has
+ * room (at once, if it has), and forgets the request (room_fd is closing:
+ * once this returns it is not written again). */
+void sl_sink_notify_room(struct sl_sink *s, int room_fd);
+void sl_sink_cancel_notify(struct sl_sink *s, int room_fd);
+
+/* Thread: any. Releases msgs[0..n) (taking their references), counting
+ * them as dropped at this output: messages parked for it that will never
+ * be offered, at shutdown or when out of memory to park them. */
+void sl_sink_discard(struct sl_sink *s, struct sl_msg *const *msgs, size_t n);
+
+enum sl_sink_op {
+    SL_SINK_REOPEN, /* the plugin's reopen(): what is written after goes to new files */
+    SL_SINK_FLUSH   /* what was queued before is written (or given up), then flush() */
+};
+
+/* One caller's request to a sink's worker, and where its answer goes. The
+ * caller owns the struct and sets efd; the sink borrows the struct from
+ * sl_sink_request() until it answers, which it always does: the worker
+ * when it has done the work, or sl_sink_close(). Answering sets status,
+ * then done (release), and then writes 1 to efd (when >= 0), so efd must
+ * stay open until every sink that may answer has been closed, while the
+ * struct may be freed as soon as done reads true (acquire). */
+struct sl_sink_ticket {
+    int efd;
+    int status; /* once done: 0; -EIO: the plugin answered RETRY or FATAL;
+                 * -ECANCELED: the output closed before it could reopen */
+    atomic_bool done;
+    /* the sink's, while it holds the ticket */
+    enum sl_sink_op op;
+    uint64_t target; /* SL_SINK_FLUSH: written + failed to reach first */
+    struct sl_sink_ticket *next;
+};
+
+/* Thread: any. Hands t (efd set by the caller) to the worker for op and
+ * returns at once; see struct sl_sink_ticket for the answer. Requests
+ * that wait together are served by one call of the plugin. */
+void sl_sink_request(struct sl_sink *s, enum sl_sink_op op, struct sl_sink_ticket *t);
+
+/* Thread: any. The output's name, for messages, and its settings (the
+ * sink's own copy); valid while s is open. */
+const char *sl_sink_name(const struct sl_sink *s);
+const struct sl_output_conf *sl_sink_conf(const struct sl_sink *s);
+
+/* Thread: any. The counters now (each read on its own: not one instant). */
+void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out);
 
 struct sl_sink_totals {
     uint64_t written, dropped, failed;

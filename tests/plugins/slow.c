@@ -1,9 +1,13 @@
 /*
  * slow.c: a test plugin that writes like the file plugin, one line per
  * message, but sleeps delay_ms after each message, so integration tests can
- * fill an output's queue and watch the drop and block policies.
+ * fill an output's queue and watch the drop and block policies. reopen()
+ * takes reopen_ms and answers RETRY with reopen_fails, and flush() answers
+ * RETRY with flush_fails, so tests can watch how the daemon waits for and
+ * reports them.
  *
- *     output "slow" { type = "slow", path = "out.log", format = "raw", delay_ms = 10 }
+ *     output "slow" { type = "slow", path = "out.log", format = "raw", delay_ms = 10,
+ *                     reopen_ms = 500, reopen_fails = true, flush_fails = false }
  */
 #define _POSIX_C_SOURCE 200809L /* O_CLOEXEC, nanosleep under -std=c11 */
 
@@ -23,11 +27,14 @@ struct slow {
     const char *path;      /* borrowed from the config until close() */
     sluice_format *fmt;    /* owned */
     long long delay_ms;
+    long long reopen_ms;
+    int reopen_fails, flush_fails;
     int fd;
     struct sluice_buf buf; /* owned: one line */
 };
 
-static const char *const slow_keys[] = {"path", "format", "delay_ms", NULL};
+static const char *const slow_keys[] = {"path",      "format",       "delay_ms", "reopen_ms",
+                                        "reopen_fails", "flush_fails", NULL};
 
 static void slow_close(void *state)
 {
@@ -56,6 +63,17 @@ static int read_config(struct slow *s, char *err, size_t errlen)
     int rc = s->host->config_int(s->cfg, "delay_ms", &s->delay_ms);
     if (rc == -EINVAL || s->delay_ms < 0 || s->delay_ms > 60000) {
         snprintf(err, errlen, "key \"delay_ms\" must be an integer from 0 to 60000");
+        return -EINVAL;
+    }
+    s->reopen_ms = 0;
+    rc = s->host->config_int(s->cfg, "reopen_ms", &s->reopen_ms);
+    if (rc == -EINVAL || s->reopen_ms < 0 || s->reopen_ms > 60000) {
+        snprintf(err, errlen, "key \"reopen_ms\" must be an integer from 0 to 60000");
+        return -EINVAL;
+    }
+    if (s->host->config_bool(s->cfg, "reopen_fails", &s->reopen_fails) == -EINVAL
+        || s->host->config_bool(s->cfg, "flush_fails", &s->flush_fails) == -EINVAL) {
+        snprintf(err, errlen, "keys \"reopen_fails\" and \"flush_fails\" are booleans");
         return -EINVAL;
     }
     return s->host->format_new(format, &s->fmt, err, errlen);
@@ -118,6 +136,26 @@ static int slow_write(void *state, const sluice_msg *const *msgs, size_t n)
     return SLUICE_OK;
 }
 
+/* Keeps writing to the same file: the test is in how long it takes and
+ * what it answers. */
+static int slow_reopen(void *state)
+{
+    struct slow *s = state;
+    if (s->reopen_ms > 0)
+        sleep_ms(s->reopen_ms);
+    if (s->reopen_fails) {
+        s->host->log(s->cfg, SLUICE_LOG_ERR, "reopen_fails is set: reopen() answers RETRY");
+        return SLUICE_RETRY;
+    }
+    return SLUICE_OK;
+}
+
+static int slow_flush(void *state)
+{
+    struct slow *s = state;
+    return s->flush_fails ? SLUICE_RETRY : SLUICE_OK;
+}
+
 static const struct sluice_output_plugin slow_plugin = {
     .abi_version = SLUICE_PLUGIN_ABI_VERSION,
     .size = sizeof(struct sluice_output_plugin),
@@ -126,6 +164,8 @@ static const struct sluice_output_plugin slow_plugin = {
     .keys = slow_keys,
     .open = slow_open,
     .write = slow_write,
+    .flush = slow_flush,
+    .reopen = slow_reopen,
     .close = slow_close,
 };
 

@@ -272,6 +272,37 @@ static void test_close_wakes_consumer(void **state)
     assert_true(s.took_ms < 5000);
     sl_queue_free(s.q);
 }
+
+static void test_wake_wakes_consumer(void **state)
+{
+    struct sleeper s = {.q = new_queue(4, 0)};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, sleep_in_pop, &s), 0);
+    usleep(50 * 1000);
+    int64_t t0 = now_ms();
+    sl_queue_wake(s.q);
+    pthread_join(t, NULL);
+    assert_int_equal(s.got, 0); /* woken with nothing to pop */
+    assert_true(now_ms() - t0 < 1000);
+    /* The wake is used up: the next pop waits its timeout again. */
+    struct sl_msg *out[1];
+    t0 = now_ms();
+    assert_int_equal(sl_queue_pop(s.q, out, 1, 100), 0);
+    assert_true(now_ms() - t0 >= 95);
+    sl_queue_free(s.q);
+}
+
+static void test_wake_before_pop(void **state)
+{
+    /* A wake while the consumer is busy elsewhere is not lost. */
+    struct sl_queue *q = new_queue(4, 0);
+    sl_queue_wake(q);
+    struct sl_msg *out[1];
+    int64_t t0 = now_ms();
+    assert_int_equal(sl_queue_pop(q, out, 1, -1), 0);
+    assert_true(now_ms() - t0 < 1000);
+    sl_queue_free(q);
+}
 /* }=== */
 
 /* {=== room notifications */
@@ -508,6 +539,8 @@ int main(void)
         cmocka_unit_test(test_close_drains),
         cmocka_unit_test(test_push_wakes_consumer),
         cmocka_unit_test(test_close_wakes_consumer),
+        cmocka_unit_test(test_wake_wakes_consumer),
+        cmocka_unit_test(test_wake_before_pop),
         cmocka_unit_test(test_notify_fires_at_half),
         cmocka_unit_test(test_notify_at_once_when_roomy),
         cmocka_unit_test(test_notify_twice_writes_once),
