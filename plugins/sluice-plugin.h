@@ -160,8 +160,9 @@ struct sluice_host {
     /* Appended within ABI version 1: an older daemon lacks the members
      * below, so check with SLUICE_HOST_HAS(host, member) before a call. */
 
-    /* An extra field a route's transform set (m.fields.KEY = value in
-     * sluice.lua(5)), by its key[0..keylen) (case-sensitive): *data and
+    /* An extra field of the message, one its input gave it (a native
+     * input's named fields) or a route's transform set (m.fields.KEY = value
+     * in sluice.lua(5)), by its key[0..keylen) (case-sensitive): *data and
      * *len as for msg_text(); an empty value is present, with *len 0.
      * -ENOENT when the message has no such field. */
     int (*msg_extra)(const sluice_msg *m, const char *key, size_t keylen, const char **data,

@@ -5,7 +5,7 @@
  * "Mmm dd hh:mm:ss host tag[pid]: msg", as rsyslog writes /var/log/messages),
  * "rfc5424" (the message re-serialised per RFC 5424 section 6), "json" (one
  * object, keys as in sluice.lua(5); a last key "fields" holds the extra
- * fields a transform set, when there are any), or a template: any text with
+ * fields its input or a transform gave it, when there are any), or a template: any text with
  * {field} placeholders, {fields.KEY} for an extra field, "{{" and "}}" for
  * literal braces. Extra fields appear only in json and templates.
  *

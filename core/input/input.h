@@ -3,13 +3,15 @@
  * tcp).
  *
  * Each input runs one thread with its own epoll loop, message pool, parse
- * context and route scratch (for regular expressions). A read produces a batch of messages, which is parsed, routed and
- * pushed to the outputs' queues in one go (one lock per output per batch).
+ * context and route scratch (for regular expressions). A read produces a
+ * batch of messages, which is parsed, routed and offered to the outputs in
+ * one go (one lock per output per batch).
  *
  * Backpressure: a source (a tcp connection, or a datagram socket) whose
  * messages did not all fit a block-policy queue keeps them "parked" and is not
  * read again until the queue has room; the input's other sources keep
- * flowing. Drop-policy outputs count and drop what does not fit.
+ * flowing. A drop-policy output's sink drops and counts what does not fit
+ * (sl_sink_offer), so the input parks only for block-policy outputs.
  *
  * Reload: what an input routes with (its routing, route scratch, dispatch
  * buffers sized by the number of outputs, and its own copy of its conf) is

@@ -47,6 +47,7 @@
  * spin.
  */
 #include "output/queue.h"
+#include "common/clock.h"
 #include "common/alloc.h"
 
 #include <errno.h>
@@ -239,19 +240,6 @@ static void memq_cancel_notify(struct sl_queue *base, int efd)
     pthread_mutex_unlock(&q->lock);
 }
 
-static struct timespec deadline_after(int timeout_ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += timeout_ms / 1000;
-    t.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 /* Sleeps until there is something to pop, the queue is closed, or the
  * timeout passes. Returns with q->lock held either way. */
 static void wait_nonempty(struct memq *q, int timeout_ms)
@@ -260,7 +248,7 @@ static void wait_nonempty(struct memq *q, int timeout_ms)
         return;
     struct timespec deadline = {0, 0};
     if (timeout_ms > 0)
-        deadline = deadline_after(timeout_ms);
+        deadline = sl_clock_after_ms(timeout_ms);
     while (q->count == 0 && !q->closed && !q->kicked) {
         q->waiting = true;
         int rc = timeout_ms < 0 ? pthread_cond_wait(&q->nonempty, &q->lock)
