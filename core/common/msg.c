@@ -251,10 +251,7 @@ bool sl_msg_field_key_ok(const char *key, size_t len)
     if (len == 0 || len > SL_MSG_MAX_FIELD_KEY)
         return false;
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)key[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-' || c == '.';
-        if (!ok)
+        if (!sl_msg_field_key_byte((unsigned char)key[i]))
             return false;
     }
     return true;

@@ -190,6 +190,14 @@ struct sl_msg_builder {
     } at[SL_MSG_MAX_FIELDS];
 };
 
+/* A byte a field key may hold: what a template's {fields.KEY}, a JSON key
+ * and a Lua m.fields.KEY all carry without quoting. */
+static inline bool sl_msg_field_key_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+}
+
 /* True when key[0..len) may name a field: 1..SL_MSG_MAX_FIELD_KEY letters,
  * digits, '_', '-' or '.', so a template's {fields.KEY}, a JSON key and a
  * Lua m.fields.KEY carry it without quoting. Thread: any. */

@@ -40,14 +40,6 @@ static bool printusascii(unsigned char c)
     return c >= 33 && c <= 126;
 }
 
-/* Field keys: what a template's {fields.KEY}, a JSON key and a Lua
- * m.fields.KEY all carry without quoting. */
-static bool key_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
-}
-
 /* A header field of RFC 5424 section 6: NIL, or 1..max PRINTUSASCII. */
 static int check_header(const char *name, struct sl_str s, size_t max, char *err, size_t errlen)
 {
@@ -108,7 +100,7 @@ static int check_fields(const struct sl_field *fields, size_t n, char *err, size
         }
         for (uint32_t j = 0; j < k.len; j++) {
             unsigned char c = (unsigned char)k.p[j];
-            if (!key_byte(c)) {
+            if (!sl_msg_field_key_byte(c)) {
                 snprintf(err, errlen, "fields: key '%s': byte 0x%02x at offset %lu is not a "
                          "letter, digit, '_', '-' or '.'", shown, c, (unsigned long)j);
                 return -EINVAL;

@@ -56,8 +56,9 @@ struct sl_msg_edit {
 #define SL_REWRITE_MAX_HOSTNAME 255
 #define SL_REWRITE_MAX_APP_NAME 48
 #define SL_REWRITE_MAX_MSGID 32
-#define SL_REWRITE_MAX_FIELDS 64
-#define SL_REWRITE_MAX_FIELD_KEY 64
+/* The same limits as fields an input gives a message (msg.h). */
+#define SL_REWRITE_MAX_FIELDS SL_MSG_MAX_FIELDS
+#define SL_REWRITE_MAX_FIELD_KEY SL_MSG_MAX_FIELD_KEY
 
 /* Checks an edit before it is applied: 0, or -EINVAL with a reason in err
  * ("app_name: 49 bytes, at most 48", "hostname: byte 0x20 at offset 3 is not
