@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "common/log.h"
 #include "common/alloc.h"
+#include "common/paths.h" /* written by make: SL_PLUGINDIR, SL_SYSCONFDIR */
 
 #define DEFAULT_CONFIG SL_SYSCONFDIR "/sluice/sluice.lua"
 
@@ -25,6 +26,8 @@ static void usage(FILE *out)
             "      --check             check the configuration and exit (0: good, 1: errors)\n"
             "  -V, --version           print the version and exit\n"
             "  -h, --help              print this help and exit\n"
+            "Plugins are looked for in the -P directories, settings.plugin_path,\n"
+            "$SLUICE_PLUGIN_PATH, then " SL_PLUGINDIR ".\n"
             "See sluiced(8) and sluice.lua(5).\n");
 }
 
