@@ -17,8 +17,9 @@
  *    (input.h) for every kept input (same name, same settings); the new and
  *    changed inputs, opened and bound but not started, unless a running
  *    input that this reload stops holds their address (they wait for step
- *    5). Any failure closes all that was built aside, and the running
- *    config stays.
+ *    5). Which is which is decided from settings alone, in reload_map.c.
+ *    Any failure closes all that was built aside, and the running config
+ *    stays.
  * 3. Switch the kept inputs to their plans: each delivers what it had
  *    parked to the old outputs, which still run, and holds; once all hold,
  *    all swap, between batches, keeping their sockets and connections. An
