@@ -38,7 +38,7 @@
 
 struct fixture {
     char dir[64];
-    char a[128], b[128]; /* config paths */
+    char a[128], b[128], c[128]; /* config paths */
     struct sl_options o;
     int saved_stderr;
 };
@@ -88,6 +88,24 @@ static void write_config_b(const struct fixture *f)
     write_file(f->b, text);
 }
 
+/* From A: input unix changed (mode) at the same path, so it is opened only
+ * once the running one has stopped (step 5 of a reload); the rest kept. */
+static void write_config_c(const struct fixture *f)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "settings { control = '%s/ctl', plugin_path = { '%s' } }\n"
+             "input 'unix' { type = 'unix', path = '%s/log', mode = '0600' }\n"
+             "input 'udp' { type = 'udp', listen = '127.0.0.1:0' }\n"
+             "input 'tcp' { type = 'tcp', listen = '127.0.0.1:0' }\n"
+             "local a = output 'a' { type = 'file', path = '%s/a.log' }\n"
+             "local b = output 'b' { type = 'file', path = '%s/b.log', format = 'json' }\n"
+             "route { where = function(m) return m.msg ~= 'skip' end, to = a }\n"
+             "route { to = { a, b } }\n",
+             f->dir, BUILD_PLUGIN_DIR, f->dir, f->dir, f->dir);
+    write_file(f->c, text);
+}
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
@@ -96,8 +114,10 @@ static int setup(void **state)
         return -1;
     snprintf(f->a, sizeof f->a, "%s/a.lua", f->dir);
     snprintf(f->b, sizeof f->b, "%s/b.lua", f->dir);
+    snprintf(f->c, sizeof f->c, "%s/c.lua", f->dir);
     write_config_a(f);
     write_config_b(f);
+    write_config_c(f);
     f->o.config_path = f->a;
     f->o.foreground = true;
     f->saved_stderr = -1;
@@ -413,11 +433,79 @@ static void test_reload_walk(void **state)
     loud(f);
 }
 
+/* Step 5 of a reload runs the new config even when an input it opens there
+ * fails: a failure before it leaves A as it was; a failure in it reports,
+ * and C runs without that input. Either way nothing leaks, and A, loaded
+ * again, has as many threads and fds as before. */
+static void test_reload_deferred_walk(void **state)
+{
+    struct fixture *f = *state;
+    struct sl_daemon d;
+    char err[1024];
+    f->o.config_path = f->a;
+    quiet(f);
+    int rc = sl_daemon_start(&d, &f->o, err, sizeof err);
+    loud(f);
+    if (rc < 0)
+        fail_msg("start-up: %s", err);
+    struct sl_errors errs = {0};
+    f->o.config_path = f->c;
+    quiet(f);
+    sl_alloc_fail_after(LONG_MAX);
+    rc = sl_daemon_reload_err(&d, &errs, err, sizeof err);
+    long n = sl_alloc_fail_after(-1);
+    loud(f);
+    sl_errors_clear(&errs);
+    assert_int_equal(rc, 0);
+    reload_to(f, &d, f->a, 0);
+    long stride = stride_for(n);
+    int fds = count_entries("/proc/self/fd"), threads = count_entries("/proc/self/task");
+    size_t ninputs = d.rt->ninputs;
+    long in_commit = 0;
+    for (long i = 0; i < n; i += stride) {
+        struct snapshot before;
+        take(&before, &d);
+        mark(err, sizeof err);
+        f->o.config_path = f->c;
+        quiet(f);
+        sl_alloc_fail_after(i);
+        rc = sl_daemon_reload_err(&d, &errs, err, sizeof err);
+        sl_alloc_fail_after(-1);
+        loud(f);
+        sl_errors_clear(&errs);
+        if (rc == 0)
+            fail_msg("reload: allocation %ld of %ld failed, yet the reload succeeded", i, n);
+        check_err(err, sizeof err, "deferred reload", i);
+        if (!same(&before, &d)) {
+            in_commit++;
+            if (d.rt->ninputs != ninputs - 1)
+                fail_msg("deferred reload, allocation %ld failing in step 5: %zu inputs run, "
+                         "not %zu (%s)", i, d.rt->ninputs, ninputs - 1, err);
+        }
+        reload_to(f, &d, f->a, 0);
+        int left = threads_settled(threads);
+        if (left != threads)
+            fail_msg("deferred reload, allocation %ld failing: %d threads, %d before (%s)", i,
+                     left, threads, err);
+        left = count_entries("/proc/self/fd");
+        if (left != fds)
+            fail_msg("deferred reload, allocation %ld failing: %d fds, %d before (%s)", i, left,
+                     fds, err);
+    }
+    print_message("deferred reload: %ld allocations, %ld of them in step 5\n", n, in_commit);
+    assert_true(in_commit > 0); /* step 5 was walked too */
+    assert_true(delivers(f, "<13>1 - h app - - - still running"));
+    quiet(f);
+    sl_daemon_stop(&d);
+    loud(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_start_up_walk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_walk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_deferred_walk, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
