@@ -17,8 +17,9 @@
  *    (input.h) for every kept input (same name, same settings); the new and
  *    changed inputs, opened and bound but not started, unless a running
  *    input that this reload stops holds their address (they wait for step
- *    5). Any failure closes all that was built aside, and the running
- *    config stays.
+ *    5). Which is which is decided from settings alone, in reload_map.c.
+ *    Any failure closes all that was built aside, and the running config
+ *    stays.
  * 3. Switch the kept inputs to their plans: each delivers what it had
  *    parked to the old outputs, which still run, and holds; once all hold,
  *    all swap, between batches, keeping their sockets and connections. An
@@ -47,6 +48,7 @@
 #include <unistd.h>
 
 #include "daemon/control.h"
+#include "daemon/reload_map.h"
 #include "common/log.h"
 #include "output/plugin.h"
 #include "output/fanout.h"
@@ -206,10 +208,54 @@ static void runtime_stop(struct sl_runtime *rt, struct sl_sink_totals *totals)
     runtime_free(rt);
 }
 
-static void log_errors(const char *what, const struct sl_errors *errs)
+static void log_errors(const char *what, const struct sl_errors *errs, size_t from)
 {
-    for (size_t i = 0; i < errs->n; i++)
+    for (size_t i = from; i < errs->n; i++)
         sl_log(SL_LOG_ERR, 0, "%s%s", what, errs->v[i]);
+}
+
+/* Appends text, which already names its place, to errs as it is. Out of
+ * memory, it is counted as lost: the caller's err still holds the text. */
+static void errors_push(struct sl_errors *errs, const char *text)
+{
+    char *s = sl_strdup(text);
+    char **v = s != NULL ? sl_realloc(errs->v, (errs->n + 1) * sizeof *v) : NULL;
+    if (v == NULL) {
+        free(s);
+        errs->lost++;
+        return;
+    }
+    errs->v = v;
+    errs->v[errs->n++] = s;
+}
+
+/* Starts err with "FILE:LINE: " and returns its length: the callee's reason
+ * goes to err + n, so a callee that fills no reason shows as one. */
+static size_t err_at(char *err, size_t errlen, const char *file, int line)
+{
+    int n = snprintf(err, errlen, "%s:%d: ", file, line);
+    return n < 0 ? 0 : (size_t)n >= errlen ? errlen - 1 : (size_t)n;
+}
+
+/* sl_daemon_load, logging every error after `what`; the first goes to err
+ * too. When memory ran out even for the errors, err says so and is logged:
+ * a failed load never goes unexplained. */
+static int load_logged(const struct sl_options *o, struct sl_config **c,
+                       struct sl_strlist *search, struct sl_errors *errs, const char *what,
+                       char *err, size_t errlen)
+{
+    size_t before = errs->n;
+    if (sl_daemon_load(o, c, search, errs) == 0)
+        return 0;
+    log_errors(what, errs, before);
+    if (errs->n > before) {
+        snprintf(err, errlen, "%s", errs->v[before]);
+    } else {
+        snprintf(err, errlen, "%s: cannot load: out of memory (the errors were lost)",
+                 o->config_path);
+        sl_log(SL_LOG_ERR, 0, "%s%s", what, err);
+    }
+    return -EINVAL;
 }
 
 /* A runtime for config c with its routing set up and room for its
@@ -239,48 +285,58 @@ static struct sl_runtime *runtime_new(struct sl_daemon *d, struct sl_config *c,
     return rt;
 }
 
-/* Opens the outputs and binds the inputs of config c (taking c and search
- * in every case) and starts the input threads. */
-static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist *search,
-                         struct sl_runtime **out, struct sl_errors *errs)
+/* Starts a thread for each bound input of rt; on failure err says which. */
+static int runtime_start_inputs(struct sl_runtime *rt, char *err, size_t errlen)
 {
-    if (!d->opts->verbose)
-        sl_log_set_level(c->log_level);
-    const char *file = d->opts->config_path;
-    struct sl_runtime *rt = runtime_new(d, c, search);
-    if (rt == NULL) {
-        sl_errors_add(errs, file, 0, "out of memory");
-        return -ENOMEM;
-    }
-    char err[1024];
-    for (size_t i = 0; i < c->noutputs; i++) {
-        if (sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err, sizeof err) < 0) {
-            sl_errors_add(errs, c->file, c->outputs[i].line, "%s", err);
-            goto fail;
-        }
-        rt->routing.nsinks = i + 1;
-    }
-    for (size_t i = 0; i < c->ninputs; i++) {
-        if (sl_input_open(&rt->inputs[i], &c->inputs[i], &rt->routing, err, sizeof err) < 0) {
-            sl_errors_add(errs, c->file, c->inputs[i].line, "%s", err);
-            goto fail;
-        }
-        rt->ninputs = i + 1;
-    }
+    const struct sl_config *c = rt->config;
     for (size_t i = 0; i < rt->ninputs; i++) {
-        if (sl_input_start(rt->inputs[i]) < 0) {
-            sl_errors_add(errs, c->file, c->inputs[i].line, "input \"%s\": cannot start its thread",
-                          c->inputs[i].name);
-            goto fail;
+        int rc = sl_input_start(rt->inputs[i]);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s:%d: input \"%s\": pthread_create() failed (%d: %s)",
+                     c->file, c->inputs[i].line, c->inputs[i].name, -rc, strerror(-rc));
+            return rc;
         }
         sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", c->inputs[i].name,
                rt->inputs[i]->address);
     }
+    return 0;
+}
+
+/* Opens the outputs and binds the inputs of config c (taking c and search
+ * in every case) and starts the input threads. 0, or a negative errno with
+ * "FILE:LINE: reason" in err and nothing left open. */
+static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist *search,
+                         struct sl_runtime **out, char *err, size_t errlen)
+{
+    if (!d->opts->verbose)
+        sl_log_set_level(c->log_level);
+    struct sl_runtime *rt = runtime_new(d, c, search);
+    if (rt == NULL) {
+        snprintf(err, errlen, "%s: out of memory", d->opts->config_path);
+        return -ENOMEM;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < c->noutputs && rc == 0; i++) {
+        size_t n = err_at(err, errlen, c->file, c->outputs[i].line);
+        rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err + n,
+                          errlen - n);
+        if (rc == 0)
+            rt->routing.nsinks = i + 1;
+    }
+    for (size_t i = 0; i < c->ninputs && rc == 0; i++) {
+        size_t n = err_at(err, errlen, c->file, c->inputs[i].line);
+        rc = sl_input_open(&rt->inputs[i], &c->inputs[i], &rt->routing, err + n, errlen - n);
+        if (rc == 0)
+            rt->ninputs = i + 1;
+    }
+    if (rc == 0)
+        rc = runtime_start_inputs(rt, err, errlen);
+    if (rc < 0) {
+        runtime_stop(rt, &d->closed);
+        return rc;
+    }
     *out = rt;
     return 0;
-fail:
-    runtime_stop(rt, &d->closed);
-    return -EINVAL;
 }
 /* }=== */
 
@@ -289,171 +345,148 @@ fail:
 struct reload {
     struct sl_runtime *old; /* running */
     struct sl_runtime *rt;  /* the new one; inputs[i] NULL until opened or moved */
-    long *out_from;         /* per new output: the old sink it keeps, or -1 */
-    bool *sink_kept;        /* per old output */
-    long *in_from;          /* per new input: the old input it keeps, or -1 */
-    bool *in_kept;          /* per old input */
-    bool *deferred;         /* per new input: opened once the old holder stops */
+    struct sl_reload_map map;
     struct sl_input_plan **plans; /* per kept input, until handed over */
-    size_t in_kept_n, in_started, in_stopped, out_kept, out_opened, out_closed;
+    size_t in_started, in_stopped, out_opened, out_closed;
 };
 
 static void reload_free_maps(struct reload *r)
 {
-    free(r->out_from);
-    free(r->sink_kept);
-    free(r->in_from);
-    free(r->in_kept);
-    free(r->deferred);
+    sl_reload_map_free(&r->map);
     free(r->plans);
 }
 
-static long old_sink_named(const struct sl_runtime *old, const char *name)
+/* The map of the running runtime onto config c, from the settings its
+ * sinks and inputs hold. */
+static int map_running(const struct sl_runtime *old, const struct sl_config *c,
+                       struct sl_reload_map *m)
 {
-    for (size_t j = 0; j < old->routing.nsinks; j++) {
-        if (strcmp(sl_sink_name(old->routing.sinks[j]), name) == 0)
-            return (long)j;
+    const struct sl_output_conf **outs = sl_calloc(old->routing.nsinks + 1, sizeof *outs);
+    const struct sl_input_conf **ins = sl_calloc(old->ninputs + 1, sizeof *ins);
+    int rc = -ENOMEM;
+    if (outs != NULL && ins != NULL) {
+        for (size_t j = 0; j < old->routing.nsinks; j++)
+            outs[j] = sl_sink_conf(old->routing.sinks[j]);
+        for (size_t j = 0; j < old->ninputs; j++)
+            ins[j] = old->inputs[j]->conf;
+        struct sl_reload_old view = {outs, old->routing.nsinks, ins, old->ninputs};
+        rc = sl_reload_map_build(m, &view, c);
     }
-    return -1;
+    free(outs);
+    free(ins);
+    return rc;
 }
 
-static long old_input_named(const struct sl_runtime *old, const char *name)
+/* Keeps the unchanged outputs and opens the new and changed ones. */
+static int build_outputs(struct reload *r, char *err, size_t errlen)
 {
-    for (size_t j = 0; j < old->ninputs; j++) {
-        if (strcmp(old->inputs[j]->conf->name, name) == 0)
-            return (long)j;
-    }
-    return -1;
-}
-
-/* Step 2. Takes c and search. On failure everything built is left in r
- * for reload_abandon(). */
-static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config *c,
-                        struct sl_strlist *search, struct sl_errors *errs)
-{
-    const struct sl_runtime *old = r->old;
-    const char *file = d->opts->config_path;
-    struct sl_runtime *rt = runtime_new(d, c, search);
-    if (rt == NULL) {
-        sl_errors_add(errs, file, 0, "out of memory");
-        return -ENOMEM;
-    }
-    r->rt = rt;
-    size_t nout = c->noutputs ? c->noutputs : 1, nin = c->ninputs ? c->ninputs : 1;
-    r->out_from = sl_calloc(nout, sizeof *r->out_from);
-    r->sink_kept = sl_calloc(old->routing.nsinks + 1, sizeof *r->sink_kept);
-    r->in_from = sl_calloc(nin, sizeof *r->in_from);
-    r->in_kept = sl_calloc(old->ninputs + 1, sizeof *r->in_kept);
-    r->deferred = sl_calloc(nin, sizeof *r->deferred);
-    r->plans = sl_calloc(nin, sizeof *r->plans);
-    if (r->out_from == NULL || r->sink_kept == NULL || r->in_from == NULL || r->in_kept == NULL
-        || r->deferred == NULL || r->plans == NULL) {
-        sl_errors_add(errs, c->file, 0, "out of memory");
-        return -ENOMEM;
-    }
-    rt->ninputs = c->ninputs; /* slots; those still NULL at the end are dropped */
-    char err[1024];
-    /* Outputs: keep the unchanged, open the new and changed. */
+    struct sl_runtime *rt = r->rt;
+    const struct sl_config *c = rt->config;
     for (size_t i = 0; i < c->noutputs; i++) {
-        const struct sl_output_conf *o = &c->outputs[i];
-        long j = old_sink_named(old, o->name);
-        r->out_from[i] = -1;
+        const struct sl_reload_entry *e = &r->map.out[i];
         rt->routing.nsinks = i + 1;
-        if (j >= 0 && sl_output_conf_equal(sl_sink_conf(old->routing.sinks[j]), o)) {
-            r->out_from[i] = j;
-            r->sink_kept[j] = true;
-            rt->routing.sinks[i] = old->routing.sinks[j];
-            r->out_kept++;
+        if (e->action == SL_RELOAD_KEEP) {
+            rt->routing.sinks[i] = r->old->routing.sinks[e->from];
             continue;
         }
-        if (sl_sink_open(&rt->routing.sinks[i], o, &rt->search, err, sizeof err) < 0) {
-            sl_errors_add(errs, c->file, o->line, "%s", err);
-            return -EINVAL;
-        }
-        r->out_opened++;
-    }
-    /* Inputs: which are kept... */
-    for (size_t i = 0; i < c->ninputs; i++) {
-        long j = old_input_named(old, c->inputs[i].name);
-        r->in_from[i] = -1;
-        if (j >= 0 && sl_input_conf_equal(old->inputs[j]->conf, &c->inputs[i])) {
-            r->in_from[i] = j;
-            r->in_kept[j] = true;
-            r->in_kept_n++;
-        }
-    }
-    /* ...each of those gets a plan, and the others are opened, unless an
-     * input that is going to stop holds their address. */
-    for (size_t i = 0; i < c->ninputs; i++) {
-        const struct sl_input_conf *ic = &c->inputs[i];
-        int rc;
-        if (r->in_from[i] >= 0) {
-            rc = sl_input_plan_new(&r->plans[i], ic, &rt->routing, err, sizeof err);
-        } else {
-            long holder = -1;
-            for (size_t j = 0; j < old->ninputs && holder < 0; j++) {
-                if (sl_input_conf_same_address(old->inputs[j]->conf, ic))
-                    holder = (long)j;
-            }
-            if (holder >= 0 && r->in_kept[holder]) {
-                snprintf(err, sizeof err, "input \"%s\": %s is already used by input \"%s\"",
-                         ic->name, old->inputs[holder]->address,
-                         old->inputs[holder]->conf->name);
-                rc = -EADDRINUSE;
-            } else if (holder >= 0) {
-                r->deferred[i] = true;
-                rc = 0;
-            } else {
-                rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, err, sizeof err);
-            }
-        }
-        if (rc < 0) {
-            sl_errors_add(errs, c->file, ic->line, "%s", err);
+        size_t n = err_at(err, errlen, c->file, c->outputs[i].line);
+        int rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err + n,
+                              errlen - n);
+        if (rc < 0)
             return rc;
-        }
+        r->out_opened++;
     }
     return 0;
 }
 
+/* A plan for each kept input; the new and changed ones opened, unless an
+ * input that is going to stop holds their address. */
+static int build_inputs(struct reload *r, char *err, size_t errlen)
+{
+    struct sl_runtime *rt = r->rt;
+    const struct sl_config *c = rt->config;
+    for (size_t i = 0; i < c->ninputs; i++) {
+        const struct sl_input_conf *ic = &c->inputs[i];
+        const struct sl_reload_entry *e = &r->map.in[i];
+        size_t n = err_at(err, errlen, c->file, ic->line);
+        int rc = 0;
+        if (e->action == SL_RELOAD_KEEP) {
+            rc = sl_input_plan_new(&r->plans[i], ic, &rt->routing, err + n, errlen - n);
+        } else if (e->action == SL_RELOAD_CLASH) {
+            const struct sl_input *holder = r->old->inputs[e->from];
+            snprintf(err + n, errlen - n, "input \"%s\": %s is already used by input \"%s\"",
+                     ic->name, holder->address, holder->conf->name);
+            rc = -EADDRINUSE;
+        } else if (e->action == SL_RELOAD_OPEN) {
+            rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, err + n, errlen - n);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Step 2. Takes c and search. 0, or a negative errno with "FILE:LINE:
+ * reason" in err, and everything built left in r for reload_abandon(). */
+static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config *c,
+                        struct sl_strlist *search, char *err, size_t errlen)
+{
+    struct sl_runtime *rt = runtime_new(d, c, search);
+    if (rt == NULL) {
+        snprintf(err, errlen, "%s: out of memory", d->opts->config_path);
+        return -ENOMEM;
+    }
+    r->rt = rt;
+    rt->ninputs = c->ninputs; /* slots; those still NULL at the end are dropped */
+    r->plans = sl_calloc(c->ninputs ? c->ninputs : 1, sizeof *r->plans);
+    int rc = r->plans == NULL ? -ENOMEM : map_running(r->old, c, &r->map);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: out of memory", c->file);
+        return rc;
+    }
+    rc = build_outputs(r, err, errlen);
+    return rc < 0 ? rc : build_inputs(r, err, errlen);
+}
+
 /* Step 3: every kept input delivers what it parked and holds; then all
  * swap. On timeout all go on with their old plans. */
-static int reload_switch(struct reload *r, struct sl_errors *errs)
+static int reload_switch(struct reload *r, char *err, size_t errlen)
 {
     struct sl_runtime *old = r->old, *rt = r->rt;
     const struct sl_config *c = rt->config;
+    const struct sl_reload_entry *map = r->map.in;
     int64_t deadline = sl_now_ms() + SWITCH_TIMEOUT_MS;
     for (size_t i = 0; i < c->ninputs; i++) {
-        if (r->in_from[i] >= 0) {
-            sl_input_switch_offer(old->inputs[r->in_from[i]], r->plans[i]);
+        if (map[i].action == SL_RELOAD_KEEP) {
+            sl_input_switch_offer(old->inputs[map[i].from], r->plans[i]);
             r->plans[i] = NULL;
         }
     }
     int rc = 0;
     for (size_t i = 0; i < c->ninputs && rc == 0; i++) {
-        if (r->in_from[i] < 0)
+        if (map[i].action != SL_RELOAD_KEEP)
             continue;
-        struct sl_input *in = old->inputs[r->in_from[i]];
+        struct sl_input *in = old->inputs[map[i].from];
         rc = sl_input_switch_wait_ready(in, deadline);
         if (rc < 0) {
             sl_log(SL_LOG_ERR, 0, "reload: input \"%s\" could not switch to the new config "
                    "within %d s: an output it feeds takes no messages; cancelling the reload",
                    in->conf->name, SWITCH_TIMEOUT_MS / 1000);
-            sl_errors_add(errs, c->file, c->inputs[i].line,
-                          "input \"%s\": could not switch to the new config within %d s "
-                          "(an output it feeds takes no messages)",
-                          in->conf->name, SWITCH_TIMEOUT_MS / 1000);
+            snprintf(err, errlen, "%s:%d: input \"%s\": could not switch to the new config "
+                     "within %d s (an output it feeds takes no messages)", c->file,
+                     c->inputs[i].line, in->conf->name, SWITCH_TIMEOUT_MS / 1000);
         }
     }
     for (size_t i = 0; i < c->ninputs; i++) {
-        if (r->in_from[i] < 0)
+        if (map[i].action != SL_RELOAD_KEEP)
             continue;
-        struct sl_input *in = old->inputs[r->in_from[i]];
+        struct sl_input *in = old->inputs[map[i].from];
         if (rc < 0) {
             r->plans[i] = sl_input_switch_cancel(in);
         } else {
             sl_input_plan_free(sl_input_switch_commit(in));
             rt->inputs[i] = in; /* moved: the old runtime no longer has it */
-            old->inputs[r->in_from[i]] = NULL;
+            old->inputs[map[i].from] = NULL;
         }
     }
     return rc;
@@ -472,7 +505,7 @@ static void reload_abandon(struct sl_daemon *d, struct reload *r)
         for (size_t i = 0; r->plans != NULL && i < rt->ninputs; i++)
             sl_input_plan_free(r->plans[i]);
         for (size_t i = 0; i < rt->routing.nsinks; i++) {
-            if (r->out_from[i] < 0)
+            if (r->map.out[i].action != SL_RELOAD_KEEP)
                 sl_sink_close(rt->routing.sinks[i], DRAIN_TIMEOUT_MS, &d->closed);
         }
         runtime_free(rt);
@@ -480,9 +513,42 @@ static void reload_abandon(struct sl_daemon *d, struct reload *r)
     reload_free_maps(r);
 }
 
-/* Steps 4 to 6. Errors here are reported, and the new config runs without
- * what failed. */
-static void reload_commit(struct sl_daemon *d, struct reload *r, struct sl_errors *errs)
+/* Step 5 for one input: opened at the address its old holder freed, and
+ * started; a failure is reported, and the rest of the new config runs. */
+static int commit_input(struct reload *r, size_t i, struct sl_errors *errs, char *err,
+                        size_t errlen)
+{
+    struct sl_runtime *rt = r->rt;
+    const struct sl_input_conf *ic = &rt->config->inputs[i];
+    char why[1024];
+    size_t n = err_at(why, sizeof why, rt->config->file, ic->line);
+    int rc = 0;
+    if (r->map.in[i].action == SL_RELOAD_DEFER)
+        rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, why + n, sizeof why - n);
+    if (rc == 0 && rt->inputs[i] != NULL && (rc = sl_input_start(rt->inputs[i])) < 0) {
+        snprintf(why + n, sizeof why - n, "input \"%s\": pthread_create() failed (%d: %s)",
+                 ic->name, -rc, strerror(-rc));
+        sl_input_close(rt->inputs[i], DRAIN_TIMEOUT_MS);
+        rt->inputs[i] = NULL;
+    }
+    if (rc < 0) {
+        sl_log(SL_LOG_ERR, 0, "reload: %s; the rest of the new config runs", why);
+        errors_push(errs, why);
+        if (err[0] == '\0')
+            snprintf(err, errlen, "%s", why);
+        return rc;
+    }
+    if (rt->inputs[i] != NULL) {
+        sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", ic->name, rt->inputs[i]->address);
+        r->in_started++;
+    }
+    return 0;
+}
+
+/* Steps 4 to 6. Errors here are reported (the first in err), and the new
+ * config runs without what failed. */
+static int reload_commit(struct sl_daemon *d, struct reload *r, struct sl_errors *errs,
+                         char *err, size_t errlen)
 {
     struct sl_runtime *old = r->old, *rt = r->rt;
     const struct sl_config *c = rt->config;
@@ -495,30 +561,13 @@ static void reload_commit(struct sl_daemon *d, struct reload *r, struct sl_error
             r->in_stopped++;
         }
     }
-    char err[1024];
+    int rc = 0;
+    err[0] = '\0';
     for (size_t i = 0; i < c->ninputs; i++) {
-        if (r->deferred[i] &&
-            sl_input_open(&rt->inputs[i], &c->inputs[i], &rt->routing, err, sizeof err) < 0) {
-            sl_errors_add(errs, c->file, c->inputs[i].line, "%s", err);
-            sl_log(SL_LOG_ERR, 0, "reload: %s:%d: %s; the rest of the new config runs", c->file,
-                   c->inputs[i].line, err);
+        if (r->map.in[i].action != SL_RELOAD_KEEP) {
+            int irc = commit_input(r, i, errs, err, errlen);
+            rc = rc < 0 ? rc : irc;
         }
-    }
-    for (size_t i = 0; i < c->ninputs; i++) {
-        struct sl_input *in = rt->inputs[i];
-        if (in == NULL || r->in_from[i] >= 0)
-            continue;
-        if (sl_input_start(in) < 0) {
-            sl_errors_add(errs, c->file, c->inputs[i].line, "input \"%s\": cannot start its thread",
-                          c->inputs[i].name);
-            sl_log(SL_LOG_ERR, 0, "reload: input \"%s\": cannot start its thread",
-                   c->inputs[i].name);
-            sl_input_close(in, DRAIN_TIMEOUT_MS);
-            rt->inputs[i] = NULL;
-            continue;
-        }
-        sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", c->inputs[i].name, in->address);
-        r->in_started++;
     }
     size_t n = 0;
     for (size_t i = 0; i < rt->ninputs; i++) {
@@ -530,7 +579,7 @@ static void reload_commit(struct sl_daemon *d, struct reload *r, struct sl_error
      * stopped or switched. A kept input may still have asked one of them
      * for a room notice before its switch. */
     for (size_t j = 0; j < old->routing.nsinks; j++) {
-        if (r->sink_kept[j])
+        if (r->map.out_kept[j])
             continue;
         struct sl_sink *s = old->routing.sinks[j];
         for (size_t i = 0; i < rt->ninputs; i++)
@@ -541,7 +590,7 @@ static void reload_commit(struct sl_daemon *d, struct reload *r, struct sl_error
     d->discarded_before += discarded(old);
     runtime_free(old);
     d->rt = rt;
-    reload_free_maps(r);
+    return rc;
 }
 
 static bool same_setting(const char *a, const char *b)
@@ -560,29 +609,39 @@ static void warn_start_only(const struct sl_config *old, const struct sl_config 
                "sluiced restarts");
 }
 
-int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
+int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen)
 {
+    static const char what[] = "reload failed, keeping the running config: ";
     struct sl_config *c;
     struct sl_strlist search;
-    if (sl_daemon_load(d->opts, &c, &search, errs) < 0) {
-        log_errors("reload failed, keeping the running config: ", errs);
-        return -EINVAL;
-    }
+    int rc = load_logged(d->opts, &c, &search, errs, what, err, errlen);
+    if (rc < 0)
+        return rc;
     struct reload r = {.old = d->rt};
     warn_start_only(d->rt->config, c);
-    if (reload_build(d, &r, c, &search, errs) < 0 || reload_switch(&r, errs) < 0) {
-        log_errors("reload failed, keeping the running config: ", errs);
+    rc = reload_build(d, &r, c, &search, err, errlen);
+    if (rc == 0)
+        rc = reload_switch(&r, err, errlen);
+    if (rc < 0) {
+        sl_log(SL_LOG_ERR, 0, "%s%s", what, err);
+        errors_push(errs, err);
         reload_abandon(d, &r);
-        return -EINVAL;
+        return rc;
     }
-    size_t before = errs->n;
-    reload_commit(d, &r, errs);
+    rc = reload_commit(d, &r, errs, err, errlen);
     sl_log(SL_LOG_NOTICE, 0,
            "reloaded %s: %zu inputs kept, %zu started, %zu stopped; "
            "%zu outputs kept, %zu opened, %zu closed",
-           d->opts->config_path, r.in_kept_n, r.in_started, r.in_stopped, r.out_kept,
-           r.out_opened, r.out_closed);
-    return errs->n == before ? 0 : -EINVAL;
+           d->opts->config_path, r.map.in_kept_n, r.in_started, r.in_stopped,
+           r.map.out_kept_n, r.out_opened, r.out_closed);
+    reload_free_maps(&r);
+    return rc;
+}
+
+int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
+{
+    char err[1024];
+    return sl_daemon_reload_err(d, errs, err, sizeof err);
 }
 
 /* {=== control commands (control.h): the daemon's side of the table */
@@ -837,7 +896,7 @@ static void serve(struct sl_daemon *d, int sfd)
     }
 }
 
-static void shut_down(struct sl_daemon *d)
+void sl_daemon_stop(struct sl_daemon *d)
 {
     /* No new clients; those waiting for the outputs are answered once the
      * outputs have closed (closing answers them). */
@@ -865,51 +924,61 @@ static void shut_down(struct sl_daemon *d)
     d->control = NULL;
 }
 
-int sl_daemon_run(const struct sl_options *o, int ready_fd)
+int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, size_t errlen)
 {
-    struct sl_daemon d = {.opts = o, .started_ms = sl_now_ms()};
-    atomic_init(&d.unrouted, 0);
+    *d = (struct sl_daemon){.opts = o, .started_ms = sl_now_ms()};
+    atomic_init(&d->unrouted, 0);
     struct sl_errors errs = {0};
     struct sl_config *c;
     struct sl_strlist search;
+    int rc = load_logged(o, &c, &search, &errs, "", err, errlen);
+    sl_errors_clear(&errs);
+    if (rc < 0)
+        return rc;
+    set_hostname(d, c);
+    const char *ctl = c->control != NULL ? c->control : "/run/sluice.ctl";
+    rc = sl_control_open(&d->control, ctl, commands, sizeof commands / sizeof commands[0], d, err,
+                         errlen);
+    if (rc < 0) {
+        sl_log(SL_LOG_ERR, 0, "%s", err);
+        sl_strlist_clear(&search);
+        sl_config_free(c);
+        return rc;
+    }
+    size_t nin = c->ninputs, nout = c->noutputs;
+    rc = runtime_start(d, c, &search, &d->rt, err, errlen);
+    if (rc < 0) {
+        sl_log(SL_LOG_ERR, 0, "%s", err);
+        sl_control_close(d->control);
+        d->control = NULL;
+        return rc;
+    }
+    /* ctl lives in the config, which the runtime now owns. */
+    sl_log(SL_LOG_INFO, 0, "sluiced %s started, %zu inputs, %zu outputs, control socket %s",
+           PACKAGE_VERSION, nin, nout, ctl);
+    return 0;
+}
+
+int sl_daemon_run(const struct sl_options *o, int ready_fd)
+{
     int sfd = signals_fd();
     if (sfd < 0) {
         sl_log(SL_LOG_ERR, errno, "signalfd() failed");
         tell_ready(ready_fd, 1);
         return 1;
     }
-    if (sl_daemon_load(o, &c, &search, &errs) < 0) {
-        log_errors("", &errs);
-        sl_errors_clear(&errs);
-        tell_ready(ready_fd, 1);
-        return 1;
-    }
-    set_hostname(&d, c);
-    char err[512];
-    const char *ctl = c->control != NULL ? c->control : "/run/sluice.ctl";
-    if (sl_control_open(&d.control, ctl, commands, sizeof commands / sizeof commands[0], &d, err,
-                        sizeof err) < 0) {
-        sl_log(SL_LOG_ERR, 0, "%s", err);
-        sl_strlist_clear(&search);
-        sl_config_free(c);
-        tell_ready(ready_fd, 1);
-        return 1;
-    }
-    size_t nin = c->ninputs, nout = c->noutputs;
-    if (runtime_start(&d, c, &search, &d.rt, &errs) < 0) {
-        log_errors("", &errs);
-        sl_errors_clear(&errs);
-        sl_control_close(d.control);
+    struct sl_daemon d;
+    char err[1024];
+    if (sl_daemon_start(&d, o, err, sizeof err) < 0) {
+        close(sfd);
         tell_ready(ready_fd, 1);
         return 1;
     }
     if (o->pidfile != NULL)
         write_pidfile(o->pidfile);
-    sl_log(SL_LOG_INFO, 0, "sluiced %s started, %zu inputs, %zu outputs, control socket %s",
-           PACKAGE_VERSION, nin, nout, ctl);
     tell_ready(ready_fd, 0);
     serve(&d, sfd);
-    shut_down(&d);
+    sl_daemon_stop(&d);
     close(sfd);
     if (o->pidfile != NULL)
         unlink(o->pidfile);

@@ -52,11 +52,33 @@ int sl_daemon_load(const struct sl_options *o, struct sl_config **out,
 int sl_daemon_check(const struct sl_options *o);
 
 /* Runs until SIGTERM/SIGINT; returns the exit status. ready_fd, when >= 0,
- * gets one byte (the start-up status) once the daemon is up or has failed. */
+ * gets one byte (the start-up status) once the daemon is up or has failed.
+ * It blocks the signals it serves, then is sl_daemon_start, the signal
+ * loop and sl_daemon_stop. */
 int sl_daemon_run(const struct sl_options *o, int ready_fd);
 
-/* For the control socket. Thread: main. */
+/* {=== the steps of sl_daemon_run around its loop, which tests call alone */
+/* Sets d up for o (borrowed; it must outlive d): loads and checks the
+ * config, opens the control socket, opens the outputs, binds the inputs and
+ * starts their threads. 0; or a negative errno, every error logged, the
+ * first in err (written without allocating, so it is there when memory ran
+ * out), and nothing left open or running (d needs no sl_daemon_stop).
+ * Threads it starts inherit the caller's signal mask. */
+int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, size_t errlen);
+/* Stops the inputs, drains and closes the outputs, closes the control
+ * socket and logs the totals. d may be started again afterwards. */
+void sl_daemon_stop(struct sl_daemon *d);
+/* }=== */
+
+/* For the control socket. Thread: main. Reloads d->opts->config_path (the
+ * protocol at the top of daemon.c). 0; or a negative errno with the errors
+ * logged and in errs, the running config as it was, unless only step 5
+ * failed (an input at an address a stopped input freed): then the rest of
+ * the new config runs. */
 int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs);
+/* The same, with the first error also in err: errs misses what could not
+ * be recorded when memory ran out, err never does. */
+int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen);
 /* Appends the stats JSON object (one line, no newline) to buf. */
 int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *buf);
 

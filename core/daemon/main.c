@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "common/log.h"
 #include "common/alloc.h"
+#include "common/paths.h" /* written by make: SL_PLUGINDIR, SL_SYSCONFDIR */
 
 #define DEFAULT_CONFIG SL_SYSCONFDIR "/sluice/sluice.lua"
 
@@ -25,19 +26,28 @@ static void usage(FILE *out)
             "      --check             check the configuration and exit (0: good, 1: errors)\n"
             "  -V, --version           print the version and exit\n"
             "  -h, --help              print this help and exit\n"
+            "Plugins are looked for in the -P directories, settings.plugin_path,\n"
+            "$SLUICE_PLUGIN_PATH, then " SL_PLUGINDIR ".\n"
             "See sluiced(8) and sluice.lua(5).\n");
 }
 
 /* Forks; the parent waits for the child's start-up status and exits with
- * it, so `sluiced -c bad.lua` fails visibly even in the background. */
+ * it, so `sluiced -c bad.lua` fails visibly even in the background. Returns
+ * 0 in the child, or -1 (logged) when it could not fork. */
 static int daemonize(int *ready_fd)
 {
     int p[2];
-    if (pipe(p) < 0)
-        return -errno;
+    if (pipe(p) < 0) {
+        sl_log(SL_LOG_ERR, errno, "pipe() failed");
+        return -1;
+    }
     pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
+    if (pid < 0) {
+        sl_log(SL_LOG_ERR, errno, "fork() failed");
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
     if (pid > 0) {
         close(p[1]);
         char status = 1;
@@ -87,8 +97,11 @@ int main(int argc, char **argv)
         case 'n': o.foreground = true; break;
         case 'c': o.config_path = optarg; break;
         case 'P':
-            if (add_path(&o.plugin_path, optarg) < 0)
+            if (add_path(&o.plugin_path, optarg) < 0) {
+                fprintf(stderr, "sluiced: -P \"%s\": out of memory\n", optarg);
+                free(o.plugin_path.v);
                 return 1;
+            }
             break;
         case 'p': o.pidfile = optarg; break;
         case 'v': o.verbose = true; break;
@@ -111,7 +124,7 @@ int main(int argc, char **argv)
     } else {
         int ready_fd = -1;
         if (!o.foreground && daemonize(&ready_fd) < 0) {
-            sl_log(SL_LOG_ERR, errno, "fork() failed");
+            free(o.plugin_path.v);
             return 1;
         }
         rc = sl_daemon_run(&o, ready_fd);

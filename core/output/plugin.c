@@ -31,10 +31,7 @@
 #include "common/msg.h"
 #include "common/util.h"
 #include "common/alloc.h"
-
-#ifndef SL_PLUGINDIR
-#define SL_PLUGINDIR "/usr/local/lib/sluice"
-#endif
+#include "common/paths.h" /* written by make: SL_PLUGINDIR */
 
 /* The descriptor as ABI version 1 defines it. A newer plugin may append
  * fields (bigger size), which we ignore; a smaller one lacks callbacks. */

@@ -20,6 +20,7 @@
 #include "format/format.h"
 #include "parse/parse.h"
 #include "output/plugin.h"
+#include "common/paths.h" /* SL_PLUGINDIR */
 #include "route/rewrite.h"
 
 #ifndef BUILD_PLUGIN_DIR
