@@ -1,37 +1,15 @@
 /*
- * daemon.c: start-up, the signal loop, reload and shutdown.
+ * daemon.c: loading and checking the config, start-up, the main loop
+ * (signals and the control socket's commands) and shutdown. Reload is in
+ * reload.c, whose top comment draws its protocol; what one config runs
+ * (its outputs and inputs) in runtime.c; the stats JSON in stats.c.
+ *
+ * Thread: main.
  *
  * Order matters. Start: outputs first (so inputs never route to something
  * closed), then inputs, bound before their threads start so a port in use
  * fails start-up. Stop: inputs first (they deliver what they read and what
  * the kernel holds), then outputs drain their queues and close.
- *
- * Reload keeps what did not change and loses or repeats no message:
- *
- * 1. Load and check the new config whole; a bad one is reported and the
- *    running config stays.
- * 2. Build aside, touching nothing that runs: the new routing, where an
- *    output whose settings are unchanged (sl_output_conf_equal) is the
- *    running sink moved to its new index (same queue, worker, open files,
- *    counters) and a new or changed output is a newly opened sink; a plan
- *    (input.h) for every kept input (same name, same settings); the new and
- *    changed inputs, opened and bound but not started, unless a running
- *    input that this reload stops holds their address (they wait for step
- *    5). Which is which is decided from settings alone, in reload_map.c.
- *    Any failure closes all that was built aside, and the running config
- *    stays.
- * 3. Switch the kept inputs to their plans: each delivers what it had
- *    parked to the old outputs, which still run, and holds; once all hold,
- *    all swap, between batches, keeping their sockets and connections. An
- *    input that cannot get there within SWITCH_TIMEOUT_MS cancels the
- *    whole reload, as in 2.
- * 4. Stop the removed and changed inputs: they deliver what they read and
- *    what the kernel holds into the old outputs.
- * 5. Open the changed inputs whose address was held (a failure now is
- *    logged and reported; the rest of the new config runs), start the new
- *    ones.
- * 6. Drain and close the removed and changed outputs (their counters go to
- *    d->closed), then free the old config: nothing borrows it any more.
  */
 #include "daemon/daemon.h"
 
@@ -39,7 +17,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,18 +25,12 @@
 #include <unistd.h>
 
 #include "daemon/control.h"
-#include "daemon/reload_map.h"
+#include "daemon/runtime.h"
 #include "common/log.h"
 #include "output/plugin.h"
 #include "output/fanout.h"
 #include "output/sink.h"
-#include "common/alloc.h"
 #include "common/util.h"
-
-#define DRAIN_TIMEOUT_MS 10000
-
-#define LD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
-#define SWITCH_TIMEOUT_MS 10000 /* for all kept inputs to take a new plan */
 
 /* {=== loading and checking */
 /* -P dirs, then settings.plugin_path; sl_plugin_load() appends
@@ -163,50 +134,6 @@ int sl_daemon_check(const struct sl_options *o)
     sl_config_free(c);
     return 0;
 }
-/* }=== */
-
-/* {=== runtimes */
-static void runtime_stop_inputs(struct sl_runtime *rt)
-{
-    for (size_t i = 0; i < rt->ninputs; i++)
-        sl_input_close(rt->inputs[i], DRAIN_TIMEOUT_MS);
-    free(rt->inputs);
-    rt->inputs = NULL;
-    rt->ninputs = 0;
-}
-
-/* Messages the drop routes of runtime rt took. */
-static unsigned long long discarded(const struct sl_runtime *rt)
-{
-    unsigned long long n = 0;
-    for (size_t i = 0; rt != NULL && rt->routing.router.routes != NULL
-                       && i < rt->config->nroutes; i++)
-        n += LD(rt->routing.router.routes[i].discarded);
-    return n;
-}
-
-/* Frees what the runtime itself holds, once its inputs and sinks are gone
- * or handed on. */
-static void runtime_free(struct sl_runtime *rt)
-{
-    sl_router_free(&rt->routing.router);
-    free(rt->routing.sinks);
-    free(rt->inputs);
-    sl_strlist_clear(&rt->search);
-    sl_config_free(rt->config);
-    free(rt);
-}
-
-/* Closes everything, adding the outputs' counters to totals. */
-static void runtime_stop(struct sl_runtime *rt, struct sl_sink_totals *totals)
-{
-    if (rt == NULL)
-        return;
-    runtime_stop_inputs(rt);
-    for (size_t i = 0; i < rt->routing.nsinks; i++)
-        sl_sink_close(rt->routing.sinks[i], DRAIN_TIMEOUT_MS, totals);
-    runtime_free(rt);
-}
 
 static void log_errors(const char *what, const struct sl_errors *errs, size_t from)
 {
@@ -214,35 +141,9 @@ static void log_errors(const char *what, const struct sl_errors *errs, size_t fr
         sl_log(SL_LOG_ERR, 0, "%s%s", what, errs->v[i]);
 }
 
-/* Appends text, which already names its place, to errs as it is. Out of
- * memory, it is counted as lost: the caller's err still holds the text. */
-static void errors_push(struct sl_errors *errs, const char *text)
-{
-    char *s = sl_strdup(text);
-    char **v = s != NULL ? sl_realloc(errs->v, (errs->n + 1) * sizeof *v) : NULL;
-    if (v == NULL) {
-        free(s);
-        errs->lost++;
-        return;
-    }
-    errs->v = v;
-    errs->v[errs->n++] = s;
-}
-
-/* Starts err with "FILE:LINE: " and returns its length: the callee's reason
- * goes to err + n, so a callee that fills no reason shows as one. */
-static size_t err_at(char *err, size_t errlen, const char *file, int line)
-{
-    int n = snprintf(err, errlen, "%s:%d: ", file, line);
-    return n < 0 ? 0 : (size_t)n >= errlen ? errlen - 1 : (size_t)n;
-}
-
-/* sl_daemon_load, logging every error after `what`; the first goes to err
- * too. When memory ran out even for the errors, err says so and is logged:
- * a failed load never goes unexplained. */
-static int load_logged(const struct sl_options *o, struct sl_config **c,
-                       struct sl_strlist *search, struct sl_errors *errs, const char *what,
-                       char *err, size_t errlen)
+int sl_daemon_load_logged(const struct sl_options *o, struct sl_config **c,
+                          struct sl_strlist *search, struct sl_errors *errs, const char *what,
+                          char *err, size_t errlen)
 {
     size_t before = errs->n;
     if (sl_daemon_load(o, c, search, errs) == 0)
@@ -257,392 +158,7 @@ static int load_logged(const struct sl_options *o, struct sl_config **c,
     }
     return -EINVAL;
 }
-
-/* A runtime for config c with its routing set up and room for its
- * outputs and inputs, none open yet; NULL when out of memory. Takes c and
- * search in every case. */
-static struct sl_runtime *runtime_new(struct sl_daemon *d, struct sl_config *c,
-                                      struct sl_strlist *search)
-{
-    struct sl_runtime *rt = sl_calloc(1, sizeof *rt);
-    if (rt == NULL) {
-        sl_strlist_clear(search);
-        sl_config_free(c);
-        return NULL;
-    }
-    rt->config = c;
-    rt->search = *search;
-    *search = (struct sl_strlist){0};
-    rt->routing.unrouted = &d->unrouted;
-    rt->routing.hostname = (struct sl_str){d->hostname, (uint32_t)strlen(d->hostname)};
-    rt->routing.sinks = sl_calloc(c->noutputs ? c->noutputs : 1, sizeof *rt->routing.sinks);
-    rt->inputs = sl_calloc(c->ninputs ? c->ninputs : 1, sizeof *rt->inputs);
-    if (sl_router_init(&rt->routing.router, c, d->hostname) < 0 || rt->routing.sinks == NULL
-        || rt->inputs == NULL) {
-        runtime_free(rt);
-        return NULL;
-    }
-    return rt;
-}
-
-/* Starts a thread for each bound input of rt; on failure err says which. */
-static int runtime_start_inputs(struct sl_runtime *rt, char *err, size_t errlen)
-{
-    const struct sl_config *c = rt->config;
-    for (size_t i = 0; i < rt->ninputs; i++) {
-        int rc = sl_input_start(rt->inputs[i]);
-        if (rc < 0) {
-            snprintf(err, errlen, "%s:%d: input \"%s\": pthread_create() failed (%d: %s)",
-                     c->file, c->inputs[i].line, c->inputs[i].name, -rc, strerror(-rc));
-            return rc;
-        }
-        sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", c->inputs[i].name,
-               rt->inputs[i]->address);
-    }
-    return 0;
-}
-
-/* Opens the outputs and binds the inputs of config c (taking c and search
- * in every case) and starts the input threads. 0, or a negative errno with
- * "FILE:LINE: reason" in err and nothing left open. */
-static int runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist *search,
-                         struct sl_runtime **out, char *err, size_t errlen)
-{
-    if (!d->opts->verbose)
-        sl_log_set_level(c->log_level);
-    struct sl_runtime *rt = runtime_new(d, c, search);
-    if (rt == NULL) {
-        snprintf(err, errlen, "%s: out of memory", d->opts->config_path);
-        return -ENOMEM;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < c->noutputs && rc == 0; i++) {
-        size_t n = err_at(err, errlen, c->file, c->outputs[i].line);
-        rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err + n,
-                          errlen - n);
-        if (rc == 0)
-            rt->routing.nsinks = i + 1;
-    }
-    for (size_t i = 0; i < c->ninputs && rc == 0; i++) {
-        size_t n = err_at(err, errlen, c->file, c->inputs[i].line);
-        rc = sl_input_open(&rt->inputs[i], &c->inputs[i], &rt->routing, err + n, errlen - n);
-        if (rc == 0)
-            rt->ninputs = i + 1;
-    }
-    if (rc == 0)
-        rc = runtime_start_inputs(rt, err, errlen);
-    if (rc < 0) {
-        runtime_stop(rt, &d->closed);
-        return rc;
-    }
-    *out = rt;
-    return 0;
-}
 /* }=== */
-
-/* {=== reload (see the top of the file) */
-/* What a reload builds aside, and how the new config maps onto the old. */
-struct reload {
-    struct sl_runtime *old; /* running */
-    struct sl_runtime *rt;  /* the new one; inputs[i] NULL until opened or moved */
-    struct sl_reload_map map;
-    struct sl_input_plan **plans; /* per kept input, until handed over */
-    size_t in_started, in_stopped, out_opened, out_closed;
-};
-
-static void reload_free_maps(struct reload *r)
-{
-    sl_reload_map_free(&r->map);
-    free(r->plans);
-}
-
-/* The map of the running runtime onto config c, from the settings its
- * sinks and inputs hold. */
-static int map_running(const struct sl_runtime *old, const struct sl_config *c,
-                       struct sl_reload_map *m)
-{
-    const struct sl_output_conf **outs = sl_calloc(old->routing.nsinks + 1, sizeof *outs);
-    const struct sl_input_conf **ins = sl_calloc(old->ninputs + 1, sizeof *ins);
-    int rc = -ENOMEM;
-    if (outs != NULL && ins != NULL) {
-        for (size_t j = 0; j < old->routing.nsinks; j++)
-            outs[j] = sl_sink_conf(old->routing.sinks[j]);
-        for (size_t j = 0; j < old->ninputs; j++)
-            ins[j] = old->inputs[j]->conf;
-        struct sl_reload_old view = {outs, old->routing.nsinks, ins, old->ninputs};
-        rc = sl_reload_map_build(m, &view, c);
-    }
-    free(outs);
-    free(ins);
-    return rc;
-}
-
-/* Keeps the unchanged outputs and opens the new and changed ones. */
-static int build_outputs(struct reload *r, char *err, size_t errlen)
-{
-    struct sl_runtime *rt = r->rt;
-    const struct sl_config *c = rt->config;
-    for (size_t i = 0; i < c->noutputs; i++) {
-        const struct sl_reload_entry *e = &r->map.out[i];
-        rt->routing.nsinks = i + 1;
-        if (e->action == SL_RELOAD_KEEP) {
-            rt->routing.sinks[i] = r->old->routing.sinks[e->from];
-            continue;
-        }
-        size_t n = err_at(err, errlen, c->file, c->outputs[i].line);
-        int rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err + n,
-                              errlen - n);
-        if (rc < 0)
-            return rc;
-        r->out_opened++;
-    }
-    return 0;
-}
-
-/* A plan for each kept input; the new and changed ones opened, unless an
- * input that is going to stop holds their address. */
-static int build_inputs(struct reload *r, char *err, size_t errlen)
-{
-    struct sl_runtime *rt = r->rt;
-    const struct sl_config *c = rt->config;
-    for (size_t i = 0; i < c->ninputs; i++) {
-        const struct sl_input_conf *ic = &c->inputs[i];
-        const struct sl_reload_entry *e = &r->map.in[i];
-        size_t n = err_at(err, errlen, c->file, ic->line);
-        int rc = 0;
-        if (e->action == SL_RELOAD_KEEP) {
-            rc = sl_input_plan_new(&r->plans[i], ic, &rt->routing, err + n, errlen - n);
-        } else if (e->action == SL_RELOAD_CLASH) {
-            const struct sl_input *holder = r->old->inputs[e->from];
-            snprintf(err + n, errlen - n, "input \"%s\": %s is already used by input \"%s\"",
-                     ic->name, holder->address, holder->conf->name);
-            rc = -EADDRINUSE;
-        } else if (e->action == SL_RELOAD_OPEN) {
-            rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, err + n, errlen - n);
-        }
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* Step 2. Takes c and search. 0, or a negative errno with "FILE:LINE:
- * reason" in err, and everything built left in r for reload_abandon(). */
-static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config *c,
-                        struct sl_strlist *search, char *err, size_t errlen)
-{
-    struct sl_runtime *rt = runtime_new(d, c, search);
-    if (rt == NULL) {
-        snprintf(err, errlen, "%s: out of memory", d->opts->config_path);
-        return -ENOMEM;
-    }
-    r->rt = rt;
-    rt->ninputs = c->ninputs; /* slots; those still NULL at the end are dropped */
-    r->plans = sl_calloc(c->ninputs ? c->ninputs : 1, sizeof *r->plans);
-    int rc = r->plans == NULL ? -ENOMEM : map_running(r->old, c, &r->map);
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: out of memory", c->file);
-        return rc;
-    }
-    rc = build_outputs(r, err, errlen);
-    return rc < 0 ? rc : build_inputs(r, err, errlen);
-}
-
-/* Step 3: every kept input delivers what it parked and holds; then all
- * swap. On timeout all go on with their old plans. */
-static int reload_switch(struct reload *r, char *err, size_t errlen)
-{
-    struct sl_runtime *old = r->old, *rt = r->rt;
-    const struct sl_config *c = rt->config;
-    const struct sl_reload_entry *map = r->map.in;
-    int64_t deadline = sl_now_ms() + SWITCH_TIMEOUT_MS;
-    for (size_t i = 0; i < c->ninputs; i++) {
-        if (map[i].action == SL_RELOAD_KEEP) {
-            sl_input_switch_offer(old->inputs[map[i].from], r->plans[i]);
-            r->plans[i] = NULL;
-        }
-    }
-    int rc = 0;
-    for (size_t i = 0; i < c->ninputs && rc == 0; i++) {
-        if (map[i].action != SL_RELOAD_KEEP)
-            continue;
-        struct sl_input *in = old->inputs[map[i].from];
-        rc = sl_input_switch_wait_ready(in, deadline);
-        if (rc < 0) {
-            sl_log(SL_LOG_ERR, 0, "reload: input \"%s\" could not switch to the new config "
-                   "within %d s: an output it feeds takes no messages; cancelling the reload",
-                   in->conf->name, SWITCH_TIMEOUT_MS / 1000);
-            snprintf(err, errlen, "%s:%d: input \"%s\": could not switch to the new config "
-                     "within %d s (an output it feeds takes no messages)", c->file,
-                     c->inputs[i].line, in->conf->name, SWITCH_TIMEOUT_MS / 1000);
-        }
-    }
-    for (size_t i = 0; i < c->ninputs; i++) {
-        if (map[i].action != SL_RELOAD_KEEP)
-            continue;
-        struct sl_input *in = old->inputs[map[i].from];
-        if (rc < 0) {
-            r->plans[i] = sl_input_switch_cancel(in);
-        } else {
-            sl_input_plan_free(sl_input_switch_commit(in));
-            rt->inputs[i] = in; /* moved: the old runtime no longer has it */
-            old->inputs[map[i].from] = NULL;
-        }
-    }
-    return rc;
-}
-
-/* A failed step 2 or 3: closes what was built aside; the running config
- * stays as it was. */
-static void reload_abandon(struct sl_daemon *d, struct reload *r)
-{
-    struct sl_runtime *rt = r->rt;
-    if (rt != NULL) {
-        /* Never started: they deliver what reached their sockets meanwhile
-         * into the new outputs, which are closed (and flushed) next. */
-        for (size_t i = 0; i < rt->ninputs; i++)
-            sl_input_close(rt->inputs[i], DRAIN_TIMEOUT_MS);
-        for (size_t i = 0; r->plans != NULL && i < rt->ninputs; i++)
-            sl_input_plan_free(r->plans[i]);
-        for (size_t i = 0; i < rt->routing.nsinks; i++) {
-            if (r->map.out[i].action != SL_RELOAD_KEEP)
-                sl_sink_close(rt->routing.sinks[i], DRAIN_TIMEOUT_MS, &d->closed);
-        }
-        runtime_free(rt);
-    }
-    reload_free_maps(r);
-}
-
-/* Step 5 for one input: opened at the address its old holder freed, and
- * started; a failure is reported, and the rest of the new config runs. */
-static int commit_input(struct reload *r, size_t i, struct sl_errors *errs, char *err,
-                        size_t errlen)
-{
-    struct sl_runtime *rt = r->rt;
-    const struct sl_input_conf *ic = &rt->config->inputs[i];
-    char why[1024];
-    size_t n = err_at(why, sizeof why, rt->config->file, ic->line);
-    int rc = 0;
-    if (r->map.in[i].action == SL_RELOAD_DEFER)
-        rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, why + n, sizeof why - n);
-    if (rc == 0 && rt->inputs[i] != NULL && (rc = sl_input_start(rt->inputs[i])) < 0) {
-        snprintf(why + n, sizeof why - n, "input \"%s\": pthread_create() failed (%d: %s)",
-                 ic->name, -rc, strerror(-rc));
-        sl_input_close(rt->inputs[i], DRAIN_TIMEOUT_MS);
-        rt->inputs[i] = NULL;
-    }
-    if (rc < 0) {
-        sl_log(SL_LOG_ERR, 0, "reload: %s; the rest of the new config runs", why);
-        errors_push(errs, why);
-        if (err[0] == '\0')
-            snprintf(err, errlen, "%s", why);
-        return rc;
-    }
-    if (rt->inputs[i] != NULL) {
-        sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", ic->name, rt->inputs[i]->address);
-        r->in_started++;
-    }
-    return 0;
-}
-
-/* Steps 4 to 6. Errors here are reported (the first in err), and the new
- * config runs without what failed. */
-static int reload_commit(struct sl_daemon *d, struct reload *r, struct sl_errors *errs,
-                         char *err, size_t errlen)
-{
-    struct sl_runtime *old = r->old, *rt = r->rt;
-    const struct sl_config *c = rt->config;
-    if (!d->opts->verbose)
-        sl_log_set_level(c->log_level);
-    for (size_t j = 0; j < old->ninputs; j++) {
-        if (old->inputs[j] != NULL) {
-            sl_input_close(old->inputs[j], DRAIN_TIMEOUT_MS);
-            old->inputs[j] = NULL;
-            r->in_stopped++;
-        }
-    }
-    int rc = 0;
-    err[0] = '\0';
-    for (size_t i = 0; i < c->ninputs; i++) {
-        if (r->map.in[i].action != SL_RELOAD_KEEP) {
-            int irc = commit_input(r, i, errs, err, errlen);
-            rc = rc < 0 ? rc : irc;
-        }
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < rt->ninputs; i++) {
-        if (rt->inputs[i] != NULL)
-            rt->inputs[n++] = rt->inputs[i];
-    }
-    rt->ninputs = n;
-    /* Removed and changed outputs last: every input that fed them has
-     * stopped or switched. A kept input may still have asked one of them
-     * for a room notice before its switch. */
-    for (size_t j = 0; j < old->routing.nsinks; j++) {
-        if (r->map.out_kept[j])
-            continue;
-        struct sl_sink *s = old->routing.sinks[j];
-        for (size_t i = 0; i < rt->ninputs; i++)
-            sl_sink_cancel_notify(s, rt->inputs[i]->wakefd);
-        sl_sink_close(s, DRAIN_TIMEOUT_MS, &d->closed);
-        r->out_closed++;
-    }
-    d->discarded_before += discarded(old);
-    runtime_free(old);
-    d->rt = rt;
-    return rc;
-}
-
-static bool same_setting(const char *a, const char *b)
-{
-    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
-}
-
-/* The control socket and the hostname are set up once, at start. */
-static void warn_start_only(const struct sl_config *old, const struct sl_config *c)
-{
-    if (!same_setting(old->control, c->control))
-        sl_log(SL_LOG_WARNING, 0, "reload: settings.control changed; the control socket "
-               "moves when sluiced restarts");
-    if (!same_setting(old->hostname, c->hostname))
-        sl_log(SL_LOG_WARNING, 0, "reload: settings.hostname changed; it takes effect when "
-               "sluiced restarts");
-}
-
-int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen)
-{
-    static const char what[] = "reload failed, keeping the running config: ";
-    struct sl_config *c;
-    struct sl_strlist search;
-    int rc = load_logged(d->opts, &c, &search, errs, what, err, errlen);
-    if (rc < 0)
-        return rc;
-    struct reload r = {.old = d->rt};
-    warn_start_only(d->rt->config, c);
-    rc = reload_build(d, &r, c, &search, err, errlen);
-    if (rc == 0)
-        rc = reload_switch(&r, err, errlen);
-    if (rc < 0) {
-        sl_log(SL_LOG_ERR, 0, "%s%s", what, err);
-        errors_push(errs, err);
-        reload_abandon(d, &r);
-        return rc;
-    }
-    rc = reload_commit(d, &r, errs, err, errlen);
-    sl_log(SL_LOG_NOTICE, 0,
-           "reloaded %s: %zu inputs kept, %zu started, %zu stopped; "
-           "%zu outputs kept, %zu opened, %zu closed",
-           d->opts->config_path, r.map.in_kept_n, r.in_started, r.in_stopped,
-           r.map.out_kept_n, r.out_opened, r.out_closed);
-    reload_free_maps(&r);
-    return rc;
-}
-
-int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs)
-{
-    char err[1024];
-    return sl_daemon_reload_err(d, errs, err, sizeof err);
-}
 
 /* {=== control commands (control.h): the daemon's side of the table */
 static int cmd_stats(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
@@ -672,12 +188,12 @@ static int cmd_reload(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, 
 }
 
 /* Asks every output at once and returns: the control socket answers when
- * they all have (or DRAIN_TIMEOUT_MS passed), and serves on meanwhile. */
+ * they all have (or SL_DRAIN_TIMEOUT_MS passed), and serves on meanwhile. */
 static int ask_outputs(struct sl_daemon *d, enum sl_sink_op op, struct sl_fanout **wait,
                        int efd)
 {
     const struct sl_routing *r = &d->rt->routing;
-    return sl_fanout_new(wait, r->sinks, r->nsinks, op, efd, DRAIN_TIMEOUT_MS);
+    return sl_fanout_new(wait, r->sinks, r->nsinks, op, efd, SL_DRAIN_TIMEOUT_MS);
 }
 
 static int cmd_reopen(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
@@ -696,107 +212,6 @@ static const struct sl_control_cmd commands[] = {
     {"reopen", cmd_reopen},
     {"flush", cmd_flush},
 };
-/* }=== */
-
-/* {=== stats */
-static int json_str(struct sluice_buf *b, const char *s)
-{
-    int rc = sl_buf_append(b, "\"", 1);
-    for (const char *p = s; *p != '\0' && rc == 0; p++) {
-        char esc[8];
-        unsigned char ch = (unsigned char)*p;
-        if (ch == '"' || ch == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)ch;
-            rc = sl_buf_append(b, esc, 2);
-        } else if (ch < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", ch);
-            rc = sl_buf_append(b, esc, 6);
-        } else {
-            rc = sl_buf_append(b, p, 1);
-        }
-    }
-    return rc ? rc : sl_buf_append(b, "\"", 1);
-}
-
-static int appendf(struct sluice_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int appendf(struct sluice_buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -EINVAL;
-    return sl_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static void stats_input(struct sluice_buf *b, const struct sl_input *in)
-{
-    const struct sl_input_stats *s = &in->stats;
-    const struct sl_input_kind *kind = in->conf->kind;
-    json_str(b, in->conf->name);
-    appendf(b, ":{\"type\":\"%s\",\"address\":", kind->name);
-    json_str(b, in->address);
-    appendf(b, ",\"received\":%llu,\"bytes\":%llu,\"parse_errors\":%llu,\"truncated\":%llu",
-            LD(s->received), LD(s->bytes), LD(s->parse_errors), LD(s->truncated));
-    for (const struct sl_input_counter *c = kind->counters; c->name != NULL; c++)
-        appendf(b, ",\"%s\":%llu", c->name,
-                LD(*(const atomic_uint_fast64_t *)((const char *)s + c->offset)));
-    sl_buf_append(b, "}", 1);
-}
-
-static void stats_output(struct sluice_buf *b, struct sl_sink *k)
-{
-    const struct sl_output_conf *c = sl_sink_conf(k);
-    struct sl_sink_stats s;
-    sl_sink_stats(k, &s);
-    json_str(b, c->name);
-    sl_buf_append(b, ":{\"type\":", 9);
-    json_str(b, c->type);
-    appendf(b,
-            ",\"enqueued\":%llu,\"written\":%llu,\"dropped\":%llu,\"failed\":%llu,"
-            "\"queue_depth\":%zu,\"queue_capacity\":%zu,\"policy\":\"%s\"}",
-            (unsigned long long)s.enqueued, (unsigned long long)s.written,
-            (unsigned long long)s.dropped, (unsigned long long)s.failed, s.queue_depth,
-            c->queue_capacity, c->policy == SL_POLICY_DROP ? "drop" : "block");
-}
-
-
-static void stats_routes(struct sluice_buf *b, const struct sl_runtime *rt)
-{
-    sl_buf_append(b, ",\"routes\":[", 11);
-    for (size_t i = 0; rt != NULL && rt->routing.router.routes != NULL
-                       && i < rt->config->nroutes; i++) {
-        const struct sl_route_stats *s = &rt->routing.router.routes[i];
-        appendf(b, "%s{\"line\":%d,\"errors\":%llu,\"discarded\":%llu}", i > 0 ? "," : "",
-                rt->config->routes[i].line, LD(s->errors), LD(s->discarded));
-    }
-    sl_buf_append(b, "]", 1);
-}
-
-int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *b)
-{
-    appendf(b, "{\"version\":\"%s\",\"uptime\":%lld,\"unrouted\":%llu,\"discarded\":%llu,"
-            "\"inputs\":{", PACKAGE_VERSION, (long long)((sl_now_ms() - d->started_ms) / 1000),
-            LD(d->unrouted), d->discarded_before + discarded(d->rt));
-    struct sl_runtime *rt = d->rt;
-    for (size_t i = 0; rt != NULL && i < rt->ninputs; i++) {
-        if (i > 0)
-            sl_buf_append(b, ",", 1);
-        stats_input(b, rt->inputs[i]);
-    }
-    sl_buf_append(b, "},\"outputs\":{", 13);
-    for (size_t i = 0; rt != NULL && i < rt->routing.nsinks; i++) {
-        if (i > 0)
-            sl_buf_append(b, ",", 1);
-        stats_output(b, rt->routing.sinks[i]);
-    }
-    sl_buf_append(b, "}", 1);
-    stats_routes(b, rt);
-    return sl_buf_append(b, "}", 1);
-}
 /* }=== */
 
 /* {=== the main loop */
@@ -911,14 +326,14 @@ void sl_daemon_stop(struct sl_daemon *d)
         before.failed += s.failed;
         queued += s.queue_depth;
     }
-    runtime_stop(d->rt, &d->closed);
+    sl_runtime_stop(d->rt, &d->closed);
     d->rt = NULL;
     uint64_t lost = (d->closed.dropped - before.dropped) + (d->closed.failed - before.failed);
     sl_log(SL_LOG_NOTICE, 0,
            "stopped: %llu messages written, %llu dropped, %llu failed, %llu unrouted, "
            "%llu lost at shutdown (%llu were queued when it began)",
            (unsigned long long)d->closed.written, (unsigned long long)d->closed.dropped,
-           (unsigned long long)d->closed.failed, LD(d->unrouted), (unsigned long long)lost,
+           (unsigned long long)d->closed.failed, SL_LD(d->unrouted), (unsigned long long)lost,
            (unsigned long long)queued);
     sl_control_close(d->control);
     d->control = NULL;
@@ -931,7 +346,7 @@ int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, 
     struct sl_errors errs = {0};
     struct sl_config *c;
     struct sl_strlist search;
-    int rc = load_logged(o, &c, &search, &errs, "", err, errlen);
+    int rc = sl_daemon_load_logged(o, &c, &search, &errs, "", err, errlen);
     sl_errors_clear(&errs);
     if (rc < 0)
         return rc;
@@ -946,7 +361,7 @@ int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, 
         return rc;
     }
     size_t nin = c->ninputs, nout = c->noutputs;
-    rc = runtime_start(d, c, &search, &d->rt, err, errlen);
+    rc = sl_runtime_start(d, c, &search, &d->rt, err, errlen);
     if (rc < 0) {
         sl_log(SL_LOG_ERR, 0, "%s", err);
         sl_control_close(d->control);

@@ -1,6 +1,7 @@
 /*
- * daemon.h: the running daemon: one config's outputs and inputs (a
- * "runtime"), the signal loop, reload, reopen, flush and stats.
+ * daemon.h: the running daemon around its runtime (runtime.h: one
+ * config's outputs and inputs): the signal loop, reload, reopen, flush and
+ * stats.
  *
  * Thread: the main thread, except where stated.
  */
@@ -14,6 +15,7 @@
 #include "format/format.h"
 #include "input/input.h"
 #include "conf/lua_config.h"
+#include "daemon/runtime.h"
 
 struct sl_options {
     const char *config_path;
@@ -21,15 +23,6 @@ struct sl_options {
     const char *pidfile;
     bool foreground;
     bool verbose;
-};
-
-/* Everything built from one config. */
-struct sl_runtime {
-    struct sl_config *config;
-    struct sl_strlist search; /* the whole plugin search path */
-    struct sl_routing routing;
-    struct sl_input **inputs;
-    size_t ninputs;
 };
 
 struct sl_daemon {
@@ -47,6 +40,12 @@ struct sl_daemon {
  * Returns 0 with *out and *search set, or -EINVAL with errors in errs. */
 int sl_daemon_load(const struct sl_options *o, struct sl_config **out,
                    struct sl_strlist *search, struct sl_errors *errs);
+/* sl_daemon_load, logging every error after `what`; the first goes to err
+ * too. When memory ran out even for the errors, err says so and is logged:
+ * a failed load never goes unexplained. For start-up and reload (reload.c). */
+int sl_daemon_load_logged(const struct sl_options *o, struct sl_config **c,
+                          struct sl_strlist *search, struct sl_errors *errs, const char *what,
+                          char *err, size_t errlen);
 
 /* sluiced --check: prints errors, returns the exit status. */
 int sl_daemon_check(const struct sl_options *o);
@@ -71,7 +70,7 @@ void sl_daemon_stop(struct sl_daemon *d);
 /* }=== */
 
 /* For the control socket. Thread: main. Reloads d->opts->config_path (the
- * protocol at the top of daemon.c). 0; or a negative errno with the errors
+ * protocol at the top of reload.c). 0; or a negative errno with the errors
  * logged and in errs, the running config as it was, unless only step 5
  * failed (an input at an address a stopped input freed): then the rest of
  * the new config runs. */
@@ -79,7 +78,7 @@ int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs);
 /* The same, with the first error also in err: errs misses what could not
  * be recorded when memory ran out, err never does. */
 int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen);
-/* Appends the stats JSON object (one line, no newline) to buf. */
+/* Appends the stats JSON object (one line, no newline) to buf (stats.c). */
 int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *buf);
 
 #endif /* SL_DAEMON_H */

@@ -1,0 +1,119 @@
+/*
+ * stats.c: the stats JSON object (sluicectl stats; sl_daemon_stats in
+ * daemon.h): the daemon's counters, then each input's, each output's and
+ * each route's, on one line.
+ *
+ * Thread: main. The input threads and the output workers go on counting
+ * meanwhile: each counter is read on its own (relaxed), so the object is
+ * not one instant.
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "daemon/runtime.h"
+#include "common/clock.h"
+#include "format/format.h"
+#include "input/input.h"
+#include "output/sink.h"
+
+static int json_str(struct sluice_buf *b, const char *s)
+{
+    int rc = sl_buf_append(b, "\"", 1);
+    for (const char *p = s; *p != '\0' && rc == 0; p++) {
+        char esc[8];
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            rc = sl_buf_append(b, esc, 2);
+        } else if (ch < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", ch);
+            rc = sl_buf_append(b, esc, 6);
+        } else {
+            rc = sl_buf_append(b, p, 1);
+        }
+    }
+    return rc ? rc : sl_buf_append(b, "\"", 1);
+}
+
+static int appendf(struct sluice_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int appendf(struct sluice_buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -EINVAL;
+    return sl_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static void stats_input(struct sluice_buf *b, const struct sl_input *in)
+{
+    const struct sl_input_stats *s = &in->stats;
+    const struct sl_input_kind *kind = in->conf->kind;
+    json_str(b, in->conf->name);
+    appendf(b, ":{\"type\":\"%s\",\"address\":", kind->name);
+    json_str(b, in->address);
+    appendf(b, ",\"received\":%llu,\"bytes\":%llu,\"parse_errors\":%llu,\"truncated\":%llu",
+            SL_LD(s->received), SL_LD(s->bytes), SL_LD(s->parse_errors), SL_LD(s->truncated));
+    for (const struct sl_input_counter *c = kind->counters; c->name != NULL; c++)
+        appendf(b, ",\"%s\":%llu", c->name,
+                SL_LD(*(const atomic_uint_fast64_t *)((const char *)s + c->offset)));
+    sl_buf_append(b, "}", 1);
+}
+
+static void stats_output(struct sluice_buf *b, struct sl_sink *k)
+{
+    const struct sl_output_conf *c = sl_sink_conf(k);
+    struct sl_sink_stats s;
+    sl_sink_stats(k, &s);
+    json_str(b, c->name);
+    sl_buf_append(b, ":{\"type\":", 9);
+    json_str(b, c->type);
+    appendf(b,
+            ",\"enqueued\":%llu,\"written\":%llu,\"dropped\":%llu,\"failed\":%llu,"
+            "\"queue_depth\":%zu,\"queue_capacity\":%zu,\"policy\":\"%s\"}",
+            (unsigned long long)s.enqueued, (unsigned long long)s.written,
+            (unsigned long long)s.dropped, (unsigned long long)s.failed, s.queue_depth,
+            c->queue_capacity, c->policy == SL_POLICY_DROP ? "drop" : "block");
+}
+
+
+static void stats_routes(struct sluice_buf *b, const struct sl_runtime *rt)
+{
+    sl_buf_append(b, ",\"routes\":[", 11);
+    for (size_t i = 0; rt != NULL && rt->routing.router.routes != NULL
+                       && i < rt->config->nroutes; i++) {
+        const struct sl_route_stats *s = &rt->routing.router.routes[i];
+        appendf(b, "%s{\"line\":%d,\"errors\":%llu,\"discarded\":%llu}", i > 0 ? "," : "",
+                rt->config->routes[i].line, SL_LD(s->errors), SL_LD(s->discarded));
+    }
+    sl_buf_append(b, "]", 1);
+}
+
+int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *b)
+{
+    appendf(b, "{\"version\":\"%s\",\"uptime\":%lld,\"unrouted\":%llu,\"discarded\":%llu,"
+            "\"inputs\":{", PACKAGE_VERSION, (long long)((sl_now_ms() - d->started_ms) / 1000),
+            SL_LD(d->unrouted), d->discarded_before + sl_runtime_discarded(d->rt));
+    struct sl_runtime *rt = d->rt;
+    for (size_t i = 0; rt != NULL && i < rt->ninputs; i++) {
+        if (i > 0)
+            sl_buf_append(b, ",", 1);
+        stats_input(b, rt->inputs[i]);
+    }
+    sl_buf_append(b, "},\"outputs\":{", 13);
+    for (size_t i = 0; rt != NULL && i < rt->routing.nsinks; i++) {
+        if (i > 0)
+            sl_buf_append(b, ",", 1);
+        stats_output(b, rt->routing.sinks[i]);
+    }
+    sl_buf_append(b, "}", 1);
+    stats_routes(b, rt);
+    return sl_buf_append(b, "}", 1);
+}
