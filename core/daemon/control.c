@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "format/format.h"
+#include "common/clock.h"
 
 struct pending {
     int fd;              /* the client; -1 for a command a signal ran */

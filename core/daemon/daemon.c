@@ -31,6 +31,7 @@
 #include "output/fanout.h"
 #include "output/sink.h"
 #include "common/util.h"
+#include "common/clock.h"
 
 /* {=== loading and checking */
 /* -P dirs, then settings.plugin_path; sl_plugin_load() appends

@@ -49,6 +49,7 @@
 #include "parse/parse.h"
 #include "route/router.h"
 #include "output/sink.h"
+#include "common/clock.h"
 
 /* What inputs need from the daemon: where messages go. Immutable while the
  * input runs. */

@@ -28,6 +28,7 @@
 #include "input/transport.h"
 #include "common/log.h"
 #include "common/alloc.h"
+#include "common/clock.h"
 
 #define MIN_BUFFER (64 * 1024)
 

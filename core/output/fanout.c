@@ -10,6 +10,7 @@
 
 #include "common/alloc.h"
 #include "format/format.h"
+#include "common/clock.h"
 
 struct sl_fanout {
     enum sl_sink_op op;

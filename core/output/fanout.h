@@ -19,6 +19,7 @@
 
 #include "output/sink.h"
 #include "sluice-plugin.h"
+#include "common/clock.h"
 
 struct sl_fanout;
 

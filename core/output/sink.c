@@ -38,6 +38,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "output/plugin.h"
+#include "common/clock.h"
 
 #define BATCH 2048 /* messages per write(); the queue's byte bound caps the bytes */
 #define POP_TIMEOUT_MS 100

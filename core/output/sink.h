@@ -108,6 +108,4 @@ struct sl_sink_totals {
  * counters to *totals (when not NULL). NULL is a no-op. */
 void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *totals);
 
-#include "common/clock.h" /* sl_now_ms(), which this header used to declare */
-
 #endif /* SL_SINK_H */

@@ -34,6 +34,7 @@
 #include "input/input.h"
 #include "input/kind.h"
 #include "input/transport.h"
+#include "common/clock.h"
 
 /* The tcp kind's ops: the one name this test takes from its ops table. */
 extern const struct sl_input_kind sl_input_tcp;
