@@ -13,6 +13,21 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+/* Appends entry (taken; NULL: out of memory). Out of memory while
+ * reporting keeps what we have and counts this one, so that a load with
+ * errors never passes for a good one. */
+static void take(struct sl_errors *e, char *entry)
+{
+    char **v = entry != NULL ? sl_realloc(e->v, (e->n + 1) * sizeof *v) : NULL;
+    if (v == NULL) {
+        free(entry);
+        e->lost++;
+        return;
+    }
+    e->v = v;
+    e->v[e->n++] = entry;
+}
+
 void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *fmt, ...)
 {
     char text[1024];
@@ -24,18 +39,12 @@ void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *
     char *entry = NULL;
     int n = line > 0 ? asprintf(&entry, "%s:%d: %s", file, line, text)
                      : asprintf(&entry, "%s: %s", file, text);
-    char **v = sl_realloc(e->v, (e->n + 1) * sizeof *v);
-    if (n < 0 || v == NULL) {
-        /* Out of memory while reporting: keep what we have, and count this
-         * one, so that a load with errors never passes for a good one. */
-        free(n < 0 ? NULL : entry);
-        if (v != NULL)
-            e->v = v;
-        e->lost++;
-        return;
-    }
-    e->v = v;
-    e->v[e->n++] = entry;
+    take(e, n < 0 ? NULL : entry);
+}
+
+void sl_errors_push(struct sl_errors *e, const char *text)
+{
+    take(e, sl_strdup(text));
 }
 
 void sl_errors_clear(struct sl_errors *e)

@@ -42,6 +42,9 @@ static inline size_t sl_errors_count(const struct sl_errors *e)
 
 void sl_errors_add(struct sl_errors *e, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Appends a copy of text, which already names its place ("FILE:LINE: ..."),
+ * as it is; out of memory, it is counted in lost. */
+void sl_errors_push(struct sl_errors *e, const char *text);
 void sl_errors_clear(struct sl_errors *e);
 /* Puts e->v[from..] in the order of their lines in `file` (a stable sort):
  * the checks made after a file is read report last otherwise. An entry

@@ -51,21 +51,6 @@
 
 #define SWITCH_TIMEOUT_MS 10000 /* for all kept inputs to take a new plan */
 
-/* Appends text, which already names its place, to errs as it is. Out of
- * memory, it is counted as lost: the caller's err still holds the text. */
-static void errors_push(struct sl_errors *errs, const char *text)
-{
-    char *s = sl_strdup(text);
-    char **v = s != NULL ? sl_realloc(errs->v, (errs->n + 1) * sizeof *v) : NULL;
-    if (v == NULL) {
-        free(s);
-        errs->lost++;
-        return;
-    }
-    errs->v = v;
-    errs->v[errs->n++] = s;
-}
-
 /* What a reload builds aside, and how the new config maps onto the old. */
 struct reload {
     struct sl_runtime *old; /* running */
@@ -258,7 +243,7 @@ static int commit_input(struct reload *r, size_t i, struct sl_errors *errs, char
     }
     if (rc < 0) {
         sl_log(SL_LOG_ERR, 0, "reload: %s; the rest of the new config runs", why);
-        errors_push(errs, why);
+        sl_errors_push(errs, why);
         if (err[0] == '\0')
             snprintf(err, errlen, "%s", why);
         return rc;
@@ -349,7 +334,7 @@ int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err,
         rc = reload_switch(&r, err, errlen);
     if (rc < 0) {
         sl_log(SL_LOG_ERR, 0, "%s%s", what, err);
-        errors_push(errs, err);
+        sl_errors_push(errs, err);
         reload_abandon(d, &r);
         return rc;
     }
