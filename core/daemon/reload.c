@@ -78,7 +78,7 @@ static int map_running(const struct sl_runtime *old, const struct sl_config *c,
         for (size_t j = 0; j < old->routing.nsinks; j++)
             outs[j] = sl_sink_conf(old->routing.sinks[j]);
         for (size_t j = 0; j < old->ninputs; j++)
-            ins[j] = old->inputs[j]->conf;
+            ins[j] = sl_input_conf_of(old->inputs[j]);
         struct sl_reload_old view = {outs, old->routing.nsinks, ins, old->ninputs};
         rc = sl_reload_map_build(m, &view, c);
     }
@@ -125,7 +125,7 @@ static int build_inputs(struct reload *r, char *err, size_t errlen)
         } else if (e->action == SL_RELOAD_CLASH) {
             const struct sl_input *holder = r->old->inputs[e->from];
             snprintf(err + n, errlen - n, "input \"%s\": %s is already used by input \"%s\"",
-                     ic->name, holder->address, holder->conf->name);
+                     ic->name, sl_input_address(holder), sl_input_conf_of(holder)->name);
             rc = -EADDRINUSE;
         } else if (e->action == SL_RELOAD_OPEN) {
             rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, err + n, errlen - n);
@@ -181,10 +181,10 @@ static int reload_switch(struct reload *r, char *err, size_t errlen)
         if (rc < 0) {
             sl_log(SL_LOG_ERR, 0, "reload: input \"%s\" could not switch to the new config "
                    "within %d s: an output it feeds takes no messages; cancelling the reload",
-                   in->conf->name, SWITCH_TIMEOUT_MS / 1000);
+                   sl_input_conf_of(in)->name, SWITCH_TIMEOUT_MS / 1000);
             snprintf(err, errlen, "%s:%d: input \"%s\": could not switch to the new config "
                      "within %d s (an output it feeds takes no messages)", c->file,
-                     c->inputs[i].line, in->conf->name, SWITCH_TIMEOUT_MS / 1000);
+                     c->inputs[i].line, sl_input_conf_of(in)->name, SWITCH_TIMEOUT_MS / 1000);
         }
     }
     for (size_t i = 0; i < c->ninputs; i++) {
@@ -249,7 +249,7 @@ static int commit_input(struct reload *r, size_t i, struct sl_errors *errs, char
         return rc;
     }
     if (rt->inputs[i] != NULL) {
-        sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", ic->name, rt->inputs[i]->address);
+        sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", ic->name, sl_input_address(rt->inputs[i]));
         r->in_started++;
     }
     return 0;
@@ -293,7 +293,7 @@ static int reload_commit(struct sl_daemon *d, struct reload *r, struct sl_errors
             continue;
         struct sl_sink *s = old->routing.sinks[j];
         for (size_t i = 0; i < rt->ninputs; i++)
-            sl_sink_cancel_notify(s, rt->inputs[i]->wakefd);
+            sl_input_forget_sink(rt->inputs[i], s);
         sl_sink_close(s, SL_DRAIN_TIMEOUT_MS, &d->closed);
         r->out_closed++;
     }

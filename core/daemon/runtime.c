@@ -53,7 +53,7 @@ static int runtime_start_inputs(struct sl_runtime *rt, char *err, size_t errlen)
             return rc;
         }
         sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", c->inputs[i].name,
-               rt->inputs[i]->address);
+               sl_input_address(rt->inputs[i]));
     }
     return 0;
 }

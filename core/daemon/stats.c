@@ -54,11 +54,11 @@ static int appendf(struct sluice_buf *b, const char *fmt, ...)
 
 static void stats_input(struct sluice_buf *b, const struct sl_input *in)
 {
-    const struct sl_input_stats *s = &in->stats;
-    const struct sl_input_kind *kind = in->conf->kind;
-    json_str(b, in->conf->name);
+    const struct sl_input_stats *s = sl_input_stats_of(in);
+    const struct sl_input_kind *kind = sl_input_conf_of(in)->kind;
+    json_str(b, sl_input_conf_of(in)->name);
     appendf(b, ":{\"type\":\"%s\",\"address\":", kind->name);
-    json_str(b, in->address);
+    json_str(b, sl_input_address(in));
     appendf(b, ",\"received\":%llu,\"bytes\":%llu,\"parse_errors\":%llu,\"truncated\":%llu",
             SL_LD(s->received), SL_LD(s->bytes), SL_LD(s->parse_errors), SL_LD(s->truncated));
     for (const struct sl_input_counter *c = kind->counters; c->name != NULL; c++)

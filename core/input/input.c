@@ -3,7 +3,7 @@
  * turning frames into messages, routing a batch, parking what a blocked
  * queue refuses, and switching to a new plan on reload (input.h).
  */
-#include "input/input.h"
+#include "input/input_impl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -550,6 +550,26 @@ void sl_input_close(struct sl_input *in, int timeout_ms)
         sl_sink_cancel_notify(in->routing->sinks[s], in->wakefd);
     in->ops->close(in);
     input_free(in);
+}
+
+const struct sl_input_conf *sl_input_conf_of(const struct sl_input *in)
+{
+    return in->conf;
+}
+
+const char *sl_input_address(const struct sl_input *in)
+{
+    return in->address;
+}
+
+const struct sl_input_stats *sl_input_stats_of(const struct sl_input *in)
+{
+    return &in->stats;
+}
+
+void sl_input_forget_sink(struct sl_input *in, struct sl_sink *sink)
+{
+    sl_sink_cancel_notify(sink, in->wakefd);
 }
 /* }=== */
 

@@ -7,7 +7,7 @@
 
 #include <sys/socket.h>
 
-#include "input/input.h"
+#include "input/input_impl.h"
 
 struct sl_dgram;
 

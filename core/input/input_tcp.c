@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "input/framing.h"
-#include "input/input.h"
+#include "input/input_impl.h"
 #include "input/transport.h"
 #include "common/log.h"
 #include "common/alloc.h"

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "input/input.h"
+#include "input/input_impl.h"
 #include "parse/parse.h"
 
 static int setup(void **state)

@@ -31,7 +31,7 @@
 
 #include <cmocka.h>
 
-#include "input/input.h"
+#include "input/input_impl.h"
 #include "input/kind.h"
 #include "input/transport.h"
 #include "common/clock.h"

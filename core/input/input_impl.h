@@ -1,0 +1,113 @@
+/*
+ * input_impl.h: the kind-facing half of an input (input.h is the half the
+ * daemon sees, where struct sl_input is opaque). Included by input.c and the
+ * kinds (input_*.c) only, and by their unit tests.
+ *
+ * Threads: the fields of struct sl_input say who changes them; the
+ * functions below are called from a kind's ops, on the thread the op runs
+ * on (kind.h).
+ */
+#ifndef SL_INPUT_IMPL_H
+#define SL_INPUT_IMPL_H
+
+#include "input/framing.h"
+#include "input/input.h"
+
+/* Messages of one source that a block-policy queue could not take yet. */
+struct sl_parked {
+    struct sl_parked_entry {
+        struct sl_msg *m;
+        uint16_t sink;
+    } *v;
+    size_t n, cap;
+};
+
+enum sl_plan_state {
+    SL_PLAN_NONE,    /* nothing offered */
+    SL_PLAN_OFFERED, /* main offered plan_next; the thread is unparking */
+    SL_PLAN_READY,   /* the thread has nothing parked and holds */
+    SL_PLAN_GO,      /* main: swap */
+    SL_PLAN_CANCEL,  /* main: withdrawn; the thread answers NONE */
+    SL_PLAN_DONE     /* swapped: plan_next holds the old plan */
+};
+
+struct sl_input {
+    /* The current plan (struct sl_input_plan), field by field; only the
+     * input thread changes them, while main waits in the switch. */
+    const struct sl_input_conf *conf; /* owned deep copy */
+    const struct sl_routing *routing; /* borrowed from the daemon */
+    const struct sl_input_ops *ops;   /* &conf->kind->ops */
+    int epfd;
+    int wakefd; /* eventfd: stop requests and queue-room notices */
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    int64_t stop_deadline_ms;
+    struct sl_msgpool pool;
+    struct sl_parse_ctx pctx;
+    struct sl_route_scratch *scratch; /* this thread's, for the router's regexes */
+    char address[128]; /* what it is bound to, for stats and logs */
+    struct sl_input_stats stats;
+    void *impl; /* the kind's own state */
+    /* per-output batch buffers for dispatch, nsinks x SL_DISPATCH_MAX */
+    struct sl_msg **outbuf;
+    size_t *outlen;
+    /* the switch to a new plan (see the top) */
+    pthread_mutex_t plan_mu;
+    pthread_cond_t plan_cv;
+    enum sl_plan_state plan_state;   /* under plan_mu */
+    struct sl_input_plan *plan_next; /* under plan_mu */
+    bool exited;                     /* under plan_mu: the thread has returned */
+    atomic_bool plan_pending;        /* a hint for the loop: look at plan_state */
+};
+
+/* {=== for the kinds of input (input_*.c; their descriptor is in kind.h)
+ *
+ * Threads: what follows is called from a kind's ops, on the thread the op
+ * runs on (kind.h): the input's own thread, or the main thread for open,
+ * close and the drain of an input that never started; never from two
+ * threads at once for one input. sl_sockaddr_text is Thread: any. */
+
+/* Parses a frame into a new message from the input's pool (NULL on ENOMEM),
+ * counting it; peer may be NULL. */
+struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len,
+                                const char *peer, size_t peer_len, unsigned flags);
+/* The same for a kind whose parser fills fields (msg.h, the builder and its
+ * hook's contract): parse runs on the message's copy of raw and adds the
+ * fields; a negative return is counted as a parse error (the message, as
+ * far as parse got, is still delivered, with SL_MSG_PARSE_ERROR). NULL on
+ * ENOMEM. */
+struct sl_msg *sl_input_message_fields(struct sl_input *in, sl_msg_fields_parser *parse,
+                                       const char *raw, size_t len, const char *peer,
+                                       size_t peer_len, unsigned flags);
+/* Routes and pushes msgs[0..n) (taking their references). What a block
+ * queue refuses is parked on `parked`. Returns true when nothing was parked. */
+bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
+                       struct sl_parked *parked);
+/* Pushes parked messages again, in order; true when none is left. */
+bool sl_input_retry(struct sl_input *in, struct sl_parked *parked);
+/* Releases parked messages, counting them as dropped at their outputs. */
+void sl_parked_drop(struct sl_input *in, struct sl_parked *parked);
+/* Adds fd to the epoll set for reading (on), or takes it out (a paused
+ * source: out of the set, even a hang-up cannot spin the loop); tag comes
+ * back in event(). */
+int sl_input_watch(struct sl_input *in, int fd, void *tag, bool on);
+/* Binds a udp or tcp socket (socktype) to conf host:port, non-blocking,
+ * and fills in->address with the bound address. Returns the fd or a
+ * negative errno with a reason in err. */
+int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errlen);
+/* Asks for a receive buffer of want bytes; logs when the kernel grants
+ * less (net.core.rmem_max caps it). */
+void sl_input_set_rcvbuf(struct sl_input *in, int fd, size_t want);
+/* The text of an address ("192.0.2.1", or with_port "192.0.2.1:514" /
+ * "[::1]:514"); returns its length. */
+size_t sl_sockaddr_text(const void *sa, char *buf, size_t len, bool with_port);
+/* Sets ctx time fields once per batch. */
+void sl_input_tick_clock(struct sl_input *in);
+/* True while stopping and the deadline has not passed. */
+bool sl_input_may_wait(struct sl_input *in);
+/* Blocks up to 100 ms for a queue-room notice (used while stopping). */
+void sl_input_wait_room(struct sl_input *in);
+/* }=== */
+
+#endif /* SL_INPUT_IMPL_H */
