@@ -31,6 +31,33 @@ bool sl_log_enabled(int level)
     return level <= atomic_load_explicit(&max_level, memory_order_relaxed);
 }
 
+/* Copies text into dst (room bytes, room > 0), writing each control byte as
+ * '#' and three octal digits, as rsyslog does ("#015" for CR, "#033" for
+ * ESC): a line's text often carries what a sender wrote (a Lua error raised
+ * from message data, a peer's name), and a CR, newline or terminal escape
+ * in it could forge a line of our own. Stops short rather than cut an
+ * escape. Returns the bytes written; dst is not terminated. */
+static size_t escape_controls(char *dst, size_t room, const char *text, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c != 0x7f) {
+            if (n + 1 >= room)
+                break;
+            dst[n++] = (char)c;
+            continue;
+        }
+        if (n + 4 >= room)
+            break;
+        dst[n++] = '#';
+        dst[n++] = (char)('0' + (c >> 6));
+        dst[n++] = (char)('0' + ((c >> 3) & 7));
+        dst[n++] = (char)('0' + (c & 7));
+    }
+    return n;
+}
+
 void sl_vlog(int level, int errnum, const char *fmt, va_list ap)
 {
     if (!sl_log_enabled(level))
@@ -46,8 +73,11 @@ void sl_vlog(int level, int errnum, const char *fmt, va_list ap)
     /* Leave room for the errno text and the newline, which must never be lost. */
     size_t room = sizeof line - 80;
     if (n > 0 && (size_t)n < room) {
-        int m = vsnprintf(line + n, room - (size_t)n, fmt, ap);
-        n = (m < 0) ? n : ((size_t)(n + m) >= room ? (int)room - 1 : n + m);
+        char text[sizeof line];
+        int m = vsnprintf(text, sizeof text, fmt, ap);
+        if (m > 0)
+            n += (int)escape_controls(line + n, room - (size_t)n, text,
+                                      (size_t)m < sizeof text ? (size_t)m : sizeof text - 1);
     }
     if (errnum != 0) {
         char buf[64];

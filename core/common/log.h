@@ -7,6 +7,12 @@
  * stuck. Messages name the call, the argument and the error, as nginx does:
  *   bind() "127.0.0.1:5514" failed (98: Address already in use)
  *
+ * The text is the daemon's, but it often carries a sender's bytes (a peer
+ * name, a Lua error raised from message data): every control byte in it is
+ * written as '#' and three octal digits ("#012" for a newline, "#033" for
+ * ESC), as rsyslog escapes them, so no line can be forged or a terminal
+ * driven through the log.
+ *
  * Thread: any.
  */
 #ifndef SL_LOG_H
