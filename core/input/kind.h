@@ -101,6 +101,12 @@ struct sl_input_ops {
      * sources stay paused until resume(). */
     bool (*unpark)(struct sl_input *in);
     void (*close)(struct sl_input *in); /* frees in->impl and what it holds */
+    /* Brings counters that the kernel keeps up to date (kernel_drops) just
+     * before stats reads them; may be NULL. Thread: main, while the input's
+     * own thread runs: it may read only what stays fixed while the input
+     * runs (its sockets) and must store counters atomically, never lowering
+     * one the input thread raised. */
+    void (*refresh_stats)(struct sl_input *in);
 };
 /* }=== */
 
