@@ -70,6 +70,9 @@ struct sl_input_stats {
     atomic_uint_fast64_t accepted;    /* ever (tcp) */
     atomic_uint_fast64_t refused;     /* over max_connections (tcp) */
     atomic_uint_fast64_t kernel_drops;
+    atomic_uint_fast64_t refused_per_peer; /* over max_connections_per_peer (tcp) */
+    atomic_uint_fast64_t refused_fds; /* for want of descriptors (tcp) */
+    atomic_uint_fast64_t idle_closed; /* by idle_timeout (tcp) */
 };
 
 struct sl_input;

@@ -118,6 +118,10 @@ struct sl_input_kind {
      * or RFC 3164, whichever it is) for every kind so far. */
     int (*parse)(struct sl_msg *m, const struct sl_parse_ctx *ctx);
     const struct sl_input_counter *counters; /* after the counters every kind has */
+    /* The most descriptors an input of this kind with conf c holds, besides
+     * the two every input has (its epoll set and wake fd), for the check
+     * that the inputs fit RLIMIT_NOFILE; NULL: one (its socket). */
+    unsigned (*descriptors)(const struct sl_input_conf *c);
 };
 
 /* Every kind, in the order messages list them; NULL-ended (kinds.c). */
