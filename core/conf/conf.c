@@ -282,7 +282,8 @@ bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_co
     return str_eq(a->name, b->name) && a->kind == b->kind && str_eq(a->path, b->path)
         && str_eq(a->host, b->host) && str_eq(a->port, b->port)
         && a->max_message == b->max_message && a->idle_timeout == b->idle_timeout
-        && a->max_connections == b->max_connections && a->rcvbuf == b->rcvbuf
+        && a->max_connections == b->max_connections
+        && a->max_connections_per_peer == b->max_connections_per_peer && a->rcvbuf == b->rcvbuf
         && a->mode == b->mode;
 }
 

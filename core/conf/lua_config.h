@@ -69,6 +69,14 @@ enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
 #define SL_DEFAULT_MAX_MESSAGE (64 * 1024)
 /* Each tcp connection holds a buffer of max_message bytes: bound them. */
 #define SL_DEFAULT_MAX_CONNECTIONS 512
+/* So that one host holding connections open cannot take them all: 64 is
+ * far more than any one sender needs (rsyslog and syslog-ng open one per
+ * action), and 8 hosts are needed to fill the default 512. */
+#define SL_DEFAULT_MAX_CONNECTIONS_PER_PEER 64
+/* A connection silent this long is closed (a peer gone without a FIN, or
+ * one holding a slot): 5 minutes, longer than the gaps of a quiet but
+ * live sender, which reconnects anyway when its next message comes. */
+#define SL_DEFAULT_IDLE_TIMEOUT 300
 /* UDP cannot be paused: the kernel's buffer is all that absorbs a burst
  * or a stall, and its 208 KiB default holds about 1 ms at 200k msgs/s. */
 #define SL_DEFAULT_UDP_RCVBUF (4 * 1024 * 1024)
@@ -81,8 +89,10 @@ struct sl_input_conf {
     char *path;            /* unix: socket path */
     char *host, *port;     /* udp, tcp: from listen = "HOST:PORT" ("[v6]:PORT") */
     size_t max_message;    /* default SL_DEFAULT_MAX_MESSAGE */
-    int idle_timeout;      /* tcp: seconds without data before closing; 0 = never */
+    int idle_timeout;      /* tcp: seconds without data before closing; 0 = never;
+                            * default SL_DEFAULT_IDLE_TIMEOUT */
     unsigned max_connections; /* tcp: open at once; more are accepted and closed */
+    unsigned max_connections_per_peer; /* tcp: open at once from one address; 0 = no limit */
     size_t rcvbuf;         /* SO_RCVBUF; 0 = the default (SL_DEFAULT_UDP_RCVBUF for udp, the kernel's otherwise) */
     unsigned mode;         /* unix: socket file permissions, default 0666 */
     int line;

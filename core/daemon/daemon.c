@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "daemon/control.h"
+#include "daemon/limits.h"
 #include "daemon/runtime.h"
 #include "common/log.h"
 #include "output/plugin.h"
@@ -130,6 +131,9 @@ int sl_daemon_check(const struct sl_options *o)
     sl_errors_clear(&errs);
     if (rc < 0)
         return 1;
+    char warn[512];
+    if (sl_limits_check(c, warn, sizeof warn))
+        fprintf(stderr, "warning: %s\n", warn);
     printf("%s: ok\n", o->config_path);
     sl_strlist_clear(&search);
     sl_config_free(c);
@@ -352,6 +356,8 @@ int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, 
     if (rc < 0)
         return rc;
     set_hostname(d, c);
+    if (sl_limits_check(c, err, errlen))
+        sl_log(SL_LOG_WARNING, 0, "%s", err);
     const char *ctl = c->control != NULL ? c->control : "/run/sluice.ctl";
     rc = sl_control_open(&d->control, ctl, commands, sizeof commands / sizeof commands[0], d, err,
                          errlen);

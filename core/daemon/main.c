@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/limits.h"
 #include "common/log.h"
 #include "common/alloc.h"
 #include "common/paths.h" /* written by make: SL_PLUGINDIR, SL_SYSCONFDIR */
@@ -118,6 +119,9 @@ int main(int argc, char **argv)
     }
     if (o.verbose)
         sl_log_set_level(SL_LOG_DEBUG);
+    /* Before --check too, which judges the config against the limit the
+     * daemon will have (limits.h). */
+    sl_limits_raise_nofile();
     int rc;
     if (check) {
         rc = sl_daemon_check(&o);

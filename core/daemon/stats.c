@@ -52,8 +52,9 @@ static int appendf(struct sluice_buf *b, const char *fmt, ...)
     return sl_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-static void stats_input(struct sluice_buf *b, const struct sl_input *in)
+static void stats_input(struct sluice_buf *b, struct sl_input *in)
 {
+    sl_input_refresh_stats(in);
     const struct sl_input_stats *s = sl_input_stats_of(in);
     const struct sl_input_kind *kind = sl_input_conf_of(in)->kind;
     json_str(b, sl_input_conf_of(in)->name);

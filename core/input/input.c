@@ -567,6 +567,12 @@ const struct sl_input_stats *sl_input_stats_of(const struct sl_input *in)
     return &in->stats;
 }
 
+void sl_input_refresh_stats(struct sl_input *in)
+{
+    if (in->ops->refresh_stats != NULL)
+        in->ops->refresh_stats(in);
+}
+
 void sl_input_forget_sink(struct sl_input *in, struct sl_sink *sink)
 {
     sl_sink_cancel_notify(sink, in->wakefd);

@@ -70,6 +70,9 @@ struct sl_input_stats {
     atomic_uint_fast64_t accepted;    /* ever (tcp) */
     atomic_uint_fast64_t refused;     /* over max_connections (tcp) */
     atomic_uint_fast64_t kernel_drops;
+    atomic_uint_fast64_t refused_per_peer; /* over max_connections_per_peer (tcp) */
+    atomic_uint_fast64_t refused_fds; /* for want of descriptors (tcp) */
+    atomic_uint_fast64_t idle_closed; /* by idle_timeout (tcp) */
 };
 
 struct sl_input;
@@ -118,6 +121,9 @@ const struct sl_input_conf *sl_input_conf_of(const struct sl_input *in);
 const char *sl_input_address(const struct sl_input *in);
 /* Its counters (atomics: read them with atomic_load). */
 const struct sl_input_stats *sl_input_stats_of(const struct sl_input *in);
+/* Asks the kind to bring the counters the kernel keeps (kernel_drops) up
+ * to date, before they are read for stats. Thread: main. */
+void sl_input_refresh_stats(struct sl_input *in);
 /* Withdraws a room notice the input asked of sink (sl_sink_notify_room)
  * before the sink is closed. Thread: main, with the input switched away
  * from sink. */

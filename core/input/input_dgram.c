@@ -1,9 +1,11 @@
 /*
  * input_dgram.c: one recvmmsg() call reads up to VLEN datagrams into slots
- * of max_message bytes (only touched pages cost memory), which become one
- * batch of messages. A datagram longer than a slot is cut and counted as
- * truncated. Trailing NULs and one trailing LF (CR LF) are dropped, as
- * senders like Python's SysLogHandler add them.
+ * of max_message + TRAIL bytes (only touched pages cost memory), which
+ * become one batch of messages. Trailing NULs and one trailing LF (CR LF)
+ * are dropped, as senders like Python's SysLogHandler add them; what is
+ * left past max_message is cut and counted as truncated. The slot's TRAIL
+ * bytes are room for that ending, so that a message of exactly max_message
+ * bytes and its LF is not taken for a longer one.
  *
  * Datagram sockets cannot be paused per sender: while messages are parked,
  * the socket is simply not read; a unix datagram sender then blocks in
@@ -18,11 +20,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#ifdef SO_MEMINFO
+#include <linux/sock_diag.h> /* SK_MEMINFO_DROPS */
+#endif
 
 #include "common/log.h"
 #include "common/alloc.h"
 
 #define VLEN 32
+#define TRAIL 4 /* CR LF NUL and one more NUL: an ending trim() drops */
 #define BATCH 256 /* datagrams routed together; at most SL_DISPATCH_MAX */
 #define CTL_SIZE (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(uint32_t)))
 
@@ -31,7 +37,8 @@ struct sl_dgram {
     bool with_peer;
     bool paused;
     struct sl_parked parked;
-    size_t slot;
+    size_t max;  /* max_message */
+    size_t slot; /* max + TRAIL */
     char *bufs;
     struct mmsghdr hdrs[VLEN];
     struct iovec iov[VLEN];
@@ -54,7 +61,8 @@ int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **
     if (d != NULL) {
         d->fd = fd;
         d->with_peer = with_peer;
-        d->slot = in->conf->max_message;
+        d->max = in->conf->max_message;
+        d->slot = d->max + TRAIL;
         d->bufs = sl_malloc(d->slot * VLEN);
     }
     if (d == NULL || d->bufs == NULL) {
@@ -113,6 +121,18 @@ static void peer_text(struct sl_dgram *d, const struct msghdr *h)
     d->peer_len = sl_sockaddr_text(h->msg_name, d->peer, sizeof d->peer, false);
 }
 
+/* Raises *c to v, never lowers it: the input thread stores what a
+ * datagram's SO_RXQ_OVFL said when it was queued, the main thread what
+ * SO_MEMINFO says now (sl_dgram_refresh_stats), and the older of the two
+ * must not win. */
+static void store_max(atomic_uint_fast64_t *c, uint64_t v)
+{
+    uint_fast64_t cur = atomic_load_explicit(c, memory_order_relaxed);
+    while (cur < v && !atomic_compare_exchange_weak_explicit(c, &cur, v, memory_order_relaxed,
+                                                             memory_order_relaxed))
+        ;
+}
+
 /* Reads the kernel's credentials and drop counter from the control data. */
 static void control_data(struct sl_input *in, struct msghdr *h, struct sl_msg *m)
 {
@@ -129,7 +149,7 @@ static void control_data(struct sl_input *in, struct msghdr *h, struct sl_msg *m
         } else if (c->cmsg_type == SO_RXQ_OVFL) {
             uint32_t drops;
             memcpy(&drops, CMSG_DATA(c), sizeof drops);
-            atomic_store_explicit(&in->stats.kernel_drops, drops, memory_order_relaxed);
+            store_max(&in->stats.kernel_drops, drops);
         }
     }
 }
@@ -158,8 +178,13 @@ static int receive(struct sl_input *in, struct sl_dgram *d, struct sl_msg **batc
     for (int i = 0; i < n; i++) {
         struct msghdr *h = &d->hdrs[i].msg_hdr;
         const char *p = d->iov[i].iov_base;
-        unsigned flags = (h->msg_flags & MSG_TRUNC) ? SL_FRAME_TRUNCATED : 0;
-        size_t len = trim(p, d->hdrs[i].msg_len);
+        bool cut = (h->msg_flags & MSG_TRUNC) != 0; /* longer than the slot */
+        size_t len = cut ? d->hdrs[i].msg_len : trim(p, d->hdrs[i].msg_len);
+        if (len > d->max) {
+            len = d->max;
+            cut = true;
+        }
+        unsigned flags = cut ? SL_FRAME_TRUNCATED : 0;
         if (d->with_peer)
             peer_text(d, h);
         struct sl_msg *m = sl_input_message(in, p, len, d->with_peer ? d->peer : NULL,
@@ -213,6 +238,25 @@ bool sl_dgram_unpark(struct sl_input *in)
 {
     struct sl_dgram *d = in->impl;
     return sl_input_retry(in, &d->parked);
+}
+
+void sl_dgram_refresh_stats(struct sl_input *in)
+{
+#ifdef SO_MEMINFO
+    struct sl_dgram *d = in->impl;
+    uint32_t mem[SK_MEMINFO_VARS];
+    socklen_t len = sizeof mem;
+    if (getsockopt(d->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+        len > SK_MEMINFO_DROPS * sizeof mem[0])
+        store_max(&in->stats.kernel_drops, mem[SK_MEMINFO_DROPS]);
+#else
+    (void)in; /* the count comes with the next datagram read (SO_RXQ_OVFL) */
+#endif
+}
+
+int sl_dgram_fd(const struct sl_dgram *d)
+{
+    return d->fd;
 }
 
 void sl_dgram_drain(struct sl_input *in)

@@ -23,5 +23,12 @@ void sl_dgram_event(struct sl_input *in, void *tag, uint32_t events);
 void sl_dgram_resume(struct sl_input *in);
 void sl_dgram_drain(struct sl_input *in);
 bool sl_dgram_unpark(struct sl_input *in);
+/* The kind's refresh_stats (kind.h): kernel_drops from SO_MEMINFO, which
+ * counts drops as they happen; SO_RXQ_OVFL only tells them with the next
+ * datagram read, so a socket that is not read (parked, or quiet after a
+ * burst) would show a stale count. Thread: main, while the input runs. */
+void sl_dgram_refresh_stats(struct sl_input *in);
+/* The socket, still d's. */
+int sl_dgram_fd(const struct sl_dgram *d);
 
 #endif /* SL_INPUT_DGRAM_H */

@@ -13,6 +13,22 @@
  * RELP later on the same connection code. A transport read that must first
  * write (TLS) adds EPOLLOUT to the connection's interest until a read
  * returns something else; sl_input_watch() itself only knows EPOLLIN.
+ *
+ * Descriptors. Each connection holds one, and the process has
+ * RLIMIT_NOFILE of them for everything: connections of every input, the
+ * outputs' files, the control socket, what a reload opens. So a connection
+ * is refused (accepted and closed at once) when accept4() hands out a
+ * descriptor within reserve_fds() of the limit: the kernel hands out the
+ * lowest free one, so all below it are taken, and the rest of the daemon
+ * keeps a few. When accept4() fails for want of descriptors or memory
+ * anyway (the reserve went elsewhere, or ENFILE: the system's), the
+ * listener leaves the epoll set for ACCEPT_BACKOFF_MS at least, up to the
+ * next tick, or until a connection closes: it stays readable, and a
+ * level-triggered loop would spin on it. The backlog waits meanwhile.
+ *
+ * Every line a sender can cause (a refusal, a bad frame, an idle close, a
+ * failed accept) goes through a rate limit (struct sl_ratelimit) and has a
+ * counter, so a flood of them costs neither the log nor the CPU.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,17 +36,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "input/framing.h"
 #include "input/input_impl.h"
+#include "input/peers.h"
 #include "input/transport.h"
 #include "common/log.h"
 #include "common/alloc.h"
 #include "common/clock.h"
 
 #define MIN_BUFFER (64 * 1024)
+#define ACCEPT_BACKOFF_MS 100
 
 struct conn {
     struct conn *prev, *next;
@@ -40,6 +59,7 @@ struct conn {
     bool eof;    /* the peer closed; deliver what is left, then close */
     bool broken; /* framing error; deliver what came before, then close */
     int64_t last_ms;
+    struct sl_peer_key key; /* counted in tcp->peers */
     struct sl_framer framer;
     struct sl_parked parked;
     size_t len, cap;
@@ -53,9 +73,16 @@ struct tcp {
     const struct sl_transport *tp; /* every connection's */
     void *tp_ctx;                  /* the transport's listener state; NULL for plain */
     struct conn *conns;
+    struct sl_peers peers;  /* open connections per source address */
+    int fd_limit;           /* RLIMIT_NOFILE's soft limit when opened */
+    bool accept_paused;     /* the listener is out of the epoll set (see the top) */
+    int64_t accept_paused_ms;
     struct sl_ratelimit framing_log;
     struct sl_ratelimit refused_log;
+    struct sl_ratelimit peer_log;
     struct sl_ratelimit setup_log;
+    struct sl_ratelimit accept_log;
+    struct sl_ratelimit idle_log;
 };
 
 static struct tcp *tcp_of(struct sl_input *in)
@@ -74,6 +101,7 @@ static void conn_close(struct sl_input *in, struct conn *c)
         c->next->prev = c->prev;
     t->tp->shutdown(&c->tc);
     t->tp->close(&c->tc);
+    sl_peers_remove(&t->peers, &c->key);
     sl_parked_drop(in, &c->parked);
     free(c->buf);
     free(c);
@@ -126,7 +154,8 @@ static bool process(struct sl_input *in, struct conn *c)
 static void watch_write(struct sl_input *in, struct conn *c)
 {
     struct epoll_event ev = {.events = EPOLLIN | (c->want_write ? EPOLLOUT : 0), .data.ptr = c};
-    if (epoll_ctl(in->epfd, EPOLL_CTL_MOD, c->tc.fd, &ev) < 0)
+    if (epoll_ctl(in->epfd, EPOLL_CTL_MOD, c->tc.fd, &ev) < 0 &&
+        sl_ratelimit_ok(&tcp_of(in)->setup_log))
         sl_log(SL_LOG_ERR, errno, "input \"%s\": epoll_ctl() on a connection from %.*s failed",
                in->conf->name, (int)c->peer_len, c->peer);
 }
@@ -150,6 +179,51 @@ static void set_paused(struct sl_input *in, struct conn *c, bool paused)
         watch_write(in, c);
 }
 
+/* {=== accepting */
+/* The listener back in the epoll set after a pause (see the top). */
+static void accept_resume(struct sl_input *in)
+{
+    struct tcp *t = tcp_of(in);
+    if (t->accept_paused && sl_input_watch(in, t->lfd, t, true) == 0)
+        t->accept_paused = false;
+}
+
+/* accept4() failed with err, which retrying now would not cure: pause. */
+static void accept_pause(struct sl_input *in, int err)
+{
+    struct tcp *t = tcp_of(in);
+    bool fds = err == EMFILE || err == ENFILE;
+    if (fds)
+        atomic_fetch_add_explicit(&in->stats.refused_fds, 1, memory_order_relaxed);
+    if (sl_ratelimit_ok(&t->accept_log))
+        sl_log(SL_LOG_WARNING, err, "input \"%s\": accept4() failed, not accepting for %d ms%s",
+               in->conf->name, ACCEPT_BACKOFF_MS,
+               fds ? " (raise the descriptor limit, or lower max_connections)" : "");
+    if (!t->accept_paused && sl_input_watch(in, t->lfd, t, false) == 0) {
+        t->accept_paused = true;
+        t->accept_paused_ms = sl_now_ms();
+    }
+}
+
+/* Descriptors kept for the rest of the daemon (see the top): 1/16 of the
+ * limit, at least 8 and at most 64 (a reload opens a few per input and
+ * output). */
+static int reserve_fds(const struct tcp *t)
+{
+    int r = t->fd_limit / 16;
+    return r < 8 ? 8 : r > 64 ? 64 : r;
+}
+
+static int fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > INT32_MAX)
+        return INT32_MAX;
+    return (int)rl.rlim_cur;
+}
+/* }=== */
+
 /* After reading or resuming: pause, close, or keep going. */
 static void settle(struct sl_input *in, struct conn *c, bool flowing)
 {
@@ -159,6 +233,7 @@ static void settle(struct sl_input *in, struct conn *c, bool flowing)
     }
     if (c->eof || c->broken) {
         conn_close(in, c);
+        accept_resume(in); /* a descriptor is free again */
         return;
     }
     set_paused(in, c, false);
@@ -207,8 +282,13 @@ static void conn_add(struct sl_input *in, int fd, const struct sockaddr_storage 
     cap = cap < MIN_BUFFER ? MIN_BUFFER : cap;
     if (c != NULL)
         c->buf = sl_malloc(cap);
-    if (c == NULL || c->buf == NULL) {
-        sl_log(SL_LOG_ERR, ENOMEM, "input \"%s\": refusing a connection", in->conf->name);
+    if (c != NULL)
+        sl_peer_key_of(ss, &c->key);
+    if (c == NULL || c->buf == NULL || sl_peers_add(&t->peers, &c->key) < 0) {
+        if (sl_ratelimit_ok(&t->accept_log))
+            sl_log(SL_LOG_ERR, ENOMEM, "input \"%s\": refusing a connection", in->conf->name);
+        if (c != NULL)
+            free(c->buf);
         free(c);
         close(fd);
         return;
@@ -219,6 +299,7 @@ static void conn_add(struct sl_input *in, int fd, const struct sockaddr_storage 
     sl_framer_init(&c->framer, in->conf->max_message);
     c->peer_len = sl_sockaddr_text(ss, c->peer, sizeof c->peer, false);
     if (conn_setup(in, c) < 0) {
+        sl_peers_remove(&t->peers, &c->key);
         free(c->buf);
         free(c);
         close(fd); /* never set up: not the transport's to close */
@@ -233,6 +314,45 @@ static void conn_add(struct sl_input *in, int fd, const struct sockaddr_storage 
     sl_input_watch(in, fd, c, true);
 }
 
+/* An error of accept4() that is the pending connection's, not ours: the
+ * next one may be fine (accept(2) asks to retry these as EAGAIN). */
+static bool accept_retry(int err)
+{
+    switch (err) {
+    case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT:
+    case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
+    case EPERM: /* a firewall rule refused it */
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Why fd, just accepted from ss, may not stay: "" when it may. Each
+ * refusal is counted first: a sender that sees the close sees the count. */
+static const char *refusal(struct sl_input *in, int fd, const struct sockaddr_storage *ss)
+{
+    struct tcp *t = tcp_of(in);
+    if (fd >= t->fd_limit - reserve_fds(t)) {
+        atomic_fetch_add_explicit(&in->stats.refused_fds, 1, memory_order_relaxed);
+        return sl_ratelimit_ok(&t->accept_log) ? "too few descriptors left: raise the limit "
+                                                 "(ulimit -n), or lower max_connections" : NULL;
+    }
+    if (atomic_load_explicit(&in->stats.connections, memory_order_relaxed) >=
+        in->conf->max_connections) {
+        atomic_fetch_add_explicit(&in->stats.refused, 1, memory_order_relaxed);
+        return sl_ratelimit_ok(&t->refused_log) ? "max_connections" : NULL;
+    }
+    struct sl_peer_key k;
+    sl_peer_key_of(ss, &k);
+    unsigned per_peer = in->conf->max_connections_per_peer;
+    if (per_peer > 0 && sl_peers_count(&t->peers, &k) >= per_peer) {
+        atomic_fetch_add_explicit(&in->stats.refused_per_peer, 1, memory_order_relaxed);
+        return sl_ratelimit_ok(&t->peer_log) ? "max_connections_per_peer" : NULL;
+    }
+    return "";
+}
+
 static void accept_all(struct sl_input *in)
 {
     struct tcp *t = tcp_of(in);
@@ -241,23 +361,27 @@ static void accept_all(struct sl_input *in)
         socklen_t sl = sizeof ss;
         int fd = accept4(t->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                sl_log(SL_LOG_WARNING, errno, "input \"%s\": accept4() failed", in->conf->name);
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            if (accept_retry(errno))
+                continue;
+            accept_pause(in, errno);
             return;
         }
-        if (atomic_load_explicit(&in->stats.connections, memory_order_relaxed) >=
-            in->conf->max_connections) {
-            /* Accepted and closed at once, so the sender sees it and the
-             * backlog does not fill with connections nobody will read.
-             * Counted first: a sender that sees the close sees the count. */
-            atomic_fetch_add_explicit(&in->stats.refused, 1, memory_order_relaxed);
-            close(fd);
-            if (sl_ratelimit_ok(&t->refused_log))
-                sl_log(SL_LOG_WARNING, 0, "input \"%s\": %u connections open, closing a new one "
-                       "(max_connections)", in->conf->name, in->conf->max_connections);
+        const char *why = refusal(in, fd, &ss);
+        if (why != NULL && why[0] == '\0') {
+            conn_add(in, fd, &ss);
             continue;
         }
-        conn_add(in, fd, &ss);
+        /* Accepted and closed at once, so the sender sees it and the
+         * backlog does not fill with connections nobody will read. */
+        close(fd);
+        if (why != NULL) {
+            char peer[64];
+            sl_sockaddr_text(&ss, peer, sizeof peer, false);
+            sl_log(SL_LOG_WARNING, 0, "input \"%s\": closing a new connection from %s (%s)",
+                   in->conf->name, peer, why);
+        }
     }
 }
 
@@ -273,8 +397,16 @@ static int tcp_open(struct sl_input *in, char *err, size_t errlen)
     t->framing_log.burst = 5;
     t->refused_log.interval = 10;
     t->refused_log.burst = 1;
+    t->peer_log.interval = 10;
+    t->peer_log.burst = 1;
     t->setup_log.interval = 10;
     t->setup_log.burst = 5;
+    t->accept_log.interval = 10;
+    t->accept_log.burst = 1;
+    t->idle_log.interval = 10;
+    t->idle_log.burst = 5;
+    t->fd_limit = fd_limit();
+    sl_peers_init(&t->peers);
     t->tp = &sl_transport_plain;
     t->lfd = sl_input_bind_inet(in, SOCK_STREAM, err, errlen);
     if (t->lfd < 0) {
@@ -321,15 +453,20 @@ static void tcp_resume(struct sl_input *in)
 
 static void tcp_tick(struct sl_input *in)
 {
+    struct tcp *t = tcp_of(in);
+    if (t->accept_paused && sl_now_ms() - t->accept_paused_ms >= ACCEPT_BACKOFF_MS)
+        accept_resume(in);
     if (in->conf->idle_timeout <= 0)
         return;
     int64_t limit = sl_now_ms() - (int64_t)in->conf->idle_timeout * 1000;
     struct conn *next;
-    for (struct conn *c = tcp_of(in)->conns; c != NULL; c = next) {
+    for (struct conn *c = t->conns; c != NULL; c = next) {
         next = c->next;
         if (!c->paused && c->last_ms < limit) {
-            sl_log(SL_LOG_INFO, 0, "input \"%s\": closing idle connection from %.*s",
-                   in->conf->name, (int)c->peer_len, c->peer);
+            atomic_fetch_add_explicit(&in->stats.idle_closed, 1, memory_order_relaxed);
+            if (sl_ratelimit_ok(&t->idle_log))
+                sl_log(SL_LOG_INFO, 0, "input \"%s\": closing idle connection from %.*s",
+                       in->conf->name, (int)c->peer_len, c->peer);
             c->eof = true;
             settle(in, c, process(in, c));
         }
@@ -392,6 +529,7 @@ static void tcp_close(struct sl_input *in)
         return;
     while (t->conns != NULL)
         conn_close(in, t->conns);
+    sl_peers_free(&t->peers);
     close(t->lfd);
     free(t);
     in->impl = NULL;
@@ -406,6 +544,8 @@ static const struct sl_input_key tcp_keys[] = {
     SL_INPUT_KEY_RCVBUF_ENTRY,
     {"max_connections", SL_INPUT_KEY_UINT, offsetof(struct sl_input_conf, max_connections), 1,
      1 << 20, false, false},
+    {"max_connections_per_peer", SL_INPUT_KEY_UINT,
+     offsetof(struct sl_input_conf, max_connections_per_peer), 0, 1 << 20, false, false},
     {NULL},
 };
 
@@ -414,8 +554,17 @@ static const struct sl_input_counter tcp_counters[] = {
     {"connections", offsetof(struct sl_input_stats, connections)},
     {"accepted", offsetof(struct sl_input_stats, accepted)},
     {"refused", offsetof(struct sl_input_stats, refused)},
+    {"refused_per_peer", offsetof(struct sl_input_stats, refused_per_peer)},
+    {"refused_fds", offsetof(struct sl_input_stats, refused_fds)},
+    {"idle_closed", offsetof(struct sl_input_stats, idle_closed)},
     {NULL},
 };
+
+/* A listener, and a connection each. */
+static unsigned tcp_descriptors(const struct sl_input_conf *c)
+{
+    return 1 + c->max_connections;
+}
 
 const struct sl_input_kind sl_input_tcp = {
     .name = "tcp",
@@ -431,4 +580,5 @@ const struct sl_input_kind sl_input_tcp = {
     },
     .parse = sl_parse,
     .counters = tcp_counters,
+    .descriptors = tcp_descriptors,
 };

@@ -32,7 +32,7 @@ static const struct sl_input_key udp_keys[] = {
     {NULL},
 };
 
-/* What SO_RXQ_OVFL says the kernel dropped: UDP cannot be paused. */
+/* What the kernel dropped (SO_MEMINFO, SO_RXQ_OVFL): UDP cannot be paused. */
 static const struct sl_input_counter udp_counters[] = {
     {"kernel_drops", offsetof(struct sl_input_stats, kernel_drops)},
     {NULL},
@@ -48,6 +48,7 @@ const struct sl_input_kind sl_input_udp = {
         .drain = sl_dgram_drain,
         .unpark = sl_dgram_unpark,
         .close = udp_close,
+        .refresh_stats = sl_dgram_refresh_stats,
     },
     .parse = sl_parse,
     .counters = udp_counters,

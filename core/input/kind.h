@@ -101,6 +101,12 @@ struct sl_input_ops {
      * sources stay paused until resume(). */
     bool (*unpark)(struct sl_input *in);
     void (*close)(struct sl_input *in); /* frees in->impl and what it holds */
+    /* Brings counters that the kernel keeps up to date (kernel_drops) just
+     * before stats reads them; may be NULL. Thread: main, while the input's
+     * own thread runs: it may read only what stays fixed while the input
+     * runs (its sockets) and must store counters atomically, never lowering
+     * one the input thread raised. */
+    void (*refresh_stats)(struct sl_input *in);
 };
 /* }=== */
 
@@ -112,6 +118,10 @@ struct sl_input_kind {
      * or RFC 3164, whichever it is) for every kind so far. */
     int (*parse)(struct sl_msg *m, const struct sl_parse_ctx *ctx);
     const struct sl_input_counter *counters; /* after the counters every kind has */
+    /* The most descriptors an input of this kind with conf c holds, besides
+     * the two every input has (its epoll set and wake fd), for the check
+     * that the inputs fit RLIMIT_NOFILE; NULL: one (its socket). */
+    unsigned (*descriptors)(const struct sl_input_conf *c);
 };
 
 /* Every kind, in the order messages list them; NULL-ended (kinds.c). */

@@ -30,6 +30,9 @@ stopped by pid (SIGTERM, then SIGKILL) and its directory removed when the
 `with` block ends, at exit, and after an alarm; on failure its stderr log is
 printed. Set SLUICETEST_KEEP=1 to keep the directories for a post-mortem.
 
+Daemon(..., nofile=N) starts the daemon with RLIMIT_NOFILE N (soft and
+hard), for tests of what it does when descriptors run out.
+
 Standard library only.
 """
 
@@ -38,6 +41,7 @@ import collections
 import functools
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -228,7 +232,7 @@ class Daemon:
     """One sluiced in its own temporary directory. See the module comment."""
 
     def __init__(self, config, *, start=True, args=(), ready_timeout=10.0,
-                 env=None, name="sl-"):
+                 env=None, name="sl-", nofile=None):
         self.dir = tempfile.mkdtemp(prefix=name)
         self.conf_path = os.path.join(self.dir, "sluice.lua")
         self.ctl_path = os.path.join(self.dir, "sluice.ctl")
@@ -236,6 +240,7 @@ class Daemon:
         self.args = list(args)
         self.ready_timeout = ready_timeout
         self.env = dict(os.environ if env is None else env)
+        self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) for the daemon, or None
         self.proc = None
         self.returncode = None
         self._log_file = None
@@ -311,9 +316,14 @@ class Daemon:
         sluicectl_path()
         self._log_file = open(self.log_path, "ab")
         cmd = [sluiced, "-n", "-c", self.conf_path] + self.args
+        preexec = None
+        if self.nofile is not None:
+            # Soft and hard: the daemon raises its soft limit to the hard one.
+            limit = (self.nofile, self.nofile)
+            preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit)  # noqa: E731
         self.proc = subprocess.Popen(cmd, cwd=self.dir, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                     stderr=self._log_file)
+                                     stderr=self._log_file, preexec_fn=preexec)
         self.returncode = None
         if wait:
             self.wait_ready(self.ready_timeout)

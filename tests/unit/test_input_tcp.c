@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -590,6 +591,103 @@ static void close_shuts_down_every_connection(void **state)
     assert_null(f->in.impl); /* teardown's close is a no-op now */
 }
 
+static bool listener_watched(struct fx *f)
+{
+    for (size_t i = 0; i < 1024; i++) {
+        if (g.tag_of[i] == f->in.impl)
+            return true;
+    }
+    return false;
+}
+
+/* accept4() failing with EMFILE takes the listener out of the epoll set
+ * (level-triggered, it would stay readable and spin the loop), counts it,
+ * and a tick after the back-off puts it back, when the waiting connection
+ * is taken. */
+static void out_of_descriptors_pauses_accepting(void **state)
+{
+    struct fx *f = *state;
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(client, (struct sockaddr *)&a, sizeof a), 0);
+    f->clients[f->nclients++] = client;
+    /* Every descriptor below a lowered limit taken. */
+    int held[64], nheld = 0;
+    struct rlimit low = {.rlim_cur = (rlim_t)client + 8, .rlim_max = old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    for (int fd; nheld < 64 && (fd = dup(client)) >= 0;)
+        held[nheld++] = fd;
+    assert_int_equal(errno, EMFILE);
+    f->in.ops->event(&f->in, f->in.impl, EPOLLIN);
+    assert_false(listener_watched(f));
+    assert_int_equal(stat_of(&f->in.stats.refused_fds), 1);
+    assert_int_equal(stat_of(&f->in.stats.connections), 0);
+    for (int i = 0; i < nheld; i++)
+        close(held[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    nanosleep(&(struct timespec){0, 150 * 1000000}, NULL); /* past the back-off */
+    f->in.ops->tick(&f->in);
+    assert_true(listener_watched(f));
+    struct script *s = script(f);
+    g.pending[g.npending++] = s;
+    f->in.ops->event(&f->in, f->in.impl, EPOLLIN);
+    assert_int_equal(g.npending, 0);
+    assert_int_equal(stat_of(&f->in.stats.connections), 1);
+}
+
+/* A connection handed a descriptor within the reserve of the limit is
+ * closed at once and counted: the rest of the daemon keeps a few. */
+static void a_connection_in_the_descriptor_reserve_is_refused(void **state)
+{
+    struct fx *f = *state;
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    f->in.ops->close(&f->in); /* reopened below the lowered limit */
+    int probe = dup(0);
+    close(probe);
+    struct rlimit low = {.rlim_cur = (rlim_t)probe + 10, .rlim_max = old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    char err[256];
+    assert_int_equal(f->in.ops->open(&f->in, err, sizeof err), 0); /* the listener: probe */
+    /* The client takes probe + 1; accepted, probe + 2 is within 8 of the limit. */
+    int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(client, (struct sockaddr *)&a, sizeof a), 0);
+    f->clients[f->nclients++] = client;
+    f->in.ops->event(&f->in, f->in.impl, EPOLLIN);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(stat_of(&f->in.stats.refused_fds), 1);
+    assert_int_equal(stat_of(&f->in.stats.connections), 0);
+    assert_true(listener_watched(f)); /* refusing is no reason to stop accepting */
+    struct pollfd p = {.fd = client, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 1000), 1);
+    char c;
+    assert_true(recv(client, &c, 1, 0) <= 0); /* the client sees the close */
+}
+
+/* One address past max_connections_per_peer is refused; counted apart. */
+static void a_peer_past_its_limit_is_refused(void **state)
+{
+    struct fx *f = *state;
+    f->conf.max_connections_per_peer = 2;
+    connect_with(f, script(f));
+    connect_with(f, script(f));
+    assert_int_equal(stat_of(&f->in.stats.connections), 2);
+    int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(client, (struct sockaddr *)&a, sizeof a), 0);
+    f->clients[f->nclients++] = client;
+    f->in.ops->event(&f->in, f->in.impl, EPOLLIN); /* takes no script: refused first */
+    assert_int_equal(stat_of(&f->in.stats.refused_per_peer), 1);
+    assert_int_equal(stat_of(&f->in.stats.refused), 0);
+    assert_int_equal(stat_of(&f->in.stats.connections), 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -607,6 +705,9 @@ int main(void)
         T(drain_reads_to_the_end),
         T(drain_waits_for_what_the_transport_wants),
         T(close_shuts_down_every_connection),
+        T(out_of_descriptors_pauses_accepting),
+        T(a_connection_in_the_descriptor_reserve_is_refused),
+        T(a_peer_past_its_limit_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -219,7 +219,8 @@ static void test_defaults(void **state)
     assert_null(c->inputs[0].host);
     assert_string_equal(c->inputs[1].host, "::1");
     assert_string_equal(c->inputs[1].port, "0");
-    assert_int_equal(c->inputs[1].idle_timeout, 0);
+    assert_int_equal(c->inputs[1].idle_timeout, SL_DEFAULT_IDLE_TIMEOUT);
+    assert_int_equal(c->inputs[1].max_connections_per_peer, SL_DEFAULT_MAX_CONNECTIONS_PER_PEER);
     const struct sl_output_conf *o = &c->outputs[0];
     assert_int_equal(o->queue_capacity, SL_DEFAULT_QUEUE_CAPACITY);
     assert_int_equal(o->queue_bytes, SL_DEFAULT_QUEUE_BYTES);
@@ -234,6 +235,11 @@ static void test_defaults(void **state)
     done(&l);
     load_ok(&l, "input 't' { type = 'tcp', listen = 'h:1', max_connections = 3 }\n");
     assert_int_equal(l.c->inputs[0].max_connections, 3);
+    done(&l);
+    load_ok(&l, "input 't' { type = 'tcp', listen = 'h:1', max_connections_per_peer = 0,\n"
+                "            idle_timeout = 0 }\n");
+    assert_int_equal(l.c->inputs[0].max_connections_per_peer, 0); /* no limit */
+    assert_int_equal(l.c->inputs[0].idle_timeout, 0);             /* never */
     done(&l);
 }
 
