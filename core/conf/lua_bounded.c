@@ -47,8 +47,8 @@ static void charge(lua_State *L, unsigned long n, const char *fname)
 }
 
 /* {=== string.rep */
-#define MAXSIZE \
-    (sizeof(size_t) < sizeof(lua_Integer) ? (size_t)~(size_t)0 : (size_t)(LUA_MAXINTEGER))
+/* lstrlib.c 5.4.4's: a string.rep of more than 2 GiB is "too large". */
+#define MAXSIZE (sizeof(size_t) < sizeof(int) ? (size_t)~(size_t)0 : (size_t)(INT_MAX))
 
 static int str_rep(lua_State *L)
 {
