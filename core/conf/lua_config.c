@@ -17,7 +17,11 @@
  * nothing: sl_config_free() releases whatever was built.
  *
  * Bounds: a count hook stops a config after MAX_INSTRUCTIONS, and the
- * allocator refuses to grow the state past MEMORY_LIMIT.
+ * allocator refuses to grow the state past MEMORY_LIMIT. The hook cannot
+ * stop a C function, so the string and table functions that loop count
+ * their steps (lua_bounded.h) into the same budget, a step for an
+ * instruction: a catastrophic pattern at the top level fails --check in
+ * about a second instead of running for hours.
  */
 #include "config.h" /* _GNU_SOURCE (AC_USE_SYSTEM_EXTENSIONS): strdup */
 
@@ -33,6 +37,7 @@
 #include <lualib.h>
 
 #include "common/log.h"
+#include "conf/lua_bounded.h"
 #include "conf/lua_decl.h"
 #include "conf/lua_sluice.h"
 #include "input/kind.h"
@@ -43,6 +48,7 @@
 #endif
 
 #define MAX_INSTRUCTIONS 100000000L
+#define TOO_LONG "config took too long (more than 100 million instructions)"
 #define HOOK_EVERY 10000
 #define MEMORY_LIMIT (64u << 20)
 #define MAX_NAME 63 /* sl_msgpool keeps 63 bytes of an input's name */
@@ -62,6 +68,7 @@ struct loader {
     struct sl_decl_targets *targets; /* parallel to c->routes */
     int settings_line;               /* 0: settings not given yet */
     long ticks;
+    unsigned long steps;         /* C function steps not yet in ticks */
     struct sl_lua_budget budget; /* MEMORY_LIMIT */
     bool ran; /* the chunk ran to its end */
     int err_line;
@@ -310,9 +317,22 @@ static void count_hook(lua_State *L, lua_Debug *ar)
      * catch the error and carry on looping. */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
     luaL_where(L, 0); /* in a hook, level 0 is the hooked function */
-    lua_pushstring(L, "config took too long (more than 100 million instructions)");
+    lua_pushstring(L, TOO_LONG);
     lua_concat(L, 2);
     lua_error(L);
+}
+
+/* The C functions' steps (lua_bounded.h), counted as instructions. */
+static const char *count_steps(lua_State *L, struct sl_lua_cost *cost, unsigned long steps)
+{
+    struct loader *ld = loader_of(L);
+    ld->steps += steps;
+    ld->ticks += (long)(ld->steps / HOOK_EVERY);
+    ld->steps %= HOOK_EVERY;
+    if (ld->ticks < MAX_INSTRUCTIONS / HOOK_EVERY)
+        return NULL;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1); /* as count_hook does */
+    return TOO_LONG;
 }
 
 /* Remembers the config line the error came from and adds a traceback, as
@@ -431,6 +451,7 @@ static void open_libs(lua_State *L)
     lua_setglobal(L, "setmetatable");
     struct loader *ld = loader_of(L);
     sl_lua_sluice_open(L, ld->lib, true); /* print goes to the log, as sluice.log */
+    sl_lua_bounded_open(L, &ld->lib->cost);
 
     luaL_newmetatable(L, SL_DECL_HANDLE_MT);
     lua_pushcfunction(L, l_handle_tostring);
@@ -507,6 +528,8 @@ static int protected_main(lua_State *L)
 /* Runs the chunk in L, which the loader borrows for the call. */
 static void run_in(struct loader *ld, lua_State *L)
 {
+    struct sl_lua_cost owners = ld->lib->cost; /* the state's bound once we are done */
+    ld->lib->cost = (struct sl_lua_cost){.spend = count_steps};
     *(struct loader **)lua_getextraspace(L) = ld;
     lua_pushcfunction(L, protected_main);
     int status = lua_pcall(L, 0, 0, 0);
@@ -515,6 +538,7 @@ static void run_in(struct loader *ld, lua_State *L)
     lua_settop(L, 0);
     lua_sethook(L, NULL, 0, 0);
     *(struct loader **)lua_getextraspace(L) = NULL;
+    ld->lib->cost = owners;
 }
 
 static void run(struct loader *ld)
@@ -669,7 +693,7 @@ static int load(struct sl_config *c, struct sl_errors *errs)
     size_t before = errs->n, count = sl_errors_count(errs);
     const char *path = c->file;
     c->log_level = SL_LOG_INFO;
-    struct sl_lua_sluice lib = {NULL, NULL, false};
+    struct sl_lua_sluice lib = {NULL, NULL, false, {0}};
     struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}, .lib = &lib,
                         .budget = {.limit = MEMORY_LIMIT}, .source = c->source,
                         .source_len = c->source_len};

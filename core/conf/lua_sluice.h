@@ -24,6 +24,7 @@
 #include <lua.h>
 
 #include "common/log.h"
+#include "conf/lua_bounded.h"
 
 /* What the library's functions need; owned by the caller, which keeps it
  * alive (and in place) as long as the state. */
@@ -31,6 +32,10 @@ struct sl_lua_sluice {
     const char *hostname;     /* NULL: gethostname() when asked */
     struct sl_ratelimit *log; /* NULL: every line is written */
     bool quiet;               /* true: sluice.log (and a replaced print) write nothing */
+    /* The bound of the string and table functions (lua_bounded.h): the
+     * config loader's instruction count while the config's text runs, the
+     * owner's own after (filter.c: the route watchdog). */
+    struct sl_lua_cost cost;
 };
 
 /* Sets the global `sluice` in L. With log_print, the global print writes

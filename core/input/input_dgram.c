@@ -265,7 +265,8 @@ void sl_dgram_drain(struct sl_input *in)
     for (;;) {
         while (!sl_input_retry(in, &d->parked) && sl_input_may_wait(in))
             sl_input_wait_room(in);
-        if (d->parked.n > 0 || read_batch(in, d) == 0)
+        /* Past the deadline nothing more is read (input_tcp.c's drain). */
+        if (d->parked.n > 0 || !sl_input_may_wait(in) || read_batch(in, d) == 0)
             return;
     }
 }

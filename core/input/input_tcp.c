@@ -488,6 +488,11 @@ static void drain_conn(struct sl_input *in, struct conn *c)
             continue;
         if (c->eof || c->broken)
             return;
+        /* Past the deadline nothing more is read: a peer that sends as fast
+         * as the input routes (a route function that meets its time limit on
+         * every message) would keep the drain going for ever. */
+        if (!sl_input_may_wait(in))
+            return;
         unsigned want = SL_TRANSPORT_WANT_READ;
         ssize_t r = tcp_of(in)->tp->read(&c->tc, c->buf + c->len, c->cap - c->len, &want);
         if (r > 0) {

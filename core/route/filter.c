@@ -10,7 +10,10 @@
  *    the allocator's userdata, so its metamethods find it cheaply
  *    (lua_getallocf), leaving the extra space alone.
  *  - watchdog.c stops a call that runs over SL_FILTER_TIME_LIMIT_MS, from
- *    a thread of its own, without a hook on the calls that behave.
+ *    a thread of its own, without a hook on the calls that behave. The
+ *    string and table functions that loop in C (conf/lua_bounded.h) ask
+ *    it every few thousand steps (watch_spend), so a pattern that
+ *    backtracks is stopped at the same limit and with the same error.
  *
  * This file keeps the state and the calls. The allocator keeps the state
  * under SL_FILTER_MEMORY_LIMIT. Errors are caught with lua_pcall; the
@@ -56,6 +59,19 @@ struct sl_filter {
 };
 
 /* {=== bounds */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* The route functions' C steps (lua_bounded.h): go on until the watchdog
+ * finds the call over the limit. */
+static const char *watch_spend(lua_State *L, struct sl_lua_cost *cost, unsigned long steps)
+{
+    (void)L, (void)cost, (void)steps;
+    if (sl_watch_stopping())
+        return "route function ran for more than " STR(SL_FILTER_TIME_LIMIT_MS) " ms";
+    return NULL;
+}
+
 static void *filter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct sl_filter *f = (struct sl_filter *)((char *)ud - offsetof(struct sl_filter, msg));
@@ -195,7 +211,7 @@ int sl_filter_new(const struct sl_config *c, const char *hostname, struct sl_fil
     snprintf(f->hostname, sizeof f->hostname, "%s", hostname != NULL ? hostname : "localhost");
     f->log.interval = 10;
     f->log.burst = 20;
-    f->lib = (struct sl_lua_sluice){f->hostname, &f->log, false};
+    f->lib = (struct sl_lua_sluice){f->hostname, &f->log, false, {.spend = watch_spend}};
     f->budget.limit = SL_FILTER_MEMORY_LIMIT;
     f->L = lua_newstate(filter_alloc, &f->msg);
     if (f->L == NULL) {

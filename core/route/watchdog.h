@@ -9,7 +9,8 @@
  * the call is over (see watchdog.c for why it is done so).
  *
  * The caller brackets each call with sl_watch_enter() and sl_watch_leave(),
- * inline here because they run once per message: a few relaxed stores.
+ * inline here because they run once per message: a few relaxed stores. A
+ * C function that may run long asks sl_watch_stopping() as it goes.
  *
  * Thread: sl_watch_start and sl_watch_stop on any thread (they take the
  * watchdog's lock); enter and leave only on the thread that makes the
@@ -76,6 +77,19 @@ static inline void sl_watch_leave(struct sl_watch *w)
     sl_watch_running = NULL;
     if (lua_gethook(w->L) != NULL)
         lua_sethook(w->L, NULL, 0, 0);
+}
+
+/* True when the call running on this thread has been found over the time
+ * limit: what a C function that loops asks between its steps (filter.c,
+ * lua_bounded.h), since the hook the stop arms fires only between Lua
+ * instructions. */
+static inline bool sl_watch_stopping(void)
+{
+    struct sl_watch *w = sl_watch_running;
+    if (w == NULL)
+        return false;
+    unsigned long seq = atomic_load_explicit(&w->seq, memory_order_relaxed);
+    return (seq & 1) && seq == atomic_load_explicit(&w->stop_seq, memory_order_relaxed);
 }
 
 #endif /* SL_WATCHDOG_H */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -417,6 +418,112 @@ static void runaway(void **state)
     teardown(&x);
 }
 
+/* {=== C functions under the time limit */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A 64 KiB message on which "^(.-)%s*:%s*(.-)%s*$" backtracks for tens of
+ * seconds in Lua's own matcher: one letter, then spaces. */
+static struct sl_msg *spaces_msg(void)
+{
+    size_t n = 65536;
+    char *text = malloc(n + 32);
+    int h = snprintf(text, 32, "<14>1 - - - - - - x");
+    memset(text + h, ' ', n - (size_t)h);
+    text[n] = '\0';
+    struct sl_msg *m = parsed(text);
+    free(text);
+    return m;
+}
+
+/* Route `route` fails with want (its function's name and the limit) within
+ * 2 s: a limit of 100 ms, with plenty of room for a loaded machine. */
+static void expect_stopped(struct fx *x, size_t route, const struct sl_msg *m, const char *want)
+{
+    double t0 = now_s();
+    enum sl_filter_result r = sl_filter_where(x->f, route, m);
+    double took = now_s() - t0;
+    expect_error(x, r, want);
+    expect_error(x, r, "route function ran for more than 100 ms");
+    if (took >= 2.0)
+        fprintf(stderr, "  route %zu took %.2f s\n", route, took);
+    assert_true(took < 2.0);
+}
+
+static void pattern_obeys_time_limit(void **state)
+{
+    struct fx x;
+    setup(&x, OUT
+          "local P = '^(.-)%s*:%s*(.-)%s*$'\n"
+          "route { to = 'o', where = function(m) return m.msg:match(P) end }\n"
+          "route { to = 'o', where = function(m) return string.find(m.msg, P) end }\n"
+          "route { to = 'o', where = function(m) return (m.msg:gsub(P, '%1')) end }\n"
+          /* gmatch takes no anchor: the rest of P */
+          "route { to = 'o', where = function(m) for a in m.msg:gmatch(P:sub(2)) do end end }\n"
+          /* a pcall around it cannot carry on past the limit */
+          "route { to = 'o', where = function(m)\n"
+          "  while true do pcall(string.match, m.msg, P) end end }\n"
+          "route { to = 'o', where = function(m) return m.msg:match('^x%s*$') end }\n");
+    struct sl_msg *m = spaces_msg();
+    assert_true(m->msg.len > 65000);
+    expect_stopped(&x, 0, m, "filter.lua:3: string.match: ");
+    expect_stopped(&x, 1, m, "filter.lua:4: string.find: ");
+    expect_stopped(&x, 2, m, "string.gsub: ");
+    expect_stopped(&x, 3, m, "string.gmatch: ");
+    expect_stopped(&x, 4, m, "route function ran");
+    /* A linear pattern on the same message is not stopped. */
+    for (int i = 0; i < 3; i++)
+        expect_where(&x, 5, m, SL_FILTER_YES);
+    sl_msg_unref(m);
+    teardown(&x);
+}
+
+/* The other C functions whose loops a count hook cannot enter: on tables
+ * whose __len is huge and whose elements are C metamethods, and on "". */
+static void c_loops_obey_time_limit(void **state)
+{
+    struct fx x;
+    setup(&x, OUT
+          "local function huge() return setmetatable({}, {__len = function() return 2^31 - 2 end,\n"
+          "  __index = rawlen, __newindex = rawequal}) end\n"
+          "route { to = 'o', where = function(m) table.sort(huge(), rawequal) end }\n"
+          "route { to = 'o', where = function(m) table.remove(huge(), 1) end }\n"
+          "route { to = 'o', where = function(m) table.insert(huge(), 1, 'x') end }\n"
+          "route { to = 'o', where = function(m) table.move({}, 1, 2^50, 1) end }\n"
+          "route { to = 'o', where = function(m) return table.concat(huge()) end }\n"
+          "route { to = 'o', where = function(m)\n"
+          "  local s = ('x'):rep(2^20) return s:rep(2^24, '') end }\n"
+          "route { to = 'o', where = function(m) return ('%1'):rep(2^18) end }\n"
+          "route { to = 'o', where = function(m)\n"
+          "  return (m.msg:gsub('(x?)', ('%1'):rep(2^18))) end }\n"
+          "route { to = 'o', where = function(m) return ('a'):rep(2^20, ''):find(('a'):rep(2^19) .. 'b', 1, true) end }\n"
+          "route { to = 'o', where = function(m) return string.rep('', 2^50) == '' end }\n");
+    struct sl_msg *m = spaces_msg();
+    expect_stopped(&x, 0, m, "filter.lua:4: table.sort: ");
+    expect_stopped(&x, 1, m, "table.remove: ");
+    expect_stopped(&x, 2, m, "table.insert: ");
+    expect_stopped(&x, 3, m, "table.move: ");
+    /* concat's output grows by a byte an element: memory or time stops it */
+    enum sl_filter_result r = sl_filter_where(x.f, 4, m);
+    assert_int_equal(r, SL_FILTER_ERROR);
+    r = sl_filter_where(x.f, 5, m);
+    assert_int_equal(r, SL_FILTER_ERROR); /* 16 TiB: refused at once */
+    expect_where(&x, 6, m, SL_FILTER_YES);
+    expect_stopped(&x, 7, m, "string.gsub: ");
+    /* a plain find is memmem(): linear, done well within the limit */
+    double t0 = now_s();
+    expect_where(&x, 8, m, SL_FILTER_NO);
+    assert_true(now_s() - t0 < 2.0);
+    expect_where(&x, 9, m, SL_FILTER_YES); /* "" at once, not 2^50 empty copies */
+    sl_msg_unref(m);
+    teardown(&x);
+}
+/* }=== */
+
 static void errors_carry_position(void **state)
 {
     struct fx x;
@@ -528,6 +635,7 @@ static void no_function(void **state)
 
 int main(void)
 {
+    alarm(300); /* a C function that escapes the limit would hang the run */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(proxy_reads_every_field),
         cmocka_unit_test(proxy_nil_cases),
@@ -540,6 +648,8 @@ int main(void)
         cmocka_unit_test(transform_write_errors),
         cmocka_unit_test(sandbox),
         cmocka_unit_test(runaway),
+        cmocka_unit_test(pattern_obeys_time_limit),
+        cmocka_unit_test(c_loops_obey_time_limit),
         cmocka_unit_test(errors_carry_position),
         cmocka_unit_test(memory_limit),
         cmocka_unit_test(config_must_run_the_same),
