@@ -332,12 +332,36 @@ enum { S_CONTROL, S_HOSTNAME, S_PLUGIN_PATH, S_STATE_DIR, S_LOG_LEVEL };
 static const char *const settings_keys[] = {
     "control", "hostname", "plugin_path", "state_dir", "log_level", NULL};
 
+#define MAX_HOSTNAME 255 /* RFC 5424's HOSTNAME */
+
+/* settings.hostname is written into every line of every output: a newline
+ * in it would forge a line, a space shift rfc3164's fields. So it is RFC
+ * 5424's HOSTNAME, 1 to 255 printable ASCII characters, or refused. */
+static void want_hostname(const struct sl_decl *d, const char *key, int v, char **dst)
+{
+    if (!want_string(d, key, v, dst))
+        return;
+    const unsigned char *h = (const unsigned char *)*dst;
+    size_t i = 0;
+    while (h[i] > 0x20 && h[i] < 0x7f)
+        i++;
+    if (h[i] != '\0')
+        sl_decl_error(d, "key '%s': byte 0x%02x at %zu is not printable ASCII (a host name is "
+                      "1 to %d of them, without spaces)", key, h[i], i + 1, MAX_HOSTNAME);
+    else if (i > MAX_HOSTNAME)
+        sl_decl_error(d, "key '%s': %zu bytes, at most %d", key, i, MAX_HOSTNAME);
+    else
+        return;
+    free(*dst);
+    *dst = NULL;
+}
+
 static void set_setting(const struct sl_decl *d, int k, const char *key, int v, void *obj)
 {
     struct sl_config *c = obj;
     switch (k) {
     case S_CONTROL: want_string(d, key, v, &c->control); break;
-    case S_HOSTNAME: want_string(d, key, v, &c->hostname); break;
+    case S_HOSTNAME: want_hostname(d, key, v, &c->hostname); break;
     case S_STATE_DIR: want_string(d, key, v, &c->state_dir); break;
     case S_PLUGIN_PATH: want_strlist(d, key, v, &c->plugin_path); break;
     case S_LOG_LEVEL: {
