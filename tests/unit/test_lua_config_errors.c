@@ -118,8 +118,32 @@ static void test_names(void **state)
                 "output \"x\": bad type '../evil' (a plugin name: a-z, 0-9, '_' and '-')");
 }
 
-/* Two inputs on one socket are a config error naming both lines, not a
- * bind() that fails at start-up. */
+/* Duplicates are found by one sort once the chunk has run, not by
+ * comparing each declaration with all before it (quadratic): each later
+ * one is reported at its own line naming the first, per kind; a name
+ * given twice in one `to` is one target. */
+static void test_duplicates_found_by_sort(void **state)
+{
+    struct loaded l;
+    load_text(&l, "output 'o' { type = 'file' }\n"
+                  "input 'o' { type = 'unix', path = 'a' }\n"
+                  "for i = 1, 2 do\n"
+                  "  output 'o' { type = 'file' }\n"
+                  "end\n"
+                  "output 'p' { type = 'file' }\n"
+                  "route { to = { 'p', 'o', 'p' } }\n");
+    assert_int_equal(l.errs.n, 2);
+    assert_string_equal(l.errs.v[0], "test.lua:4: output \"o\": already declared at line 1");
+    assert_string_equal(l.errs.v[1], "test.lua:4: output \"o\": already declared at line 1");
+    done(&l);
+    load_text(&l, OUT "output 'p' { type = 'file' }\nroute { to = { 'p', 'o', 'p', 'o' } }\n");
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(l.c->routes[0].nto, 2);
+    assert_int_equal(l.c->routes[0].to[0], 1);
+    assert_int_equal(l.c->routes[0].to[1], 0);
+    done(&l);
+}
+
 /* settings.hostname goes into every line: a newline in it forged a line,
  * and --check let it pass. Only RFC 5424's HOSTNAME bytes, 1 to 255. */
 static void test_hostname_refuses_control_bytes(void **state)
@@ -146,6 +170,8 @@ static void test_hostname_refuses_control_bytes(void **state)
     done(&l);
 }
 
+/* Two inputs on one socket are a config error naming both lines, not a
+ * bind() that fails at start-up. */
 static void test_same_address(void **state)
 {
     struct loaded l;
@@ -487,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_missing_keys),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_duplicates_found_by_sort),
         cmocka_unit_test(test_hostname_refuses_control_bytes),
         cmocka_unit_test(test_same_address),
         cmocka_unit_test(test_out_of_memory),
