@@ -66,17 +66,37 @@ static long entry_line(const char *entry, const char *file, size_t file_len)
     return strtol(entry + file_len + 1, NULL, 10);
 }
 
+struct sort_entry {
+    long line;
+    size_t seq; /* the place before sorting: keeps the sort stable */
+    char *text;
+};
+
+static int cmp_sort_entry(const void *pa, const void *pb)
+{
+    const struct sort_entry *a = pa, *b = pb;
+    if (a->line != b->line)
+        return a->line < b->line ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* qsort with the old place as the tie-break, not insertion: a config with
+ * an error per output (100,000 of them) made insertion quadratic. Out of
+ * memory for the keys, the errors stay in the order they came. */
 void sl_errors_sort(struct sl_errors *e, size_t from, const char *file)
 {
-    size_t n = strlen(file);
-    for (size_t i = from + 1; i < e->n; i++) {
-        char *entry = e->v[i];
-        long line = entry_line(entry, file, n);
-        size_t j = i;
-        for (; j > from && entry_line(e->v[j - 1], file, n) > line; j--)
-            e->v[j] = e->v[j - 1];
-        e->v[j] = entry;
-    }
+    if (e->n <= from + 1)
+        return;
+    size_t n = strlen(file), count = e->n - from;
+    struct sort_entry *v = sl_malloc(count * sizeof *v);
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < count; i++)
+        v[i] = (struct sort_entry){entry_line(e->v[from + i], file, n), i, e->v[from + i]};
+    qsort(v, count, sizeof *v, cmp_sort_entry);
+    for (size_t i = 0; i < count; i++)
+        e->v[from + i] = v[i].text;
+    free(v);
 }
 
 bool sl_strlist_has(const struct sl_strlist *l, const char *s, size_t len)
@@ -111,6 +131,58 @@ void sl_strlist_clear(struct sl_strlist *l)
     l->v = NULL;
     l->n = 0;
 }
+
+/* {=== the name index */
+int sl_name_index_init(struct sl_name_index *x, size_t cap)
+{
+    *x = (struct sl_name_index){0};
+    x->v = sl_malloc((cap > 0 ? cap : 1) * sizeof *x->v);
+    if (x->v == NULL)
+        return -ENOMEM;
+    x->cap = cap;
+    return 0;
+}
+
+void sl_name_index_add(struct sl_name_index *x, const char *name, size_t at)
+{
+    if (name != NULL && x->n < x->cap)
+        x->v[x->n++] = (struct sl_name_entry){name, at};
+}
+
+static int cmp_name_entry(const void *pa, const void *pb)
+{
+    const struct sl_name_entry *a = pa, *b = pb;
+    int c = strcmp(a->name, b->name);
+    if (c != 0)
+        return c;
+    return a->at < b->at ? -1 : a->at > b->at;
+}
+
+void sl_name_index_sort(struct sl_name_index *x)
+{
+    if (x->n > 1)
+        qsort(x->v, x->n, sizeof *x->v, cmp_name_entry);
+}
+
+long long sl_name_index_find(const struct sl_name_index *x, const char *name)
+{
+    size_t lo = 0, hi = x->n; /* the first entry not below name */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(x->v[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < x->n && strcmp(x->v[lo].name, name) == 0 ? (long long)x->v[lo].at : -1;
+}
+
+void sl_name_index_free(struct sl_name_index *x)
+{
+    free(x->v);
+    *x = (struct sl_name_index){0};
+}
+/* }=== */
 
 int sl_parse_size(const char *s, unsigned long long *out)
 {

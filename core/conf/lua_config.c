@@ -57,6 +57,7 @@
 struct pending {
     char *name; /* NULL when the name was not a string */
     int line;
+    int table_line; /* where the table was given, once done */
     bool output;
     bool done;
 };
@@ -208,7 +209,9 @@ static int declare(lua_State *L, bool output, lua_CFunction table_fn)
     return 1;
 }
 
-/* Starts the declaration's table call: names it, finds duplicates. */
+/* Starts the declaration's table call and names it. Duplicates are found
+ * once the chunk has run (check_duplicates): comparing each declaration
+ * with all before it made 100,000 outputs quadratic. */
 static struct pending *begin_table(lua_State *L, struct sl_decl *d, const char *kind)
 {
     struct loader *ld = declaring(L);
@@ -218,14 +221,8 @@ static struct pending *begin_table(lua_State *L, struct sl_decl *d, const char *
         snprintf(d->what, sizeof d->what, "%s \"%s\"", kind, p->name);
     else
         snprintf(d->what, sizeof d->what, "%s", kind);
-    for (size_t i = 0; p->name != NULL && i < ld->npend; i++) {
-        const struct pending *q = &ld->pend[i];
-        if (q->done && q->output == p->output && q->name && strcmp(q->name, p->name) == 0) {
-            sl_decl_error(d, "already declared at line %d", q->line);
-            break;
-        }
-    }
     p->done = true;
+    p->table_line = d->line;
     if (lua_type(L, 1) != LUA_TTABLE)
         sl_decl_error(d, "wants a table: %s { ... }, got %s", d->what, sl_decl_type_name(L, 1));
     return p;
@@ -583,41 +580,94 @@ static const char **names_of(struct sl_decl_ctx *ctx, bool outputs)
     return v;
 }
 
-static void resolve_route(struct sl_decl_ctx *ctx, struct sl_route_conf *r,
-                          const struct sl_decl_targets *x, const char **outs, const char **ins)
+/* What routes are resolved against: the outputs and inputs by name, and
+ * for each output 1 + the last route that named it, so that a name given
+ * twice in one `to` counts once without a scan of the route's list. */
+struct refs {
+    struct sl_name_index outs, ins;
+    size_t *seen;
+};
+
+static int refs_init(struct refs *x, const struct sl_config *c)
 {
+    *x = (struct refs){0};
+    x->seen = sl_calloc(c->noutputs + 1, sizeof *x->seen);
+    if (x->seen == NULL || sl_name_index_init(&x->outs, c->noutputs) < 0
+        || sl_name_index_init(&x->ins, c->ninputs) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->noutputs; i++)
+        sl_name_index_add(&x->outs, c->outputs[i].name, i);
+    for (size_t i = 0; i < c->ninputs; i++)
+        sl_name_index_add(&x->ins, c->inputs[i].name, i);
+    sl_name_index_sort(&x->outs);
+    sl_name_index_sort(&x->ins);
+    return 0;
+}
+
+static void refs_free(struct refs *x)
+{
+    sl_name_index_free(&x->outs);
+    sl_name_index_free(&x->ins);
+    free(x->seen);
+}
+
+/* Route ri's `to` names become indices into c->outputs (the first output
+ * of a name), each once; unknown names and inputs are reported with a
+ * "did you mean" from outs and ins (NULL-ended names, for hints only). */
+static void resolve_route(struct sl_decl_ctx *ctx, size_t ri, const struct sl_decl_targets *x,
+                          struct refs *refs, const char **outs, const char **ins)
+{
+    struct sl_route_conf *r = &ctx->c->routes[ri];
     char hint[160];
+    if (x->names.n > 0 && (r->to = sl_malloc(x->names.n * sizeof *r->to)) == NULL) {
+        ctx->oom = true;
+        return;
+    }
     for (size_t k = 0; k < x->names.n; k++) {
         const char *name = x->names.v[k];
-        int o = sl_decl_name_index(outs, name);
+        long long o = sl_name_index_find(&refs->outs, name);
         if (o < 0) {
             sl_errors_add(ctx->errs, ctx->file, r->line,
                           "route: 'to' names unknown output '%s'%s", name,
                           sl_decl_did_you_mean(hint, sizeof hint, "", name, outs));
-            continue;
+        } else if (refs->seen[o] != ri + 1) {
+            refs->seen[o] = ri + 1;
+            r->to[r->nto++] = (size_t)o;
         }
-        /* outs[] skips unnamed outputs: find the index in c->outputs. */
-        size_t idx = 0;
-        while (ctx->c->outputs[idx].name == NULL || strcmp(ctx->c->outputs[idx].name, name) != 0)
-            idx++;
-        bool have = false;
-        for (size_t j = 0; j < r->nto; j++)
-            have = have || r->to[j] == idx;
-        size_t *to = have ? r->to : sl_realloc(r->to, (r->nto + 1) * sizeof *to);
-        if (to == NULL) {
-            ctx->oom = true;
-            return;
-        }
-        r->to = to;
-        if (!have)
-            r->to[r->nto++] = idx;
     }
     for (size_t k = 0; k < r->inputs.n; k++) {
-        if (sl_decl_name_index(ins, r->inputs.v[k]) < 0)
+        if (sl_name_index_find(&refs->ins, r->inputs.v[k]) < 0)
             sl_errors_add(ctx->errs, ctx->file, r->line, "route: key 'input' names unknown "
                           "input '%s'%s", r->inputs.v[k],
                           sl_decl_did_you_mean(hint, sizeof hint, "", r->inputs.v[k], ins));
     }
+}
+
+/* Names declared twice among inputs or outputs, each reported where its
+ * later table was given, naming the first: one sort, where comparing
+ * every pair was quadratic. Runs even when the chunk stopped early. */
+static void check_duplicates(struct loader *ld, bool output)
+{
+    struct sl_name_index x;
+    if (sl_name_index_init(&x, ld->npend) < 0) {
+        ld->ctx.oom = true;
+        return;
+    }
+    for (size_t i = 0; i < ld->npend; i++) {
+        if (ld->pend[i].done && ld->pend[i].output == output)
+            sl_name_index_add(&x, ld->pend[i].name, i);
+    }
+    sl_name_index_sort(&x);
+    for (size_t i = 1, first = 0; i < x.n; i++) {
+        if (strcmp(x.v[i].name, x.v[first].name) != 0) {
+            first = i;
+            continue;
+        }
+        sl_errors_add(ld->ctx.errs, ld->ctx.file, ld->pend[x.v[i].at].table_line,
+                      "%s \"%s\": already declared at line %d", output ? "output" : "input",
+                      x.v[i].name, ld->pend[x.v[first].at].line);
+    }
+    sl_name_index_free(&x);
 }
 
 /* The address of an input, for messages: "HOST:PORT", "[V6]:PORT" or the
@@ -666,8 +716,12 @@ static void check_references(struct loader *ld)
     check_pending(ld);
     check_addresses(ld);
     const char **outs = names_of(&ld->ctx, true), **ins = names_of(&ld->ctx, false);
-    for (size_t i = 0; outs != NULL && ins != NULL && i < ld->ctx.c->nroutes; i++)
-        resolve_route(&ld->ctx, &ld->ctx.c->routes[i], &ld->targets[i], outs, ins);
+    struct refs refs;
+    if (refs_init(&refs, ld->ctx.c) < 0)
+        ld->ctx.oom = true;
+    for (size_t i = 0; outs && ins && !ld->ctx.oom && i < ld->ctx.c->nroutes; i++)
+        resolve_route(&ld->ctx, i, &ld->targets[i], &refs, outs, ins);
+    refs_free(&refs);
     free(outs);
     free(ins);
 }
@@ -698,6 +752,8 @@ static int load(struct sl_config *c, struct sl_errors *errs)
                         .budget = {.limit = MEMORY_LIMIT}, .source = c->source,
                         .source_len = c->source_len};
     run(&ld);
+    check_duplicates(&ld, false);
+    check_duplicates(&ld, true);
     if (ld.ran)
         check_references(&ld);
     for (size_t i = 0; i < c->nroutes; i++)

@@ -55,7 +55,8 @@ char *sl_decl_strdup(struct sl_decl_ctx *ctx, const char *s);
 
 /* Returns the array v of n elements of `size` bytes grown by one zeroed
  * element, which the caller then owns, or NULL with v unchanged (and still
- * the caller's) and ctx->oom set. */
+ * the caller's) and ctx->oom set. Room doubles (lua_decl.c says how), so
+ * v must be NULL with n 0, or come from earlier calls only. */
 void *sl_decl_grow(struct sl_decl_ctx *ctx, void *v, size_t n, size_t size);
 
 /* Index of s in the NULL-ended names, or -1. */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,10 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    /* Past RLIMIT_FSIZE, write() would raise SIGXFSZ and kill the daemon
+     * (every output, every queued message); ignored, it fails with EFBIG,
+     * which an output reports and retries like a full disk. */
+    signal(SIGXFSZ, SIG_IGN);
     struct sl_options o = {.config_path = DEFAULT_CONFIG};
     bool check = false;
     int opt;

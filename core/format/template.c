@@ -122,6 +122,28 @@ static int unknown_field(const char *name, size_t len, char *err, size_t errlen)
     return -EINVAL;
 }
 
+/* A key no input or transform can give a message (sl_msg_field_key_ok()
+ * is what the builder and the rewriter both enforce): the placeholder
+ * would always be empty, so it is a typo, refused at --check. The name is
+ * shown with bytes outside printable ASCII as \xHH: a newline in it must
+ * not split the FILE:LINE error in two. */
+static int unsettable_key(const char *name, size_t len, char *err, size_t errlen)
+{
+    char shown[4 * 80 + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 5 <= sizeof shown; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 0x20 && c < 0x7f)
+            shown[n++] = (char)c;
+        else
+            n += (size_t)snprintf(shown + n, sizeof shown - n, "\\x%02x", c);
+    }
+    shown[n] = '\0';
+    snprintf(err, errlen, "{%s} in template can never be set: a field key is 1 to %d letters, "
+             "digits, '_', '-' or '.'", shown, SL_MSG_MAX_FIELD_KEY);
+    return -EINVAL;
+}
+
 /* Splits spec into literal runs and {field}s; "{{" and "}}" are braces.
  * A lone "}" is an error rather than a literal, so that "{msg}}" (a typo)
  * does not silently write a brace. The line's '\n' is added after the last
@@ -157,6 +179,8 @@ int sl_template_compile(struct sl_template *t, const char *spec, char *err, size
                              "{fields.user}");
                     return -EINVAL;
                 }
+                if (!sl_msg_field_key_ok(name + plen, len - plen))
+                    return unsettable_key(name, len, err, errlen);
                 size_t key = t->litlen;
                 memcpy(t->lit + key, name + plen, len - plen);
                 t->litlen += len - plen;

@@ -12,6 +12,16 @@
  * formatting the batch anew: nothing is lost and nothing is written twice.
  * abandon() drops the rest. reopen() follows logrotate's rename-then-signal.
  *
+ * Hardening, each for a way the file could go wrong under the daemon:
+ *  - the file is opened with O_NOFOLLOW unless follow_symlinks = true
+ *    (plugin_lib.h: spl_file_open);
+ *  - a file whose last line was torn (kill -9, a full disk at stop) gets a
+ *    '\n' before our first line, so the two are not joined into one;
+ *  - a file deleted under us (st_nlink 0, checked once a batch) is opened
+ *    anew, its directory recreated, rather than written into nothing;
+ *  - EFBIG (past RLIMIT_FSIZE; the daemon ignores SIGXFSZ) is an error
+ *    that may pass, as a full disk is.
+ *
  * Creating the file and the batch buffer are plugins/lib's (plugin_lib.h).
  * This file includes nothing of the daemon's: only the public header and
  * that library's.
@@ -39,17 +49,21 @@ struct file_out {
     int fd;
     struct spl_batch batch; /* owned: the formatted batch; pending: a retry */
     bool failing; /* the last write failed: log once per failure streak */
+    bool torn;    /* the file ends without '\n': write one before our first line */
 };
 
-static const char *const file_keys[] = {"path", "format", "mode", "owner", "group", "sync", NULL};
+static const char *const file_keys[] = {"path",  "format", "mode",           "owner",
+                                        "group", "sync",   "follow_symlinks", NULL};
 
 /* {=== reading the config */
+/* Permission bits only: set-uid, set-gid or sticky on a log file is a
+ * typo or worse, never what a log needs. */
 static int parse_mode(const char *s, mode_t *out)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 8);
-    if (s[0] < '0' || s[0] > '7' || *end != '\0' || errno != 0 || v > 07777)
+    if (s[0] < '0' || s[0] > '7' || *end != '\0' || errno != 0 || v > 0777)
         return -EINVAL;
     *out = (mode_t)v;
     return 0;
@@ -87,12 +101,14 @@ static int read_config(struct file_out *s, char *err, size_t errlen)
 {
     const struct sluice_host *h = s->host;
     const char *format = "rfc3164", *mode = "0640";
-    int sync = 0, rc;
+    int sync = 0, follow = 0, rc;
 
     err[0] = '\0';
     if ((rc = h->config_string(s->cfg, "path", &s->path)) < 0)
         spl_err_add(err, errlen, "key \"path\" %s", rc == -ENOENT ? "is required"
                                                                    : "must be a string");
+    else if (s->path[0] == '\0')
+        spl_err_add(err, errlen, "key \"path\" must not be empty");
     if (h->config_string(s->cfg, "format", &format) == -EINVAL) {
         spl_err_add(err, errlen, "key \"format\" must be a string");
         format = NULL;
@@ -100,13 +116,16 @@ static int read_config(struct file_out *s, char *err, size_t errlen)
     /* Lua has no octal literals: mode = 0640 would be decimal 640. */
     if (h->config_string(s->cfg, "mode", &mode) == -EINVAL
         || parse_mode(mode, &s->create.mode) < 0)
-        spl_err_add(err, errlen, "key \"mode\" must be a string of octal digits such as "
-                    "\"0640\"");
+        spl_err_add(err, errlen, "key \"mode\" must be a string of octal digits from \"0000\" "
+                    "to \"0777\", such as \"0640\" (no set-uid, set-gid or sticky bit)");
     read_id(s, "owner", true, err, errlen);
     read_id(s, "group", false, err, errlen);
     if (h->config_bool(s->cfg, "sync", &sync) == -EINVAL)
         spl_err_add(err, errlen, "key \"sync\" must be true or false");
     s->sync = sync != 0;
+    if (h->config_bool(s->cfg, "follow_symlinks", &follow) == -EINVAL)
+        spl_err_add(err, errlen, "key \"follow_symlinks\" must be true or false");
+    s->create.follow_symlinks = follow != 0;
     if (format != NULL) {
         char ferr[256] = "";
         if (h->format_new(format, &s->fmt, ferr, sizeof ferr) < 0)
@@ -158,6 +177,34 @@ static int file_check(const struct sluice_host *host, const sluice_config *cfg, 
     return rc;
 }
 
+/* Opens the path (creating what is missing) and finds whether the file
+ * ends in a torn line. The fd, or a negative errno with *call named; *torn
+ * is set only on success. Either thread (open() or the worker). */
+static int open_path(struct file_out *s, bool *torn, const char **call)
+{
+    int fd = spl_file_open(s->path, &s->create, call);
+    if (fd < 0)
+        return fd;
+    int t = spl_file_torn(fd);
+    if (t < 0) /* a write-only file: we cannot tell, and say so once an open */
+        s->host->log(s->cfg, SLUICE_LOG_WARNING, "reading the end of \"%s\" failed (%d: %s): "
+                     "a torn last line there would be joined to our first", s->path, -t,
+                     strerror(-t));
+    *torn = t == 1;
+    return fd;
+}
+
+/* Puts fd in place of the file we had (closed after its data is synced,
+ * when sync asks for that). Worker thread. */
+static void replace_fd(struct file_out *s, int fd, bool torn)
+{
+    if (s->sync)
+        (void)fdatasync(s->fd);
+    close(s->fd);
+    s->fd = fd;
+    s->torn = torn;
+}
+
 /* open() gives one reason: the first bad key (check() gives them all). */
 static int file_open(const struct sluice_host *host, const sluice_config *cfg, void **state,
                      char *err, size_t errlen)
@@ -174,7 +221,7 @@ static int file_open(const struct sluice_host *host, const sluice_config *cfg, v
         return rc;
     }
     const char *call;
-    rc = spl_file_open(s->path, &s->create, &call);
+    rc = open_path(s, &s->torn, &call);
     if (rc < 0) {
         snprintf(err, errlen, "%s() \"%s\" failed (%d: %s)", call, s->path, -rc, strerror(-rc));
         file_close(s);
@@ -187,22 +234,68 @@ static int file_open(const struct sluice_host *host, const sluice_config *cfg, v
 /* }=== */
 
 /* {=== writing */
-/* Errors a full disk, a quota or a flaky device give: they may pass. */
+/* Errors a full disk, a quota or a flaky device give: they may pass. So
+ * may EFBIG, a file past RLIMIT_FSIZE or the file system's largest file
+ * (the daemon ignores SIGXFSZ): logrotate's rename and reopen, or a raised
+ * limit, end it, and until then the batch waits as on a full disk. */
 static bool may_pass(int e)
 {
-    return e == ENOSPC || e == EDQUOT || e == EIO || e == EAGAIN || e == EWOULDBLOCK;
+    return e == ENOSPC || e == EDQUOT || e == EIO || e == EAGAIN || e == EWOULDBLOCK
+           || e == EFBIG;
+}
+
+/* The file was deleted under us, or its directory (rm -rf): what we write
+ * would go nowhere, so open the path anew, recreating the directory. Said
+ * once; while the new open fails, the batch waits (RETRY), logged once a
+ * failure streak. One fstat() a batch. Worker thread. */
+static int reopen_if_deleted(struct file_out *s)
+{
+    if (spl_file_unlinked(s->fd) != 1)
+        return SLUICE_OK;
+    if (!s->failing)
+        s->host->log(s->cfg, SLUICE_LOG_WARNING, "\"%s\" was deleted while open, opening it "
+                     "anew", s->path);
+    const char *call;
+    bool torn;
+    int fd = open_path(s, &torn, &call);
+    if (fd < 0) {
+        if (!s->failing)
+            s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" failed (%d: %s), will retry",
+                         call, s->path, -fd, strerror(-fd));
+        s->failing = true;
+        return SLUICE_RETRY;
+    }
+    replace_fd(s, fd, torn);
+    return SLUICE_OK;
+}
+
+/* A torn last line found at open gets its '\n' before our first byte. 0 or
+ * a negative errno (the next try writes it then). */
+static int end_torn_line(struct file_out *s)
+{
+    ssize_t w = 0;
+    while (s->torn && (w = write(s->fd, "\n", 1)) < 0 && errno == EINTR)
+        ;
+    if (w < 0)
+        return -errno;
+    s->torn = false;
+    return 0;
 }
 
 static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
 {
     struct file_out *s = state;
+    if (reopen_if_deleted(s) != SLUICE_OK)
+        return SLUICE_RETRY;
     /* Unwritten bytes mean this is the batch that answered RETRY: a
      * batch the daemon gave up was dropped by abandon(). */
     if (!spl_batch_pending(&s->batch) && spl_batch_fill(&s->batch, s->host, s->fmt, msgs, n) < 0) {
         s->host->log(s->cfg, SLUICE_LOG_ERR, "out of memory formatting %zu messages", n);
         return SLUICE_RETRY;
     }
-    int e = -spl_batch_write_fd(&s->batch, s->fd);
+    int e = -end_torn_line(s);
+    if (e == 0)
+        e = -spl_batch_write_fd(&s->batch, s->fd);
     if (e == 0) {
         if (s->failing)
             s->host->log(s->cfg, SLUICE_LOG_NOTICE, "write() \"%s\" works again", s->path);
@@ -250,16 +343,14 @@ static int file_reopen(void *state)
 {
     struct file_out *s = state;
     const char *call;
-    int fd = spl_file_open(s->path, &s->create, &call);
+    bool torn;
+    int fd = open_path(s, &torn, &call);
     if (fd < 0) {
         s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" failed (%d: %s), still writing to "
                      "the old file", call, s->path, -fd, strerror(-fd));
         return SLUICE_RETRY;
     }
-    if (s->sync)
-        (void)fdatasync(s->fd);
-    close(s->fd);
-    s->fd = fd;
+    replace_fd(s, fd, torn);
     return SLUICE_OK;
 }
 /* }=== */

@@ -4,7 +4,9 @@
  * Creation comes first (O_CREAT | O_EXCL, which never follows a symlink),
  * so a file we make is one we know is new and gets its owner and mode on
  * the fd, with no window where another name points at it. Only when the
- * file exists do we open it, refusing a symlink nobody we trust made.
+ * file exists do we open it, with O_NOFOLLOW unless the administrator
+ * allowed symlinks (follow_symlinks): the one test that cannot be raced,
+ * where checking a link's owner first and then opening could be.
  */
 #include "lib/plugin_lib.h"
 
@@ -13,6 +15,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,16 +23,35 @@
 
 #define APPEND_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY)
 
-/* Creates the missing parent directories of path, as mkdir -p does. */
-static int make_parents(const char *path, mode_t mode)
+/* A directory we were about to create exists as a symlink: one root or
+ * the daemon's user made is the administrator's (/var/log on another
+ * disk); another user's may point anywhere, so it is not followed. */
+static int check_existing_dir(const char *dir, const struct spl_file_opts *o)
+{
+    struct stat st;
+    if (lstat(dir, &st) < 0)
+        return -errno;
+    if (S_ISLNK(st.st_mode) && !o->follow_symlinks && st.st_uid != 0 && st.st_uid != geteuid())
+        return -ELOOP;
+    return 0;
+}
+
+/* Creates the missing parent directories of path, as mkdir -p does, but
+ * refusing a foreign symlink where a directory should be. */
+static int make_parents(const char *path, const struct spl_file_opts *o)
 {
     char *dir = strdup(path);
     if (dir == NULL)
         return -ENOMEM;
     int rc = 0;
-    for (char *p = strchr(dir + 1, '/'); p != NULL && rc == 0; p = strchr(p + 1, '/')) {
+    char *p = dir + strspn(dir, "/"); /* "/" and "//" are not made */
+    for (p = strchr(p, '/'); p != NULL && rc == 0; p = strchr(p + 1, '/')) {
         *p = '\0';
-        if (mkdir(dir, mode) < 0 && errno != EEXIST)
+        if (mkdir(dir, o->dir_mode) == 0)
+            rc = 0;
+        else if (errno == EEXIST)
+            rc = check_existing_dir(dir, o);
+        else
             rc = -errno;
         *p = '/';
     }
@@ -66,43 +88,66 @@ static int create_new(const char *path, const struct spl_file_opts *o, const cha
     return fd;
 }
 
-/* A symlink is trusted when root or the daemon's user made it. */
-static bool trusted_link(const char *path)
+static int open_existing(const char *path, const struct spl_file_opts *o)
 {
-    struct stat st;
-    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
-           && (st.st_uid == 0 || st.st_uid == geteuid());
-}
-
-static int open_existing(const char *path)
-{
-    int fd = open(path, APPEND_FLAGS | O_NOFOLLOW);
-    if (fd < 0 && errno == ELOOP && trusted_link(path))
-        fd = open(path, APPEND_FLAGS);
+    int fd = open(path, APPEND_FLAGS | (o->follow_symlinks ? 0 : O_NOFOLLOW));
     return fd >= 0 ? fd : -errno;
 }
 
 int spl_file_open(const char *path, const struct spl_file_opts *o, const char **call)
 {
     *call = "open";
+    if (path[0] == '\0')
+        return -ENOENT; /* as open("") says; the checker refuses it first */
     for (int tries = 0; tries < 3; tries++) {
         int fd = create_new(path, o, call);
         if (fd >= 0 || (fd != -ENOENT && fd != -EEXIST))
             return fd;
         if (fd == -ENOENT) {
-            int rc = make_parents(path, o->dir_mode);
+            int rc = make_parents(path, o);
             if (rc < 0) {
                 *call = "mkdir";
                 return rc;
             }
             continue;
         }
-        fd = open_existing(path);
+        fd = open_existing(path, o);
         if (fd != -ENOENT)
             return fd;
         /* Removed between the two opens: try again. */
     }
     return -ENOENT;
+}
+
+int spl_file_torn(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode) || st.st_size == 0)
+        return 0;
+    /* fd is write-only; /proc reopens its very inode for reading (no path
+     * to race), as far as the file's permissions let us. */
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    int rd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (rd < 0)
+        return -errno;
+    char last;
+    ssize_t n = pread(rd, &last, 1, st.st_size - 1);
+    int e = errno;
+    close(rd);
+    if (n < 0)
+        return -e;
+    return n == 1 && last != '\n';
+}
+
+int spl_file_unlinked(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    return st.st_nlink == 0;
 }
 
 /* A decimal id, the whole string, within the id type's range. */

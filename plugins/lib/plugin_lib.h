@@ -6,7 +6,8 @@
  *
  *   files    spl_file_open(): append to a file, creating it with a mode, an
  *            owner, a group and its parent directories, without following
- *            a symlink someone else planted.
+ *            a symlink (unless asked to); spl_file_torn() and
+ *            spl_file_unlinked(): a torn last line, a deleted file.
  *   batches  struct spl_batch: a batch formatted once, written as far as
  *            the kernel takes it, the rest kept for the retry and dropped
  *            on abandon(), as the batch contract of sluice-plugin.h has it.
@@ -33,24 +34,45 @@ struct spl_file_opts {
     uid_t owner;     /* owner of a file we create; (uid_t)-1: the daemon's */
     gid_t group;     /* group of a file we create; (gid_t)-1: the daemon's */
     mode_t dir_mode; /* missing parent directories are created with it (and the umask) */
+    bool follow_symlinks; /* the administrator allows a symlink as the file itself */
 };
-#define SPL_FILE_OPTS_INIT {0640, (uid_t)-1, (gid_t)-1, 0755}
+#define SPL_FILE_OPTS_INIT {0640, (uid_t)-1, (gid_t)-1, 0755, false}
 
 /* Opens path for appending (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY).
  * A missing file is created with o's mode, owner and group (fchown, then
  * fchmod, on the new fd) after its missing parents; an existing file keeps
- * its owner and permissions. A symlink as the last component is followed
- * only when root or the daemon's own user owns it (one the administrator
- * chose, such as /dev/stdout), never one another user planted in a
- * directory they can write: that is -ELOOP. The symlink is checked, then
- * opened: someone who can replace a root-owned link in between could
- * already write the directory the daemon logs to.
+ * its owner and permissions.
+ *
+ * Symlinks: the file itself is opened with O_NOFOLLOW unless
+ * o->follow_symlinks, so a link anyone planted where the file should be is
+ * -ELOOP, never followed (a daemon running as root would append a remote
+ * sender's text to whatever it points at). While creating missing parents,
+ * a component that exists as a symlink is followed only when root or the
+ * daemon's user owns it (/var/log linked to another disk), or with
+ * o->follow_symlinks; another user's is -ELOOP (call "mkdir"). Existing
+ * directories further up are the administrator's: open() resolves them as
+ * the kernel does, as rsyslog and syslog-ng do for every component.
  *
  * Returns the fd (the caller owns it), or a negative errno with *call set
  * to the name of the call that failed ("open", "mkdir", "fchown",
- * "fchmod"), for the log line. A file created but not given its owner is
- * removed again, so a later attempt does not find it with the wrong one. */
+ * "fchmod"), for the log line; an empty path is -ENOENT. A file created
+ * but not given its owner is removed again, so a later attempt does not
+ * find it with the wrong one. */
 int spl_file_open(const char *path, const struct spl_file_opts *o, const char **call);
+
+/* True (1) when the regular file open at fd is not empty and does not end
+ * in '\n': its last line was torn (a kill -9, a full disk at shutdown), and
+ * a line-oriented writer should write "\n" before its first line so the two
+ * are not joined. 0 when it ends in '\n', is empty or is not a regular file;
+ * a negative errno when its end cannot be read (the fd is write-only: it is
+ * read through /proc/self/fd, which may refuse). fd stays the caller's. */
+int spl_file_torn(int fd);
+
+/* True (1) when the file open at fd has no name left (st_nlink 0: it, or
+ * its directory, was deleted), so what is written to it is lost; 0
+ * otherwise, or a negative errno from fstat(). One fstat(): cheap enough
+ * for once a batch. */
+int spl_file_unlinked(int fd);
 
 /* A user or group as the config names it: a name from the system's
  * databases, or a decimal number. -ENOENT for an unknown name, -EINVAL for

@@ -451,6 +451,31 @@ static void test_template_errors(void **state)
                  "json or a template with {field} placeholders");
 }
 
+/* {fields.KEY} with a key no input or transform can set (sl_msg_field_key_ok)
+ * would always be empty: refused when the format is made (--check). */
+static void test_template_refuses_unsettable_field_key(void **state)
+{
+    static const char *const bad[][2] = {
+        {"{fields.a b}", "{fields.a b}"},        {"{fields.a\tb}", "{fields.a\\x09b}"},
+        {"{fields.x/y}", "{fields.x/y}"},        {"{fields.\xc3\xa9}", "{fields.\\xc3\\xa9}"},
+        {"{fields.a\nb}", "{fields.a\\x0ab}"}, {"{fields.a:b}", "{fields.a:b}"}};
+    char want[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(want, sizeof want, "%s in template can never be set: a field key is 1 to 64 "
+                 "letters, digits, '_', '-' or '.'", bad[i][1]);
+        expect_error(bad[i][0], want);
+    }
+    char longest[128];
+    snprintf(longest, sizeof longest, "{fields.%065d}", 0); /* 65 bytes: one too many */
+    snprintf(want, sizeof want, "%s in template can never be set: a field key is 1 to 64 "
+             "letters, digits, '_', '-' or '.'", longest);
+    expect_error(longest, want);
+    struct sl_format *f = NULL;
+    char err[256] = "";
+    assert_int_equal(sl_format_new("{fields.user-id.v_2} {fields.A}", &f, err, sizeof err), 0);
+    sl_format_free(f);
+}
+
 static void test_field_names(void **state)
 {
     static const char *const names[] = {"pri", "facility", "severity", "version", "timestamp",
@@ -730,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_template_every_field),
         cmocka_unit_test(test_template_braces),
         cmocka_unit_test(test_template_errors),
+        cmocka_unit_test(test_template_refuses_unsettable_field_key),
         cmocka_unit_test(test_field_names),
         cmocka_unit_test(test_timestamp_precision_kept),
         cmocka_unit_test(test_rfc3164_local_offset),

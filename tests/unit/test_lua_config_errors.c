@@ -118,6 +118,58 @@ static void test_names(void **state)
                 "output \"x\": bad type '../evil' (a plugin name: a-z, 0-9, '_' and '-')");
 }
 
+/* Duplicates are found by one sort once the chunk has run, not by
+ * comparing each declaration with all before it (quadratic): each later
+ * one is reported at its own line naming the first, per kind; a name
+ * given twice in one `to` is one target. */
+static void test_duplicates_found_by_sort(void **state)
+{
+    struct loaded l;
+    load_text(&l, "output 'o' { type = 'file' }\n"
+                  "input 'o' { type = 'unix', path = 'a' }\n"
+                  "for i = 1, 2 do\n"
+                  "  output 'o' { type = 'file' }\n"
+                  "end\n"
+                  "output 'p' { type = 'file' }\n"
+                  "route { to = { 'p', 'o', 'p' } }\n");
+    assert_int_equal(l.errs.n, 2);
+    assert_string_equal(l.errs.v[0], "test.lua:4: output \"o\": already declared at line 1");
+    assert_string_equal(l.errs.v[1], "test.lua:4: output \"o\": already declared at line 1");
+    done(&l);
+    load_text(&l, OUT "output 'p' { type = 'file' }\nroute { to = { 'p', 'o', 'p', 'o' } }\n");
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(l.c->routes[0].nto, 2);
+    assert_int_equal(l.c->routes[0].to[0], 1);
+    assert_int_equal(l.c->routes[0].to[1], 0);
+    done(&l);
+}
+
+/* settings.hostname goes into every line: a newline in it forged a line,
+ * and --check let it pass. Only RFC 5424's HOSTNAME bytes, 1 to 255. */
+static void test_hostname_refuses_control_bytes(void **state)
+{
+    expect_only("settings { hostname = 'a\\nb' }\n", 1, "settings: key 'hostname': byte 0x0a "
+                "at 2 is not printable ASCII (a host name is 1 to 255 of them, without spaces)");
+    expect_only("settings { hostname = 'tab\\there' }\n", 1, "settings: key 'hostname': byte "
+                "0x09 at 4 is not printable ASCII (a host name is 1 to 255 of them, without "
+                "spaces)");
+    expect_only("settings { hostname = 'two words' }\n", 1, "settings: key 'hostname': byte "
+                "0x20 at 4 is not printable ASCII (a host name is 1 to 255 of them, without "
+                "spaces)");
+    expect_only("settings { hostname = 'x\\127' }\n", 1, "settings: key 'hostname': byte 0x7f "
+                "at 2 is not printable ASCII (a host name is 1 to 255 of them, without spaces)");
+    expect_only("settings { hostname = 'caf\\xc3\\xa9' }\n", 1, "settings: key 'hostname': "
+                "byte 0xc3 at 4 is not printable ASCII (a host name is 1 to 255 of them, without "
+                "spaces)");
+    expect_only("settings { hostname = string.rep('h', 256) }\n", 1,
+                "settings: key 'hostname': 256 bytes, at most 255");
+    struct loaded l;
+    load_text(&l, "settings { hostname = string.rep('h', 250) .. '.a-b_' }\n");
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(strlen(l.c->hostname), 255);
+    done(&l);
+}
+
 /* Two inputs on one socket are a config error naming both lines, not a
  * bind() that fails at start-up. */
 static void test_same_address(void **state)
@@ -461,6 +513,8 @@ int main(void)
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_missing_keys),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_duplicates_found_by_sort),
+        cmocka_unit_test(test_hostname_refuses_control_bytes),
         cmocka_unit_test(test_same_address),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_partial_load),

@@ -299,7 +299,8 @@ static void test_check_reports_every_error(void **state)
     assert_string_equal(errs.v[0], "sluice.lua:3: output \"messages\": unknown key 'colour' for "
                         "type \"file\"");
     assert_string_equal(errs.v[1], "sluice.lua:3: output \"messages\" (file): key \"mode\" must "
-                        "be a string of octal digits such as \"0640\"");
+                        "be a string of octal digits from \"0000\" to \"0777\", such as "
+                        "\"0640\" (no set-uid, set-gid or sticky bit)");
     assert_string_equal(errs.v[2], "sluice.lua:3: output \"messages\" (file): unknown format "
                         "'jsno', did you mean 'json'?");
     assert_int_equal(access("never-created.log", F_OK), -1);
@@ -313,14 +314,16 @@ static void test_check_reports_every_error(void **state)
     conf_add(&c, (struct sl_kv){.key = "owner", .type = SL_KV_STRING, .str = "no-such-user-x"});
     conf_add(&c, (struct sl_kv){.key = "group", .type = SL_KV_STRING, .str = ""});
     conf_add(&c, (struct sl_kv){.key = "sync", .type = SL_KV_STRING, .str = "yes"});
+    conf_add(&c, (struct sl_kv){.key = "follow_symlinks", .type = SL_KV_INT, .num = 1});
     sl_plugin_check(p, &c.o, &errs);
-    assert_int_equal(errs.n, 6);
+    assert_int_equal(errs.n, 7);
     assert_non_null(strstr(errs.v[0], ": key \"path\" must be a string"));
     assert_non_null(strstr(errs.v[1], ": key \"format\" must be a string"));
     assert_non_null(strstr(errs.v[2], ": key \"mode\" must be"));
     assert_non_null(strstr(errs.v[3], ": key \"owner\": no user \"no-such-user-x\""));
     assert_non_null(strstr(errs.v[4], ": key \"group\" must be a group name or number"));
     assert_non_null(strstr(errs.v[5], ": key \"sync\" must be true or false"));
+    assert_non_null(strstr(errs.v[6], ": key \"follow_symlinks\" must be true or false"));
     sl_errors_clear(&errs);
     sl_plugin_unload(p);
 }
@@ -769,6 +772,9 @@ static void test_file_owner_group(void **state)
     sl_plugin_unload(p);
 }
 
+#define MODE_ERROR "key \"mode\" must be a string of octal digits from \"0000\" to \"0777\", " \
+                   "such as \"0640\" (no set-uid, set-gid or sticky bit)"
+
 static void test_file_config_errors(void **state)
 {
     struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
@@ -780,10 +786,10 @@ static void test_file_config_errors(void **state)
     expect_open_error(p, &c, "unknown format 'rfc3146', did you mean 'rfc3164'?");
     conf_init(&c, "unused", NULL);
     conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_INT, .num = 640});
-    expect_open_error(p, &c, "key \"mode\" must be a string of octal digits such as \"0640\"");
+    expect_open_error(p, &c, MODE_ERROR);
     conf_init(&c, "unused", NULL);
     conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_STRING, .str = "0648"});
-    expect_open_error(p, &c, "key \"mode\" must be a string of octal digits such as \"0640\"");
+    expect_open_error(p, &c, MODE_ERROR);
     conf_init(&c, "unused", NULL);
     conf_add(&c, (struct sl_kv){.key = "sync", .type = SL_KV_STRING, .str = "yes"});
     expect_open_error(p, &c, "key \"sync\" must be true or false");
@@ -889,6 +895,7 @@ static void test_file_fatal_and_reopen_failure(void **state)
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", pipefd[1]);
     conf_init(&c, path, "raw");
+    conf_add(&c, (struct sl_kv){.key = "follow_symlinks", .type = SL_KV_BOOL, .num = 1});
     void *st = NULL;
     char err[512] = "";
     assert_int_equal(p->api->open(&h, sl_plugin_config(&c.o), &st, err, sizeof err), 0);

@@ -136,8 +136,9 @@ static void test_open_errors_name_the_call(void **state)
     assert_int_equal(spl_file_open(path, &o, &call), -EISDIR);
 }
 
-/* A symlink we made (as the daemon's user) is followed, as /dev/stdout is. */
-static void test_own_symlink_followed(void **state)
+/* The file itself as a symlink, even our own (as the daemon's user), is
+ * refused unless follow_symlinks allows it, as /dev/stdout needs. */
+static void test_symlink_refused_unless_allowed(void **state)
 {
     char target[512], link[512];
     path_in(target, sizeof target, "own-target.log");
@@ -145,20 +146,24 @@ static void test_own_symlink_followed(void **state)
     assert_int_equal(symlink(target, link), 0);
     struct spl_file_opts o = SPL_FILE_OPTS_INIT;
     const char *call;
-    int fd = spl_file_open(link, &o, &call);
-    /* The link exists, so creating fails with EEXIST; opening an existing
-     * one through a dangling link finds nothing: ENOENT, not created. */
-    assert_int_equal(fd, -ENOENT);
     close(open(target, O_WRONLY | O_CREAT, 0600));
-    fd = spl_file_open(link, &o, &call);
+    assert_int_equal(spl_file_open(link, &o, &call), -ELOOP);
+    assert_string_equal(call, "open");
+    o.follow_symlinks = true;
+    int fd = spl_file_open(link, &o, &call);
     assert_true(fd >= 0);
     put(fd, "via link\n");
     close(fd);
     expect_file(target, "via link\n");
+    /* A dangling link is not created through, allowed or not. */
+    assert_int_equal(unlink(target), 0);
+    assert_int_equal(spl_file_open(link, &o, &call), -ENOENT);
+    assert_int_equal(access(target, F_OK), -1);
 }
 
-/* As root: a symlink another user owns (planted in a directory they can
- * write) is never followed; the file it points at stays untouched. */
+/* As root: a symlink another user planted (in a directory they can write)
+ * is never followed, nor one root owns, unless follow_symlinks says so; the
+ * file it points at stays untouched. */
 static void test_foreign_symlink_refused(void **state)
 {
     if (geteuid() != 0) {
@@ -177,12 +182,107 @@ static void test_foreign_symlink_refused(void **state)
     const char *call = NULL;
     assert_int_equal(spl_file_open(link, &o, &call), -ELOOP);
     assert_string_equal(call, "open");
-    expect_file(target, "secret\n");
-    /* The same link, root's: the administrator chose it. */
     assert_int_equal(lchown(link, 0, 0), 0);
+    assert_int_equal(spl_file_open(link, &o, &call), -ELOOP);
+    expect_file(target, "secret\n");
+    o.follow_symlinks = true; /* the administrator chose it */
     fd = spl_file_open(link, &o, &call);
     assert_true(fd >= 0);
     close(fd);
+}
+
+/* A directory the plugin is about to create already exists as a symlink:
+ * followed when it is ours (or root's), refused (-ELOOP, "mkdir") when
+ * another user planted it, and then nothing is made where it points. */
+static void test_parent_symlink_refused(void **state)
+{
+    char path[512], where[512], link[512];
+    path_in(where, sizeof where, "elsewhere");
+    assert_int_equal(mkdir(where, 0755), 0);
+    path_in(path, sizeof path, "logs");
+    assert_int_equal(mkdir(path, 0755), 0);
+    path_in(link, sizeof link, "logs/app");
+    assert_int_equal(symlink(where, link), 0);
+    path_in(path, sizeof path, "logs/app/sub/x.log");
+    struct spl_file_opts o = SPL_FILE_OPTS_INIT;
+    const char *call = NULL;
+    int fd = spl_file_open(path, &o, &call); /* our own link: the administrator's */
+    assert_true(fd >= 0);
+    close(fd);
+    path_in(path, sizeof path, "elsewhere/sub/x.log");
+    assert_int_equal(access(path, F_OK), 0);
+    if (geteuid() != 0) {
+        print_message("skipped: a symlink owned by another user needs root to make\n");
+        skip();
+    }
+    assert_int_equal(lchown(link, OTHER_ID, OTHER_ID), 0);
+    path_in(path, sizeof path, "logs/app/other/x.log");
+    assert_int_equal(spl_file_open(path, &o, &call), -ELOOP);
+    assert_string_equal(call, "mkdir");
+    path_in(path, sizeof path, "elsewhere/other");
+    assert_int_equal(access(path, F_OK), -1);
+    o.follow_symlinks = true;
+    path_in(path, sizeof path, "logs/app/other/x.log");
+    fd = spl_file_open(path, &o, &call);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+/* path = "" once reached make_parents, which read past its 1-byte copy
+ * (ASan); now it is open()'s own answer, and "/" alone makes nothing. */
+static void test_empty_path_refused(void **state)
+{
+    struct spl_file_opts o = SPL_FILE_OPTS_INIT;
+    const char *call = NULL;
+    assert_int_equal(spl_file_open("", &o, &call), -ENOENT);
+    assert_string_equal(call, "open");
+    assert_int_equal(spl_file_open("/", &o, &call), -EISDIR);
+}
+
+static int open_with(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    assert_true(fd >= 0);
+    if (text[0] != '\0')
+        put(fd, text);
+    return fd;
+}
+
+/* A file whose last line lacks its '\n' (kill -9 mid-write) is torn; an
+ * empty one, one ending in '\n' and a pipe are not; read through a
+ * write-only fd. */
+static void test_torn_last_line_found(void **state)
+{
+    char path[512];
+    path_in(path, sizeof path, "torn.log");
+    int fd = open_with(path, "whole\nhalf a li");
+    assert_int_equal(spl_file_torn(fd), 1);
+    put(fd, "ne\n");
+    assert_int_equal(spl_file_torn(fd), 0);
+    close(fd);
+    fd = open_with(path, "");
+    assert_int_equal(spl_file_torn(fd), 0);
+    close(fd);
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    put(pipefd[1], "no newline");
+    assert_int_equal(spl_file_torn(pipefd[1]), 0);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    assert_int_equal(spl_file_torn(-1), -EBADF);
+}
+
+/* A file deleted while open (or its directory) has st_nlink 0. */
+static void test_unlinked_file_found(void **state)
+{
+    char path[512];
+    path_in(path, sizeof path, "doomed.log");
+    int fd = open_with(path, "x\n");
+    assert_int_equal(spl_file_unlinked(fd), 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(spl_file_unlinked(fd), 1);
+    close(fd);
+    assert_int_equal(spl_file_unlinked(-1), -EBADF);
 }
 
 static void test_owner_and_group(void **state)
@@ -484,8 +584,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_mode_and_parents),
         cmocka_unit_test(test_open_errors_name_the_call),
-        cmocka_unit_test(test_own_symlink_followed),
+        cmocka_unit_test(test_symlink_refused_unless_allowed),
         cmocka_unit_test(test_foreign_symlink_refused),
+        cmocka_unit_test(test_parent_symlink_refused),
+        cmocka_unit_test(test_empty_path_refused),
+        cmocka_unit_test(test_torn_last_line_found),
+        cmocka_unit_test(test_unlinked_file_found),
         cmocka_unit_test(test_owner_and_group),
         cmocka_unit_test(test_owner_refused_removes_file),
         cmocka_unit_test(test_user_and_group_ids),

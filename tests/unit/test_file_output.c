@@ -1,0 +1,374 @@
+/* test_file_output.c: the file plugin (plugins/file/file.c) against what a
+ * hostile run found: symlinks at the path, a torn last line, a directory
+ * deleted under it, a file past RLIMIT_FSIZE, and values --check let pass.
+ * Loaded from the build tree and driven through the real host table with
+ * a log that records, as test_plugin.c does. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "format/format.h"
+#include "output/plugin.h"
+#include "parse/parse.h"
+
+#ifndef BUILD_PLUGIN_DIR
+#error "BUILD_PLUGIN_DIR: the build tree's plugins/ folder"
+#endif
+
+/* {=== helpers */
+static char tmpdir[256];
+static struct sl_plugin *plugin;
+
+static int setup(void **state)
+{
+    snprintf(tmpdir, sizeof tmpdir, "%s/sluice-test-file-output-XXXXXX",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(tmpdir));
+    char *v[] = {BUILD_PLUGIN_DIR};
+    struct sl_strlist search = {v, 1};
+    char err[1024] = "";
+    if (sl_plugin_load("file", NULL, &search, &plugin, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    sl_plugin_unload(plugin);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void path_in(char *out, size_t len, const char *name)
+{
+    snprintf(out, len, "%s/%s", tmpdir, name);
+}
+
+/* An output's settings built by hand, as lua_config.c would. */
+struct conf {
+    struct sl_output_conf o;
+    struct sl_kv kv[8];
+    char path[512];
+};
+
+static void conf_init(struct conf *c, const char *path)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    c->o = (struct sl_output_conf){.name = "out", .type = "file", .kv = c->kv,
+                                   .file = "sluice.lua", .line = 7};
+    c->kv[c->o.nkv++] = (struct sl_kv){.key = "path", .type = SL_KV_STRING, .str = c->path};
+    c->kv[c->o.nkv++] = (struct sl_kv){.key = "format", .type = SL_KV_STRING, .str = "{msg}"};
+}
+
+static void conf_add(struct conf *c, struct sl_kv kv)
+{
+    assert_true(c->o.nkv < 8);
+    c->kv[c->o.nkv++] = kv;
+}
+
+static char logged[8][512];
+static int nlogged;
+
+static void record_log(const sluice_config *cfg, int level, const char *fmt, ...)
+{
+    if (nlogged >= 8)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(logged[nlogged], sizeof logged[0], "%d ", level);
+    vsnprintf(logged[nlogged] + n, sizeof logged[0] - (size_t)n, fmt, ap);
+    va_end(ap);
+    nlogged++;
+}
+
+static struct sluice_host host;
+
+static const struct sluice_host *fake_host(void)
+{
+    host = *sl_plugin_host();
+    host.log = record_log;
+    nlogged = 0;
+    return &host;
+}
+
+static void *open_ok(struct conf *c)
+{
+    void *st = NULL;
+    char err[512] = "";
+    int rc = plugin->api->open(fake_host(), sl_plugin_config(&c->o), &st, err, sizeof err);
+    if (rc != 0)
+        fail_msg("open: %s", err);
+    return st;
+}
+
+static void open_fails(struct conf *c, const char *want)
+{
+    void *st = NULL;
+    char err[512] = "";
+    assert_true(plugin->api->open(fake_host(), sl_plugin_config(&c->o), &st, err, sizeof err) <
+                0);
+    assert_string_equal(err, want);
+}
+
+/* Writes one message whose text is `text`; expects status want. */
+static void write_one(void *st, const char *text, int want)
+{
+    char raw[256];
+    snprintf(raw, sizeof raw, "<13>Nov 22 10:00:00 host app: %s", text);
+    struct sl_msg *m = sl_msg_new_heap(raw, strlen(raw), "test");
+    assert_non_null(m);
+    struct sl_parse_ctx ctx = {.hostname = {"h", 1}, .now = 1795348800};
+    sl_parse(m, &ctx);
+    const sluice_msg *pm = (const sluice_msg *)m;
+    assert_int_equal(plugin->api->write(st, &pm, 1), want);
+    sl_msg_unref(m);
+}
+
+static void put_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static void expect_file(const char *path, const char *want)
+{
+    char got[4096] = "";
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) {
+        assert_true(read(fd, got, sizeof got - 1) >= 0);
+        close(fd);
+    }
+    assert_string_equal(got, want);
+}
+
+/* The check() errors of c, joined by '|'. */
+static void expect_check_errors(struct conf *c, const char *want)
+{
+    struct sl_errors errs = {0};
+    sl_plugin_check(plugin, &c->o, &errs);
+    char got[2048] = "";
+    for (size_t i = 0; i < errs.n; i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i > 0 ? "|" : "",
+                 errs.v[i]);
+    sl_errors_clear(&errs);
+    assert_string_equal(got, want);
+}
+/* }=== */
+
+/* {=== symlinks */
+/* A symlink at the path, even one we own, is not followed: open() fails
+ * naming the call, and the file it points at is untouched. follow_symlinks
+ * allows it. */
+static void test_file_symlink_refused_at_open(void **state)
+{
+    char precious[512], link[512], want[700];
+    path_in(precious, sizeof precious, "precious");
+    path_in(link, sizeof link, "planted.log");
+    put_file(precious, "secret\n");
+    assert_int_equal(symlink(precious, link), 0);
+    struct conf c;
+    conf_init(&c, link);
+    snprintf(want, sizeof want, "open() \"%s\" failed (40: Too many levels of symbolic links)",
+             link);
+    open_fails(&c, want);
+    expect_file(precious, "secret\n");
+
+    conf_add(&c, (struct sl_kv){.key = "follow_symlinks", .type = SL_KV_BOOL, .num = 1});
+    void *st = open_ok(&c);
+    write_one(st, "allowed", SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(precious, "secret\nallowed\n");
+}
+
+/* The same at reopen: a symlink planted after logrotate's rename is
+ * refused, logged, and the old file goes on. */
+static void test_file_symlink_refused_at_reopen(void **state)
+{
+    char path[512], rotated[600], precious[512];
+    path_in(path, sizeof path, "rot.log");
+    path_in(precious, sizeof precious, "precious2");
+    snprintf(rotated, sizeof rotated, "%s.1", path);
+    put_file(precious, "secret\n");
+    struct conf c;
+    conf_init(&c, path);
+    void *st = open_ok(&c);
+    write_one(st, "one", SLUICE_OK);
+    assert_int_equal(rename(path, rotated), 0);
+    assert_int_equal(symlink(precious, path), 0);
+    assert_int_equal(plugin->api->reopen(st), SLUICE_RETRY);
+    assert_int_equal(nlogged, 1);
+    assert_non_null(strstr(logged[0], "(40: Too many levels of symbolic links), still writing "
+                                      "to the old file"));
+    write_one(st, "two", SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(precious, "secret\n");
+    expect_file(rotated, "one\ntwo\n");
+}
+/* }=== */
+
+/* {=== torn lines, deleted files, EFBIG */
+/* A file left without its last '\n' (kill -9) gets one before our first
+ * line, at open and at reopen, so the torn line is not joined to ours. */
+static void test_file_torn_line_completed(void **state)
+{
+    char path[512], other[512];
+    path_in(path, sizeof path, "torn.log");
+    path_in(other, sizeof other, "torn2.log");
+    put_file(path, "{\"msg\":\"cut sh");
+    struct conf c;
+    conf_init(&c, path);
+    void *st = open_ok(&c);
+    write_one(st, "first", SLUICE_OK);
+    write_one(st, "second", SLUICE_OK);
+    expect_file(path, "{\"msg\":\"cut sh\nfirst\nsecond\n");
+
+    put_file(other, "whole\nhalf");
+    snprintf(c.path, sizeof c.path, "%s", other);
+    assert_int_equal(plugin->api->reopen(st), SLUICE_OK);
+    write_one(st, "third", SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(other, "whole\nhalf\nthird\n");
+
+    /* A file that ends well is left as it is. */
+    st = open_ok(&c);
+    write_one(st, "fourth", SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(other, "whole\nhalf\nthird\nfourth\n");
+}
+
+/* rm -rf of the output's directory: the next batch notices (st_nlink 0),
+ * says so once, recreates the directory and file, and lands there. */
+static void test_file_deleted_directory_recreated(void **state)
+{
+    char dir[512], path[600], cmd[700];
+    path_in(dir, sizeof dir, "gone/deep");
+    snprintf(path, sizeof path, "%s/out.log", dir);
+    struct conf c;
+    conf_init(&c, path);
+    void *st = open_ok(&c);
+    write_one(st, "before", SLUICE_OK);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/gone'", tmpdir);
+    assert_int_equal(system(cmd), 0);
+    write_one(st, "after", SLUICE_OK);
+    write_one(st, "later", SLUICE_OK);
+    assert_int_equal(nlogged, 1);
+    char want[700];
+    snprintf(want, sizeof want, "4 \"%s\" was deleted while open, opening it anew", path);
+    assert_string_equal(logged[0], want);
+    expect_file(path, "after\nlater\n");
+
+    /* When the path cannot be made again, the batch waits (RETRY), said
+     * once; when it can, it is written. */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/gone' && touch '%s/gone'", tmpdir, tmpdir);
+    assert_int_equal(system(cmd), 0);
+    write_one(st, "waits", SLUICE_RETRY);
+    write_one(st, "waits", SLUICE_RETRY);
+    assert_int_equal(nlogged, 3);
+    assert_non_null(strstr(logged[2], "(20: Not a directory), will retry"));
+    snprintf(cmd, sizeof cmd, "rm -f '%s/gone'", tmpdir);
+    assert_int_equal(system(cmd), 0);
+    write_one(st, "waits", SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(path, "waits\n");
+}
+
+/* Past RLIMIT_FSIZE write() fails with EFBIG (SIGXFSZ ignored, as sluiced
+ * does): an error that may pass, so RETRY with the rest kept, and once the
+ * limit is raised the batch is written whole, once. */
+static void test_file_efbig_retries(void **state)
+{
+    char path[512];
+    path_in(path, sizeof path, "big.log");
+    struct conf c;
+    conf_init(&c, path);
+    void *st = open_ok(&c);
+    struct rlimit saved, low;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+    low = (struct rlimit){.rlim_cur = 8, .rlim_max = saved.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+    write_one(st, "0123456789", SLUICE_RETRY);
+    write_one(st, "0123456789", SLUICE_RETRY);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, old);
+    assert_int_equal(nlogged, 1);
+    assert_non_null(strstr(logged[0], "failed (27: File too large), will retry"));
+    write_one(st, "0123456789", SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(path, "0123456789\n");
+}
+/* }=== */
+
+/* {=== --check */
+/* path = "" passed --check, then read past a 1-byte buffer at start. */
+static void test_file_check_refuses_empty_path(void **state)
+{
+    struct conf c;
+    conf_init(&c, "");
+    expect_check_errors(&c, "sluice.lua:7: output \"out\" (file): key \"path\" must not be "
+                        "empty");
+    open_fails(&c, "key \"path\" must not be empty");
+}
+
+/* A log file with set-uid, set-gid or sticky bits (or bits above 07777)
+ * passed --check; only permission bits may be given. */
+static void test_file_check_refuses_special_mode_bits(void **state)
+{
+    static const char *const bad_modes[] = {"4755", "2640", "1777", "07777", "1000", "17777"};
+    struct conf c;
+    for (size_t i = 0; i < sizeof bad_modes / sizeof bad_modes[0]; i++) {
+        conf_init(&c, "never.log");
+        conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_STRING,
+                                    .str = (char *)bad_modes[i]});
+        expect_check_errors(&c, "sluice.lua:7: output \"out\" (file): key \"mode\" must be a "
+                            "string of octal digits from \"0000\" to \"0777\", such as "
+                            "\"0640\" (no set-uid, set-gid or sticky bit)");
+    }
+    conf_init(&c, "never.log");
+    conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_STRING, .str = "0777"});
+    expect_check_errors(&c, "");
+    assert_int_equal(access("never.log", F_OK), -1);
+}
+
+/* The template check reaches --check through the file plugin, with the
+ * output's FILE:LINE. */
+static void test_file_check_refuses_unsettable_field_key(void **state)
+{
+    struct conf c;
+    conf_init(&c, "never.log");
+    c.kv[1].str = "{fields.a b}";
+    expect_check_errors(&c, "sluice.lua:7: output \"out\" (file): {fields.a b} in template can "
+                        "never be set: a field key is 1 to 64 letters, digits, '_', '-' or '.'");
+}
+/* }=== */
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_file_symlink_refused_at_open),
+        cmocka_unit_test(test_file_symlink_refused_at_reopen),
+        cmocka_unit_test(test_file_torn_line_completed),
+        cmocka_unit_test(test_file_deleted_directory_recreated),
+        cmocka_unit_test(test_file_efbig_retries),
+        cmocka_unit_test(test_file_check_refuses_empty_path),
+        cmocka_unit_test(test_file_check_refuses_special_mode_bits),
+        cmocka_unit_test(test_file_check_refuses_unsettable_field_key),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
