@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import stat
 import sys
 import threading
@@ -320,9 +321,58 @@ def test_sigterm_stops_reading_a_sender_that_keeps_sending():
         check(written < sent[0], f"{written} written of {sent[0]} sent: nothing was cut off?")
 
 
+def control_client(d):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(d.ctl_path)
+    return s
+
+
+@sluicetest.timeout(60)
+def test_idle_and_slow_control_clients_hold_nobody():
+    """20 control clients that send nothing, one that sends its command a
+    byte at a time and one that does not read its answer: `sluicectl
+    stats` still answers at once, and SIGTERM still ends the daemon
+    promptly."""
+    with Daemon(RAW_CONFIG) as d:
+        idle = [control_client(d) for _ in range(20)]
+        unread = control_client(d)
+        unread.sendall(b"stats\n")
+        trickle = control_client(d)
+        stop = threading.Event()
+
+        def trickling():
+            try:
+                while not stop.is_set():
+                    trickle.send(b"s")
+                    time.sleep(0.2)
+            except OSError:
+                pass  # dropped by the daemon: expected
+        t = threading.Thread(target=trickling, daemon=True)
+        t.start()
+        try:
+            for _ in range(3):
+                t0 = time.monotonic()
+                r = d.ctl("stats", timeout=20)
+                took = time.monotonic() - t0
+                check(r.returncode == 0 and took < 3,
+                      f"sluicectl stats took {took:.1f} s behind idle and slow clients")
+            t0 = time.monotonic()
+            d.signal(signal.SIGTERM)
+            rc = d.wait_exit(20)
+            took = time.monotonic() - t0
+            check(rc == 0 and took < 3, f"SIGTERM took {took:.1f} s behind a slow client")
+        finally:
+            stop.set()
+            t.join(5)
+            for s in idle + [unread, trickle]:
+                s.close()
+
+
 if __name__ == "__main__":
     sluicetest.main([test_sigterm_writes_everything_received, test_sigusr1_reopens,
                      test_sighup_reload_valid, test_sighup_broken_config_keeps_old,
                      test_control_commands, test_sigterm_one_deadline_two_inputs_stalled_output,
                      test_sigterm_one_deadline_three_failing_outputs,
-                     test_sigterm_stops_reading_a_sender_that_keeps_sending])
+                     test_sigterm_stops_reading_a_sender_that_keeps_sending,
+                     test_idle_and_slow_control_clients_hold_nobody])
