@@ -293,15 +293,26 @@ static bool on_signal(struct sl_daemon *d, int sfd)
 }
 
 /* {=== outputs a reload removed */
+int sl_daemon_retire_reserve(struct sl_daemon *d, size_t n)
+{
+    if (n <= d->retire_cap - d->nretiring)
+        return 0;
+    size_t cap = d->nretiring + n;
+    struct sl_sink **v = sl_realloc(d->retiring, cap * sizeof *v);
+    if (v == NULL)
+        return -ENOMEM;
+    d->retiring = v;
+    d->retire_cap = cap;
+    return 0;
+}
+
 void sl_daemon_retire(struct sl_daemon *d, struct sl_sink *s)
 {
     sl_sink_stop(s, sl_now_ms() + SL_DRAIN_TIMEOUT_MS);
-    struct sl_sink **v = sl_realloc(d->retiring, (d->nretiring + 1) * sizeof *v);
-    if (v == NULL) {
-        sl_sink_close(s, SL_DRAIN_TIMEOUT_MS, &d->closed); /* out of memory: wait here */
+    if (d->nretiring == d->retire_cap && sl_daemon_retire_reserve(d, 1) < 0) {
+        sl_sink_close(s, SL_DRAIN_TIMEOUT_MS, &d->closed); /* no room reserved: wait here */
         return;
     }
-    d->retiring = v;
     d->retiring[d->nretiring++] = s;
 }
 
@@ -319,6 +330,7 @@ void sl_daemon_reap(struct sl_daemon *d, bool wait)
     if (keep == 0) {
         free(d->retiring);
         d->retiring = NULL;
+        d->retire_cap = 0;
     }
 }
 /* }=== */

@@ -33,7 +33,7 @@ struct sl_daemon {
     uint64_t discarded_before; /* by the drop routes of configs reloaded away */
     struct sl_sink_totals closed; /* of outputs already closed, for the last log line */
     struct sl_sink **retiring; /* owned: outputs a reload removed, still draining */
-    size_t nretiring;
+    size_t nretiring, retire_cap;
     int64_t started_ms;
     char hostname[256];
 };
@@ -80,6 +80,9 @@ int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs);
 /* The same, with the first error also in err: errs misses what could not
  * be recorded when memory ran out, err never does. */
 int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen);
+/* Makes room for n more retiring outputs, so that retiring them cannot
+ * fail (a reload reserves before its point of no return). 0 or -ENOMEM. */
+int sl_daemon_retire_reserve(struct sl_daemon *d, size_t n);
 /* Takes sink s, which a reload removed: it stops now and drains on its own
  * worker (for up to SL_DRAIN_TIMEOUT_MS), so the reload does not wait for
  * it; the main loop closes it once done (sl_daemon_reap), adding its

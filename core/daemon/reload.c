@@ -172,6 +172,12 @@ static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config 
         snprintf(err, errlen, "%s: out of memory", c->file);
         return rc;
     }
+    /* Room to retire the removed outputs at commit, which must not fail. */
+    if (sl_daemon_retire_reserve(d, r->old->routing.nsinks - r->map.out_kept_n
+                                        - r->map.out_changed_n) < 0) {
+        snprintf(err, errlen, "%s: out of memory", c->file);
+        return -ENOMEM;
+    }
     rc = build_outputs(r, err, errlen);
     return rc < 0 ? rc : build_inputs(r, err, errlen);
 }

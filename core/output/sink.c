@@ -65,6 +65,8 @@ struct counters {
 /* A plugin instance and what it borrows (sink.h). */
 struct sl_sink_instance {
     struct sl_output_conf *conf; /* owned: the instance may borrow from it until close */
+    struct sl_output_conf *view; /* owned: the copy sl_sink_conf() shows once handed over,
+                                  * made here so that handing over cannot fail */
     struct sl_plugin *plugin;    /* owned; NULL for a descriptor given */
     const struct sluice_output_plugin *api; /* plugin->api, or the one given */
     void *state;
@@ -373,6 +375,7 @@ void sl_sink_instance_free(struct sl_sink_instance *i)
     if (i == NULL)
         return;
     instance_close(i->conf, i->plugin, i->api, i->state);
+    sl_output_conf_free(i->view);
     free(i);
 }
 
@@ -383,8 +386,11 @@ static int instance_open(struct sl_sink_instance **out, const struct sl_output_c
                          char *err, size_t errlen)
 {
     struct sl_sink_instance *i = sl_calloc(1, sizeof *i);
-    if (i == NULL || sl_output_conf_dup(conf, &i->conf) < 0) {
+    if (i == NULL || sl_output_conf_dup(conf, &i->conf) < 0
+        || sl_output_conf_dup(conf, &i->view) < 0) {
         snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
+        if (i != NULL)
+            sl_output_conf_free(i->conf);
         free(i);
         sl_plugin_unload(plugin);
         return -ENOMEM;
@@ -422,13 +428,15 @@ int sl_sink_instance_open_with(struct sl_sink_instance **out, const struct sl_ou
     return instance_open(out, conf, NULL, api, err, errlen);
 }
 
-/* The sink takes the instance's parts, and the struct is freed. */
+/* The sink takes the instance's parts, and the struct is freed (its view
+ * has been taken or freed before). */
 static void instance_install(struct sl_sink *s, struct sl_sink_instance *i)
 {
     s->inst_conf = i->conf;
     s->plugin = i->plugin;
     s->api = i->api;
     s->state = i->state;
+    sl_output_conf_free(i->view);
     free(i);
 }
 
@@ -467,12 +475,10 @@ static void keep_queue_bounds(struct sl_sink *s, struct sl_output_conf *c)
 
 void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next)
 {
-    struct sl_output_conf *view;
-    if (sl_output_conf_dup(next->conf, &view) == 0) {
-        keep_queue_bounds(s, view);
-        sl_output_conf_free(s->conf);
-        s->conf = view;
-    } /* else: out of memory; stats show the old settings, the next reload changes it again */
+    keep_queue_bounds(s, next->view);
+    sl_output_conf_free(s->conf);
+    s->conf = next->view;
+    next->view = NULL;
     atomic_store(&s->policy, (int)next->conf->policy);
     pthread_mutex_lock(&s->req_mu);
     struct sl_sink_instance *superseded = s->next;
@@ -512,10 +518,12 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
     s->req_tail = &s->req_head;
     pthread_mutex_init(&s->req_mu, NULL);
     atomic_init(&s->policy, (int)i->conf->policy);
-    int rc = sl_output_conf_dup(i->conf, &s->conf);
+    s->conf = i->view;
+    i->view = NULL;
     s->name = sl_strdup(name);
     instance_install(s, i);
-    if (rc < 0 || s->name == NULL) {
+    int rc = 0;
+    if (s->name == NULL) {
         snprintf(err, errlen, "output \"%s\": out of memory", s->inst_conf->name);
         sink_free(s);
         return -ENOMEM;
@@ -619,7 +627,7 @@ void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out)
 
 const char *sl_sink_name(const struct sl_sink *s)
 {
-    return s->conf->name;
+    return s->name; /* not s->conf's: the main thread replaces that one */
 }
 
 void sl_sink_stop(struct sl_sink *s, int64_t deadline_ms)
