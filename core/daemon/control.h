@@ -51,9 +51,11 @@ int sl_control_fd(const struct sl_control *c);
  * for a deadline (ms), or -1 for as long as it likes. */
 int sl_control_timeout(const struct sl_control *c);
 
-/* Serves what is ready: a new client (one short request, read for at most
- * a second), answers that are complete, deadlines that have passed. Never
- * waits for an output. */
+/* Serves what is ready: new clients, the bytes of their requests, the
+ * answers their sockets take, answers that are complete, deadlines that
+ * have passed (a client has a second to send its line, ten to read its
+ * answer; at most 64 are connected). Never blocks: not on a client, not
+ * on an output. */
 void sl_control_serve(struct sl_control *c);
 
 /* Runs command name for the daemon itself (a signal): nobody reads the

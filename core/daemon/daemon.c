@@ -8,8 +8,11 @@
  *
  * Order matters. Start: outputs first (so inputs never route to something
  * closed), then inputs, bound before their threads start so a port in use
- * fails start-up. Stop: inputs first (they deliver what they read and what
- * the kernel holds), then outputs drain their queues and close.
+ * fails start-up. Stop: inputs first (they deliver what is buffered), then
+ * outputs drain their queues and close; each side in parallel, and both
+ * against one deadline, SL_DRAIN_TIMEOUT_MS after the signal, so the
+ * shutdown takes at most that (plus what a plugin call that does not
+ * return holds it up), however many inputs and outputs are stuck.
  */
 #include "daemon/daemon.h"
 
@@ -28,6 +31,7 @@
 #include "daemon/limits.h"
 #include "daemon/runtime.h"
 #include "common/log.h"
+#include "common/alloc.h"
 #include "output/plugin.h"
 #include "output/fanout.h"
 #include "output/sink.h"
@@ -298,6 +302,60 @@ static bool on_signal(struct sl_daemon *d, int sfd)
     return false;
 }
 
+/* {=== outputs a reload removed */
+int sl_daemon_retire_reserve(struct sl_daemon *d, size_t n)
+{
+    if (n <= d->retire_cap - d->nretiring)
+        return 0;
+    size_t cap = d->nretiring + n;
+    struct sl_sink **v = sl_realloc(d->retiring, cap * sizeof *v);
+    if (v == NULL)
+        return -ENOMEM;
+    d->retiring = v;
+    d->retire_cap = cap;
+    return 0;
+}
+
+void sl_daemon_retire(struct sl_daemon *d, struct sl_sink *s)
+{
+    sl_sink_stop(s, sl_now_ms() + SL_DRAIN_TIMEOUT_MS);
+    if (d->nretiring == d->retire_cap && sl_daemon_retire_reserve(d, 1) < 0) {
+        sl_sink_close(s, SL_DRAIN_TIMEOUT_MS, &d->closed); /* no room reserved: wait here */
+        return;
+    }
+    d->retiring[d->nretiring++] = s;
+}
+
+void sl_daemon_reap(struct sl_daemon *d, bool wait)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < d->nretiring; i++) {
+        struct sl_sink *s = d->retiring[i];
+        if (wait || sl_sink_stopped(s))
+            sl_sink_close(s, 0, &d->closed); /* stopping already: its deadline holds */
+        else
+            d->retiring[keep++] = s;
+    }
+    d->nretiring = keep;
+    if (keep == 0) {
+        free(d->retiring);
+        d->retiring = NULL;
+        d->retire_cap = 0;
+    }
+}
+/* }=== */
+
+#define REAP_INTERVAL_MS 100 /* how often the loop looks at retiring outputs */
+
+/* The loop's sleep: the control's deadlines, and retiring outputs. */
+static int loop_timeout(const struct sl_daemon *d)
+{
+    int t = sl_control_timeout(d->control);
+    if (d->nretiring > 0 && (t < 0 || t > REAP_INTERVAL_MS))
+        t = REAP_INTERVAL_MS;
+    return t;
+}
+
 static void serve(struct sl_daemon *d, int sfd)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -307,8 +365,10 @@ static void serve(struct sl_daemon *d, int sfd)
     epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
     for (;;) {
         struct epoll_event evs[4];
-        int n = epoll_wait(ep, evs, 4, sl_control_timeout(d->control));
+        int n = epoll_wait(ep, evs, 4, loop_timeout(d));
         bool control = n == 0; /* a deadline of the control's */
+        if (d->nretiring > 0)
+            sl_daemon_reap(d, false);
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd != sfd) {
                 control = true;
@@ -329,16 +389,21 @@ void sl_daemon_stop(struct sl_daemon *d)
     sl_control_stop(d->control);
     struct sl_sink_totals before = d->closed;
     uint64_t queued = 0;
-    for (size_t i = 0; d->rt != NULL && i < d->rt->routing.nsinks; i++) {
+    size_t nsinks = d->rt != NULL ? d->rt->routing.nsinks : 0;
+    for (size_t i = 0; i < nsinks + d->nretiring; i++) {
         struct sl_sink_stats s;
-        sl_sink_stats(d->rt->routing.sinks[i], &s);
+        sl_sink_stats(i < nsinks ? d->rt->routing.sinks[i] : d->retiring[i - nsinks], &s);
         before.written += s.written;
         before.dropped += s.dropped;
         before.failed += s.failed;
         queued += s.queue_depth;
     }
-    sl_runtime_stop(d->rt, &d->closed);
+    int64_t deadline = sl_now_ms() + SL_DRAIN_TIMEOUT_MS; /* one for everything */
+    for (size_t i = 0; i < d->nretiring; i++)
+        sl_sink_stop(d->retiring[i], deadline); /* stopping already: no-op */
+    sl_runtime_stop(d->rt, deadline, &d->closed);
     d->rt = NULL;
+    sl_daemon_reap(d, true);
     uint64_t lost = (d->closed.dropped - before.dropped) + (d->closed.failed - before.failed);
     sl_log(SL_LOG_NOTICE, 0,
            "stopped: %llu messages written, %llu dropped, %llu failed, %llu unrouted, "

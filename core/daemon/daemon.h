@@ -32,6 +32,8 @@ struct sl_daemon {
     atomic_uint_fast64_t unrouted;
     uint64_t discarded_before; /* by the drop routes of configs reloaded away */
     struct sl_sink_totals closed; /* of outputs already closed, for the last log line */
+    struct sl_sink **retiring; /* owned: outputs a reload removed, still draining */
+    size_t nretiring, retire_cap;
     int64_t started_ms;
     char hostname[256];
 };
@@ -78,6 +80,17 @@ int sl_daemon_reload(struct sl_daemon *d, struct sl_errors *errs);
 /* The same, with the first error also in err: errs misses what could not
  * be recorded when memory ran out, err never does. */
 int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen);
+/* Makes room for n more retiring outputs, so that retiring them cannot
+ * fail (a reload reserves before its point of no return). 0 or -ENOMEM. */
+int sl_daemon_retire_reserve(struct sl_daemon *d, size_t n);
+/* Takes sink s, which a reload removed: it stops now and drains on its own
+ * worker (for up to SL_DRAIN_TIMEOUT_MS), so the reload does not wait for
+ * it; the main loop closes it once done (sl_daemon_reap), adding its
+ * counters to d->closed. */
+void sl_daemon_retire(struct sl_daemon *d, struct sl_sink *s);
+/* Closes the retiring outputs that are done, or, with wait, all of them
+ * (waiting for each until its deadline). */
+void sl_daemon_reap(struct sl_daemon *d, bool wait);
 /* Appends the stats JSON object (one line, no newline) to buf (stats.c). */
 int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *buf);
 

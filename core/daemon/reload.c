@@ -5,7 +5,8 @@
  * decided in reload_map.c; what a runtime is, in runtime.h.
  *
  * Thread: main. The input threads and the output workers run on meanwhile;
- * step 3 waits for the kept inputs, steps 4 and 6 for what stops.
+ * step 3 waits for the kept inputs to end a batch, step 4 for the inputs
+ * that stop; nothing waits for an output.
  *
  * Reload keeps what did not change and loses or repeats no message:
  *
@@ -14,25 +15,32 @@
  * 2. Build aside, touching nothing that runs: the new routing, where an
  *    output whose settings are unchanged (sl_output_conf_equal) is the
  *    running sink moved to its new index (same queue, worker, open files,
- *    counters) and a new or changed output is a newly opened sink; a plan
+ *    counters), a changed one (same name) is the running sink moved too,
+ *    with a new plugin instance opened aside for it (sink.h), and a new
+ *    output is a newly opened sink; a plan
  *    (input.h) for every kept input (same name, same settings); the new and
  *    changed inputs, opened and bound but not started, unless a running
  *    input that this reload stops holds their address (they wait for step
  *    5). Which is which is decided from settings alone, in reload_map.c.
  *    Any failure closes all that was built aside, and the running config
  *    stays.
- * 3. Switch the kept inputs to their plans: each delivers what it had
- *    parked to the old outputs, which still run, and holds; once all hold,
- *    all swap, between batches, keeping their sockets and connections. An
- *    input that cannot get there within SWITCH_TIMEOUT_MS cancels the
- *    whole reload, as in 2.
+ * 3. Switch the kept inputs to their plans: each ends its batch and holds;
+ *    once all hold, all swap, keeping their sockets, connections and what
+ *    they parked, which points at sinks and so follows a kept or changed
+ *    output (what was parked for a removed one is given up and counted as
+ *    dropped there). An input that cannot get there within
+ *    SWITCH_TIMEOUT_MS cancels the whole reload, as in 2.
  * 4. Stop the removed and changed inputs: they deliver what they read and
  *    what the kernel holds into the old outputs.
  * 5. Open the changed inputs whose address was held (a failure now is
  *    logged and reported; the rest of the new config runs), start the new
  *    ones.
- * 6. Drain and close the removed and changed outputs (their counters go to
- *    d->closed), then free the old config: nothing borrows it any more.
+ * 6. Hand each changed output its new instance (its worker switches
+ *    between batches, so old and new never write at once and order
+ *    holds); start stopping the removed outputs, which drain on their own
+ *    (sl_daemon_retire: closed from the main loop once done, their
+ *    counters going to d->closed); then free the old config: nothing
+ *    borrows it any more.
  */
 #include "daemon/daemon.h"
 
@@ -57,6 +65,7 @@ struct reload {
     struct sl_runtime *rt;  /* the new one; inputs[i] NULL until opened or moved */
     struct sl_reload_map map;
     struct sl_input_plan **plans; /* per kept input, until handed over */
+    struct sl_sink_instance **next; /* per changed output, until handed over */
     size_t in_started, in_stopped, out_opened, out_closed;
 };
 
@@ -64,6 +73,7 @@ static void reload_free_maps(struct reload *r)
 {
     sl_reload_map_free(&r->map);
     free(r->plans);
+    free(r->next);
 }
 
 /* The map of the running runtime onto config c, from the settings its
@@ -100,11 +110,18 @@ static int build_outputs(struct reload *r, char *err, size_t errlen)
             continue;
         }
         size_t n = sl_runtime_err_at(err, errlen, c->file, c->outputs[i].line);
-        int rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err + n,
+        int rc;
+        if (e->action == SL_RELOAD_CHANGE) {
+            rt->routing.sinks[i] = r->old->routing.sinks[e->from];
+            rc = sl_sink_instance_open(&r->next[i], &c->outputs[i], &rt->search, err + n,
+                                       errlen - n);
+        } else {
+            rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err + n,
                               errlen - n);
+            r->out_opened += rc == 0;
+        }
         if (rc < 0)
             return rc;
-        r->out_opened++;
     }
     return 0;
 }
@@ -149,17 +166,24 @@ static int reload_build(struct sl_daemon *d, struct reload *r, struct sl_config 
     r->rt = rt;
     rt->ninputs = c->ninputs; /* slots; those still NULL at the end are dropped */
     r->plans = sl_calloc(c->ninputs ? c->ninputs : 1, sizeof *r->plans);
-    int rc = r->plans == NULL ? -ENOMEM : map_running(r->old, c, &r->map);
+    r->next = sl_calloc(c->noutputs ? c->noutputs : 1, sizeof *r->next);
+    int rc = r->plans == NULL || r->next == NULL ? -ENOMEM : map_running(r->old, c, &r->map);
     if (rc < 0) {
         snprintf(err, errlen, "%s: out of memory", c->file);
         return rc;
+    }
+    /* Room to retire the removed outputs at commit, which must not fail. */
+    if (sl_daemon_retire_reserve(d, r->old->routing.nsinks - r->map.out_kept_n
+                                        - r->map.out_changed_n) < 0) {
+        snprintf(err, errlen, "%s: out of memory", c->file);
+        return -ENOMEM;
     }
     rc = build_outputs(r, err, errlen);
     return rc < 0 ? rc : build_inputs(r, err, errlen);
 }
 
-/* Step 3: every kept input delivers what it parked and holds; then all
- * swap. On timeout all go on with their old plans. */
+/* Step 3: every kept input ends its batch and holds; then all swap. On
+ * timeout all go on with their old plans. */
 static int reload_switch(struct reload *r, char *err, size_t errlen)
 {
     struct sl_runtime *old = r->old, *rt = r->rt;
@@ -180,11 +204,12 @@ static int reload_switch(struct reload *r, char *err, size_t errlen)
         rc = sl_input_switch_wait_ready(in, deadline);
         if (rc < 0) {
             sl_log(SL_LOG_ERR, 0, "reload: input \"%s\" could not switch to the new config "
-                   "within %d s: an output it feeds takes no messages; cancelling the reload",
-                   sl_input_conf_of(in)->name, SWITCH_TIMEOUT_MS / 1000);
+                   "within %d s (%s); cancelling the reload", sl_input_conf_of(in)->name,
+                   SWITCH_TIMEOUT_MS / 1000, rc == -ESRCH ? "its thread has ended"
+                                                          : "it did not end its batch");
             snprintf(err, errlen, "%s:%d: input \"%s\": could not switch to the new config "
-                     "within %d s (an output it feeds takes no messages)", c->file,
-                     c->inputs[i].line, sl_input_conf_of(in)->name, SWITCH_TIMEOUT_MS / 1000);
+                     "within %d s", c->file, c->inputs[i].line, sl_input_conf_of(in)->name,
+                     SWITCH_TIMEOUT_MS / 1000);
         }
     }
     for (size_t i = 0; i < c->ninputs; i++) {
@@ -215,8 +240,9 @@ static void reload_abandon(struct sl_daemon *d, struct reload *r)
         for (size_t i = 0; r->plans != NULL && i < rt->ninputs; i++)
             sl_input_plan_free(r->plans[i]);
         for (size_t i = 0; i < rt->routing.nsinks; i++) {
-            if (r->map.out[i].action != SL_RELOAD_KEEP)
+            if (r->map.out[i].action == SL_RELOAD_OPEN)
                 sl_sink_close(rt->routing.sinks[i], SL_DRAIN_TIMEOUT_MS, &d->closed);
+            sl_sink_instance_free(r->next[i]);
         }
         sl_runtime_free(rt);
     }
@@ -285,16 +311,21 @@ static int reload_commit(struct sl_daemon *d, struct reload *r, struct sl_errors
             rt->inputs[n++] = rt->inputs[i];
     }
     rt->ninputs = n;
-    /* Removed and changed outputs last: every input that fed them has
-     * stopped or switched. A kept input may still have asked one of them
-     * for a room notice before its switch. */
+    for (size_t i = 0; i < c->noutputs; i++) {
+        if (r->next[i] != NULL)
+            sl_sink_change(rt->routing.sinks[i], r->next[i]);
+        r->next[i] = NULL;
+    }
+    /* Removed outputs last: every input that fed them has stopped or
+     * switched. A kept input may still have asked one of them for a room
+     * notice before its switch. */
     for (size_t j = 0; j < old->routing.nsinks; j++) {
         if (r->map.out_kept[j])
             continue;
         struct sl_sink *s = old->routing.sinks[j];
         for (size_t i = 0; i < rt->ninputs; i++)
             sl_input_forget_sink(rt->inputs[i], s);
-        sl_sink_close(s, SL_DRAIN_TIMEOUT_MS, &d->closed);
+        sl_daemon_retire(d, s);
         r->out_closed++;
     }
     d->discarded_before += sl_runtime_discarded(old);
@@ -341,9 +372,9 @@ int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err,
     rc = reload_commit(d, &r, errs, err, errlen);
     sl_log(SL_LOG_NOTICE, 0,
            "reloaded %s: %zu inputs kept, %zu started, %zu stopped; "
-           "%zu outputs kept, %zu opened, %zu closed",
+           "%zu outputs kept, %zu changed, %zu opened, %zu closed",
            d->opts->config_path, r.map.in_kept_n, r.in_started, r.in_stopped,
-           r.map.out_kept_n, r.out_opened, r.out_closed);
+           r.map.out_kept_n, r.map.out_changed_n, r.out_opened, r.out_closed);
     reload_free_maps(&r);
     return rc;
 }

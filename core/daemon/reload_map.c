@@ -45,11 +45,15 @@ static void map_outputs(struct sl_reload_map *m, const struct sl_reload_old *old
     for (size_t i = 0; i < c->noutputs; i++) {
         long j = output_named(old, c->outputs[i].name);
         m->out[i] = (struct sl_reload_entry){SL_RELOAD_OPEN, -1};
-        if (j >= 0 && sl_output_conf_equal(old->outputs[j], &c->outputs[i])) {
-            m->out[i] = (struct sl_reload_entry){SL_RELOAD_KEEP, j};
-            m->out_kept[j] = true;
+        if (j < 0)
+            continue;
+        bool same = sl_output_conf_equal(old->outputs[j], &c->outputs[i]);
+        m->out[i] = (struct sl_reload_entry){same ? SL_RELOAD_KEEP : SL_RELOAD_CHANGE, j};
+        m->out_kept[j] = true;
+        if (same)
             m->out_kept_n++;
-        }
+        else
+            m->out_changed_n++;
     }
 }
 

@@ -18,6 +18,8 @@
 enum sl_reload_action {
     SL_RELOAD_OPEN,  /* new or changed: opened aside, before the switch */
     SL_RELOAD_KEEP,  /* same name, same settings: the running one (from), moved */
+    SL_RELOAD_CHANGE, /* an output of the same name, other settings: the running
+                       * sink (from), moved, with a new plugin instance (sink.h) */
     SL_RELOAD_DEFER, /* an input whose address the running input `from`, which
                       * stops, holds: opened once it has stopped */
     SL_RELOAD_CLASH  /* an input whose address the running input `from`, which
@@ -39,15 +41,16 @@ struct sl_reload_old {
 };
 
 struct sl_reload_map {
-    struct sl_reload_entry *out; /* per new output: KEEP or OPEN */
+    struct sl_reload_entry *out; /* per new output: KEEP, CHANGE or OPEN */
     struct sl_reload_entry *in;  /* per new input: any action */
-    bool *out_kept;              /* per running output; false: closed at commit */
+    bool *out_kept;              /* per running output, kept or changed; false: closed */
     bool *in_kept;               /* per running input; false: stopped at commit */
-    size_t out_kept_n, in_kept_n;
+    size_t out_kept_n, out_changed_n, in_kept_n;
 };
 
 /* Maps config c (borrowed) onto old: an output or input is kept when a
- * running one has its name and equal settings (sl_*_conf_equal); a new or
+ * running one has its name and equal settings (sl_*_conf_equal); an output
+ * whose name a running one has, with other settings, is changed; a new or
  * changed input is DEFER or CLASH when a running one has its address
  * (sl_input_conf_same_address), else OPEN. 0, or -ENOMEM with m empty.
  * m is the caller's; free it with sl_reload_map_free(). */

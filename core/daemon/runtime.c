@@ -16,6 +16,7 @@
 #include "daemon/daemon.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/clock.h"
 
 struct sl_runtime *sl_runtime_new(struct sl_daemon *d, struct sl_config *c,
                                   struct sl_strlist *search)
@@ -85,29 +86,36 @@ int sl_runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist
     if (rc == 0)
         rc = runtime_start_inputs(rt, err, errlen);
     if (rc < 0) {
-        sl_runtime_stop(rt, &d->closed);
+        sl_runtime_stop(rt, sl_now_ms() + SL_DRAIN_TIMEOUT_MS, &d->closed);
         return rc;
     }
     *out = rt;
     return 0;
 }
 
-static void runtime_stop_inputs(struct sl_runtime *rt)
+/* Every input at once, then every output at once, against one deadline:
+ * inputs first, since they deliver into the outputs, which keep running
+ * until the inputs are done. */
+static void runtime_stop_inputs(struct sl_runtime *rt, int64_t deadline_ms)
 {
     for (size_t i = 0; i < rt->ninputs; i++)
-        sl_input_close(rt->inputs[i], SL_DRAIN_TIMEOUT_MS);
+        sl_input_stop(rt->inputs[i], deadline_ms);
+    for (size_t i = 0; i < rt->ninputs; i++)
+        sl_input_close(rt->inputs[i], 0); /* stopping already: waits, keeps the deadline */
     free(rt->inputs);
     rt->inputs = NULL;
     rt->ninputs = 0;
 }
 
-void sl_runtime_stop(struct sl_runtime *rt, struct sl_sink_totals *totals)
+void sl_runtime_stop(struct sl_runtime *rt, int64_t deadline_ms, struct sl_sink_totals *totals)
 {
     if (rt == NULL)
         return;
-    runtime_stop_inputs(rt);
+    runtime_stop_inputs(rt, deadline_ms);
     for (size_t i = 0; i < rt->routing.nsinks; i++)
-        sl_sink_close(rt->routing.sinks[i], SL_DRAIN_TIMEOUT_MS, totals);
+        sl_sink_stop(rt->routing.sinks[i], deadline_ms);
+    for (size_t i = 0; i < rt->routing.nsinks; i++)
+        sl_sink_close(rt->routing.sinks[i], 0, totals);
     sl_runtime_free(rt);
 }
 

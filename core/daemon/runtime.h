@@ -12,6 +12,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf/lua_config.h"
 #include "input/input.h"
@@ -20,7 +21,9 @@
 struct sl_daemon;
 
 /* How long an input or an output gets, when it stops, to deliver or write
- * what it still holds; and the outputs, to answer a reopen or flush. */
+ * what it still holds; and the outputs, to answer a reopen or flush. At
+ * shutdown it is one deadline for all of them together (sluiced(8),
+ * SHUTDOWN: the shutdown timeout). */
 #define SL_DRAIN_TIMEOUT_MS 10000
 
 /* A counter that other threads add to, read relaxed, for "%llu". */
@@ -51,8 +54,11 @@ int sl_runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist
                      struct sl_runtime **out, char *err, size_t errlen);
 
 /* Stops the inputs, then drains and closes the outputs, adding their
- * counters to totals, and frees rt. NULL is a no-op. */
-void sl_runtime_stop(struct sl_runtime *rt, struct sl_sink_totals *totals);
+ * counters to totals, and frees rt; all of it by deadline_ms (sl_now_ms()
+ * time), inputs in parallel, then outputs in parallel. (An output whose
+ * plugin does not return from a call holds it up: a plugin call is never
+ * interrupted.) NULL is a no-op. */
+void sl_runtime_stop(struct sl_runtime *rt, int64_t deadline_ms, struct sl_sink_totals *totals);
 
 /* Frees what the runtime itself holds (its config, search path, router and
  * arrays), once its inputs and sinks are gone or handed on. rt is not NULL. */

@@ -91,8 +91,11 @@ struct sl_msg *sl_input_message_fields(struct sl_input *in, sl_msg_fields_parser
 }
 
 /* {=== parking */
-static int park(struct sl_parked *p, struct sl_msg *m, uint16_t sink)
+static int park(struct sl_input *in, struct sl_parked *p, struct sl_msg *m,
+                struct sl_sink *sink)
 {
+    if (p->n == 0)
+        p->gen = in->plan_gen; /* entries of the current plan only */
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
         struct sl_parked_entry *v = sl_realloc(p->v, cap * sizeof *v);
@@ -113,7 +116,7 @@ static bool offer(struct sl_input *in, size_t s, struct sl_msg **buf, size_t len
     struct sl_sink *sink = in->routing->sinks[s];
     size_t taken = sl_sink_offer(sink, buf, len, in->wakefd);
     for (size_t i = taken; i < len; i++) {
-        if (park(parked, buf[i], (uint16_t)s) < 0)
+        if (park(in, parked, buf[i], sink) < 0)
             sl_sink_discard(sink, &buf[i], 1);
     }
     return taken == len;
@@ -160,8 +163,35 @@ bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
     return all;
 }
 
+static bool routes_to(const struct sl_routing *r, const struct sl_sink *sink)
+{
+    for (size_t s = 0; s < r->nsinks; s++) {
+        if (r->sinks[s] == sink)
+            return true;
+    }
+    return false;
+}
+
+/* Once per plan and list: what was parked for an output the plan no longer
+ * has is given up, counted as dropped there. The removed sink is still
+ * open: the main thread closes it only after every kept input switched. */
+static void forget_removed(struct sl_input *in, struct sl_parked *parked)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < parked->n; i++) {
+        if (routes_to(in->routing, parked->v[i].sink))
+            parked->v[keep++] = parked->v[i];
+        else
+            sl_sink_discard(parked->v[i].sink, &parked->v[i].m, 1);
+    }
+    parked->n = keep;
+    parked->gen = in->plan_gen;
+}
+
 bool sl_input_retry(struct sl_input *in, struct sl_parked *parked)
 {
+    if (parked->n > 0 && parked->gen != in->plan_gen)
+        forget_removed(in, parked);
     if (parked->n == 0)
         return true;
     const struct sl_routing *r = in->routing;
@@ -173,7 +203,7 @@ bool sl_input_retry(struct sl_input *in, struct sl_parked *parked)
         struct sl_msg **buf = &in->outbuf[s * SL_DISPATCH_MAX];
         size_t len = 0;
         for (size_t i = 0; i < parked->n && len < SL_DISPATCH_MAX; i++) {
-            if (parked->v[i].sink == s)
+            if (parked->v[i].sink == r->sinks[s])
                 buf[len++] = parked->v[i].m;
         }
         if (len == 0)
@@ -181,7 +211,7 @@ bool sl_input_retry(struct sl_input *in, struct sl_parked *parked)
         size_t taken = sl_sink_offer(r->sinks[s], buf, len, -1); /* asks below */
         /* Mark the taken ones. */
         for (size_t i = 0, t = 0; i < parked->n && t < taken; i++) {
-            if (parked->v[i].sink == s) {
+            if (parked->v[i].sink == r->sinks[s]) {
                 parked->v[i].m = NULL;
                 t++;
             }
@@ -207,7 +237,7 @@ bool sl_input_retry(struct sl_input *in, struct sl_parked *parked)
 void sl_parked_drop(struct sl_input *in, struct sl_parked *parked)
 {
     for (size_t i = 0; i < parked->n; i++)
-        sl_sink_discard(in->routing->sinks[parked->v[i].sink], &parked->v[i].m, 1);
+        sl_sink_discard(parked->v[i].sink, &parked->v[i].m, 1);
     free(parked->v);
     *parked = (struct sl_parked){0};
 }
@@ -292,8 +322,8 @@ int sl_input_plan_new(struct sl_input_plan **out, const struct sl_input_conf *co
     return 0;
 }
 
-/* Exchanges the input's current plan with p's contents. Only with nothing
- * parked: parked entries index the current plan's outputs. */
+/* Exchanges the input's current plan with p's contents. Parked entries
+ * point at sinks, so they stay valid; see switch_plan for removed ones. */
 static void plan_swap(struct sl_input *in, struct sl_input_plan *p)
 {
     struct sl_input_plan cur = {
@@ -311,43 +341,37 @@ static void plan_swap(struct sl_input *in, struct sl_input_plan *p)
     *p = cur;
 }
 
-/* The input thread's side of a switch (input.h), between batches. */
+/* The input thread's side of a switch (input.h), between batches: hold
+ * until main says go or cancel, and swap. Nothing is awaited here, so a
+ * stuck output cannot hold a reload back. */
 static void switch_plan(struct sl_input *in)
 {
     atomic_store(&in->plan_pending, false);
     pthread_mutex_lock(&in->plan_mu);
-    enum sl_plan_state st = in->plan_state;
-    pthread_mutex_unlock(&in->plan_mu);
-    if (st != SL_PLAN_OFFERED)
-        return;
-    /* Deliver what is parked to the outputs it was routed to, which still
-     * run, reading nothing new meanwhile. */
-    bool empty;
-    while (!(empty = in->ops->unpark(in))) {
-        pthread_mutex_lock(&in->plan_mu);
-        st = in->plan_state;
-        pthread_mutex_unlock(&in->plan_mu);
-        if (st != SL_PLAN_OFFERED)
-            break; /* cancelled */
-        sl_input_wait_room(in);
-    }
-    pthread_mutex_lock(&in->plan_mu);
-    if (empty && in->plan_state == SL_PLAN_OFFERED) {
+    if (in->plan_state == SL_PLAN_OFFERED) {
         in->plan_state = SL_PLAN_READY;
         pthread_cond_broadcast(&in->plan_cv);
         while (in->plan_state == SL_PLAN_READY)
             pthread_cond_wait(&in->plan_cv, &in->plan_mu);
     }
-    if (in->plan_state == SL_PLAN_GO) {
+    bool go = in->plan_state == SL_PLAN_GO;
+    if (go) {
         plan_swap(in, in->plan_next);
+        in->plan_gen++;
+        /* Main waits for DONE before it closes the outputs the new plan
+         * dropped: give up what is parked for them now, while they are
+         * open, and push the rest (forget_removed, via sl_input_retry). */
+        pthread_mutex_unlock(&in->plan_mu);
+        in->ops->unpark(in);
+        pthread_mutex_lock(&in->plan_mu);
         in->plan_state = SL_PLAN_DONE;
-    } else {
-        in->plan_state = SL_PLAN_NONE; /* cancelled */
+    } else if (in->plan_state == SL_PLAN_CANCEL) {
+        in->plan_state = SL_PLAN_NONE;
     }
     pthread_cond_broadcast(&in->plan_cv);
     pthread_mutex_unlock(&in->plan_mu);
-    /* Paused sources have nothing parked now: read them again. */
-    in->ops->resume(in);
+    if (go)
+        in->ops->resume(in); /* sources whose parked messages all went in read again */
 }
 
 void sl_input_switch_offer(struct sl_input *in, struct sl_input_plan *plan)
@@ -368,7 +392,7 @@ int sl_input_switch_wait_ready(struct sl_input *in, int64_t deadline_ms)
         return 0; /* no thread: nothing parked, nobody to hold */
     int rc = 0;
     pthread_mutex_lock(&in->plan_mu);
-    while (in->plan_state == SL_PLAN_OFFERED && !in->exited) {
+    while (in->plan_state == SL_PLAN_OFFERED && !in->exited) { /* one batch, at most */
         int64_t left = deadline_ms - sl_now_ms();
         if (left <= 0)
             break;
@@ -406,7 +430,7 @@ struct sl_input_plan *sl_input_switch_cancel(struct sl_input *in)
     if (in->started && (in->plan_state == SL_PLAN_OFFERED || in->plan_state == SL_PLAN_READY)) {
         in->plan_state = SL_PLAN_CANCEL;
         pthread_cond_broadcast(&in->plan_cv);
-        /* An unparking thread looks at least every 100 ms. */
+        /* A thread that has not seen the offer yet ends its batch first. */
         while (in->plan_state == SL_PLAN_CANCEL && !in->exited)
             pthread_cond_wait(&in->plan_cv, &in->plan_mu);
     }
@@ -531,15 +555,22 @@ int sl_input_start(struct sl_input *in)
     return 0;
 }
 
-void sl_input_close(struct sl_input *in, int timeout_ms)
+void sl_input_stop(struct sl_input *in, int64_t deadline_ms)
 {
-    if (in == NULL)
+    if (atomic_load(&in->stop))
         return;
-    in->stop_deadline_ms = sl_now_ms() + timeout_ms;
+    in->stop_deadline_ms = deadline_ms; /* before stop: the thread reads it after */
     atomic_store(&in->stop, true);
     uint64_t one = 1;
     ssize_t w = write(in->wakefd, &one, sizeof one);
     (void)w;
+}
+
+void sl_input_close(struct sl_input *in, int timeout_ms)
+{
+    if (in == NULL)
+        return;
+    sl_input_stop(in, sl_now_ms() + timeout_ms);
     if (in->started)
         pthread_join(in->thread, NULL);
     else

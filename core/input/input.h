@@ -20,19 +20,20 @@
  * its tcp connections, its buffered bytes and its counters:
  *
  *   main                                  input thread
- *   sl_input_switch_offer(in, plan) ----> (epoll loop) stops reading, delivers
- *                                         its parked messages to the current
- *                                         outputs, waiting for room (they run)
- *   sl_input_switch_wait_ready() <------- nothing parked: READY, holds
+ *   sl_input_switch_offer(in, plan) ----> (epoll loop) ends its batch
+ *   sl_input_switch_wait_ready() <------- READY, holds
  *   (every kept input READY, or cancel
  *    them all after 10 s)
- *   sl_input_switch_commit() ----------> swaps in the plan, DONE; resumes
- *   frees the old plan it gets back       reading with the new outputs
+ *   sl_input_switch_commit() ----------> swaps in the plan; gives up what is
+ *                                         parked for outputs the plan dropped,
+ *                                         pushes the rest again; DONE;
+ *   frees the old plan it gets back       resumes reading with the new outputs
  *
- * A parked entry holds an output index of the current plan, so the swap
- * happens only with nothing parked; holding every kept input READY until
- * all are lets the whole reload still be cancelled when one cannot get
- * there (an output that takes nothing for 10 s).
+ * Nothing waits for an output: a parked entry points at its sink, and a
+ * kept or changed output is the same sink in the new plan (sink.h), so
+ * parked messages follow it. Holding every kept input READY until all are
+ * lets the whole reload still be cancelled when one cannot get there (an
+ * input thread gone, or stuck in one batch for 10 s).
  */
 #ifndef SL_INPUT_H
 #define SL_INPUT_H
@@ -105,9 +106,9 @@ void sl_input_plan_free(struct sl_input_plan *p); /* NULL is a no-op */
  * offer takes plan. Then either commit, which returns the input's old plan
  * (the caller frees it), or cancel, which returns the plan offered. */
 void sl_input_switch_offer(struct sl_input *in, struct sl_input_plan *plan);
-/* Waits until the input has delivered what it had parked and holds, up to
- * deadline_ms (sl_now_ms() time). 0, or -ETIMEDOUT, or -ESRCH when the
- * input thread is gone. */
+/* Waits until the input holds between two batches, up to deadline_ms
+ * (sl_now_ms() time). 0, or -ETIMEDOUT, or -ESRCH when the input thread
+ * is gone. */
 int sl_input_switch_wait_ready(struct sl_input *in, int64_t deadline_ms);
 struct sl_input_plan *sl_input_switch_commit(struct sl_input *in);
 struct sl_input_plan *sl_input_switch_cancel(struct sl_input *in);
@@ -130,8 +131,14 @@ void sl_input_refresh_stats(struct sl_input *in);
 void sl_input_forget_sink(struct sl_input *in, struct sl_sink *sink);
 /* }=== */
 int sl_input_start(struct sl_input *in);
-/* Stops reading, delivers what was read and what the kernel still holds
- * (waiting for queue room until timeout_ms), closes and frees. */
+/* Asks the input's thread to stop and returns at once, so many inputs
+ * stop in parallel against one deadline: it stops reading new data,
+ * delivers what is buffered (what it read, and what the kernel holds for
+ * each source, read once until empty: the kind's drain), waiting for
+ * queue room until deadline_ms (sl_now_ms() time). Again: no-op. */
+void sl_input_stop(struct sl_input *in, int64_t deadline_ms);
+/* Stops (as sl_input_stop with timeout_ms from now, unless stopping
+ * already), waits for the thread, closes and frees. NULL is a no-op. */
 void sl_input_close(struct sl_input *in, int timeout_ms);
 
 

@@ -13,19 +13,24 @@
 #include "input/framing.h"
 #include "input/input.h"
 
-/* Messages of one source that a block-policy queue could not take yet. */
+/* Messages of one source that a block-policy queue could not take yet.
+ * An entry points at its sink, not at an index of the plan, so parked
+ * messages follow their output across a reload (a kept or changed output
+ * is the same sink, wherever the new config lists it); those of a removed
+ * output are given up when the input switches (input.c, forget_removed). */
 struct sl_parked {
     struct sl_parked_entry {
         struct sl_msg *m;
-        uint16_t sink;
+        struct sl_sink *sink; /* borrowed: the plan's routing holds it */
     } *v;
     size_t n, cap;
+    unsigned gen; /* the in->plan_gen its entries were checked against */
 };
 
 enum sl_plan_state {
     SL_PLAN_NONE,    /* nothing offered */
-    SL_PLAN_OFFERED, /* main offered plan_next; the thread is unparking */
-    SL_PLAN_READY,   /* the thread has nothing parked and holds */
+    SL_PLAN_OFFERED, /* main offered plan_next; the thread has not seen it yet */
+    SL_PLAN_READY,   /* the thread is between batches and holds */
     SL_PLAN_GO,      /* main: swap */
     SL_PLAN_CANCEL,  /* main: withdrawn; the thread answers NONE */
     SL_PLAN_DONE     /* swapped: plan_next holds the old plan */
@@ -59,6 +64,7 @@ struct sl_input {
     struct sl_input_plan *plan_next; /* under plan_mu */
     bool exited;                     /* under plan_mu: the thread has returned */
     atomic_bool plan_pending;        /* a hint for the loop: look at plan_state */
+    unsigned plan_gen;               /* input thread: plans swapped in so far */
 };
 
 /* {=== for the kinds of input (input_*.c; their descriptor is in kind.h)
@@ -84,7 +90,11 @@ struct sl_msg *sl_input_message_fields(struct sl_input *in, sl_msg_fields_parser
  * queue refuses is parked on `parked`. Returns true when nothing was parked. */
 bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
                        struct sl_parked *parked);
-/* Pushes parked messages again, in order; true when none is left. */
+/* Pushes parked messages again, in order, giving up (and counting) those
+ * whose output the current plan no longer has; true when none is left.
+ * After a switch to a new plan, every source's list goes through here
+ * before anything else touches it (unpark), while removed outputs are
+ * still open. */
 bool sl_input_retry(struct sl_input *in, struct sl_parked *parked);
 /* Releases parked messages, counting them as dropped at their outputs. */
 void sl_parked_drop(struct sl_input *in, struct sl_parked *parked);

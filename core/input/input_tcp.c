@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,6 +51,7 @@
 
 #define MIN_BUFFER (64 * 1024)
 #define ACCEPT_BACKOFF_MS 100
+#define DRAIN_QUIET_MS 100 /* a stopping connection quiet this long has sent all */
 
 struct conn {
     struct conn *prev, *next;
@@ -473,10 +475,28 @@ static void tcp_tick(struct sl_input *in)
     }
 }
 
-/* Stopping: deliver what is buffered and what the kernel holds, waiting for
- * queue room until the deadline. */
+/* How many more bytes a stopping connection may read: what the kernel
+ * holds for it now (FIONREAD), plus what the sender's kernel may already
+ * have queued towards us behind our window: at most its send buffer,
+ * whose largest default on Linux (net.ipv4.tcp_wmem) is 4 MiB. */
+#define SENDER_QUEUE_MAX (4u << 20)
+static size_t drain_budget(const struct conn *c)
+{
+    int queued = 0;
+    if (ioctl(c->tc.fd, FIONREAD, &queued) < 0 || queued < 0)
+        queued = 0;
+    return (size_t)queued + SENDER_QUEUE_MAX;
+}
+
+/* Stopping: deliver what is buffered, waiting for queue room until the
+ * deadline. "Buffered" (sluiced(8), SHUTDOWN) is what this connection's
+ * buffer holds and what the kernels hold for it: it is read until it has
+ * been quiet for DRAIN_QUIET_MS, and never more than drain_budget(), so a
+ * sender that keeps sending is not read on. The part of a line that the
+ * budget cut is not delivered: the rest of it was never read. */
 static void drain_conn(struct sl_input *in, struct conn *c)
 {
+    size_t left = drain_budget(c);
     for (;;) {
         while (!sl_input_retry(in, &c->parked) && sl_input_may_wait(in))
             sl_input_wait_room(in);
@@ -486,26 +506,30 @@ static void drain_conn(struct sl_input *in, struct conn *c)
          * connection may hold frames read before its eof. */
         if (!process(in, c))
             continue;
-        if (c->eof || c->broken)
+        if (c->eof || c->broken || left == 0)
             return;
         /* Past the deadline nothing more is read: a peer that sends as fast
          * as the input routes (a route function that meets its time limit on
          * every message) would keep the drain going for ever. */
         if (!sl_input_may_wait(in))
             return;
+        size_t room = c->cap - c->len < left ? c->cap - c->len : left;
         unsigned want = SL_TRANSPORT_WANT_READ;
-        ssize_t r = tcp_of(in)->tp->read(&c->tc, c->buf + c->len, c->cap - c->len, &want);
+        ssize_t r = tcp_of(in)->tp->read(&c->tc, c->buf + c->len, room, &want);
         if (r > 0) {
             c->len += (size_t)r;
+            left -= (size_t)r;
         } else if (r == -EAGAIN) {
-            /* The sender's kernel may still be pushing what it has queued
-             * as our window opens: give it a moment before calling it done. */
+            /* The sender's kernel may still be pushing what it had queued
+             * before the stop as our window opens (and a transport such as
+             * TLS may have to write first): a moment's wait, within the
+             * budget and the deadline, before calling it done. */
             short ev = (want & SL_TRANSPORT_WANT_WRITE) ? POLLOUT : POLLIN;
             struct pollfd p = {.fd = c->tc.fd, .events = ev};
-            if (!sl_input_may_wait(in) || poll(&p, 1, 100) <= 0)
+            if (!sl_input_may_wait(in) || poll(&p, 1, DRAIN_QUIET_MS) <= 0)
                 c->eof = true;
         } else {
-            c->eof = true;
+            c->eof = true; /* nothing more in the kernel (or closed): the rest is a frame */
         }
     }
 }

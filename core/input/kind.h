@@ -98,7 +98,9 @@ struct sl_input_ops {
     void (*drain)(struct sl_input *in);  /* at stop: read what the kernel holds */
     /* Pushes every source's parked messages again (sl_input_retry), without
      * reading or processing more; true when nothing is left parked. The
-     * sources stay paused until resume(). */
+     * sources stay paused until resume(). Called right after a switch to a
+     * new plan, so it must reach every source's list: that is where what
+     * was parked for a removed output is given up (input_impl.h). */
     bool (*unpark)(struct sl_input *in);
     void (*close)(struct sl_input *in); /* frees in->impl and what it holds */
     /* Brings counters that the kernel keeps up to date (kernel_drops) just

@@ -24,6 +24,17 @@
  * between batches and answers on the requester's eventfd, so a requester
  * never blocks and can ask every output at once: plugins are only ever
  * called from their worker, except open and close.
+ * A reload that changes an output's settings keeps the sink and replaces
+ * only its plugin instance (sink.h), through the same request path: the
+ * main thread opens the new instance aside and hands it over without
+ * waiting, and the worker switches between batches, or within the backoff
+ * of a batch the old instance refuses. One worker, one queue: the old and
+ * the new instance never write at once, the order written stays the
+ * queue's order, and a reload never waits for a stuck output. The old
+ * instance is then closed on the worker, the one call of a plugin outside
+ * the main thread besides write, tick, flush, reopen and abandon.
+ * Stopping is split (sl_sink_stop, then sl_sink_close) so the daemon
+ * stops every output at once against one deadline.
  */
 #include "output/sink.h"
 
@@ -51,15 +62,36 @@ struct counters {
     atomic_uint_fast64_t enqueued, written, dropped, failed;
 };
 
-struct sl_sink {
-    struct sl_output_conf *conf; /* the sink's own deep copy: the config may go first */
-    struct sl_plugin *plugin; /* owned; NULL for sl_sink_open_with() */
+/* A plugin instance and what it borrows (sink.h). */
+struct sl_sink_instance {
+    struct sl_output_conf *conf; /* owned: the instance may borrow from it until close */
+    struct sl_output_conf *view; /* owned: the copy sl_sink_conf() shows once handed over,
+                                  * made here so that handing over cannot fail */
+    struct sl_plugin *plugin;    /* owned; NULL for a descriptor given */
     const struct sluice_output_plugin *api; /* plugin->api, or the one given */
-    void *state; /* the plugin instance */
+    void *state;
+};
+
+struct sl_sink {
+    char *name; /* owned; fixed for the sink's life, so any thread may read it */
+    /* The settings in force, for the main thread (stats, reload): the
+     * instance's own copy is the worker's (inst_conf). Owned. */
+    struct sl_output_conf *conf;
+    _Atomic int policy; /* conf->policy, for the producers */
+    /* The current instance, field by field (struct sl_sink_instance): the
+     * worker's while it runs (it switches them, swap_instance), the main
+     * thread's before and after. */
+    struct sl_output_conf *inst_conf;
+    struct sl_plugin *plugin;
+    const struct sluice_output_plugin *api;
+    void *state;
+    struct sl_sink_instance *next; /* under req_mu: handed over, not yet switched to */
+    bool retrying; /* worker only: between two tries of a batch */
     struct sl_queue *queue; /* owned */
     pthread_t worker;
     bool started;
     atomic_bool stopping;
+    atomic_bool ended; /* the worker has returned */
     /* Requests to the worker (sl_sink_request), oldest first. */
     pthread_mutex_t req_mu;
     struct sl_sink_ticket *req_head, **req_tail; /* under req_mu */
@@ -83,7 +115,7 @@ static void sleep_ms(int ms)
 
 static const char *name_of(const struct sl_sink *s)
 {
-    return s->conf->name;
+    return s->name;
 }
 
 /* The batch of the last write() that answered RETRY is given up: the
@@ -97,6 +129,7 @@ static void abandon(struct sl_sink *s)
 }
 
 static void handle_requests(struct sl_sink *s);
+static void swap_instance(struct sl_sink *s);
 static void tick(struct sl_sink *s, int64_t now);
 
 /* The pause between two tries of a batch, in slices: tick() and requests
@@ -106,9 +139,10 @@ static void tick(struct sl_sink *s, int64_t now);
 static void backoff(struct sl_sink *s, int delay_ms)
 {
     int64_t until = sl_now_ms() + delay_ms;
+    s->retrying = true; /* a change of instance abandons the batch (swap_instance) */
     for (int64_t now = sl_now_ms(); now < until; now = sl_now_ms()) {
         if (atomic_load(&s->stopping) && now >= s->stop_deadline_ms)
-            return;
+            break;
         int64_t left = until - now;
         sleep_ms(left < BACKOFF_SLICE_MS ? (int)left : BACKOFF_SLICE_MS);
         handle_requests(s);
@@ -116,16 +150,18 @@ static void backoff(struct sl_sink *s, int delay_ms)
         if (now >= s->next_tick_ms)
             tick(s, now);
     }
+    s->retrying = false;
 }
 
 /* Writes one batch, retrying as long as the plugin says RETRY and we are not
  * past the stop deadline. */
 static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
 {
-    const struct sluice_output_plugin *api = s->api;
     int delay = 10;
     for (;;) {
-        int rc = api->write(s->state, (const sluice_msg *const *)batch, n);
+        /* s->api afresh each try: a reload may have switched the instance
+         * during the backoff (swap_instance). */
+        int rc = s->api->write(s->state, (const sluice_msg *const *)batch, n);
         if (rc == SLUICE_OK) {
             atomic_fetch_add_explicit(&s->stats.written, n, memory_order_relaxed);
             return;
@@ -225,7 +261,7 @@ static void take_ready(struct sl_sink *s, struct sl_sink_ticket **out)
         }
     }
     *tail = NULL;
-    atomic_store(&s->req_pending, s->req_head != NULL);
+    atomic_store(&s->req_pending, s->req_head != NULL || s->next != NULL);
     pthread_mutex_unlock(&s->req_mu);
 }
 
@@ -237,6 +273,7 @@ static void handle_requests(struct sl_sink *s)
 {
     if (!atomic_load_explicit(&s->req_pending, memory_order_acquire))
         return;
+    swap_instance(s); /* first: a reopen or flush asked after it is for the new one */
     struct sl_sink_ticket *ready;
     take_ready(s, &ready);
     const struct sluice_output_plugin *api = s->api;
@@ -319,66 +356,189 @@ static void *worker_main(void *arg)
         if (n == 0 && atomic_load(&s->stopping) && sl_queue_depth(s->queue) == 0)
             break;
     }
+    atomic_store(&s->ended, true);
     return NULL;
 }
 
+/* {=== instances (sink.h: changing an output on reload) */
+static void instance_close(struct sl_output_conf *conf, struct sl_plugin *plugin,
+                           const struct sluice_output_plugin *api, void *state)
+{
+    if (state != NULL)
+        api->close(state);
+    sl_plugin_unload(plugin);
+    sl_output_conf_free(conf);
+}
+
+void sl_sink_instance_free(struct sl_sink_instance *i)
+{
+    if (i == NULL)
+        return;
+    instance_close(i->conf, i->plugin, i->api, i->state);
+    sl_output_conf_free(i->view);
+    free(i);
+}
+
+/* Opens an instance of api on a copy of conf; takes plugin (NULL for a
+ * descriptor that is not a loaded plugin) in every case. */
+static int instance_open(struct sl_sink_instance **out, const struct sl_output_conf *conf,
+                         struct sl_plugin *plugin, const struct sluice_output_plugin *api,
+                         char *err, size_t errlen)
+{
+    struct sl_sink_instance *i = sl_calloc(1, sizeof *i);
+    if (i == NULL || sl_output_conf_dup(conf, &i->conf) < 0
+        || sl_output_conf_dup(conf, &i->view) < 0) {
+        snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
+        if (i != NULL)
+            sl_output_conf_free(i->conf);
+        free(i);
+        sl_plugin_unload(plugin);
+        return -ENOMEM;
+    }
+    i->plugin = plugin;
+    i->api = api;
+    char perr[512] = "";
+    int rc = api->open(sl_plugin_host(), sl_plugin_config(i->conf), &i->state, perr,
+                       sizeof perr);
+    if (rc < 0) {
+        snprintf(err, errlen, "output \"%s\" (%s): %s", conf->name, conf->type,
+                 perr[0] ? perr : strerror(-rc));
+        i->state = NULL;
+        sl_sink_instance_free(i);
+        return rc;
+    }
+    *out = i;
+    return 0;
+}
+
+int sl_sink_instance_open(struct sl_sink_instance **out, const struct sl_output_conf *conf,
+                          const struct sl_strlist *search, char *err, size_t errlen)
+{
+    struct sl_plugin *p;
+    int rc = sl_plugin_load(conf->type, conf->plugin, search, &p, err, errlen);
+    if (rc < 0)
+        return rc;
+    return instance_open(out, conf, p, p->api, err, errlen);
+}
+
+int sl_sink_instance_open_with(struct sl_sink_instance **out, const struct sl_output_conf *conf,
+                               const struct sluice_output_plugin *api, char *err,
+                               size_t errlen)
+{
+    return instance_open(out, conf, NULL, api, err, errlen);
+}
+
+/* The sink takes the instance's parts, and the struct is freed (its view
+ * has been taken or freed before). */
+static void instance_install(struct sl_sink *s, struct sl_sink_instance *i)
+{
+    s->inst_conf = i->conf;
+    s->plugin = i->plugin;
+    s->api = i->api;
+    s->state = i->state;
+    sl_output_conf_free(i->view);
+    free(i);
+}
+
+/* Worker (or main, once the worker is gone). Between batches, or between
+ * two tries of a batch: then the old instance abandons it first, since
+ * close() would otherwise flush what it kept of it, and the new instance
+ * is offered the whole batch (sink.h). */
+static void swap_instance(struct sl_sink *s)
+{
+    pthread_mutex_lock(&s->req_mu);
+    struct sl_sink_instance *next = s->next;
+    s->next = NULL;
+    pthread_mutex_unlock(&s->req_mu);
+    if (next == NULL)
+        return;
+    if (s->retrying)
+        abandon(s);
+    instance_close(s->inst_conf, s->plugin, s->api, s->state);
+    instance_install(s, next);
+    s->tick_failing = false;
+    sl_log(SL_LOG_INFO, 0, "output \"%s\": now writing with its new settings%s", name_of(s),
+           s->retrying ? " (the batch the old settings could not write included)" : "");
+}
+
+/* The queue keeps its size (sink.h): what the main thread shows as in
+ * force says so too. */
+static void keep_queue_bounds(struct sl_sink *s, struct sl_output_conf *c)
+{
+    if (c->queue_capacity != s->conf->queue_capacity || c->queue_bytes != s->conf->queue_bytes)
+        sl_log(SL_LOG_WARNING, 0, "output \"%s\": queue.capacity and queue.bytes take effect "
+               "when sluiced restarts; the queue keeps %zu messages, %zu bytes", name_of(s),
+               s->conf->queue_capacity, s->conf->queue_bytes);
+    c->queue_capacity = s->conf->queue_capacity;
+    c->queue_bytes = s->conf->queue_bytes;
+}
+
+void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next)
+{
+    keep_queue_bounds(s, next->view);
+    sl_output_conf_free(s->conf);
+    s->conf = next->view;
+    next->view = NULL;
+    atomic_store(&s->policy, (int)next->conf->policy);
+    pthread_mutex_lock(&s->req_mu);
+    struct sl_sink_instance *superseded = s->next;
+    s->next = next;
+    atomic_store_explicit(&s->req_pending, true, memory_order_release);
+    pthread_mutex_unlock(&s->req_mu);
+    sl_sink_instance_free(superseded); /* never used: nothing of it was written */
+    sl_queue_wake(s->queue);           /* an idle worker sleeps in pop */
+}
+/* }=== */
+
 static void sink_free(struct sl_sink *s)
 {
-    if (s->state != NULL)
-        s->api->close(s->state);
+    instance_close(s->inst_conf, s->plugin, s->api, s->state);
+    sl_sink_instance_free(s->next);
     sl_queue_free(s->queue);
-    sl_plugin_unload(s->plugin);
     sl_output_conf_free(s->conf);
+    free(s->name);
     pthread_mutex_destroy(&s->req_mu);
     free(s);
 }
 
-/* Opens the instance of api on a copy of conf and starts the worker; takes
- * plugin (NULL for a descriptor that is not a loaded plugin) and queue
- * (NULL: a memory queue as conf says) in every case. */
-static int sink_start(struct sl_sink **out, const struct sl_output_conf *conf,
-                      struct sl_plugin *plugin, const struct sluice_output_plugin *api,
-                      struct sl_queue *queue, char *err, size_t errlen)
+/* Starts a sink around instance i (taken in every case) with queue (taken;
+ * NULL: a memory queue as i's conf says). */
+static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct sl_queue *queue,
+                      char *err, size_t errlen)
 {
+    const char *name = i->conf->name;
     struct sl_sink *s = sl_calloc(1, sizeof *s);
     if (s == NULL) {
-        snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
-        sl_plugin_unload(plugin);
+        snprintf(err, errlen, "output \"%s\": out of memory", name);
+        sl_sink_instance_free(i);
         sl_queue_free(queue);
         return -ENOMEM;
     }
-    s->plugin = plugin;
-    s->api = api;
     s->queue = queue;
     s->req_tail = &s->req_head;
     pthread_mutex_init(&s->req_mu, NULL);
-    int rc = sl_output_conf_dup(conf, &s->conf);
-    if (rc < 0) {
-        snprintf(err, errlen, "output \"%s\": out of memory", conf->name);
+    atomic_init(&s->policy, (int)i->conf->policy);
+    s->conf = i->view;
+    i->view = NULL;
+    s->name = sl_strdup(name);
+    instance_install(s, i);
+    int rc = 0;
+    if (s->name == NULL) {
+        snprintf(err, errlen, "output \"%s\": out of memory", s->inst_conf->name);
         sink_free(s);
-        return rc;
+        return -ENOMEM;
     }
-    conf = s->conf; /* from here on, the sink's own copy */
     if (s->queue == NULL)
-        rc = sl_queue_new(&s->queue, conf->queue_capacity, conf->queue_bytes);
+        rc = sl_queue_new(&s->queue, s->conf->queue_capacity, s->conf->queue_bytes);
     if (rc < 0) {
-        snprintf(err, errlen, "output \"%s\": cannot create its queue (%d: %s)", conf->name, -rc,
+        snprintf(err, errlen, "output \"%s\": cannot create its queue (%d: %s)", s->name, -rc,
                  strerror(-rc));
-        sink_free(s);
-        return rc;
-    }
-    char perr[512] = "";
-    rc = api->open(sl_plugin_host(), sl_plugin_config(conf), &s->state, perr, sizeof perr);
-    if (rc < 0) {
-        s->state = NULL;
-        snprintf(err, errlen, "output \"%s\" (%s): %s", conf->name, conf->type,
-                 perr[0] ? perr : strerror(-rc));
         sink_free(s);
         return rc;
     }
     rc = pthread_create(&s->worker, NULL, worker_main, s);
     if (rc != 0) {
-        snprintf(err, errlen, "output \"%s\": pthread_create() failed (%d: %s)", conf->name, rc,
+        snprintf(err, errlen, "output \"%s\": pthread_create() failed (%d: %s)", s->name, rc,
                  strerror(rc));
         sink_free(s);
         return -rc;
@@ -391,18 +551,22 @@ static int sink_start(struct sl_sink **out, const struct sl_output_conf *conf,
 int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
                  const struct sl_strlist *search, char *err, size_t errlen)
 {
-    struct sl_plugin *p;
-    int rc = sl_plugin_load(conf->type, conf->plugin, search, &p, err, errlen);
-    if (rc < 0)
-        return rc;
-    return sink_start(out, conf, p, p->api, NULL, err, errlen);
+    struct sl_sink_instance *i;
+    int rc = sl_sink_instance_open(&i, conf, search, err, errlen);
+    return rc < 0 ? rc : sink_start(out, i, NULL, err, errlen);
 }
 
 int sl_sink_open_with(struct sl_sink **out, const struct sl_output_conf *conf,
                       const struct sluice_output_plugin *api, struct sl_queue *queue,
                       char *err, size_t errlen)
 {
-    return sink_start(out, conf, NULL, api, queue, err, errlen);
+    struct sl_sink_instance *i;
+    int rc = sl_sink_instance_open_with(&i, conf, api, err, errlen);
+    if (rc < 0) {
+        sl_queue_free(queue);
+        return rc;
+    }
+    return sink_start(out, i, queue, err, errlen);
 }
 
 /* {=== the producers' side */
@@ -418,7 +582,7 @@ size_t sl_sink_offer(struct sl_sink *s, struct sl_msg *const *msgs, size_t n, in
     count(&s->stats.enqueued, taken);
     if (taken == n)
         return n;
-    if (s->conf->policy == SL_POLICY_DROP) {
+    if (atomic_load_explicit(&s->policy, memory_order_relaxed) == SL_POLICY_DROP) {
         sl_sink_discard(s, msgs + taken, n - taken);
         return n;
     }
@@ -463,18 +627,33 @@ void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out)
 
 const char *sl_sink_name(const struct sl_sink *s)
 {
-    return s->conf->name;
+    return s->name; /* not s->conf's: the main thread replaces that one */
+}
+
+void sl_sink_stop(struct sl_sink *s, int64_t deadline_ms)
+{
+    if (atomic_load(&s->stopping))
+        return;
+    s->stop_deadline_ms = deadline_ms; /* before stopping: the worker reads it after */
+    atomic_store(&s->stopping, true);
+    sl_queue_close(s->queue);
+}
+
+bool sl_sink_stopped(struct sl_sink *s)
+{
+    return !s->started || atomic_load(&s->ended);
 }
 
 void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *totals)
 {
     if (s == NULL)
         return;
-    s->stop_deadline_ms = sl_now_ms() + timeout_ms;
-    atomic_store(&s->stopping, true);
-    sl_queue_close(s->queue);
+    sl_sink_stop(s, sl_now_ms() + timeout_ms);
     if (s->started)
         pthread_join(s->worker, NULL);
+    /* A change handed over too late for the worker: never written with. */
+    sl_sink_instance_free(s->next);
+    s->next = NULL;
     answer_all(s, call(s, s->api->flush, "flush"));
     if (totals != NULL) {
         totals->written += atomic_load(&s->stats.written);

@@ -91,10 +91,45 @@ struct sl_sink_ticket {
  * that wait together are served by one call of the plugin. */
 void sl_sink_request(struct sl_sink *s, enum sl_sink_op op, struct sl_sink_ticket *t);
 
-/* Thread: any. The output's name, for messages, and its settings (the
- * sink's own copy); valid while s is open. */
+/* Thread: any. The output's name, for messages; valid while s is open
+ * (a change of settings keeps the name). */
 const char *sl_sink_name(const struct sl_sink *s);
+/* Thread: main. The settings in force (the sink's own copy): after
+ * sl_sink_change(), the new ones, even before the worker has switched. */
 const struct sl_output_conf *sl_sink_conf(const struct sl_sink *s);
+
+/* {=== changing an output on reload
+ *
+ * A changed output (same name, other settings) keeps its sink: its queue
+ * with the messages in it, its worker, its counters, and every reference
+ * inputs hold to it (parked messages point at the sink). Only the plugin
+ * instance is replaced: the main thread opens the new one aside, so a
+ * failure leaves the running output alone, and hands it over; the worker
+ * takes it between two batches, or between two tries of a batch the old
+ * instance keeps refusing (that batch is abandoned by the old instance and
+ * written by the new one), closes the old instance and writes everything
+ * after with the new one. So the two never write at once, and the queue's
+ * order is the order written. */
+struct sl_sink_instance;
+
+/* Thread: main. Loads conf's plugin and opens an instance on a deep copy
+ * of conf, or, with api, an instance of that descriptor (borrowed; it must
+ * outlive the sink). 0, or a negative errno with a reason in err and
+ * nothing left open. */
+int sl_sink_instance_open(struct sl_sink_instance **out, const struct sl_output_conf *conf,
+                          const struct sl_strlist *search, char *err, size_t errlen);
+int sl_sink_instance_open_with(struct sl_sink_instance **out, const struct sl_output_conf *conf,
+                               const struct sluice_output_plugin *api, char *err,
+                               size_t errlen);
+/* Thread: main. Closes an instance never handed over. NULL is a no-op. */
+void sl_sink_instance_free(struct sl_sink_instance *i);
+
+/* Thread: main. Takes next and returns at once; the worker switches to it
+ * as above (a later change before the switch replaces it). The policy and
+ * sl_sink_conf() change at once. The queue keeps its size: a new
+ * queue.capacity or queue.bytes is logged and takes effect on restart. */
+void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next);
+/* }=== */
 
 /* Thread: any. The counters now (each read on its own: not one instant). */
 void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out);
@@ -103,9 +138,20 @@ struct sl_sink_totals {
     uint64_t written, dropped, failed;
 };
 
-/* Drains the queue (giving a stuck output until timeout_ms), stops the
- * worker, closes the plugin and frees everything, adding the output's final
- * counters to *totals (when not NULL). NULL is a no-op. */
+/* Thread: main. Starts the stop and returns at once: the worker drains the
+ * queue, giving a stuck output until deadline_ms (sl_now_ms() time), and
+ * ends. So many outputs stop in parallel, against one deadline. Messages
+ * pushed after this are still written, as long as the worker runs.
+ * Calling it again does nothing. */
+void sl_sink_stop(struct sl_sink *s, int64_t deadline_ms);
+/* Thread: any. True once the worker of a stopping sink has ended, so
+ * sl_sink_close() will not wait. */
+bool sl_sink_stopped(struct sl_sink *s);
+
+/* Stops the sink (sl_sink_stop with timeout_ms from now, unless it was
+ * stopped already), waits for the worker, closes the plugin and frees
+ * everything, adding the output's final counters to *totals (when not
+ * NULL). NULL is a no-op. */
 void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *totals);
 
 #endif /* SL_SINK_H */

@@ -7,8 +7,10 @@ import json
 import os
 import re
 import signal
+import socket
 import stat
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -227,7 +229,150 @@ route { app_name = "ctl", to = "out" }
         check(d.running(), "an unknown command killed the daemon")
 
 
+SHUTDOWN_TIMEOUT = 10  # s: sluiced(8), SHUTDOWN
+MARGIN = 3             # s: generous, for a loaded machine
+
+
+def stuck_output(name):
+    """An output that takes 10 messages and writes none (RETRY forever)."""
+    return (f'output "{name}" {{ type = "slow", path = "{name}.log", format = "raw", '
+            'delay_ms = 0, write_fails = true, queue = { capacity = 10 } }\n')
+
+
+def timed_stop(d):
+    t0 = time.monotonic()
+    d.signal(signal.SIGTERM)
+    rc = d.wait_exit(SHUTDOWN_TIMEOUT * 5)
+    return rc, time.monotonic() - t0
+
+
+@sluicetest.timeout(90)
+def test_sigterm_one_deadline_two_inputs_stalled_output():
+    """Two inputs with messages parked for a stuck output: the shutdown
+    takes one shutdown timeout in all, not one per input and output."""
+    config = ('input "a" { type = "tcp", listen = "127.0.0.1:0" }\n'
+              'input "b" { type = "tcp", listen = "127.0.0.1:0" }\n'
+              + stuck_output("stuck") + 'route { to = "stuck" }\n')
+    with Daemon(config) as d:
+        conns = []
+        for name in ("a", "b"):
+            c = tcp_connect(d.address(name))
+            c.sendall(lf_frames(msgs(name, 100)))
+            conns.append(c)
+        d.wait_stat(lambda st: st["inputs"]["a"]["received"] == 100
+                    and st["inputs"]["b"]["received"] == 100, 10, "200 read")
+        rc, took = timed_stop(d)
+        for c in conns:
+            c.close()
+        check(rc == 0, f"sluiced exited {rc}")
+        check(took < SHUTDOWN_TIMEOUT + MARGIN,
+              f"the shutdown took {took:.1f} s, more than the {SHUTDOWN_TIMEOUT} s timeout")
+        m = re.search(r"(\d+) lost at shutdown", d.log())
+        check(m is not None and int(m.group(1)) == 200,
+              f"the stop line does not count the 200 lost: {m and m.group(0)}")
+
+
+@sluicetest.timeout(90)
+def test_sigterm_one_deadline_three_failing_outputs():
+    """Three outputs that keep failing stop in parallel, in one shutdown
+    timeout."""
+    config = ('input "tcp" { type = "tcp", listen = "127.0.0.1:0" }\n'
+              + stuck_output("x") + stuck_output("y") + stuck_output("z")
+              + 'route { to = { "x", "y", "z" } }\n')
+    with Daemon(config) as d:
+        with tcp_connect(d.address("tcp")) as c:
+            c.sendall(lf_frames(msgs("fail", 5)))
+            d.wait_stat(lambda st: all(st["outputs"][o]["enqueued"] == 5 for o in "xyz"),
+                        10, "5 queued at each output")
+            rc, took = timed_stop(d)
+        check(rc == 0, f"sluiced exited {rc}")
+        check(took < SHUTDOWN_TIMEOUT + MARGIN,
+              f"the shutdown took {took:.1f} s, more than the {SHUTDOWN_TIMEOUT} s timeout")
+
+
+@sluicetest.timeout(60)
+def test_sigterm_stops_reading_a_sender_that_keeps_sending():
+    """After SIGTERM the daemon delivers what is buffered and reads no
+    further, however long the sender goes on."""
+    with Daemon(RAW_CONFIG) as d:
+        stop = threading.Event()
+        sent = [0]
+
+        def sender(sock):
+            line = lf_frames(msgs("flood", 1)) * 1000
+            try:
+                while not stop.is_set():
+                    sock.sendall(line)
+                    sent[0] += 1000
+            except OSError:
+                pass  # the daemon closed the connection: expected
+        sock = tcp_connect(d.address("tcp"))
+        t = threading.Thread(target=sender, args=(sock,), daemon=True)
+        t.start()
+        d.wait_stat(lambda st: st["inputs"]["tcp"]["received"] >= 10000, 10, "the flood")
+        rc, took = timed_stop(d)
+        stop.set()
+        t.join(10)
+        sock.close()
+        check(rc == 0, f"sluiced exited {rc}")
+        check(took < MARGIN + 2, f"the shutdown took {took:.1f} s: it went on reading the "
+              "sender")
+        written = d.count("out.log")
+        check(written < sent[0], f"{written} written of {sent[0]} sent: nothing was cut off?")
+
+
+def control_client(d):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(d.ctl_path)
+    return s
+
+
+@sluicetest.timeout(60)
+def test_idle_and_slow_control_clients_hold_nobody():
+    """20 control clients that send nothing, one that sends its command a
+    byte at a time and one that does not read its answer: `sluicectl
+    stats` still answers at once, and SIGTERM still ends the daemon
+    promptly."""
+    with Daemon(RAW_CONFIG) as d:
+        idle = [control_client(d) for _ in range(20)]
+        unread = control_client(d)
+        unread.sendall(b"stats\n")
+        trickle = control_client(d)
+        stop = threading.Event()
+
+        def trickling():
+            try:
+                while not stop.is_set():
+                    trickle.send(b"s")
+                    time.sleep(0.2)
+            except OSError:
+                pass  # dropped by the daemon: expected
+        t = threading.Thread(target=trickling, daemon=True)
+        t.start()
+        try:
+            for _ in range(3):
+                t0 = time.monotonic()
+                r = d.ctl("stats", timeout=20)
+                took = time.monotonic() - t0
+                check(r.returncode == 0 and took < 3,
+                      f"sluicectl stats took {took:.1f} s behind idle and slow clients")
+            t0 = time.monotonic()
+            d.signal(signal.SIGTERM)
+            rc = d.wait_exit(20)
+            took = time.monotonic() - t0
+            check(rc == 0 and took < 3, f"SIGTERM took {took:.1f} s behind a slow client")
+        finally:
+            stop.set()
+            t.join(5)
+            for s in idle + [unread, trickle]:
+                s.close()
+
+
 if __name__ == "__main__":
     sluicetest.main([test_sigterm_writes_everything_received, test_sigusr1_reopens,
                      test_sighup_reload_valid, test_sighup_broken_config_keeps_old,
-                     test_control_commands])
+                     test_control_commands, test_sigterm_one_deadline_two_inputs_stalled_output,
+                     test_sigterm_one_deadline_three_failing_outputs,
+                     test_sigterm_stops_reading_a_sender_that_keeps_sending,
+                     test_idle_and_slow_control_clients_hold_nobody])

@@ -4,10 +4,12 @@
  * fill an output's queue and watch the drop and block policies. reopen()
  * takes reopen_ms and answers RETRY with reopen_fails, and flush() answers
  * RETRY with flush_fails, so tests can watch how the daemon waits for and
- * reports them.
+ * reports them. write() answers RETRY, writing nothing, with write_fails:
+ * a stuck output (a full disk), for shutdown and reload tests.
  *
  *     output "slow" { type = "slow", path = "out.log", format = "raw", delay_ms = 10,
- *                     reopen_ms = 500, reopen_fails = true, flush_fails = false }
+ *                     reopen_ms = 500, reopen_fails = true, flush_fails = false,
+ *                     write_fails = false }
  */
 #define _POSIX_C_SOURCE 200809L /* O_CLOEXEC, nanosleep under -std=c11 */
 
@@ -28,13 +30,14 @@ struct slow {
     sluice_format *fmt;    /* owned */
     long long delay_ms;
     long long reopen_ms;
-    int reopen_fails, flush_fails;
+    int reopen_fails, flush_fails, write_fails;
     int fd;
     struct sluice_buf buf; /* owned: one line */
 };
 
 static const char *const slow_keys[] = {"path",      "format",       "delay_ms", "reopen_ms",
-                                        "reopen_fails", "flush_fails", NULL};
+                                        "reopen_fails", "flush_fails", "write_fails",
+                                        NULL};
 
 static void slow_close(void *state)
 {
@@ -72,8 +75,10 @@ static int read_config(struct slow *s, char *err, size_t errlen)
         return -EINVAL;
     }
     if (s->host->config_bool(s->cfg, "reopen_fails", &s->reopen_fails) == -EINVAL
-        || s->host->config_bool(s->cfg, "flush_fails", &s->flush_fails) == -EINVAL) {
-        snprintf(err, errlen, "keys \"reopen_fails\" and \"flush_fails\" are booleans");
+        || s->host->config_bool(s->cfg, "flush_fails", &s->flush_fails) == -EINVAL
+        || s->host->config_bool(s->cfg, "write_fails", &s->write_fails) == -EINVAL) {
+        snprintf(err, errlen, "keys \"reopen_fails\", \"flush_fails\" and \"write_fails\" "
+                 "are booleans");
         return -EINVAL;
     }
     return s->host->format_new(format, &s->fmt, err, errlen);
@@ -115,6 +120,8 @@ static void sleep_ms(long long ms)
 static int slow_write(void *state, const sluice_msg *const *msgs, size_t n)
 {
     struct slow *s = state;
+    if (s->write_fails)
+        return SLUICE_RETRY;
     for (size_t i = 0; i < n; i++) {
         s->buf.len = 0;
         if (s->host->format_append(s->fmt, msgs[i], &s->buf) < 0)

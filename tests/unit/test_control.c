@@ -99,10 +99,24 @@ static int cmd_reopen(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, 
     return sl_fanout_new(wait, c->sinks, 2, SL_SINK_REOPEN, efd, c->timeout_ms);
 }
 
+/* An answer larger than a socket buffer: a client that does not read it
+ * must not hold the control. */
+#define BIG (4 << 20)
+static int cmd_big(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
+{
+    static char chunk[4096];
+    memset(chunk, 'x', sizeof chunk);
+    int rc = 0;
+    for (size_t n = 0; n < BIG && rc == 0; n += sizeof chunk)
+        rc = sl_buf_append(b, chunk, sizeof chunk);
+    return rc;
+}
+
 static const struct sl_control_cmd cmds[] = {
     {"hello", cmd_hello},
     {"fail", cmd_fail},
     {"reopen", cmd_reopen},
+    {"big", cmd_big},
 };
 /* }=== */
 
@@ -131,7 +145,7 @@ static int setup(void **state)
                                            sizeof err), 0);
     }
     char err[256] = "";
-    int rc = sl_control_open(&f->c, f->path, cmds, 3, &f->ctx, err, sizeof err);
+    int rc = sl_control_open(&f->c, f->path, cmds, 4, &f->ctx, err, sizeof err);
     if (rc != 0)
         fail_msg("sl_control_open: %s", err);
     *state = f;
@@ -148,6 +162,17 @@ static int teardown(void **state)
     rmdir(f->dir);
     free(f);
     return 0;
+}
+
+/* A client connected, that has sent nothing. */
+static int connected(struct fixture *f)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", f->path);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
 }
 
 /* A client that has sent its command line. */
@@ -225,7 +250,7 @@ static void test_unknown_command(void **state)
     int fd = client(f, "helo");
     serve_for(f, 50);
     assert_string_equal(answer(fd, 1000),
-                        "error: unknown command \"helo\" (hello, fail, reopen)\n");
+                        "error: unknown command \"helo\" (hello, fail, reopen, big)\n");
     close(fd);
     assert_int_equal(f->ctx.runs, 0);
 }
@@ -286,6 +311,73 @@ static void test_signal_command_logs_no_client(void **state)
     assert_int_equal(f->ctx.runs, 1);
 }
 
+/* 20 clients that send nothing, one that sends a byte at a time and one
+ * that does not read its (large) answer: another client is answered at
+ * once all the same, and the idle and trickling ones are dropped after
+ * their second. */
+static void test_idle_and_slow_clients_hold_nobody(void **state)
+{
+    struct fixture *f = *state;
+    int idle[20];
+    for (int i = 0; i < 20; i++) {
+        idle[i] = connected(f);
+        serve_for(f, 1); /* accepted as they come: the backlog is short */
+    }
+    int trickle = connected(f);
+    assert_int_equal(write(trickle, "h", 1), 1);
+    int reader = client(f, "big");
+    serve_for(f, 50);
+    int64_t t0 = now_ms();
+    int quick = client(f, "hello");
+    assert_int_equal(write(trickle, "e", 1), 1);
+    char *a = serve_until_answer(f, quick, 3000);
+    assert_non_null(a);
+    assert_string_equal(a, "hello\n");
+    assert_true(now_ms() - t0 < 500);
+    close(quick);
+    serve_for(f, 1200); /* past the second each had for its line */
+    char c;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(read(idle[i], &c, 1), 0); /* closed by the daemon */
+        close(idle[i]);
+    }
+    assert_int_equal(read(trickle, &c, 1), 0);
+    close(trickle);
+    /* The reader gets its whole answer when it reads. */
+    size_t got = 0;
+    char buf[65536];
+    for (;;) {
+        serve_for(f, 1);
+        ssize_t r = recv(reader, buf, sizeof buf, MSG_DONTWAIT);
+        if (r == 0)
+            break;
+        if (r > 0)
+            got += (size_t)r;
+    }
+    assert_int_equal(got, BIG);
+    close(reader);
+}
+
+/* More clients than the cap: the one over it is closed at once, the
+ * others still served. */
+static void test_clients_over_the_cap_are_closed(void **state)
+{
+    struct fixture *f = *state;
+    int fds[65];
+    for (int i = 0; i < 65; i++) {
+        fds[i] = connected(f);
+        serve_for(f, 1);
+    }
+    char c;
+    struct pollfd p = {.fd = fds[64], .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 1000), 1);
+    assert_int_equal(read(fds[64], &c, 1), 0);
+    assert_int_equal(write(fds[0], "hello\n", 6), 6);
+    assert_string_equal(serve_until_answer(f, fds[0], 1000), "hello\n");
+    for (int i = 0; i < 65; i++)
+        close(fds[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +388,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_late_outputs_are_named_at_the_deadline, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_signal_command_logs_no_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_and_slow_clients_hold_nobody, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_clients_over_the_cap_are_closed, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

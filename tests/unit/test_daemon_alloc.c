@@ -166,6 +166,23 @@ static int threads_settled(int want)
     return n;
 }
 
+/* The number of entries of dir once it has held still for 50 ms (at most
+ * a second): a reload hands a changed output's new instance to its worker
+ * and returns, and the worker closes the old one (its files) a moment
+ * later. */
+static int settled_entries(const char *dir)
+{
+    int n = count_entries(dir);
+    for (int i = 0; i < 20; i++) {
+        sleep_ms(50);
+        int m = count_entries(dir);
+        if (m == n)
+            break;
+        n = m;
+    }
+    return n;
+}
+
 static bool exists(const struct fixture *f, const char *name)
 {
     char path[128];
@@ -397,7 +414,7 @@ static void test_reload_walk(void **state)
 
     struct snapshot before;
     take(&before, &d);
-    int fds = count_entries("/proc/self/fd"), threads = count_entries("/proc/self/task");
+    int fds = settled_entries("/proc/self/fd"), threads = count_entries("/proc/self/task");
     f->o.config_path = f->b;
     for (long i = 0; i < n; i += stride) {
         mark(err, sizeof err);
@@ -459,7 +476,7 @@ static void test_reload_deferred_walk(void **state)
     assert_int_equal(rc, 0);
     reload_to(f, &d, f->a, 0);
     long stride = stride_for(n);
-    int fds = count_entries("/proc/self/fd"), threads = count_entries("/proc/self/task");
+    int fds = settled_entries("/proc/self/fd"), threads = count_entries("/proc/self/task");
     size_t ninputs = d.rt->ninputs;
     long in_commit = 0;
     for (long i = 0; i < n; i += stride) {

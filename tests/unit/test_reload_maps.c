@@ -93,15 +93,16 @@ static void test_outputs(void **state)
         OUT("newname", "/n"));
     entry_is(&p.m.out[0], SL_RELOAD_KEEP, 4);  /* moved: kept at its new index */
     entry_is(&p.m.out[1], SL_RELOAD_KEEP, 0);  /* kept */
-    entry_is(&p.m.out[2], SL_RELOAD_OPEN, -1); /* changed: a new sink */
+    entry_is(&p.m.out[2], SL_RELOAD_CHANGE, 1); /* changed: the same sink, a new instance */
     entry_is(&p.m.out[3], SL_RELOAD_OPEN, -1); /* added */
     entry_is(&p.m.out[4], SL_RELOAD_OPEN, -1); /* renamed: a name is a setting */
     assert_true(p.m.out_kept[0]);
-    assert_false(p.m.out_kept[1]); /* changed: the old one closes */
+    assert_true(p.m.out_kept[1]);  /* changed: its sink goes on */
     assert_false(p.m.out_kept[2]); /* removed */
     assert_false(p.m.out_kept[3]); /* renamed away */
     assert_true(p.m.out_kept[4]);
     assert_int_equal(p.m.out_kept_n, 2);
+    assert_int_equal(p.m.out_changed_n, 1);
     pair_free(&p);
 }
 
@@ -115,7 +116,7 @@ static void test_output_settings(void **state)
         "output 'f' { type = 'file', path = '/f', format = 'json' }\n",
         "output 'q' { type = 'file', path = '/q', queue = { capacity = 200 } }\n"
         "output 'f' { type = 'file', format = 'json', path = '/f' }\n");
-    entry_is(&p.m.out[0], SL_RELOAD_OPEN, -1);
+    entry_is(&p.m.out[0], SL_RELOAD_CHANGE, 0);
     entry_is(&p.m.out[1], SL_RELOAD_KEEP, 1); /* the same keys in another order */
     assert_int_equal(p.m.out_kept_n, 1);
     pair_free(&p);
