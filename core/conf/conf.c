@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -304,7 +305,9 @@ static bool kv_equal(const struct sl_kv *a, const struct sl_kv *b)
         return false;
     switch (a->type) {
     case SL_KV_STRING: return str_eq(a->str, b->str);
-    case SL_KV_NUMBER: return a->dnum == b->dnum;
+    /* NaN (0/0 in Lua) is not equal to itself, but a conf is to its copy,
+     * or every reload would restart the output (fuzz_config found it). */
+    case SL_KV_NUMBER: return a->dnum == b->dnum || (isnan(a->dnum) && isnan(b->dnum));
     default: return a->num == b->num;
     }
 }
