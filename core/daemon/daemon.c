@@ -325,11 +325,15 @@ void sl_daemon_stop(struct sl_daemon *d)
         before.written += s.written;
         before.dropped += s.dropped;
         before.failed += s.failed;
+        before.abandoned += s.abandoned;
         queued += s.queue_depth;
     }
     sl_runtime_stop(d->rt, &d->closed);
     d->rt = NULL;
-    uint64_t lost = (d->closed.dropped - before.dropped) + (d->closed.failed - before.failed);
+    /* Given up while closing: batches still failing at the deadline, and
+     * what blocked inputs had parked (abandoned); drops meanwhile. */
+    uint64_t lost = (d->closed.dropped - before.dropped) + (d->closed.failed - before.failed)
+                    + (d->closed.abandoned - before.abandoned);
     sl_log(SL_LOG_NOTICE, 0,
            "stopped: %llu messages written, %llu dropped, %llu failed, %llu unrouted, "
            "%llu lost at shutdown (%llu were queued when it began)",

@@ -114,7 +114,7 @@ static bool offer(struct sl_input *in, size_t s, struct sl_msg **buf, size_t len
     size_t taken = sl_sink_offer(sink, buf, len, in->wakefd);
     for (size_t i = taken; i < len; i++) {
         if (park(parked, buf[i], (uint16_t)s) < 0)
-            sl_sink_discard(sink, &buf[i], 1);
+            sl_sink_abandon(sink, &buf[i], 1);
     }
     return taken == len;
 }
@@ -207,7 +207,7 @@ bool sl_input_retry(struct sl_input *in, struct sl_parked *parked)
 void sl_parked_drop(struct sl_input *in, struct sl_parked *parked)
 {
     for (size_t i = 0; i < parked->n; i++)
-        sl_sink_discard(in->routing->sinks[parked->v[i].sink], &parked->v[i].m, 1);
+        sl_sink_abandon(in->routing->sinks[parked->v[i].sink], &parked->v[i].m, 1);
     free(parked->v);
     *parked = (struct sl_parked){0};
 }
