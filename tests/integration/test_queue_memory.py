@@ -35,10 +35,20 @@ def rss_bytes(pid):
     raise AssertionError("no VmRSS in /proc/PID/status")
 
 
+def under_asan(pid):
+    """ASan keeps freed memory in quarantine (256 MiB): RSS measures it."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 @sluicetest.timeout(120)
 def test_small_messages_do_not_pin_large_chunks():
-    big = b"<14>Nov 22 10:00:00 h big[1]: " + b"x" * int(os.environ.get("BIG", "60000"))
+    big = b"<14>Nov 22 10:00:00 h big[1]: " + b"x" * 60000
     with Daemon(CONFIG) as d:
+        if under_asan(d.pid):
+            print("SKIP: sluiced runs under AddressSanitizer, whose quarantine of freed "
+                  "memory the resident size would measure")
+            return
         open(d.path("fail"), "w").close()  # the output refuses every write
         base = rss_bytes(d.pid)
         with tcp_connect(d.address("tcp")) as s:
