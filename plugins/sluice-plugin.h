@@ -45,8 +45,8 @@ extern "C" {
 /* Return codes of write(), flush() and reopen(). */
 enum sluice_status {
     SLUICE_OK = 0,
-    SLUICE_RETRY = 1, /* transient failure: the same batch is offered again later */
-    SLUICE_FATAL = 2  /* the batch cannot be written: it is counted as failed */
+    SLUICE_RETRY = 1, /* failed; the plugin keeps what it wrote: the same batch comes again */
+    SLUICE_FATAL = 2  /* failed; the plugin kept nothing of the batch: it comes again, anew */
 };
 
 /* Levels for host->log(), as in syslog(3). */
@@ -196,7 +196,10 @@ struct sluice_output_plugin {
     int (*open)(const struct sluice_host *host, const sluice_config *cfg, void **state,
                 char *err, size_t errlen);
     /* Writes n messages in order. SLUICE_RETRY offers the same batch again
-     * after a pause; SLUICE_FATAL counts it as failed. */
+     * after a pause (see the batch contract below). SLUICE_FATAL says the
+     * plugin kept nothing of it; the daemon offers the same messages again
+     * after a pause too, as a new batch: a write error is never a reason to
+     * discard (an older daemon counted a FATAL batch as failed). */
     int (*write)(void *state, const sluice_msg *const *msgs, size_t n);
     /* Makes written data durable enough for a clean shutdown (NULL: no-op). */
     int (*flush)(void *state);
@@ -237,6 +240,12 @@ struct sluice_output_plugin {
      * sluice_status: SLUICE_OK, or another, which the daemon logs (once
      * until it answers SLUICE_OK again). */
     int (*tick)(void *state);
+    /* Optional (NULL: none). After write() answered SLUICE_RETRY: how many
+     * messages of that batch, from the first, are written in full (the
+     * plugin keeps the rest for the retry). The daemon asks when it gives
+     * the batch up at shutdown, just before abandon(), and counts only the
+     * others as lost; without it, the whole batch. Worker thread. */
+    size_t (*progress)(void *state);
 };
 
 /* True when the plugin's descriptor has `member` (one appended after the

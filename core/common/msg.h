@@ -9,7 +9,9 @@
  * Memory: the input thread owns a struct sl_msgpool and carves messages out
  * of its current chunk (no malloc per message). A chunk is freed when the
  * pool has moved on and the last message in it is released, whichever thread
- * releases it.
+ * releases it. A message over an eighth of a chunk gets a chunk of its own,
+ * so a small message kept in a queue never keeps large ones' memory alive
+ * (msg.c).
  */
 #ifndef SL_MSG_H
 #define SL_MSG_H

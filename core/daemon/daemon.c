@@ -396,6 +396,7 @@ void sl_daemon_stop(struct sl_daemon *d)
         before.written += s.written;
         before.dropped += s.dropped;
         before.failed += s.failed;
+        before.abandoned += s.abandoned;
         queued += s.queue_depth;
     }
     int64_t deadline = sl_now_ms() + SL_DRAIN_TIMEOUT_MS; /* one for everything */
@@ -404,7 +405,10 @@ void sl_daemon_stop(struct sl_daemon *d)
     sl_runtime_stop(d->rt, deadline, &d->closed);
     d->rt = NULL;
     sl_daemon_reap(d, true);
-    uint64_t lost = (d->closed.dropped - before.dropped) + (d->closed.failed - before.failed);
+    /* Given up while closing: batches still failing at the deadline, and
+     * what blocked inputs had parked (abandoned); drops meanwhile. */
+    uint64_t lost = (d->closed.dropped - before.dropped) + (d->closed.failed - before.failed)
+                    + (d->closed.abandoned - before.abandoned);
     sl_log(SL_LOG_NOTICE, 0,
            "stopped: %llu messages written, %llu dropped, %llu failed, %llu unrouted, "
            "%llu lost at shutdown (%llu were queued when it began)",

@@ -68,6 +68,21 @@ static void stats_input(struct sluice_buf *b, struct sl_input *in)
     sl_buf_append(b, "}", 1);
 }
 
+/* What stats shows of an output's last failing write() answer. */
+static const char *last_error_name(int rc)
+{
+    switch (rc) {
+    case 0:
+        return "";
+    case SLUICE_RETRY:
+        return "write() answered RETRY";
+    case SLUICE_FATAL:
+        return "write() answered FATAL";
+    default:
+        return "write() answered an unknown status";
+    }
+}
+
 static void stats_output(struct sluice_buf *b, struct sl_sink *k)
 {
     const struct sl_output_conf *c = sl_sink_conf(k);
@@ -78,10 +93,13 @@ static void stats_output(struct sluice_buf *b, struct sl_sink *k)
     json_str(b, c->type);
     appendf(b,
             ",\"enqueued\":%llu,\"written\":%llu,\"dropped\":%llu,\"failed\":%llu,"
-            "\"queue_depth\":%zu,\"queue_capacity\":%zu,\"policy\":\"%s\"}",
+            "\"queue_depth\":%zu,\"queue_capacity\":%zu,\"policy\":\"%s\","
+            "\"abandoned\":%llu,\"write_errors\":%llu,\"state\":\"%s\",\"last_error\":\"%s\"}",
             (unsigned long long)s.enqueued, (unsigned long long)s.written,
             (unsigned long long)s.dropped, (unsigned long long)s.failed, s.queue_depth,
-            c->queue_capacity, c->policy == SL_POLICY_DROP ? "drop" : "block");
+            c->queue_capacity, c->policy == SL_POLICY_DROP ? "drop" : "block",
+            (unsigned long long)s.abandoned, (unsigned long long)s.write_errors,
+            s.retrying ? "retrying" : "ok", last_error_name(s.last_error));
 }
 
 

@@ -117,7 +117,7 @@ static bool offer(struct sl_input *in, size_t s, struct sl_msg **buf, size_t len
     size_t taken = sl_sink_offer(sink, buf, len, in->wakefd);
     for (size_t i = taken; i < len; i++) {
         if (park(in, parked, buf[i], sink) < 0)
-            sl_sink_discard(sink, &buf[i], 1);
+            sl_sink_abandon(sink, &buf[i], 1);
     }
     return taken == len;
 }
@@ -173,7 +173,7 @@ static bool routes_to(const struct sl_routing *r, const struct sl_sink *sink)
 }
 
 /* Once per plan and list: what was parked for an output the plan no longer
- * has is given up, counted as dropped there. The removed sink is still
+ * has is given up, counted as abandoned there. The removed sink is still
  * open: the main thread closes it only after every kept input switched. */
 static void forget_removed(struct sl_input *in, struct sl_parked *parked)
 {
@@ -182,7 +182,7 @@ static void forget_removed(struct sl_input *in, struct sl_parked *parked)
         if (routes_to(in->routing, parked->v[i].sink))
             parked->v[keep++] = parked->v[i];
         else
-            sl_sink_discard(parked->v[i].sink, &parked->v[i].m, 1);
+            sl_sink_abandon(parked->v[i].sink, &parked->v[i].m, 1);
     }
     parked->n = keep;
     parked->gen = in->plan_gen;
@@ -237,7 +237,7 @@ bool sl_input_retry(struct sl_input *in, struct sl_parked *parked)
 void sl_parked_drop(struct sl_input *in, struct sl_parked *parked)
 {
     for (size_t i = 0; i < parked->n; i++)
-        sl_sink_discard(parked->v[i].sink, &parked->v[i].m, 1);
+        sl_sink_abandon(parked->v[i].sink, &parked->v[i].m, 1);
     free(parked->v);
     *parked = (struct sl_parked){0};
 }

@@ -96,7 +96,8 @@ bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
  * before anything else touches it (unpark), while removed outputs are
  * still open. */
 bool sl_input_retry(struct sl_input *in, struct sl_parked *parked);
-/* Releases parked messages, counting them as dropped at their outputs. */
+/* Releases parked messages, counting them as abandoned at their outputs
+ * (sl_sink_abandon: not dropped, the drop policy's counter). */
 void sl_parked_drop(struct sl_input *in, struct sl_parked *parked);
 /* Adds fd to the epoll set for reading (on), or takes it out (a paused
  * source: out of the set, even a hang-up cannot spin the loop); tag comes

@@ -5,13 +5,23 @@
  * owns one job list per worker), so a slow or failing output only ever holds
  * up itself. The worker takes up to BATCH messages per lock round-trip and
  * hands them to the plugin's write() in one call; the plugin formats the
- * whole batch and writes it with as few system calls as it can. A RETRY
- * answer makes the worker back off (10 ms doubling to 1 s) and offer the same
- * batch again, so nothing is lost or written twice while the disk is full;
- * only a retry still failing at the shutdown deadline gives the batch up,
- * and then abandon() tells the plugin first, because the messages' memory
- * is reused at once and their addresses cannot tell a new batch from the
- * old one. tick() runs by the clock (TICK_MS), when idle, under load and
+ * whole batch and writes it with as few system calls as it can. A failed
+ * write, RETRY or FATAL alike, makes the worker back off (10 ms doubling to
+ * 1 s) and offer the same batch again, whatever the policy: a read-only
+ * file system, a file made immutable or a full disk is a state of the
+ * destination that an administrator clears, not a verdict on the messages,
+ * and discarding the batch (what a FATAL did before) lost 20,357 of 30,000
+ * messages under `block` in a test. The queue fills meanwhile and the
+ * policy applies to what does not fit (block parks it, drop counts it
+ * dropped), as syslog-ng does with a failing destination. A RETRY keeps
+ * the plugin's progress (the batch contract), a FATAL says it kept none.
+ * Only a try still failing at the shutdown deadline gives the batch up:
+ * progress() says how much of it is written, the rest is abandoned, and
+ * abandon() tells the plugin first, because the messages' memory is
+ * reused at once and their addresses cannot tell a new batch from the old
+ * one. The failure is logged when it starts, at most once a minute while
+ * it lasts, and when it ends: a failing destination must not flood the
+ * log with a line per try. tick() runs by the clock (TICK_MS), when idle, under load and
  * between the tries of a batch alike, so time-driven work (rotation by
  * age, reconnects) needs no message to arrive and no write to succeed.
  * The sink, not its callers, applies the output's policy when the queue is
@@ -59,7 +69,17 @@
 #define GATHER_US 200
 
 struct counters {
-    atomic_uint_fast64_t enqueued, written, dropped, failed;
+    atomic_uint_fast64_t enqueued, written, dropped, failed, abandoned, write_errors;
+    atomic_bool retrying; /* for stats: the batch in hand waits for its next try */
+    atomic_int last_error; /* the last failing answer of write(); 0: none yet */
+};
+
+/* The worker's record of a streak of failed writes: for the log lines. */
+struct failing {
+    struct sl_ratelimit log; /* the lines while it lasts (set up by the worker) */
+    unsigned tries;          /* failed tries of the batch in hand */
+    int64_t since_ms;        /* when the first of them failed */
+    bool logged;             /* its first line was written: so is its end */
 };
 
 /* A plugin instance and what it borrows (sink.h). */
@@ -99,6 +119,7 @@ struct sl_sink {
     int64_t stop_deadline_ms; /* monotonic; after it a stuck retry gives up */
     int64_t next_tick_ms;     /* worker only: when tick() is due */
     bool tick_failing;        /* worker only: the last tick() was not OK */
+    struct failing failing;   /* worker only */
     struct counters stats;
 };
 
@@ -153,8 +174,74 @@ static void backoff(struct sl_sink *s, int delay_ms)
     s->retrying = false;
 }
 
-/* Writes one batch, retrying as long as the plugin says RETRY and we are not
- * past the stop deadline. */
+static const char *answer_name(int rc)
+{
+    return rc == SLUICE_RETRY ? "RETRY" : rc == SLUICE_FATAL ? "FATAL" : "an unknown status";
+}
+
+/* A try of the batch in hand failed with rc: counted, shown in stats, and
+ * logged when the streak starts and then under the rate limit. Worker. */
+static void write_failed(struct sl_sink *s, int rc, size_t n)
+{
+    struct failing *f = &s->failing;
+    atomic_fetch_add_explicit(&s->stats.write_errors, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->stats.last_error, rc, memory_order_relaxed);
+    atomic_store_explicit(&s->stats.retrying, true, memory_order_relaxed);
+    if (f->tries++ == 0)
+        f->since_ms = sl_now_ms();
+    if (!sl_ratelimit_ok(&f->log))
+        return;
+    if (!f->logged)
+        sl_log(SL_LOG_ERR, 0, "output \"%s\": write() answered %s; its %zu messages are kept "
+               "and offered again until it works (logged once a minute at most)", name_of(s),
+               answer_name(rc), n);
+    else
+        sl_log(SL_LOG_ERR, 0, "output \"%s\": write() still answers %s after %u tries in "
+               "%lld s; %zu messages kept", name_of(s), answer_name(rc), f->tries,
+               (long long)((sl_now_ms() - f->since_ms) / 1000), n);
+    f->logged = true;
+}
+
+/* The batch in hand is written: a streak of failures, if any, has ended. */
+static void write_worked(struct sl_sink *s)
+{
+    struct failing *f = &s->failing;
+    if (f->tries == 0)
+        return;
+    if (f->logged)
+        sl_log(SL_LOG_NOTICE, 0, "output \"%s\": write() works again after %u failed tries "
+               "in %lld ms", name_of(s), f->tries, (long long)(sl_now_ms() - f->since_ms));
+    f->tries = 0;
+    f->logged = false;
+    atomic_store_explicit(&s->stats.retrying, false, memory_order_relaxed);
+}
+
+/* The shutdown deadline passed with the batch still failing (the last
+ * answer rc): what the plugin says it wrote of it counts as written, the
+ * rest as abandoned. A plugin that answered FATAL kept nothing to resume
+ * (and nothing to forget); without progress(), nothing counts as written. */
+static void give_up(struct sl_sink *s, int rc, size_t n)
+{
+    const struct sluice_output_plugin *api = s->api;
+    size_t done = 0;
+    if (rc == SLUICE_RETRY) {
+        if (SLUICE_PLUGIN_HAS(api, progress) && api->progress != NULL)
+            done = api->progress(s->state);
+        abandon(s);
+    }
+    if (done > n)
+        done = n; /* a plugin bug: do not count more than the batch */
+    sl_log(SL_LOG_ERR, 0, "output \"%s\": still failing at shutdown, %zu of %zu messages lost",
+           name_of(s), n - done, n);
+    atomic_fetch_add_explicit(&s->stats.written, done, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->stats.abandoned, n - done, memory_order_relaxed);
+    s->failing.tries = 0;
+    s->failing.logged = false;
+    atomic_store_explicit(&s->stats.retrying, false, memory_order_relaxed);
+}
+
+/* Writes one batch, trying again after any failure until it works or the
+ * stop deadline has passed (DESIGN). Worker. */
 static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
 {
     int delay = 10;
@@ -164,18 +251,12 @@ static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
         int rc = s->api->write(s->state, (const sluice_msg *const *)batch, n);
         if (rc == SLUICE_OK) {
             atomic_fetch_add_explicit(&s->stats.written, n, memory_order_relaxed);
+            write_worked(s);
             return;
         }
-        if (rc != SLUICE_RETRY) {
-            sl_log(SL_LOG_ERR, 0, "output \"%s\": write failed, %zu messages lost", name_of(s), n);
-            atomic_fetch_add_explicit(&s->stats.failed, n, memory_order_relaxed);
-            return;
-        }
+        write_failed(s, rc, n);
         if (atomic_load(&s->stopping) && sl_now_ms() >= s->stop_deadline_ms) {
-            sl_log(SL_LOG_ERR, 0, "output \"%s\": still failing at shutdown, %zu messages lost",
-                   name_of(s), n);
-            abandon(s);
-            atomic_fetch_add_explicit(&s->stats.failed, n, memory_order_relaxed);
+            give_up(s, rc, n);
             return;
         }
         backoff(s, delay);
@@ -244,7 +325,8 @@ static int call(struct sl_sink *s, int (*fn)(void *), const char *what)
  * every reopen, and the flushes whose messages are all written. */
 static void take_ready(struct sl_sink *s, struct sl_sink_ticket **out)
 {
-    uint64_t done = atomic_load(&s->stats.written) + atomic_load(&s->stats.failed);
+    uint64_t done = atomic_load(&s->stats.written) + atomic_load(&s->stats.failed)
+                    + atomic_load(&s->stats.abandoned);
     struct sl_sink_ticket **tail = out;
     pthread_mutex_lock(&s->req_mu);
     struct sl_sink_ticket **p = &s->req_head;
@@ -332,6 +414,8 @@ static void *worker_main(void *arg)
     struct sl_sink *s = arg;
     struct sl_msg *batch[BATCH];
     s->next_tick_ms = sl_now_ms() + TICK_MS;
+    s->failing.log.interval = 60; /* the lines of a failing write: 1 a minute */
+    s->failing.log.burst = 1;
     for (;;) {
         size_t n = sl_queue_pop(s->queue, batch, BATCH, pop_timeout(s, sl_now_ms()));
         handle_requests(s);
@@ -607,6 +691,13 @@ void sl_sink_discard(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
     for (size_t i = 0; i < n; i++)
         sl_msg_unref(msgs[i]);
 }
+
+void sl_sink_abandon(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
+{
+    count(&s->stats.abandoned, n);
+    for (size_t i = 0; i < n; i++)
+        sl_msg_unref(msgs[i]);
+}
 /* }=== */
 
 const struct sl_output_conf *sl_sink_conf(const struct sl_sink *s)
@@ -621,6 +712,10 @@ void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out)
         .written = atomic_load_explicit(&s->stats.written, memory_order_relaxed),
         .dropped = atomic_load_explicit(&s->stats.dropped, memory_order_relaxed),
         .failed = atomic_load_explicit(&s->stats.failed, memory_order_relaxed),
+        .abandoned = atomic_load_explicit(&s->stats.abandoned, memory_order_relaxed),
+        .write_errors = atomic_load_explicit(&s->stats.write_errors, memory_order_relaxed),
+        .retrying = atomic_load_explicit(&s->stats.retrying, memory_order_relaxed),
+        .last_error = atomic_load_explicit(&s->stats.last_error, memory_order_relaxed),
         .queue_depth = sl_queue_depth(s->queue),
     };
 }
@@ -659,6 +754,7 @@ void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *tot
         totals->written += atomic_load(&s->stats.written);
         totals->dropped += atomic_load(&s->stats.dropped);
         totals->failed += atomic_load(&s->stats.failed);
+        totals->abandoned += atomic_load(&s->stats.abandoned);
     }
     sink_free(s);
 }

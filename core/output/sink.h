@@ -22,8 +22,12 @@ struct sl_sink; /* opaque: sink.c */
 struct sl_sink_stats {
     uint64_t enqueued;
     uint64_t written;
-    uint64_t dropped; /* policy drop, and parked messages lost at shutdown */
-    uint64_t failed;  /* messages in batches the plugin called SLUICE_FATAL, or given up */
+    uint64_t dropped;   /* policy drop: a full queue refused them */
+    uint64_t failed;    /* kept for stats readers: always 0, a refused batch is retried */
+    uint64_t abandoned; /* given up unwritten when the output or its input closed */
+    uint64_t write_errors; /* write() calls that answered other than SLUICE_OK */
+    bool retrying;         /* the batch in hand failed and waits for its next try */
+    int last_error;        /* the last failing answer of write() (enum sluice_status); 0: none */
     size_t queue_depth;
 };
 
@@ -59,9 +63,15 @@ void sl_sink_notify_room(struct sl_sink *s, int room_fd);
 void sl_sink_cancel_notify(struct sl_sink *s, int room_fd);
 
 /* Thread: any. Releases msgs[0..n) (taking their references), counting
- * them as dropped at this output: messages parked for it that will never
- * be offered, at shutdown or when out of memory to park them. */
+ * them as dropped at this output, as its drop policy does. */
 void sl_sink_discard(struct sl_sink *s, struct sl_msg *const *msgs, size_t n);
+
+/* Thread: any. Releases msgs[0..n) (taking their references), counting
+ * them as abandoned at this output: messages parked for it by a blocked
+ * input that will never be offered (the input closes: shutdown, reload),
+ * or that there was no memory to park. Not `dropped`, which is the drop
+ * policy's alone. */
+void sl_sink_abandon(struct sl_sink *s, struct sl_msg *const *msgs, size_t n);
 
 enum sl_sink_op {
     SL_SINK_REOPEN, /* the plugin's reopen(): what is written after goes to new files */
@@ -135,7 +145,7 @@ void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next);
 void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out);
 
 struct sl_sink_totals {
-    uint64_t written, dropped, failed;
+    uint64_t written, dropped, failed, abandoned;
 };
 
 /* Thread: main. Starts the stop and returns at once: the worker drains the

@@ -80,6 +80,39 @@ static void oversized_message_gets_its_own_chunk(void **state)
     free(raw);
 }
 
+/* Issue item 2: a small message must not share a chunk with large ones,
+ * or, queued, it keeps their 128 KiB alive after they were released. A
+ * message over an eighth of a chunk gets one of its own, and the small
+ * messages around it stay together in the pool's current chunk. */
+static void large_message_does_not_share_a_chunk_with_small_ones(void **state)
+{
+    struct sl_msgpool pool;
+    sl_msgpool_init(&pool, "mixed");
+    size_t len = 60000;
+    char *raw = malloc(len);
+    memset(raw, 'x', len);
+    struct sl_msg *before = sl_msg_new(&pool, "small", 5, NULL, 0);
+    struct sl_msg *big = sl_msg_new(&pool, raw, len, "peer", 4);
+    struct sl_msg *after = sl_msg_new(&pool, "small", 5, NULL, 0);
+    assert_non_null(big);
+    assert_ptr_not_equal(big->chunk, before->chunk);
+    assert_ptr_equal(after->chunk, before->chunk);
+    assert_int_equal(big->raw.len, len);
+    assert_int_equal(big->raw.p[len - 1], 'x');
+    assert_memory_equal(big->peer.p, "peer", 4);
+    assert_memory_equal(big->input.p, "mixed", 5);
+    /* Just under the bound still shares: the hot path is unchanged. */
+    struct sl_msg *mid = sl_msg_new(&pool, raw, 16 * 1024 - 512, NULL, 0);
+    assert_ptr_equal(mid->chunk, before->chunk);
+    sl_msg_unref(big); /* freed at once (ASan: not leaked, not used after) */
+    sl_msg_unref(mid);
+    sl_msg_unref(before);
+    sl_msgpool_release(&pool);
+    assert_memory_equal(after->raw.p, "small", 5);
+    sl_msg_unref(after);
+    free(raw);
+}
+
 /* A chunk whose messages are all released is reused by its pool, not
  * given back to malloc. */
 static void released_chunk_is_reused(void **state)
@@ -541,6 +574,7 @@ int main(void)
         cmocka_unit_test(new_message_copies_raw_and_peer),
         cmocka_unit_test(messages_outlive_the_pool),
         cmocka_unit_test(oversized_message_gets_its_own_chunk),
+        cmocka_unit_test(large_message_does_not_share_a_chunk_with_small_ones),
         cmocka_unit_test(released_chunk_is_reused),
         cmocka_unit_test(long_input_name_is_cut),
         cmocka_unit_test(heap_message),

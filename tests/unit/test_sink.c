@@ -28,6 +28,9 @@ struct fake {
     atomic_int reopen_ms; /* how long reopen() takes */
     atomic_uint writes, written, abandons, reopens, flushes, ticks, opens, closes;
     atomic_uint retries_left; /* write answers RETRY this often, then write_answer */
+    atomic_uint fatals_left;  /* then FATAL this often, then write_answer */
+    atomic_size_t progress;   /* what progress() says is written of a RETRY batch */
+    atomic_uint progress_calls;
     atomic_uintptr_t last_first; /* the first message of the last batch offered */
     atomic_size_t last_n;
 };
@@ -82,6 +85,11 @@ static int fake_write(void *state, const sluice_msg *const *msgs, size_t n)
         atomic_store(&F.retries_left, left - 1);
         return SLUICE_RETRY;
     }
+    left = atomic_load(&F.fatals_left);
+    if (left > 0) {
+        atomic_store(&F.fatals_left, left - 1);
+        return SLUICE_FATAL;
+    }
     int rc = atomic_load(&F.write_answer);
     if (rc == SLUICE_OK)
         atomic_fetch_add(&F.written, (unsigned)n);
@@ -119,6 +127,12 @@ static int fake_tick(void *state)
     return atomic_load(&F.tick_answer);
 }
 
+static size_t fake_progress(void *state)
+{
+    atomic_fetch_add(&F.progress_calls, 1);
+    return atomic_load(&F.progress);
+}
+
 static const struct sluice_output_plugin fake_api = {
     .abi_version = SLUICE_PLUGIN_ABI_VERSION,
     .size = sizeof(struct sluice_output_plugin),
@@ -130,6 +144,7 @@ static const struct sluice_output_plugin fake_api = {
     .close = fake_close,
     .abandon = fake_abandon,
     .tick = fake_tick,
+    .progress = fake_progress,
 };
 
 /* The same plugin as built before abandon() and tick() were appended: its
@@ -187,7 +202,8 @@ static void test_given_up_retry_is_abandoned(void **state)
     struct sl_sink_totals t = {0};
     sl_sink_close(s, 50, &t);
     assert_int_equal(atomic_load(&F.abandons), 1);
-    assert_int_equal(t.failed, 3);
+    assert_int_equal(t.abandoned, 3);
+    assert_int_equal(t.failed, 0);
     assert_int_equal(t.written, 0);
     assert_int_equal(atomic_load(&F.closes), 1);
 }
@@ -207,16 +223,131 @@ static void test_retry_then_ok_is_not_abandoned(void **state)
     assert_int_equal(t.failed, 0);
 }
 
+/* A FATAL batch kept nothing in the plugin: given up at the deadline, it
+ * needs no abandon() and counts nothing as written. */
 static void test_fatal_is_not_abandoned(void **state)
 {
     fake_reset();
     atomic_store(&F.write_answer, SLUICE_FATAL);
+    atomic_store(&F.progress, 2);
     struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
     push_n(s, 4);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 50, &t);
+    assert_int_equal(atomic_load(&F.abandons), 0);
+    assert_int_equal(atomic_load(&F.progress_calls), 0);
+    assert_int_equal(t.abandoned, 4);
+    assert_int_equal(t.written, 0);
+}
+
+/* Issue item 10: under block, a write error is never a reason to discard.
+ * A plugin that answers FATAL (EROFS, EPERM) for a while and then works
+ * gets every message written, once, and the stats show the streak. */
+static void test_block_keeps_a_fatal_batch_until_it_works(void **state)
+{
+    fake_reset();
+    atomic_store(&F.fatals_left, 5);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 4);
+    assert_true(wait_count(&F.writes, 2, 2000) >= 2);
+    struct sl_sink_stats st;
+    sl_sink_stats(s, &st);
+    assert_true(st.retrying);
+    assert_int_equal(st.last_error, SLUICE_FATAL);
+    assert_true(wait_count(&F.written, 4, 5000) == 4);
     struct sl_sink_totals t = {0};
     sl_sink_close(s, 1000, &t);
-    assert_int_equal(atomic_load(&F.abandons), 0);
-    assert_int_equal(t.failed, 4);
+    assert_int_equal(atomic_load(&F.writes), 6); /* 5 refused, 1 written */
+    assert_int_equal(t.written, 4);
+    assert_int_equal(t.failed, 0);
+    assert_int_equal(t.abandoned, 0);
+}
+
+/* Under drop, too, a refused batch is offered again (as syslog-ng keeps
+ * retrying a failing destination): what is lost is only what did not fit
+ * the queue meanwhile, counted as dropped. */
+static void test_drop_keeps_a_fatal_batch_and_drops_only_the_overflow(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_FATAL);
+    struct sl_sink *s = open_fake(&fake_api, 4, SL_POLICY_DROP);
+    push_n(s, 4);
+    assert_true(wait_count(&F.writes, 2, 2000) >= 2); /* the worker holds those 4 */
+    push_n(s, 10); /* 4 fit the queue, 6 are dropped */
+    struct sl_sink_stats st;
+    sl_sink_stats(s, &st);
+    assert_true(st.retrying);
+    assert_true(st.write_errors >= 2);
+    atomic_store(&F.write_answer, SLUICE_OK);
+    assert_true(wait_count(&F.written, 8, 5000) == 8);
+    sl_sink_stats(s, &st);
+    assert_false(st.retrying);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 1000, &t);
+    assert_int_equal(t.written, 8);
+    assert_int_equal(t.dropped, 6);
+    assert_int_equal(t.failed, 0);
+    assert_int_equal(t.abandoned, 0);
+}
+
+/* Issue item 12: a batch given up at shutdown after a RETRY with progress
+ * (the plugin wrote part of it: a partial write()) counts only its
+ * unwritten part as lost; the written part is written. */
+static void test_shutdown_counts_only_the_unwritten_part_lost(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    atomic_store(&F.progress, 3);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 5);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 50, &t);
+    assert_int_equal(atomic_load(&F.abandons), 1);
+    assert_int_equal(t.written, 3);
+    assert_int_equal(t.abandoned, 2);
+    assert_int_equal(t.failed, 0);
+}
+
+/* A progress() past the batch is a plugin bug: it counts the batch, no more. */
+static void test_progress_past_the_batch_is_clamped(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    atomic_store(&F.progress, 99);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 2);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 50, &t);
+    assert_int_equal(t.written, 2);
+    assert_int_equal(t.abandoned, 0);
+}
+
+/* Item 5: one message at a time into a refusing plugin, 8 tries: the old
+ * worker logged a line per refused batch, the new one a line when the
+ * streak starts, at most one more a minute, and one when it ends. */
+static void refused_eight_times(void)
+{
+    atomic_store(&F.fatals_left, 8);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    for (unsigned i = 0; i < 8; i++) {
+        push_n(s, 1);
+        assert_true(wait_count(&F.writes, i + 1, 3000) >= i + 1);
+    }
+    assert_true(wait_count(&F.written, 8, 5000) == 8);
+    sl_sink_close(s, 1000, NULL);
+}
+
+static int count_logged(void (*fn)(void), const char *needle);
+
+static void test_write_errors_are_rate_limited_in_the_log(void **state)
+{
+    fake_reset();
+    int n = count_logged(refused_eight_times, "output \"fake\"");
+    assert_true(n >= 1);
+    assert_true(n <= 3);
 }
 
 static void test_tick_while_idle(void **state)
@@ -321,7 +452,7 @@ static void test_old_descriptor_without_abandon_and_tick(void **state)
     sl_sink_close(s, 50, &t);
     assert_int_equal(atomic_load(&F.ticks), 0);
     assert_int_equal(atomic_load(&F.abandons), 0);
-    assert_int_equal(t.failed, 2);
+    assert_int_equal(t.abandoned, 2);
 }
 /* }=== */
 
@@ -690,14 +821,15 @@ static void test_offer_block_hands_back_the_rest(void **state)
     assert_int_equal(st.dropped, 0);
     /* What was handed back goes in on the next offer. */
     assert_int_equal(sl_sink_offer(s, m + 4, 4, efd), 4);
-    sl_sink_discard(s, m + 8, 2); /* parked, never offered: dropped */
+    sl_sink_abandon(s, m + 8, 2); /* parked, never offered: abandoned, not dropped */
     sl_sink_stats(s, &st);
     assert_int_equal(st.enqueued, 8);
-    assert_int_equal(st.dropped, 2);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.abandoned, 2);
     struct sl_sink_totals t = {0};
     sl_sink_close(s, 30, &t);
-    assert_int_equal(t.failed, 8);
-    assert_int_equal(t.dropped, 2);
+    assert_int_equal(t.abandoned, 10);
+    assert_int_equal(t.dropped, 0);
     close(efd);
 }
 
@@ -738,10 +870,13 @@ static void test_counters(void **state)
     assert_int_equal(sl_sink_conf(s)->queue_capacity, 100);
     atomic_store(&F.write_answer, SLUICE_FATAL);
     push_n(s, 2);
+    assert_true(wait_count(&F.writes, 3, 2000) >= 3);
+    sl_sink_stats(s, &st);
+    assert_true(st.write_errors >= 1);
     struct sl_sink_totals t = {0};
-    sl_sink_close(s, 1000, &t);
+    sl_sink_close(s, 50, &t);
     assert_int_equal(t.written, 7);
-    assert_int_equal(t.failed, 2);
+    assert_int_equal(t.abandoned, 2);
 }
 /* }=== */
 
@@ -751,6 +886,11 @@ int main(void)
         cmocka_unit_test(test_given_up_retry_is_abandoned),
         cmocka_unit_test(test_retry_then_ok_is_not_abandoned),
         cmocka_unit_test(test_fatal_is_not_abandoned),
+        cmocka_unit_test(test_block_keeps_a_fatal_batch_until_it_works),
+        cmocka_unit_test(test_drop_keeps_a_fatal_batch_and_drops_only_the_overflow),
+        cmocka_unit_test(test_shutdown_counts_only_the_unwritten_part_lost),
+        cmocka_unit_test(test_progress_past_the_batch_is_clamped),
+        cmocka_unit_test(test_write_errors_are_rate_limited_in_the_log),
         cmocka_unit_test(test_tick_while_idle),
         cmocka_unit_test(test_tick_under_load),
         cmocka_unit_test(test_failing_tick_is_logged_once_per_streak),
