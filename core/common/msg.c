@@ -422,6 +422,94 @@ void sl_msg_build_abort(struct sl_msg_builder *b)
 }
 /* }=== */
 
+/* {=== copying a message out of its chunk (msg.h) */
+
+/* True when s points into raw's bytes (then it moves with raw). */
+static bool in_raw(struct sl_str s, struct sl_str raw)
+{
+    uintptr_t p = (uintptr_t)s.p, r = (uintptr_t)raw.p;
+    return s.p != NULL && raw.p != NULL && p >= r && p + s.len <= r + raw.len;
+}
+
+/* The bytes a span takes in a copy: none when it is absent or moves with
+ * raw. */
+static size_t span_cost(struct sl_str s, struct sl_str raw)
+{
+    return s.p == NULL || in_raw(s, raw) ? 0 : s.len;
+}
+
+/* Points *s at its bytes in the copy: beside the copied raw when it was in
+ * raw, else copied to *tail (which advances). */
+static void span_copy(struct sl_str *s, struct sl_str old_raw, char *new_raw, char **tail)
+{
+    if (s->p == NULL)
+        return;
+    if (in_raw(*s, old_raw)) {
+        s->p = new_raw + (s->p - old_raw.p);
+        return;
+    }
+    memcpy(*tail, s->p, s->len);
+    s->p = *tail;
+    *tail += s->len;
+}
+
+#define MSG_SPANS(m)                                                                      \
+    {&(m)->timestamp, &(m)->hostname, &(m)->app_name, &(m)->procid, &(m)->msgid, &(m)->sd, \
+     &(m)->msg, &(m)->peer}
+
+struct sl_msg *sl_msg_copy_out(const struct sl_msg *m)
+{
+    const struct sl_str raw = m->raw;
+    struct sl_str *spans[] = MSG_SPANS((struct sl_msg *)m);
+    size_t bytes = raw.len;
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
+        bytes += span_cost(*spans[i], raw);
+    for (uint32_t i = 0; i < m->nfields; i++)
+        bytes += span_cost(m->fields[i].key, raw) + span_cost(m->fields[i].value, raw);
+    size_t head = ALIGN_UP(sizeof(struct sl_msg) + m->nfields * sizeof(struct sl_field));
+    struct sl_chunk *c = sl_malloc(sizeof *c + head + bytes);
+    if (c == NULL)
+        return NULL;
+    atomic_init(&c->refs, 1);
+    c->size = c->used = head + bytes;
+    c->cache = NULL;
+    c->input_len = m->input.len < sizeof c->input ? m->input.len : sizeof c->input - 1;
+    memcpy(c->input, m->input.p, c->input_len);
+    /* [struct sl_msg][sl_field x n][raw][the other spans' bytes] */
+    struct sl_msg *x = (struct sl_msg *)c->data;
+    struct sl_field *fields = (struct sl_field *)(x + 1);
+    char *new_raw = c->data + head, *tail = new_raw + raw.len;
+    *x = *m;
+    atomic_init(&x->refs, 1);
+    x->chunk = c;
+    x->base = NULL;
+    memcpy(new_raw, raw.p, raw.len);
+    x->raw.p = raw.len > 0 ? new_raw : raw.p;
+    struct sl_str *xs[] = MSG_SPANS(x);
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        span_copy(xs[i], raw, new_raw, &tail);
+    x->input = (struct sl_str){c->input, c->input_len};
+    for (uint32_t i = 0; i < m->nfields; i++) {
+        fields[i] = m->fields[i];
+        span_copy(&fields[i].key, raw, new_raw, &tail);
+        span_copy(&fields[i].value, raw, new_raw, &tail);
+    }
+    x->fields = m->nfields > 0 ? fields : NULL;
+    return x;
+}
+struct sl_msg *sl_msg_unpin(struct sl_msg *m)
+{
+    bool alone = m->chunk != NULL ? m->chunk->cache == NULL : m->base == NULL;
+    if (alone)
+        return m; /* its own chunk (a large message, a copy) or a plain heap one */
+    struct sl_msg *x = sl_msg_copy_out(m);
+    if (x == NULL)
+        return m; /* no memory to copy: it pins as before */
+    sl_msg_unref(m);
+    return x;
+}
+/* }=== */
+
 void sl_msg_unref(struct sl_msg *m)
 {
     if (m == NULL)

@@ -11,7 +11,9 @@
  * pool has moved on and the last message in it is released, whichever thread
  * releases it. A message over an eighth of a chunk gets a chunk of its own,
  * so a small message kept in a queue never keeps large ones' memory alive
- * (msg.c).
+ * (msg.c); and input.c's dispatch copies a message out of its chunk
+ * (sl_msg_unpin) for an output that takes little of what is read, whose
+ * queued messages would each pin a chunk of garbage.
  */
 #ifndef SL_MSG_H
 #define SL_MSG_H
@@ -234,6 +236,18 @@ struct sl_parse_ctx; /* parse/parse.h */
  * input's parse context (local hostname, now), borrowed for the call. */
 typedef int sl_msg_fields_parser(struct sl_msg_builder *b, const struct sl_parse_ctx *ctx);
 /* }=== */
+
+/* Thread: any. A copy of m in memory of its own, sized to fit: every text
+ * field and extra field copied, nothing shared with m's chunk or, for a
+ * rewrite, with its base. For a message kept in a queue while most of its
+ * chunk is garbage (input.c's dispatch): the copy pins only itself. One
+ * reference, the caller's; m is untouched. NULL on ENOMEM. */
+struct sl_msg *sl_msg_copy_out(const struct sl_msg *m);
+/* Thread: any. Takes the caller's reference on m and gives back one on a
+ * message that pins no memory but its own: m itself when it is alone in
+ * its memory already (a large message's own chunk, a copy, a plain heap
+ * message), else sl_msg_copy_out(m) (m when there is no memory for it). */
+struct sl_msg *sl_msg_unpin(struct sl_msg *m);
 
 /* Thread: any. */
 static inline struct sl_msg *sl_msg_ref(struct sl_msg *m)

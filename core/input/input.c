@@ -122,13 +122,40 @@ static bool offer(struct sl_input *in, size_t s, struct sl_msg **buf, size_t len
     return taken == len;
 }
 
+/* Adds a batch of `read` bytes to d's window (its kept part is already
+ * counted) and says whether the output takes so little of what is read
+ * that its messages would pin mostly dead chunks: a queued message keeps
+ * its whole 128 KiB chunk alive, so 10,000 small messages picked out of a
+ * stream nobody else routes held a chunk each, whatever queue.bytes said. */
+static bool sparse(struct sl_density *d, uint64_t read)
+{
+    d->total += read;
+    if (d->total > SL_DENSITY_WINDOW) {
+        d->total /= 2;
+        d->kept /= 2;
+    }
+    return d->kept * SL_DENSITY_PART < d->total;
+}
+
+/* Replaces each of msgs[0..n) by a message alone in its memory (a copy
+ * when it shares a chunk): the price, a malloc and a memcpy per message,
+ * is paid only by an output that takes under a quarter of the bytes read. */
+static void unpin(struct sl_msg **msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        msgs[i] = sl_msg_unpin(msgs[i]);
+}
+
 bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
                        struct sl_parked *parked)
 {
     const struct sl_routing *r = in->routing;
     struct sl_route_out outs[SL_MAX_OUTPUTS];
+    uint64_t read = 0;
     for (size_t i = 0; i < n; i++) {
         struct sl_msg *m = msgs[i];
+        uint64_t cost = sizeof *m + m->raw.len;
+        read += cost;
         size_t k = sl_router_route(&r->router, in->scratch, m, outs);
         if (k == 0) {
             if (!sl_route_scratch_dropped(in->scratch)) /* a drop counted as discarded */
@@ -150,11 +177,14 @@ bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,
             if (x == NULL)
                 x = --originals > 0 ? sl_msg_ref(m) : m;
             in->outbuf[s * SL_DISPATCH_MAX + in->outlen[s]++] = x;
+            in->density[s].kept += cost;
         }
     }
     bool all = true;
     for (size_t s = 0; s < r->nsinks; s++) {
         size_t len = in->outlen[s];
+        if (sparse(&in->density[s], read) && len > 0)
+            unpin(&in->outbuf[s * SL_DISPATCH_MAX], len);
         if (len == 0)
             continue;
         all &= offer(in, s, &in->outbuf[s * SL_DISPATCH_MAX], len, parked);
@@ -287,6 +317,7 @@ static void plan_release(struct sl_input_plan *p)
     sl_router_scratch_free(p->scratch);
     free(p->outbuf);
     free(p->outlen);
+    free(p->density);
 }
 
 void sl_input_plan_free(struct sl_input_plan *p)
@@ -306,8 +337,9 @@ int sl_input_plan_new(struct sl_input_plan **out, const struct sl_input_conf *co
         p->routing = routing;
         p->outbuf = sl_calloc(nsinks * SL_DISPATCH_MAX, sizeof *p->outbuf);
         p->outlen = sl_calloc(nsinks, sizeof *p->outlen);
+        p->density = sl_calloc(nsinks, sizeof *p->density);
     }
-    if (p == NULL || p->outbuf == NULL || p->outlen == NULL
+    if (p == NULL || p->outbuf == NULL || p->outlen == NULL || p->density == NULL
         || sl_input_conf_dup(conf, &p->conf) < 0) {
         snprintf(err, errlen, "input \"%s\": out of memory", conf->name);
         sl_input_plan_free(p);
@@ -332,12 +364,14 @@ static void plan_swap(struct sl_input *in, struct sl_input_plan *p)
         .scratch = in->scratch,
         .outbuf = in->outbuf,
         .outlen = in->outlen,
+        .density = in->density,
     };
     in->conf = p->conf;
     in->routing = p->routing;
     in->scratch = p->scratch;
     in->outbuf = p->outbuf;
     in->outlen = p->outlen;
+    in->density = p->density;
     *p = cur;
 }
 

@@ -85,7 +85,19 @@ struct sl_input_plan {
     struct sl_route_scratch *scratch; /* owned; for the thread that uses the plan */
     struct sl_msg **outbuf;           /* owned; routing->nsinks x SL_DISPATCH_MAX */
     size_t *outlen;                   /* owned; routing->nsinks */
+    struct sl_density *density;       /* owned; routing->nsinks */
 };
+
+/* The bytes an input received lately and the part of them routed to one
+ * output: a window of about SL_DENSITY_WINDOW bytes, halved as it fills.
+ * Dispatch copies messages out of their chunks for an output that takes
+ * less than a 1/SL_DENSITY_PART of what is read, so that a queue's bound on
+ * bytes bounds the memory its messages pin (input.c). */
+struct sl_density {
+    uint64_t total, kept;
+};
+#define SL_DENSITY_WINDOW (512 * 1024)
+#define SL_DENSITY_PART 4
 
 #define SL_DISPATCH_MAX 1024
 

@@ -57,6 +57,7 @@ struct sl_input {
     /* per-output batch buffers for dispatch, nsinks x SL_DISPATCH_MAX */
     struct sl_msg **outbuf;
     size_t *outlen;
+    struct sl_density *density; /* per output: how much of what is read it takes */
     /* the switch to a new plan (see the top) */
     pthread_mutex_t plan_mu;
     pthread_cond_t plan_cv;

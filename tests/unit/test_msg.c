@@ -14,6 +14,7 @@
 
 #include "common/msg.h"
 #include "format/format.h"
+#include "parse/parse.h"
 
 static void new_message_copies_raw_and_peer(void **state)
 {
@@ -540,6 +541,85 @@ static void built_fields_reach_json_and_templates(void **state)
 }
 /* }=== */
 
+/* {=== copying out of a chunk (sl_msg_copy_out, sl_msg_unpin) */
+static void json_of(const struct sl_msg *m, struct sluice_buf *out)
+{
+    struct sl_format *json;
+    char err[256];
+    assert_int_equal(sl_format_new("json", &json, err, sizeof err), 0);
+    out->len = 0;
+    assert_int_equal(sl_format_append(json, m, out), 0);
+    sl_format_free(json);
+}
+
+/* Fills the rest of the pool's chunk and lets it go, so that its bytes are
+ * reused (and overwritten) by what comes next. */
+static void churn(struct sl_msgpool *pool)
+{
+    char junk[1000];
+    memset(junk, 'j', sizeof junk);
+    for (int i = 0; i < 400; i++)
+        sl_msg_unref(sl_msg_new(pool, junk, sizeof junk, "9.9.9.9", 7));
+}
+
+/* A parsed message and a built one with fields: the copy says the same in
+ * json, lives in memory of its own, and outlives its original's chunk. */
+static void a_copy_out_is_the_same_message_alone(void **state)
+{
+    struct sl_msgpool pool;
+    sl_msgpool_init(&pool, "tcp");
+    const char *raw = "<165>1 2026-11-22T10:00:00.5Z host app 42 ID7 [a b=\"c\"] hello";
+    struct sl_msg *p = sl_msg_new(&pool, raw, strlen(raw), "192.0.2.1", 9);
+    struct sl_parse_ctx ctx = {.hostname = {"me", 2}, .now = 1763805600};
+    assert_int_equal(sl_parse(p, &ctx), 0);
+    const char *kv[] = {"_PID", "42", "UNIT", "ssh.service"};
+    struct sl_msg *b = build(&pool, "built", 2, kv);
+    struct sl_msg *orig[] = {p, b};
+    for (int i = 0; i < 2; i++) {
+        struct sluice_buf want = {0}, got = {0};
+        json_of(orig[i], &want);
+        struct sl_msg *x = sl_msg_copy_out(orig[i]);
+        assert_non_null(x);
+        assert_ptr_not_equal(x->chunk, orig[i]->chunk);
+        assert_ptr_equal(sl_msg_unpin(x), x); /* alone already */
+        sl_msg_unref(orig[i]);
+        churn(&pool);
+        json_of(x, &got);
+        assert_int_equal(got.len, want.len);
+        assert_memory_equal(got.data, want.data, want.len);
+        sl_msg_unref(x);
+        free(want.data);
+        free(got.data);
+    }
+    sl_msgpool_release(&pool);
+}
+
+/* unpin copies a message that shares a chunk, and gives back a large one,
+ * alone in its own chunk, as it is. */
+static void unpin_copies_only_what_shares_a_chunk(void **state)
+{
+    struct sl_msgpool pool;
+    sl_msgpool_init(&pool, "udp");
+    struct sl_msg *small = sl_msg_new(&pool, "small", 5, NULL, 0);
+    struct sl_msg *other = sl_msg_new(&pool, "other", 5, NULL, 0);
+    struct sl_chunk *shared = small->chunk;
+    struct sl_msg *x = sl_msg_unpin(small);
+    assert_ptr_not_equal(x->chunk, shared);
+    assert_int_equal(x->raw.len, 5);
+    assert_memory_equal(x->raw.p, "small", 5);
+    assert_memory_equal(x->input.p, "udp", 3);
+    char *big = malloc(40000);
+    memset(big, 'b', 40000);
+    struct sl_msg *large = sl_msg_new(&pool, big, 40000, NULL, 0);
+    assert_ptr_equal(sl_msg_unpin(large), large);
+    sl_msg_unref(large);
+    sl_msg_unref(x);
+    sl_msg_unref(other);
+    free(big);
+    sl_msgpool_release(&pool);
+}
+/* }=== */
+
 static void names_both_ways(void **state)
 {
     assert_string_equal(sl_facility_name(0), "kern");
@@ -588,6 +668,8 @@ int main(void)
         cmocka_unit_test(keys_and_limits),
         cmocka_unit_test(an_aborted_build_leaves_nothing),
         cmocka_unit_test(chunks_of_built_messages_are_reused),
+        cmocka_unit_test(a_copy_out_is_the_same_message_alone),
+        cmocka_unit_test(unpin_copies_only_what_shares_a_chunk),
         cmocka_unit_test(a_value_from_the_message_itself_survives_its_move),
         cmocka_unit_test(built_fields_reach_json_and_templates),
         cmocka_unit_test(names_both_ways),
