@@ -259,14 +259,37 @@ int sl_dgram_fd(const struct sl_dgram *d)
     return d->fd;
 }
 
+/* The bytes the socket's receive queue holds now, with the kernel's
+ * overhead per datagram (so at least the payload queued); UINT64_MAX when
+ * the kernel does not say. */
+static uint64_t queued_bytes(const struct sl_dgram *d)
+{
+#ifdef SO_MEMINFO
+    uint32_t mem[SK_MEMINFO_VARS];
+    socklen_t len = sizeof mem;
+    if (getsockopt(d->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+        len > SK_MEMINFO_RMEM_ALLOC * sizeof mem[0])
+        return mem[SK_MEMINFO_RMEM_ALLOC];
+#endif
+    (void)d;
+    return UINT64_MAX;
+}
+
 void sl_dgram_drain(struct sl_input *in)
 {
     struct sl_dgram *d = in->impl;
+    /* What is buffered at the stop is what the kernel holds now: a sender
+     * that keeps sending (a UDP flood, which nothing can pause) must not
+     * keep the drain reading until the deadline. */
+    uint64_t budget = queued_bytes(d);
+    uint64_t start = atomic_load(&in->stats.bytes);
     for (;;) {
         while (!sl_input_retry(in, &d->parked) && sl_input_may_wait(in))
             sl_input_wait_room(in);
         /* Past the deadline nothing more is read (input_tcp.c's drain). */
         if (d->parked.n > 0 || !sl_input_may_wait(in) || read_batch(in, d) == 0)
+            return;
+        if (atomic_load(&in->stats.bytes) - start >= budget)
             return;
     }
 }

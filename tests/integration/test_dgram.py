@@ -133,6 +133,54 @@ def test_kernel_drops_is_current_without_another_datagram():
         print(f"sent {n}: received {udp['received']}, kernel_drops {udp['kernel_drops']}")
 
 
+SLOW_UDP_CONFIG = """
+input "udp" { type = "udp", listen = "127.0.0.1:0", rcvbuf = "256K" }
+output "out" { type = "file", path = "out.log", format = "raw" }
+-- about 50 us a message: a sender outpaces the input, so the socket never empties
+route { where = function(m) local x = 0; for i = 1, 2000 do x = x + i end; return true end,
+        to = "out" }
+"""
+
+
+def flood(addr, stop):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    msg = b"<14>Nov 22 10:00:00 h flood[1]: " + b"f" * 64
+    while not stop.is_set():
+        for _ in range(200):
+            try:
+                s.sendto(msg, addr)
+            except OSError:
+                pass
+
+
+@sluicetest.timeout(60)
+def test_sigterm_stops_reading_a_udp_flood():
+    """SIGTERM reads what the kernel held at the stop, not the flood that
+    keeps coming: the daemon ends well within its 10 s deadline."""
+    with Daemon(SLOW_UDP_CONFIG) as d:
+        stop = multiprocessing.Event()
+        procs = [multiprocessing.Process(target=flood, args=(d.address("udp"), stop))
+                 for _ in range(2)]
+        for p in procs:
+            p.start()
+        try:
+            d.wait_stat(lambda st: st["inputs"]["udp"]["received"] > 2000, 20, "the flood")
+            t0 = time.monotonic()
+            d.signal(signal.SIGTERM)
+            rc = d.wait_exit(20)
+            took = time.monotonic() - t0
+        finally:
+            stop.set()
+            for p in procs:
+                p.join(5)
+                if p.is_alive():
+                    p.kill()
+        check(rc == 0, f"sluiced exited {rc}")
+        check(took < 5, f"SIGTERM took {took:.1f} s under a UDP flood: the drain read on")
+        print(f"stopped in {took:.2f} s under the flood")
+
+
 if __name__ == "__main__":
     sluicetest.main([test_unix_datagrams_sent_during_shutdown_are_delivered,
-                     test_kernel_drops_is_current_without_another_datagram])
+                     test_kernel_drops_is_current_without_another_datagram,
+                     test_sigterm_stops_reading_a_udp_flood])
