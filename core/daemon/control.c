@@ -82,7 +82,13 @@ struct sl_control {
     struct client *clients; /* owned */
     size_t nclients;
     struct sl_ratelimit full_log;
+    struct sl_ratelimit accept_log;
+    int64_t resume_ms; /* > 0: the listener is out of the set until then */
 };
+
+/* How long the listener rests when accept() fails for want of descriptors
+ * or memory: level-triggered, it would stay readable and spin the loop. */
+#define ACCEPT_PAUSE_MS 100
 
 /* epoll tags of the two fds that are not clients */
 static char tag_listen, tag_efd;
@@ -140,7 +146,8 @@ int sl_control_open(struct sl_control **out, const char *path, const struct sl_c
         return -ENOMEM;
     }
     *c = (struct sl_control){.fd = -1, .ep = -1, .efd = -1, .cmds = cmds, .ncmds = ncmds,
-                             .ctx = ctx, .full_log = {.interval = 10, .burst = 1}};
+                             .ctx = ctx, .full_log = {.interval = 10, .burst = 1},
+                             .accept_log = {.interval = 60, .burst = 1}};
     int rc = bind_socket(c, path, err, errlen);
     bool bound = rc == 0;
     if (rc == 0) {
@@ -314,6 +321,8 @@ int sl_control_timeout(const struct sl_control *c)
         if (!cl->waiting)
             sooner(&soonest, cl->deadline_ms - now);
     }
+    if (c->resume_ms > 0)
+        sooner(&soonest, c->resume_ms - now);
     return soonest > 1000000 ? 1000000 : (int)soonest;
 }
 /* }=== */
@@ -381,12 +390,35 @@ void sl_control_run(struct sl_control *c, const char *name, const char *why)
 }
 
 /* Accepts every client waiting, up to MAX_CLIENTS connected. */
+/* Takes the listener out of the set for ACCEPT_PAUSE_MS (sl_control_serve
+ * puts it back), logging at most once a minute. */
+static void pause_listener(struct sl_control *c, int errnum)
+{
+    if (sl_ratelimit_ok(&c->accept_log))
+        sl_log(SL_LOG_ERR, errnum, "control: accept4() \"%s\" failed, pausing for %d ms", c->path,
+               ACCEPT_PAUSE_MS);
+    epoll_ctl(c->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    c->resume_ms = sl_now_ms() + ACCEPT_PAUSE_MS;
+}
+
+/* Puts a paused listener back once its pause is over. */
+static void resume_listener(struct sl_control *c, int64_t now)
+{
+    if (c->resume_ms == 0 || now < c->resume_ms || c->fd < 0)
+        return;
+    c->resume_ms = 0;
+    watch(c->ep, c->fd, &tag_listen);
+}
+
 static void accept_clients(struct sl_control *c)
 {
     for (;;) {
         int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0)
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_listener(c, errno);
             return;
+        }
         struct client *cl = c->nclients < MAX_CLIENTS ? sl_calloc(1, sizeof *cl) : NULL;
         if (cl == NULL) {
             if (sl_ratelimit_ok(&c->full_log))
@@ -467,6 +499,7 @@ void sl_control_serve(struct sl_control *c)
     } while (n == 32);
     settle(c);
     client_expire(c, sl_now_ms());
+    resume_listener(c, sl_now_ms());
 }
 /* }=== */
 

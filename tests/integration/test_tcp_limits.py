@@ -209,8 +209,61 @@ def test_one_peer_cannot_take_every_connection():
             close_all(hog)
 
 
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@sluicetest.timeout(60)
+def test_control_socket_out_of_descriptors_does_not_spin():
+    """Control clients that take every descriptor: the control socket's
+    accept4() fails with EMFILE and its listener, level-triggered, stays
+    readable; it must rest instead of spinning the main loop, log rarely,
+    and serve again once the clients are gone."""
+    config = """
+input "tcp" { type = "tcp", listen = "127.0.0.1:0", max_connections = 4 }
+output "out" { type = "file", path = "out.log", format = "raw" }
+route { to = "out" }
+"""
+    with Daemon(config, nofile=48) as d:
+        path = d.path("sluice.ctl")
+        clients = []
+        try:
+            for _ in range(60):  # more than the descriptors left; the backlog holds the rest
+                c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                c.setblocking(False)
+                try:
+                    c.connect(path)
+                except (BlockingIOError, OSError):
+                    pass
+                clients.append(c)
+            time.sleep(0.3)
+            before = cpu_seconds(d.pid)
+            time.sleep(0.6)  # the clients are held (1 s to send a command)
+            used = cpu_seconds(d.pid) - before
+        finally:
+            close_all(clients)
+        check(used < 0.3, f"sluiced used {used:.2f} s of CPU in 0.6 s with its descriptors "
+              "taken by control clients: the loop spins")
+        errors = d.log().count("control: accept4()")
+        check(errors <= 2, f"{errors} accept4() lines in the log", d.log()[-600:])
+        wait_until_answers(d)
+
+
+def wait_until_answers(d):
+    deadline = time.monotonic() + 10
+    while True:
+        r = d.ctl("stats", check=False, timeout=5)
+        if r.returncode == 0:
+            return
+        check(time.monotonic() < deadline, "the control socket does not answer again")
+        time.sleep(0.2)
+
+
 if __name__ == "__main__":
     sluicetest.main([test_out_of_descriptors_backs_off_and_recovers,
                      test_check_warns_when_connections_cannot_fit,
                      test_idle_closes_are_counted_and_rate_limited,
-                     test_one_peer_cannot_take_every_connection])
+                     test_one_peer_cannot_take_every_connection,
+                     test_control_socket_out_of_descriptors_does_not_spin])
