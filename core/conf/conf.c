@@ -81,17 +81,35 @@ static int cmp_sort_entry(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* Stable insertion sort of v[0..count) by line, in place: the fallback
+ * when there is no memory for qsort's keys (errors come nearly sorted, so
+ * it is quick unless there are very many). */
+static void insertion_sort(char **v, size_t count, const char *file, size_t n)
+{
+    for (size_t i = 1; i < count; i++) {
+        char *x = v[i];
+        long line = entry_line(x, file, n);
+        size_t j = i;
+        for (; j > 0 && entry_line(v[j - 1], file, n) > line; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 /* qsort with the old place as the tie-break, not insertion: a config with
  * an error per output (100,000 of them) made insertion quadratic. Out of
- * memory for the keys, the errors stay in the order they came. */
+ * memory for the keys, insertion all the same: the order by line is a
+ * promise (--check's output, fuzz_config checks it) that holds then too. */
 void sl_errors_sort(struct sl_errors *e, size_t from, const char *file)
 {
     if (e->n <= from + 1)
         return;
     size_t n = strlen(file), count = e->n - from;
     struct sort_entry *v = sl_malloc(count * sizeof *v);
-    if (v == NULL)
+    if (v == NULL) {
+        insertion_sort(e->v + from, count, file, n);
         return;
+    }
     for (size_t i = 0; i < count; i++)
         v[i] = (struct sort_entry){entry_line(e->v[from + i], file, n), i, e->v[from + i]};
     qsort(v, count, sizeof *v, cmp_sort_entry);
