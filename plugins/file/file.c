@@ -13,8 +13,9 @@
  * formatting the batch anew: nothing is lost and nothing is written twice.
  * Never SLUICE_FATAL: it says the plugin kept nothing, and the daemon then
  * offers the batch anew (it retries FATAL too), so the part already written
- * would be written again. abandon() drops the rest. reopen() follows
- * logrotate's rename-then-signal.
+ * would be written again. abandon() drops the rest; progress() says how
+ * many lines of it are written whole. reopen() follows logrotate's
+ * rename-then-signal.
  *
  * Hardening, each for a way the file could go wrong under the daemon:
  *  - the file is opened with O_NOFOLLOW unless follow_symlinks = true
@@ -322,6 +323,15 @@ static void file_abandon(void *state)
     spl_batch_drop(&s->batch);
 }
 
+/* The daemon gives up the batch that answered RETRY (shutdown): the lines
+ * whose last byte is written count as written, only the rest as lost.
+ * Worker thread. */
+static size_t file_progress(void *state)
+{
+    struct file_out *s = state;
+    return spl_batch_done(&s->batch);
+}
+
 static int file_flush(void *state)
 {
     struct file_out *s = state;
@@ -363,6 +373,7 @@ static const struct sluice_output_plugin file_plugin = {
     .close = file_close,
     .check = file_check,
     .abandon = file_abandon,
+    .progress = file_progress,
 };
 
 SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void);

@@ -4,8 +4,6 @@
  * through a batch, and values --check let pass.
  * Loaded from the build tree and driven through the real host table with
  * a log that records, as test_plugin.c does. */
-#define _GNU_SOURCE /* memfd_create, F_ADD_SEALS: a write error without root */
-
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -414,6 +412,34 @@ static void test_file_error_partway_writes_each_line_once(void **state)
     assert_non_null(strstr(logged[1], "failed (27: File too large), will retry"));
     assert_non_null(strstr(logged[2], "works again"));
 }
+
+/* progress() after RETRY: the lines written whole, whether the write
+ * stopped inside a line or at its end; the daemon counts only the others
+ * as lost when it gives the batch up at shutdown. */
+static void test_file_progress_counts_whole_lines(void **state)
+{
+    static const char *const texts[] = {"line one", "line two", "line three"};
+    static const struct { rlim_t limit; size_t done; } steps[] = {
+        {4, 0}, {12, 1}, {18, 2}, {28, 2},
+    };
+    assert_true(SLUICE_PLUGIN_HAS(plugin->api, progress));
+    assert_non_null(plugin->api->progress);
+    char path[512];
+    path_in(path, sizeof path, "progress.log");
+    struct conf c;
+    conf_init(&c, path);
+    void *st = open_ok(&c);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        fsize_limit(steps[i].limit);
+        int rc = batch_status(st, texts, 3);
+        fsize_restore();
+        assert_int_equal(rc, SLUICE_RETRY);
+        assert_int_equal(plugin->api->progress(st), steps[i].done);
+    }
+    write_batch(st, texts, 3, SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(path, "line one\nline two\nline three\n");
+}
 /* }=== */
 
 /* {=== --check */
@@ -468,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_file_deleted_directory_recreated),
         cmocka_unit_test(test_file_efbig_retries),
         cmocka_unit_test(test_file_error_partway_writes_each_line_once),
+        cmocka_unit_test(test_file_progress_counts_whole_lines),
         cmocka_unit_test(test_file_check_refuses_empty_path),
         cmocka_unit_test(test_file_check_refuses_special_mode_bits),
         cmocka_unit_test(test_file_check_refuses_unsettable_field_key),
