@@ -307,7 +307,7 @@ static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
     }
     /* Whatever e is: an administrator clears a read-only file system or an
      * immutable file as a full disk clears, and the written part must not
-     * be written again (DESIGN at the top). */
+     * be written again (see the top of this file). */
     if (!s->failing)
         s->host->log(s->cfg, SLUICE_LOG_ERR, "write() \"%s\" failed (%d: %s), will retry",
                      s->path, e, strerror(e));
