@@ -5,12 +5,17 @@
  *                         mode = "0640", owner = "root", group = "adm", sync = false }
  *
  * A batch is formatted into one reused buffer and written with as few
- * write() calls as the kernel allows. When the disk is full (or another error
- * that may pass) the unwritten rest stays in the buffer and write() answers
+ * write() calls as the kernel allows. When a write fails, whatever the
+ * error (a full disk, EFBIG, a read-only file system, an immutable file,
+ * EIO), the unwritten rest stays in the buffer and write() answers
  * SLUICE_RETRY; the header's batch contract says the next write() is the same
  * batch again unless abandon() came first, so we write that rest instead of
  * formatting the batch anew: nothing is lost and nothing is written twice.
- * abandon() drops the rest. reopen() follows logrotate's rename-then-signal.
+ * Never SLUICE_FATAL: it says the plugin kept nothing, and the daemon then
+ * offers the batch anew (it retries FATAL too), so the part already written
+ * would be written again. abandon() drops the rest; progress() says how
+ * many lines of it are written whole. reopen() follows logrotate's
+ * rename-then-signal.
  *
  * Hardening, each for a way the file could go wrong under the daemon:
  *  - the file is opened with O_NOFOLLOW unless follow_symlinks = true
@@ -19,8 +24,11 @@
  *    '\n' before our first line, so the two are not joined into one;
  *  - a file deleted under us (st_nlink 0, checked once a batch) is opened
  *    anew, its directory recreated, rather than written into nothing;
- *  - EFBIG (past RLIMIT_FSIZE; the daemon ignores SIGXFSZ) is an error
- *    that may pass, as a full disk is.
+ *  - EFBIG (past RLIMIT_FSIZE; the daemon ignores SIGXFSZ) waits, as a
+ *    full disk does;
+ *  - a failure streak is logged once, at its first error, and its end
+ *    once: the worker retries about once a second and logs the streak
+ *    itself, rate-limited.
  *
  * Creating the file and the batch buffer are plugins/lib's (plugin_lib.h).
  * This file includes nothing of the daemon's: only the public header and
@@ -234,16 +242,6 @@ static int file_open(const struct sluice_host *host, const sluice_config *cfg, v
 /* }=== */
 
 /* {=== writing */
-/* Errors a full disk, a quota or a flaky device give: they may pass. So
- * may EFBIG, a file past RLIMIT_FSIZE or the file system's largest file
- * (the daemon ignores SIGXFSZ): logrotate's rename and reopen, or a raised
- * limit, end it, and until then the batch waits as on a full disk. */
-static bool may_pass(int e)
-{
-    return e == ENOSPC || e == EDQUOT || e == EIO || e == EAGAIN || e == EWOULDBLOCK
-           || e == EFBIG;
-}
-
 /* The file was deleted under us, or its directory (rm -rf): what we write
  * would go nowhere, so open the path anew, recreating the directory. Said
  * once; while the new open fails, the batch waits (RETRY), logged once a
@@ -307,15 +305,14 @@ static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
                          errno, strerror(errno));
         return SLUICE_OK;
     }
-    if (!s->failing || !may_pass(e))
-        s->host->log(s->cfg, SLUICE_LOG_ERR, "write() \"%s\" failed (%d: %s)%s", s->path, e,
-                     strerror(e), may_pass(e) ? ", will retry" : "");
-    if (may_pass(e)) {
-        s->failing = true;
-        return SLUICE_RETRY;
-    }
-    spl_batch_drop(&s->batch);
-    return SLUICE_FATAL;
+    /* Whatever e is: an administrator clears a read-only file system or an
+     * immutable file as a full disk clears, and the written part must not
+     * be written again (see the top of this file). */
+    if (!s->failing)
+        s->host->log(s->cfg, SLUICE_LOG_ERR, "write() \"%s\" failed (%d: %s), will retry",
+                     s->path, e, strerror(e));
+    s->failing = true;
+    return SLUICE_RETRY;
 }
 
 /* The daemon gave up the batch that answered RETRY: its rest must not leak
@@ -324,6 +321,15 @@ static void file_abandon(void *state)
 {
     struct file_out *s = state;
     spl_batch_drop(&s->batch);
+}
+
+/* The daemon gives up the batch that answered RETRY (shutdown): the lines
+ * whose last byte is written count as written, only the rest as lost.
+ * Worker thread. */
+static size_t file_progress(void *state)
+{
+    struct file_out *s = state;
+    return spl_batch_done(&s->batch);
 }
 
 static int file_flush(void *state)
@@ -367,6 +373,7 @@ static const struct sluice_output_plugin file_plugin = {
     .close = file_close,
     .check = file_check,
     .abandon = file_abandon,
+    .progress = file_progress,
 };
 
 SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void);

@@ -10,7 +10,8 @@
  *            spl_file_unlinked(): a torn last line, a deleted file.
  *   batches  struct spl_batch: a batch formatted once, written as far as
  *            the kernel takes it, the rest kept for the retry and dropped
- *            on abandon(), as the batch contract of sluice-plugin.h has it.
+ *            on abandon(), as the batch contract of sluice-plugin.h has it;
+ *            spl_batch_done(): the messages written whole, for progress().
  *   backoff  struct spl_backoff: a delay doubling to a cap, for reconnects
  *            driven from tick().
  *   errors   spl_err_add(): several reasons in one err, for check().
@@ -88,6 +89,11 @@ int spl_group_id(const char *name, gid_t *out);
 struct spl_batch {
     struct sluice_buf buf; /* owned */
     size_t off;            /* bytes of buf already written */
+    /* Owned: ends[i] is where message i's bytes end in buf, for
+     * progress(); n of them, room for cap. Grown with the buffer, one
+     * realloc a fill at most, none per message. */
+    size_t *ends;
+    size_t n, cap;
 };
 
 /* True when the last write stopped before the end: the next write() of the
@@ -97,8 +103,9 @@ static inline bool spl_batch_pending(const struct spl_batch *b)
     return b->off < b->buf.len;
 }
 
-/* Formats msgs[0..n) with f, replacing what b held. 0, or -ENOMEM with b
- * empty. The messages are only read during the call. */
+/* Formats msgs[0..n) with f, replacing what b held, and records where each
+ * message ends. 0, or -ENOMEM with b empty. The messages are only read
+ * during the call. */
 int spl_batch_fill(struct spl_batch *b, const struct sluice_host *host, sluice_format *f,
                    const sluice_msg *const *msgs, size_t n);
 
@@ -114,10 +121,15 @@ int spl_batch_write(struct spl_batch *b, spl_write_fn wr, void *ctx);
 /* spl_batch_write() to a file descriptor with write(2). */
 int spl_batch_write_fd(struct spl_batch *b, int fd);
 
+/* How many messages of the pending batch, from the first, are written in
+ * full (their last byte is): what progress() answers after RETRY. 0 when
+ * none is pending (nothing kept, or all written and dropped). */
+size_t spl_batch_done(const struct spl_batch *b);
+
 /* Forgets the rest (abandon(), a FATAL batch); keeps the memory. */
 void spl_batch_drop(struct spl_batch *b);
 
-void spl_batch_free(struct spl_batch *b); /* frees buf.data; b is {0} after */
+void spl_batch_free(struct spl_batch *b); /* frees buf.data and ends; b is {0} after */
 /* }=== */
 
 /* {=== backoff */

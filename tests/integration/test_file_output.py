@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The file output against what a hostile run of the daemon found: the
-daemon killed by SIGXFSZ past RLIMIT_FSIZE, messages written into a file
-whose directory was deleted, a torn last line joined to the next start's
-first, and a symlink planted at an output's path."""
+daemon killed by SIGXFSZ past RLIMIT_FSIZE, a write error partway through
+a batch, messages written into a file whose directory was deleted, a torn
+last line joined to the next start's first, and a symlink planted at an
+output's path."""
 
+import fcntl
 import os
 import resource
 import shutil
@@ -45,6 +47,55 @@ def test_sigxfsz_does_not_kill_the_daemon():
               f"{len(lines)} lines, first differing at "
               f"{next((i for i, (a, b) in enumerate(zip(lines, msgs)) if a != b), None)}")
         d.wait_log('write() "big.log" works again')
+
+
+FOLLOW_CONFIG = CONFIG.replace('format = "raw"', 'format = "raw", follow_symlinks = true')
+
+
+@sluicetest.timeout(60)
+def test_error_partway_writes_each_message_once():
+    """A batch cut partway by EFBIG, then refused with EPERM, an error the
+    file plugin did not expect to pass (a read-only file system, an
+    immutable file): it answered FATAL and forgot the written part, the
+    daemon offered the batch anew and that part was written twice. Now the
+    retry resumes where the write stopped, in the file a reopen gives, and
+    the streak is one line in the log. No root: the first file is a memfd
+    sealed against growing (EPERM from write(2)), reached through a
+    symlink to /proc/PID/fd."""
+    mfd = os.memfd_create("sluice-test", os.MFD_ALLOW_SEALING)
+    d = Daemon(FOLLOW_CONFIG % "out.log", start=False)
+    try:
+        os.symlink(f"/proc/{os.getpid()}/fd/{mfd}", d.path("out.log"))
+        d.start()
+        limit = 32 * 1024 + 50  # inside a line
+        _, hard = resource.prlimit(d.pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(d.pid, resource.RLIMIT_FSIZE, (limit, hard))
+        msgs = [b"<14>app: line %05d %s" % (i, b"x" * 80) for i in range(1000)]
+        tcp_send(d.address("tcp"), lf_frames(msgs))
+        d.wait_log('write() "out.log" failed (27: File too large), will retry')
+        fcntl.fcntl(mfd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_GROW)
+        resource.prlimit(d.pid, resource.RLIMIT_FSIZE, (hard, hard))
+        errors = d.output_stats("out")["write_errors"]
+        d.wait_stat(lambda st: st["outputs"]["out"]["write_errors"] >= errors + 2, 10,
+                    "two tries refused with EPERM")
+        os.unlink(d.path("out.log"))  # logrotate's rename, then reopen: a new file
+        d.ctl("reopen")
+        d.wait_stat(lambda st: st["outputs"]["out"]["written"] == len(msgs), 20,
+                    f"all {len(msgs)} written")
+        first = os.pread(mfd, 2 * limit, 0)
+        check(len(first) == limit, f"{len(first)} bytes in the first file, not {limit}")
+        with open(d.path("out.log"), "rb") as f:
+            lines = (first + f.read()).split(b"\n")
+        check(lines[-1] == b"", "the last line has no newline")
+        check(lines[:-1] == msgs, "messages lost or repeated after a write error partway",
+              f"{len(lines) - 1} lines, first differing at "
+              f"{next((i for i, (a, b) in enumerate(zip(lines, msgs)) if a != b), None)}")
+        failed = [line for line in d.log().splitlines() if 'write() "out.log" failed' in line]
+        check(len(failed) == 1, f"{len(failed)} lines for one failure streak", *failed[:4])
+        d.wait_log('write() "out.log" works again')
+    finally:
+        d.cleanup()
+        os.close(mfd)
 
 
 @sluicetest.timeout(60)
@@ -127,6 +178,8 @@ def test_planted_symlink_is_not_followed():
 
 
 if __name__ == "__main__":
-    sluicetest.main([test_sigxfsz_does_not_kill_the_daemon, test_deleted_directory_is_recreated,
+    sluicetest.main([test_sigxfsz_does_not_kill_the_daemon,
+                     test_error_partway_writes_each_message_once,
+                     test_deleted_directory_is_recreated,
                      test_torn_last_line_is_completed_at_start,
                      test_planted_symlink_is_not_followed])

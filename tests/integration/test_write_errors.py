@@ -10,11 +10,14 @@ is needed; with root, the same with the real file plugin and chattr +i.
 - drop: the same retry; only what did not fit the queue meanwhile is lost,
   counted as dropped.
 - shutdown: what a blocked input had parked is counted as abandoned (lost
-  at shutdown), not as dropped, which is the drop policy's counter.
+  at shutdown), not as dropped, which is the drop policy's counter; of a
+  batch the file plugin had written partway, the lines written whole count
+  as written (progress()), only the rest as lost.
 """
 
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -122,6 +125,44 @@ def test_parked_at_shutdown_are_abandoned_not_dropped():
               "and none written", m.group(0))
 
 
+CUT_CONFIG = """
+input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
+output "f" { type = "file", path = "out.log", format = "raw" }
+route { to = "f" }
+"""
+
+
+@sluicetest.timeout(90)
+def test_shutdown_counts_the_written_lines_of_a_cut_batch():
+    """A batch the file plugin had written partway (EFBIG, past a lowered
+    RLIMIT_FSIZE) when the shutdown deadline passed: the lines written
+    whole count as written, only the others as lost at shutdown. Without
+    progress() the whole batch counted as lost, its written lines too."""
+    n = 1000
+    sent = msgs(n)  # 45 bytes a line
+    with Daemon(CUT_CONFIG) as d:
+        limit = 16 * 1024 + 20  # inside line 365; the daemon's log stays far below
+        _, hard = resource.prlimit(d.pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(d.pid, resource.RLIMIT_FSIZE, (limit, hard))
+        tcp_send(d.address("tcp"), lf_frames(sent))
+        d.wait_log('write() "out.log" failed (27: File too large), will retry')
+        d.wait_stat(lambda st: st["inputs"]["tcp"]["received"] == n, 10, f"received == {n}")
+        check(d.stop(timeout=60) == 0, f"sluiced exited {d.returncode}")
+        with open(d.path("out.log"), "rb") as f:
+            data = f.read()
+        whole = data.count(b"\n")
+        check(len(data) == limit and not data.endswith(b"\n"),
+              f"out.log has {len(data)} bytes, cut at {limit} expected inside a line")
+        check(data.split(b"\n")[:whole] == sent[:whole], "out.log is not the first lines")
+        m = re.search(r"stopped: (\d+) messages written, (\d+) dropped, (\d+) failed, "
+                      r"(\d+) unrouted, (\d+) lost at shutdown", d.log())
+        check(m is not None, "no 'stopped: ...' line in the log")
+        written, dropped, failed, unrouted, lost = map(int, m.groups())
+        print(f"{whole} lines whole in out.log; the stop line: {m.group(0)}")
+        check((written, dropped, failed, lost) == (whole, 0, 0, n - whole),
+              f"want {whole} written and {n - whole} lost: {m.group(0)!r}")
+
+
 def chattr(flag, path):
     return subprocess.run(["chattr", flag, path], capture_output=True).returncode == 0
 
@@ -166,4 +207,5 @@ if __name__ == "__main__":
     sluicetest.main([test_block_loses_nothing_while_writes_fail,
                      test_drop_counts_only_the_overflow_as_lost,
                      test_parked_at_shutdown_are_abandoned_not_dropped,
+                     test_shutdown_counts_the_written_lines_of_a_cut_batch,
                      test_block_file_plugin_immutable_file_loses_nothing])

@@ -1,6 +1,7 @@
 /* test_file_output.c: the file plugin (plugins/file/file.c) against what a
  * hostile run found: symlinks at the path, a torn last line, a directory
- * deleted under it, a file past RLIMIT_FSIZE, and values --check let pass.
+ * deleted under it, a file past RLIMIT_FSIZE, a write error partway
+ * through a batch, and values --check let pass.
  * Loaded from the build tree and driven through the real host table with
  * a log that records, as test_plugin.c does. */
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -124,18 +126,35 @@ static void open_fails(struct conf *c, const char *want)
     assert_string_equal(err, want);
 }
 
+/* Writes texts[0..n) as one batch, one message each; returns the status. */
+static int batch_status(void *st, const char *const *texts, size_t n)
+{
+    struct sl_msg *m[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        char raw[256];
+        snprintf(raw, sizeof raw, "<13>Nov 22 10:00:00 host app: %s", texts[i]);
+        m[i] = sl_msg_new_heap(raw, strlen(raw), "test");
+        assert_non_null(m[i]);
+        struct sl_parse_ctx ctx = {.hostname = {"h", 1}, .now = 1795348800};
+        sl_parse(m[i], &ctx);
+    }
+    int rc = plugin->api->write(st, (const sluice_msg *const *)m, n);
+    for (size_t i = 0; i < n; i++)
+        sl_msg_unref(m[i]);
+    return rc;
+}
+
+/* The same, expecting status want. */
+static void write_batch(void *st, const char *const *texts, size_t n, int want)
+{
+    assert_int_equal(batch_status(st, texts, n), want);
+}
+
 /* Writes one message whose text is `text`; expects status want. */
 static void write_one(void *st, const char *text, int want)
 {
-    char raw[256];
-    snprintf(raw, sizeof raw, "<13>Nov 22 10:00:00 host app: %s", text);
-    struct sl_msg *m = sl_msg_new_heap(raw, strlen(raw), "test");
-    assert_non_null(m);
-    struct sl_parse_ctx ctx = {.hostname = {"h", 1}, .now = 1795348800};
-    sl_parse(m, &ctx);
-    const sluice_msg *pm = (const sluice_msg *)m;
-    assert_int_equal(plugin->api->write(st, &pm, 1), want);
-    sl_msg_unref(m);
+    write_batch(st, &text, 1, want);
 }
 
 static void put_file(const char *path, const char *text)
@@ -315,6 +334,114 @@ static void test_file_efbig_retries(void **state)
 }
 /* }=== */
 
+/* {=== write errors partway through a batch */
+static struct rlimit saved_fsize;
+static void (*saved_xfsz)(int);
+
+/* Files of this process end at `limit` bytes (EFBIG past it, SIGXFSZ
+ * ignored as sluiced does) until fsize_restore(). */
+static void fsize_limit(rlim_t limit)
+{
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved_fsize), 0);
+    saved_xfsz = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit low = {.rlim_cur = limit, .rlim_max = saved_fsize.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+}
+
+static void fsize_restore(void)
+{
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved_fsize), 0);
+    signal(SIGXFSZ, saved_xfsz);
+}
+
+/* A file that refuses to grow once sealed (EPERM from write(2)), which
+ * is what a read-only file system or an immutable file give, without
+ * root: a memfd, reached through /proc/self/fd. -1 when the kernel has
+ * no memfd. */
+static int sealable_file(char *path, size_t len)
+{
+    int fd = memfd_create("sluice-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd >= 0)
+        snprintf(path, len, "/proc/self/fd/%d", fd);
+    return fd;
+}
+
+/* The bytes of fd from its start, as a string. */
+static void expect_fd(int fd, const char *want)
+{
+    char got[4096] = "";
+    assert_true(pread(fd, got, sizeof got - 1, 0) >= 0);
+    assert_string_equal(got, want);
+}
+
+/* A write error partway through a batch, EFBIG and then one that does not
+ * pass by itself (EPERM: a read-only file system, an immutable file), is
+ * answered RETRY with the written part kept: for EPERM the plugin answered
+ * FATAL and forgot it, so the daemon's retry wrote that part twice. The
+ * streak is logged once, whatever its errors, and its end once. */
+static void test_file_error_partway_writes_each_line_once(void **state)
+{
+    static const char *const texts[] = {"line one", "line two", "line three"};
+    char path[64], rest[512];
+    int mfd = sealable_file(path, sizeof path);
+    if (mfd < 0)
+        skip(); /* cmocka prints it as skipped */
+    path_in(rest, sizeof rest, "rest.log");
+    struct conf c;
+    conf_init(&c, path);
+    conf_add(&c, (struct sl_kv){.key = "follow_symlinks", .type = SL_KV_BOOL, .num = 1});
+    void *st = open_ok(&c);
+    fsize_limit(12); /* "line one\n" and 3 bytes of "line two" */
+    int rc = batch_status(st, texts, 3);
+    fsize_restore(); /* before any assert: cmocka's report must not hit the limit */
+    assert_int_equal(rc, SLUICE_RETRY);
+    assert_int_equal(fcntl(mfd, F_ADD_SEALS, F_SEAL_GROW), 0);
+    write_batch(st, texts, 3, SLUICE_RETRY);
+    write_batch(st, texts, 3, SLUICE_RETRY);
+    /* Writes work again in a new file (logrotate's rename, then reopen). */
+    snprintf(c.path, sizeof c.path, "%s", rest);
+    assert_int_equal(plugin->api->reopen(st), SLUICE_OK);
+    write_batch(st, texts, 3, SLUICE_OK);
+    plugin->api->close(st);
+    expect_fd(mfd, "line one\nlin");
+    expect_file(rest, "e two\nline three\n");
+    close(mfd);
+    /* A memfd has no name (st_nlink 0): taken for a deleted file, once. */
+    assert_int_equal(nlogged, 3);
+    assert_non_null(strstr(logged[0], "was deleted while open"));
+    assert_non_null(strstr(logged[1], "failed (27: File too large), will retry"));
+    assert_non_null(strstr(logged[2], "works again"));
+}
+
+/* progress() after RETRY: the lines written whole, whether the write
+ * stopped inside a line or at its end; the daemon counts only the others
+ * as lost when it gives the batch up at shutdown. */
+static void test_file_progress_counts_whole_lines(void **state)
+{
+    static const char *const texts[] = {"line one", "line two", "line three"};
+    static const struct { rlim_t limit; size_t done; } steps[] = {
+        {4, 0}, {12, 1}, {18, 2}, {28, 2},
+    };
+    assert_true(SLUICE_PLUGIN_HAS(plugin->api, progress));
+    assert_non_null(plugin->api->progress);
+    char path[512];
+    path_in(path, sizeof path, "progress.log");
+    struct conf c;
+    conf_init(&c, path);
+    void *st = open_ok(&c);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        fsize_limit(steps[i].limit);
+        int rc = batch_status(st, texts, 3);
+        fsize_restore();
+        assert_int_equal(rc, SLUICE_RETRY);
+        assert_int_equal(plugin->api->progress(st), steps[i].done);
+    }
+    write_batch(st, texts, 3, SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(path, "line one\nline two\nline three\n");
+}
+/* }=== */
+
 /* {=== --check */
 /* path = "" passed --check, then read past a 1-byte buffer at start. */
 static void test_file_check_refuses_empty_path(void **state)
@@ -366,6 +493,8 @@ int main(void)
         cmocka_unit_test(test_file_torn_line_completed),
         cmocka_unit_test(test_file_deleted_directory_recreated),
         cmocka_unit_test(test_file_efbig_retries),
+        cmocka_unit_test(test_file_error_partway_writes_each_line_once),
+        cmocka_unit_test(test_file_progress_counts_whole_lines),
         cmocka_unit_test(test_file_check_refuses_empty_path),
         cmocka_unit_test(test_file_check_refuses_special_mode_bits),
         cmocka_unit_test(test_file_check_refuses_unsettable_field_key),

@@ -883,8 +883,9 @@ static void test_file_abandon_drops_rest(void **state)
     sl_plugin_unload(p);
 }
 
-/* Errors that will not pass: logged nginx-style, the batch is FATAL. */
-static void test_file_fatal_and_reopen_failure(void **state)
+/* An error that will not pass by itself (EPIPE) is logged nginx-style and
+ * answered RETRY, as every write error is: the batch's rest is kept. */
+static void test_file_write_error_and_reopen_failure(void **state)
 {
     struct sl_plugin *p = load("file", BUILD_PLUGIN_DIR);
     struct sluice_host h = fake_host();
@@ -900,10 +901,11 @@ static void test_file_fatal_and_reopen_failure(void **state)
     char err[512] = "";
     assert_int_equal(p->api->open(&h, sl_plugin_config(&c.o), &st, err, sizeof err), 0);
     close(pipefd[0]); /* no reader: EPIPE */
-    write_batch(p, st, batch2, 1, SLUICE_FATAL);
+    write_batch(p, st, batch2, 1, SLUICE_RETRY);
     assert_int_equal(nlogged, 1);
     char want[700];
-    snprintf(want, sizeof want, "3 messages: write() \"%s\" failed (32: Broken pipe)", path);
+    snprintf(want, sizeof want, "3 messages: write() \"%s\" failed (32: Broken pipe), will "
+             "retry", path);
     assert_string_equal(logged[0], want);
 
     /* reopen to a path that cannot be: logged, and the old fd is kept. */
@@ -967,7 +969,7 @@ int main(void)
         cmocka_unit_test(test_file_owner_group),
         cmocka_unit_test(test_file_retry_writes_rest_once),
         cmocka_unit_test(test_file_abandon_drops_rest),
-        cmocka_unit_test(test_file_fatal_and_reopen_failure),
+        cmocka_unit_test(test_file_write_error_and_reopen_failure),
         cmocka_unit_test(test_slow_plugin),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);

@@ -491,6 +491,57 @@ static void test_batch_drop(void **state)
     spl_batch_free(&b);
 }
 
+/* Takes *left bytes, not keeping them, then fails with ENOSPC. */
+static ssize_t takes_some(void *ctx, const void *data, size_t len)
+{
+    size_t *left = ctx;
+    size_t n = len < *left ? len : *left;
+    *left -= n;
+    errno = ENOSPC;
+    return n > 0 ? (ssize_t)n : -1;
+}
+
+/* progress(): the messages whose last byte is written, at a message's end
+ * and in its middle alike; none when nothing is pending. */
+static void test_batch_counts_whole_messages_written(void **state)
+{
+    static const char *const one[] = {"alpha", "beta", "gamma"}; /* ends 6, 11, 17 */
+    static const struct { size_t budget, done; } steps[] = {
+        {0, 0}, {5, 0}, {1, 1}, {4, 1}, {1, 2}, {5, 2},
+    };
+    struct spl_batch b = {0};
+    assert_int_equal(spl_batch_done(&b), 0);
+    fill(&b, one, 3, 0);
+    assert_int_equal(spl_batch_done(&b), 0);
+    struct sink k = {.step = 100, .fail_errno = EIO};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        k.budget = steps[i].budget;
+        assert_int_equal(spl_batch_write(&b, sink_write, &k), -EIO);
+        assert_int_equal(spl_batch_done(&b), steps[i].done);
+    }
+    assert_int_equal(b.off, 16); /* all but gamma's '\n' */
+    k.budget = 100;
+    assert_int_equal(spl_batch_write(&b, sink_write, &k), 0);
+    assert_int_equal(spl_batch_done(&b), 0); /* written and dropped */
+
+    /* A larger batch grows the ends; abandon() forgets them. */
+    static const char *many[300];
+    for (size_t i = 0; i < 300; i++)
+        many[i] = "0123456"; /* 8 bytes each */
+    fill(&b, many, 300, 0);
+    size_t left = 8 * 123 + 3;
+    assert_int_equal(spl_batch_write(&b, takes_some, &left), -ENOSPC);
+    assert_int_equal(spl_batch_done(&b), 123);
+    spl_batch_drop(&b);
+    assert_int_equal(spl_batch_done(&b), 0);
+
+    static const char *const bad[] = {"fine", "FAIL"};
+    fill(&b, bad, 2, -ENOMEM);
+    assert_int_equal(spl_batch_done(&b), 0);
+    spl_batch_free(&b);
+    assert_null(b.ends);
+}
+
 static ssize_t takes_nothing(void *ctx, const void *data, size_t len)
 {
     errno = 0;
@@ -595,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_user_and_group_ids),
         cmocka_unit_test(test_batch_resumes_where_it_stopped),
         cmocka_unit_test(test_batch_drop),
+        cmocka_unit_test(test_batch_counts_whole_messages_written),
         cmocka_unit_test(test_batch_errors),
         cmocka_unit_test(test_backoff_doubles_to_cap),
         cmocka_unit_test(test_err_add),
