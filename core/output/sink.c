@@ -107,6 +107,8 @@ struct sl_sink {
     void *state;
     struct sl_sink_instance *next; /* under req_mu: handed over, not yet switched to */
     bool retrying; /* worker only: between two tries of a batch */
+    size_t swap_done; /* worker only: the messages of the batch in hand that the
+                       * instance swapped out mid-batch had written */
     struct sl_queue *queue; /* owned */
     pthread_t worker;
     bool started;
@@ -261,6 +263,17 @@ static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
         }
         backoff(s, delay);
         delay = delay >= 500 ? 1000 : delay * 2;
+        if (s->swap_done > 0) { /* the new instance takes only the unwritten rest */
+            size_t done = s->swap_done < n ? s->swap_done : n;
+            s->swap_done = 0;
+            atomic_fetch_add_explicit(&s->stats.written, done, memory_order_relaxed);
+            batch += done;
+            n -= done;
+            if (n == 0) {
+                write_worked(s);
+                return;
+            }
+        }
     }
 }
 
@@ -525,9 +538,10 @@ static void instance_install(struct sl_sink *s, struct sl_sink_instance *i)
 }
 
 /* Worker (or main, once the worker is gone). Between batches, or between
- * two tries of a batch: then the old instance abandons it first, since
- * close() would otherwise flush what it kept of it, and the new instance
- * is offered the whole batch (sink.h). */
+ * two tries of a batch: then the old instance says what it wrote of it
+ * (progress(), so those messages are not written twice; without it, none)
+ * and abandons it, since close() would otherwise flush what it kept of it,
+ * and the new instance is offered the rest (sink.h). */
 static void swap_instance(struct sl_sink *s)
 {
     pthread_mutex_lock(&s->req_mu);
@@ -536,8 +550,12 @@ static void swap_instance(struct sl_sink *s)
     pthread_mutex_unlock(&s->req_mu);
     if (next == NULL)
         return;
-    if (s->retrying)
+    if (s->retrying) {
+        const struct sluice_output_plugin *api = s->api;
+        if (SLUICE_PLUGIN_HAS(api, progress) && api->progress != NULL)
+            s->swap_done = api->progress(s->state);
         abandon(s);
+    }
     instance_close(s->inst_conf, s->plugin, s->api, s->state);
     instance_install(s, next);
     s->tick_failing = false;

@@ -117,7 +117,8 @@ const struct sl_output_conf *sl_sink_conf(const struct sl_sink *s);
  * failure leaves the running output alone, and hands it over; the worker
  * takes it between two batches, or between two tries of a batch the old
  * instance keeps refusing (that batch is abandoned by the old instance and
- * written by the new one), closes the old instance and writes everything
+ * its rest written by the new one: what progress() says the old one wrote
+ * is not offered again), closes the old instance and writes everything
  * after with the new one. So the two never write at once, and the queue's
  * order is the order written. */
 struct sl_sink_instance;

@@ -57,7 +57,8 @@ struct file_out {
     int fd;
     struct spl_batch batch; /* owned: the formatted batch; pending: a retry */
     bool failing; /* the last write failed: log once per failure streak */
-    bool torn;    /* the file ends without '\n': write one before our first line */
+    bool check_end; /* opened: look at the file's end before our first write */
+    bool torn;      /* the file ends without '\n': write one before our first line */
 };
 
 static const char *const file_keys[] = {"path",  "format", "mode",           "owner",
@@ -185,32 +186,27 @@ static int file_check(const struct sluice_host *host, const sluice_config *cfg, 
     return rc;
 }
 
-/* Opens the path (creating what is missing) and finds whether the file
- * ends in a torn line. The fd, or a negative errno with *call named; *torn
- * is set only on success. Either thread (open() or the worker). */
-static int open_path(struct file_out *s, bool *torn, const char **call)
+/* Opens the path (creating what is missing). The fd, or a negative errno
+ * with *call named. Either thread (open() or the worker). Whether the file
+ * ends in a torn line is looked at only before our first write (see
+ * end_torn_line): at open, another instance of this output may still be
+ * writing to the file (a reload changing the output opens the new instance
+ * while the old one finishes its batch), and its line half written is not
+ * torn. */
+static int open_path(struct file_out *s, const char **call)
 {
-    int fd = spl_file_open(s->path, &s->create, call);
-    if (fd < 0)
-        return fd;
-    int t = spl_file_torn(fd);
-    if (t < 0) /* a write-only file: we cannot tell, and say so once an open */
-        s->host->log(s->cfg, SLUICE_LOG_WARNING, "reading the end of \"%s\" failed (%d: %s): "
-                     "a torn last line there would be joined to our first", s->path, -t,
-                     strerror(-t));
-    *torn = t == 1;
-    return fd;
+    return spl_file_open(s->path, &s->create, call);
 }
 
 /* Puts fd in place of the file we had (closed after its data is synced,
  * when sync asks for that). Worker thread. */
-static void replace_fd(struct file_out *s, int fd, bool torn)
+static void replace_fd(struct file_out *s, int fd)
 {
     if (s->sync)
         (void)fdatasync(s->fd);
     close(s->fd);
     s->fd = fd;
-    s->torn = torn;
+    s->check_end = true;
 }
 
 /* open() gives one reason: the first bad key (check() gives them all). */
@@ -229,13 +225,14 @@ static int file_open(const struct sluice_host *host, const sluice_config *cfg, v
         return rc;
     }
     const char *call;
-    rc = open_path(s, &s->torn, &call);
+    rc = open_path(s, &call);
     if (rc < 0) {
         snprintf(err, errlen, "%s() \"%s\" failed (%d: %s)", call, s->path, -rc, strerror(-rc));
         file_close(s);
         return rc;
     }
     s->fd = rc;
+    s->check_end = true;
     *state = s;
     return 0;
 }
@@ -254,8 +251,7 @@ static int reopen_if_deleted(struct file_out *s)
         s->host->log(s->cfg, SLUICE_LOG_WARNING, "\"%s\" was deleted while open, opening it "
                      "anew", s->path);
     const char *call;
-    bool torn;
-    int fd = open_path(s, &torn, &call);
+    int fd = open_path(s, &call);
     if (fd < 0) {
         if (!s->failing)
             s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" failed (%d: %s), will retry",
@@ -263,14 +259,25 @@ static int reopen_if_deleted(struct file_out *s)
         s->failing = true;
         return SLUICE_RETRY;
     }
-    replace_fd(s, fd, torn);
+    replace_fd(s, fd);
     return SLUICE_OK;
 }
 
-/* A torn last line found at open gets its '\n' before our first byte. 0 or
- * a negative errno (the next try writes it then). */
+/* A file that ends in a torn line gets its '\n' before our first byte:
+ * looked at once per open, at the first write, on the worker, when no
+ * other instance of this output writes any more. 0 or a negative errno
+ * (the next try writes it then). */
 static int end_torn_line(struct file_out *s)
 {
+    if (s->check_end) {
+        int t = spl_file_torn(s->fd);
+        if (t < 0) /* a write-only file: we cannot tell, and say so once an open */
+            s->host->log(s->cfg, SLUICE_LOG_WARNING, "reading the end of \"%s\" failed (%d: %s): "
+                         "a torn last line there would be joined to our first", s->path, -t,
+                         strerror(-t));
+        s->torn = t == 1;
+        s->check_end = false;
+    }
     ssize_t w = 0;
     while (s->torn && (w = write(s->fd, "\n", 1)) < 0 && errno == EINTR)
         ;
@@ -349,14 +356,13 @@ static int file_reopen(void *state)
 {
     struct file_out *s = state;
     const char *call;
-    bool torn;
-    int fd = open_path(s, &torn, &call);
+    int fd = open_path(s, &call);
     if (fd < 0) {
         s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" failed (%d: %s), still writing to "
                      "the old file", call, s->path, -fd, strerror(-fd));
         return SLUICE_RETRY;
     }
-    replace_fd(s, fd, torn);
+    replace_fd(s, fd);
     return SLUICE_OK;
 }
 /* }=== */

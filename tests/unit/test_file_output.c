@@ -271,6 +271,28 @@ static void test_file_torn_line_completed(void **state)
     expect_file(other, "whole\nhalf\nthird\nfourth\n");
 }
 
+/* A reload opens the changed output's new instance while the old one is
+ * still writing to the same file: a line it has half written then is not
+ * torn, and is finished by the time the new instance writes. The end is
+ * looked at before the first write, not at open, or the new instance would
+ * add a line of its own (an empty one). */
+static void test_file_end_is_looked_at_when_writing_not_at_open(void **state)
+{
+    char path[512];
+    path_in(path, sizeof path, "reload.log");
+    put_file(path, "whole\nhalf of a li");
+    struct conf c;
+    conf_init(&c, path);
+    void *st = open_ok(&c); /* the new instance, opened aside */
+    FILE *f = fopen(path, "a"); /* the old instance finishes its line */
+    assert_non_null(f);
+    fputs("ne\n", f);
+    fclose(f);
+    write_one(st, "next", SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(path, "whole\nhalf of a line\nnext\n");
+}
+
 /* rm -rf of the output's directory: the next batch notices (st_nlink 0),
  * says so once, recreates the directory and file, and lands there. */
 static void test_file_deleted_directory_recreated(void **state)
@@ -491,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_file_symlink_refused_at_open),
         cmocka_unit_test(test_file_symlink_refused_at_reopen),
         cmocka_unit_test(test_file_torn_line_completed),
+        cmocka_unit_test(test_file_end_is_looked_at_when_writing_not_at_open),
         cmocka_unit_test(test_file_deleted_directory_recreated),
         cmocka_unit_test(test_file_efbig_retries),
         cmocka_unit_test(test_file_error_partway_writes_each_line_once),

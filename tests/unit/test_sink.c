@@ -310,6 +310,33 @@ static void test_shutdown_counts_only_the_unwritten_part_lost(void **state)
     assert_int_equal(t.failed, 0);
 }
 
+/* A reload replaces the instance while a batch waits for its retry: what
+ * the old instance wrote of it (progress()) is not offered to the new one,
+ * which would write it twice. */
+static void test_swap_mid_batch_offers_only_the_unwritten_rest(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    atomic_store(&F.progress, 3);
+    struct sl_sink *s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    push_n(s, 5);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1);
+    struct sl_output_conf c = conf("fake", 100, SL_POLICY_BLOCK);
+    struct sl_sink_instance *next = NULL;
+    char err[256] = "";
+    assert_int_equal(sl_sink_instance_open_with(&next, &c, &fake_api, err, sizeof err), 0);
+    sl_sink_change(s, next);
+    assert_int_equal(wait_count(&F.abandons, 1, 2000), 1); /* the old one let it go */
+    atomic_store(&F.write_answer, SLUICE_OK);
+    assert_true(wait_count(&F.written, 2, 2000) >= 2);
+    struct sl_sink_totals t = {0};
+    sl_sink_close(s, 1000, &t);
+    assert_int_equal(atomic_load(&F.last_n), 2);
+    assert_int_equal(atomic_load(&F.written), 2);
+    assert_int_equal(t.written, 5);
+    assert_int_equal(t.abandoned, 0);
+}
+
 /* A progress() past the batch is a plugin bug: it counts the batch, no more. */
 static void test_progress_past_the_batch_is_clamped(void **state)
 {
@@ -890,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_drop_keeps_a_fatal_batch_and_drops_only_the_overflow),
         cmocka_unit_test(test_shutdown_counts_only_the_unwritten_part_lost),
         cmocka_unit_test(test_progress_past_the_batch_is_clamped),
+        cmocka_unit_test(test_swap_mid_batch_offers_only_the_unwritten_rest),
         cmocka_unit_test(test_write_errors_are_rate_limited_in_the_log),
         cmocka_unit_test(test_tick_while_idle),
         cmocka_unit_test(test_tick_under_load),
