@@ -370,14 +370,37 @@ int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **ou
     return 0;
 }
 
+/* Whether key k of the kind has the same value in a and b, read as the
+ * loader wrote it (lua_decl.c's set_input_value). */
+static bool input_key_equal(const struct sl_input_key *k, const struct sl_input_conf *a,
+                            const struct sl_input_conf *b)
+{
+    const void *x = (const char *)a + k->offset, *y = (const char *)b + k->offset;
+    switch (k->type) {
+    case SL_INPUT_KEY_PATH: return str_eq(*(char *const *)x, *(char *const *)y);
+    case SL_INPUT_KEY_LISTEN: return str_eq(a->host, b->host) && str_eq(a->port, b->port);
+    case SL_INPUT_KEY_SIZE: return *(const size_t *)x == *(const size_t *)y;
+    case SL_INPUT_KEY_INT: return *(const int *)x == *(const int *)y;
+    case SL_INPUT_KEY_UINT:
+    case SL_INPUT_KEY_MODE: return *(const unsigned *)x == *(const unsigned *)y;
+    }
+    return false;
+}
+
+/* From the kind's key table, as the loader and the address check read it:
+ * a key a kind adds is compared with no edit here. Keys another kind has
+ * hold their defaults, the same in both. */
 bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_conf *b)
 {
-    return str_eq(a->name, b->name) && a->kind == b->kind && str_eq(a->path, b->path)
-        && str_eq(a->host, b->host) && str_eq(a->port, b->port)
-        && a->max_message == b->max_message && a->idle_timeout == b->idle_timeout
-        && a->max_connections == b->max_connections
-        && a->max_connections_per_peer == b->max_connections_per_peer && a->rcvbuf == b->rcvbuf
-        && a->mode == b->mode;
+    if (!str_eq(a->name, b->name) || a->kind != b->kind)
+        return false;
+    if (a->kind == NULL)
+        return true;
+    for (const struct sl_input_key *k = a->kind->keys; k->name != NULL; k++) {
+        if (!input_key_equal(k, a, b))
+            return false;
+    }
+    return true;
 }
 
 bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b)

@@ -17,7 +17,8 @@
  * Nothing else names a kind: the config loader reads the keys from the
  * table, checks the required ones and refuses the others by the kind's
  * name; two inputs clash when they are of one kind and their address keys
- * are equal; stats prints the kind's name and counters. The conf model
+ * are equal; reload keeps an input whose keys are all equal (conf.c reads
+ * them from the table too); stats prints the kind's name and counters. The conf model
  * (struct sl_input_conf) keeps a pointer to the kind; the keys are read
  * into its fields, so a key the existing fields cannot hold needs a field
  * there too.
