@@ -274,6 +274,22 @@ static void tell_ready(int fd, char status)
     close(fd);
 }
 
+/* Reloads, then reopens every output, whether the reload took or was
+ * refused: logrotate sends SIGHUP after it renamed the files (Debian's
+ * rsyslog-rotate does, and syslog-ng reopens on it too), and an old config
+ * kept after a refused reload writes to the same moved files. The reopen
+ * is SIGUSR1's, answered later in the control's loop, so it does not hold
+ * the main loop; it asks the outputs of the config that now runs. */
+static void on_sighup(struct sl_daemon *d)
+{
+    sl_log(SL_LOG_NOTICE, 0, "SIGHUP received, reloading %s and reopening files",
+           d->opts->config_path);
+    struct sl_errors errs = {0};
+    sl_daemon_reload(d, &errs); /* a failure is logged, and the old config runs */
+    sl_errors_clear(&errs);
+    sl_control_run(d->control, "reopen", "SIGHUP");
+}
+
 /* Returns true when the loop should end. */
 static bool on_signal(struct sl_daemon *d, int sfd)
 {
@@ -284,13 +300,9 @@ static bool on_signal(struct sl_daemon *d, int sfd)
         case SIGINT:
             sl_log(SL_LOG_NOTICE, 0, "signal %u received, stopping", si.ssi_signo);
             return true;
-        case SIGHUP: {
-            sl_log(SL_LOG_NOTICE, 0, "SIGHUP received, reloading %s", d->opts->config_path);
-            struct sl_errors errs = {0};
-            sl_daemon_reload(d, &errs);
-            sl_errors_clear(&errs);
+        case SIGHUP:
+            on_sighup(d);
             break;
-        }
         case SIGUSR1:
             /* Answered later, in the control's loop: the reopen must not
              * hold signals and the control socket back. */

@@ -104,6 +104,15 @@ static void read_id(struct file_out *s, const char *key, bool user, char *err, s
         spl_err_add(err, errlen, "key \"%s\" must be a %s name or number", key, what);
 }
 
+/* A '{' with a '}' after it: a template ("logs/{app_name}.log"), which
+ * this output would not expand but create as a file of that very name. A
+ * lone brace is a name: only what is surely a mistake is refused. */
+static bool looks_like_template(const char *path)
+{
+    const char *brace = strchr(path, '{');
+    return brace != NULL && strchr(brace + 1, '}') != NULL;
+}
+
 /* Reads the keys, reporting each bad one in err (reasons separated by
  * '\n', as check() may). */
 static int read_config(struct file_out *s, char *err, size_t errlen)
@@ -118,6 +127,11 @@ static int read_config(struct file_out *s, char *err, size_t errlen)
                                                                    : "must be a string");
     else if (s->path[0] == '\0')
         spl_err_add(err, errlen, "key \"path\" must not be empty");
+    else if (looks_like_template(s->path)) /* issue 10 will add perproc: then say so */
+        spl_err_add(err, errlen, "key \"path\": \"%s\" looks like a template, but a file "
+                    "output writes one file, named as written: templates in paths are not "
+                    "supported (one file per program is planned as type = \"perproc\", which "
+                    "does not exist yet)", s->path);
     if (h->config_string(s->cfg, "format", &format) == -EINVAL) {
         spl_err_add(err, errlen, "key \"format\" must be a string");
         format = NULL;

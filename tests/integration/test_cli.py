@@ -89,6 +89,9 @@ BAD_LINES = [
     ("bad format", 'output "o2" { type = "file", path = "o2.log", format = "{hostnme}" }',
      ["hostnme"]),
     ("duplicate name", 'output "out" { type = "file", path = "again.log" }', ["out"]),
+    # it used to create a file literally named {app_name}.log
+    ("template in a file path", 'output "o2" { type = "file", path = "logs/{app_name}.log" }',
+     ['"logs/{app_name}.log"', "template", "perproc"]),
     ("Lua syntax error", 'output "o2" { type = "file" path = "o2.log" }', []),
 ]
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Signals and the control socket: SIGTERM drains, SIGUSR1 reopens, SIGHUP
-reloads (a broken config keeps the old one running), and sluicectl's
-stats/reload/reopen/flush answer as documented."""
+reloads (a broken config keeps the old one running) and reopens, and
+sluicectl's stats/reload/reopen/flush answer as documented."""
 
 import json
 import os
@@ -77,6 +77,82 @@ def test_sigusr1_reopens():
         check(d.wait_lines("out.log", 3) == third, "sluicectl reopen: new lines not in out.log")
         check(d.lines("out.log.2") == second, "sluicectl reopen: the renamed file changed")
         check(d.lines("out.log.1") == first, "the first renamed file changed")
+
+
+def rotate_and_hup(d, addr, before, after):
+    """logrotate's way (Debian's rsyslog-rotate sends HUP): rename, SIGHUP.
+    The new lines must go to a new file at the path, none to the renamed."""
+    os.rename(d.path("out.log"), d.path("out.log.1"))
+    d.signal(signal.SIGHUP)
+    wait_until(lambda: os.path.exists(d.path("out.log")), 5,
+               "out.log to be recreated by the reopen SIGHUP asks for")
+    tcp_send(addr, lf_frames(after))
+    check(d.wait_lines("out.log", len(after)) == after, "new lines are not in the new out.log",
+          f"out.log: {d.lines('out.log')}")
+    check(d.lines("out.log.1") == before, "the renamed file changed after SIGHUP",
+          f"out.log.1: {d.lines('out.log.1')}")
+
+
+@sluicetest.timeout(40)
+def test_sighup_reloads_and_reopens():
+    with Daemon(RAW_CONFIG) as d:
+        first, second = msgs("hup", 10), msgs("hup", 5, 10)
+        tcp_send(d.address("tcp"), lf_frames(first))
+        d.wait_lines("out.log", 10)
+        rotate_and_hup(d, d.address("tcp"), first, second)
+        check("reloaded " in d.log(), "SIGHUP did not reload", f"log:\n{d.log()}")
+
+
+@sluicetest.timeout(40)
+def test_sighup_broken_config_still_reopens():
+    """The reload is refused and the old config runs on, but logrotate has
+    moved its files all the same: they are reopened."""
+    broken = RAW_CONFIG.replace('route { to = "out" }', 'route { to = "nosuch" }')
+    with Daemon(RAW_CONFIG) as d:
+        addr = d.address("tcp")
+        first, second = msgs("brokenhup", 3), msgs("brokenhup", 4, 3)
+        tcp_send(addr, lf_frames(first))
+        d.wait_lines("out.log", 3)
+        d.write_config(broken)
+        rotate_and_hup(d, addr, first, second)
+        check("reload failed, keeping the running config" in d.log(),
+              "the broken config was not reported", f"log:\n{d.log()}")
+
+
+@sluicetest.timeout(40)
+def test_sighup_reopen_failure_is_logged():
+    """A reopen that fails on SIGHUP is logged naming the signal, and the
+    output goes on writing to the file it had."""
+    with Daemon(RAW_CONFIG) as d:
+        addr = d.address("tcp")
+        first, second = msgs("failhup", 2), msgs("failhup", 2, 2)
+        tcp_send(addr, lf_frames(first))
+        d.wait_lines("out.log", 2)
+        os.rename(d.path("out.log"), d.path("out.log.1"))
+        os.mkdir(d.path("out.log"))  # open() fails: EISDIR
+        d.signal(signal.SIGHUP)
+        log = d.wait_log('error: SIGHUP: output "out": reopen() failed')
+        check(d.running(), "sluiced died on a failed reopen", f"log:\n{log}")
+        tcp_send(addr, lf_frames(second))
+        check(d.wait_lines("out.log.1", 4) == first + second,
+              "after a failed reopen the output stopped writing to its old file")
+
+
+@sluicetest.timeout(40)
+def test_ctl_reload_keeps_files_open():
+    """sluicectl reload alone does not reopen: an unchanged output keeps
+    its open file, even one renamed under it (documented in sluiced(8))."""
+    with Daemon(RAW_CONFIG) as d:
+        first, second = msgs("keep", 3), msgs("keep", 3, 3)
+        tcp_send(d.address("tcp"), lf_frames(first))
+        d.wait_lines("out.log", 3)
+        os.rename(d.path("out.log"), d.path("out.log.1"))
+        r = d.ctl("reload")
+        check(r.stdout.strip() == "ok", f"sluicectl reload answered {r.stdout!r}")
+        tcp_send(d.address("tcp"), lf_frames(second))
+        check(d.wait_lines("out.log.1", 6) == first + second,
+              "after sluicectl reload the renamed file did not get the new lines")
+        check(not os.path.exists(d.path("out.log")), "sluicectl reload reopened out.log")
 
 
 @sluicetest.timeout(40)
@@ -371,6 +447,8 @@ def test_idle_and_slow_control_clients_hold_nobody():
 
 if __name__ == "__main__":
     sluicetest.main([test_sigterm_writes_everything_received, test_sigusr1_reopens,
+                     test_sighup_reloads_and_reopens, test_sighup_broken_config_still_reopens,
+                     test_sighup_reopen_failure_is_logged, test_ctl_reload_keeps_files_open,
                      test_sighup_reload_valid, test_sighup_broken_config_keeps_old,
                      test_control_commands, test_sigterm_one_deadline_two_inputs_stalled_output,
                      test_sigterm_one_deadline_three_failing_outputs,

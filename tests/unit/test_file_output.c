@@ -505,6 +505,29 @@ static void test_file_check_refuses_unsettable_field_key(void **state)
     expect_check_errors(&c, "sluice.lua:7: output \"out\" (file): {fields.a b} in template can "
                         "never be set: a field key is 1 to 64 letters, digits, '_', '-' or '.'");
 }
+
+/* path = "logs/{app_name}.log" passed --check and created a file with
+ * that very name: a file output writes one file, and a template there is
+ * a mistake to point out. A lone brace, or '}' before '{', is a name. */
+static void test_file_check_refuses_template_path(void **state)
+{
+    static const char want[] = "key \"path\": \"logs/{app_name}.log\" looks like a template, "
+                               "but a file output writes one file, named as written: templates "
+                               "in paths are not supported (one file per program is planned "
+                               "as type = \"perproc\", which does not exist yet)";
+    char line[600];
+    struct conf c;
+    conf_init(&c, "logs/{app_name}.log");
+    snprintf(line, sizeof line, "sluice.lua:7: output \"out\" (file): %s", want);
+    expect_check_errors(&c, line);
+    open_fails(&c, want);
+    assert_int_equal(access("logs", F_OK), -1);
+    static const char *const names[] = {"odd{name.log", "odd}name.log", "a}b{c.log"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        conf_init(&c, names[i]);
+        expect_check_errors(&c, "");
+    }
+}
 /* }=== */
 
 int main(void)
@@ -521,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_file_check_refuses_empty_path),
         cmocka_unit_test(test_file_check_refuses_special_mode_bits),
         cmocka_unit_test(test_file_check_refuses_unsettable_field_key),
+        cmocka_unit_test(test_file_check_refuses_template_path),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
