@@ -30,7 +30,7 @@
 #include "common/util.h"
 #include "common/alloc.h"
 
-enum kind { K_RAW, K_RFC3164, K_RFC5424, K_JSON, K_TEMPLATE };
+enum kind { K_RAW, K_RFC3164, K_RFC5424, K_JSON, K_RSYSLOG, K_TEMPLATE };
 
 struct sl_format {
     enum kind kind;
@@ -75,8 +75,60 @@ static char *render_raw(const struct sl_msg *m, char *w)
     return put_text(w, raw.p, raw.len);
 }
 
-/* rsyslog's RSYSLOG_TraditionalFileFormat: "Mmm dd hh:mm:ss host tag[pid]: msg". */
+/* What rsyslog's file formats write after the host:
+ * " %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%", with TAB
+ * escaped as rsyslog escapes it on reception. rsyslog's msg is what
+ * follows the TAG, so for an RFC 3164 TAG as sent it begins with the SP
+ * our parser ate (or, with none eaten, with a byte that is not SP): the
+ * space is always written. A RFC 5424 MSG keeps its BOM in rsyslog. */
+static char *render_tag_msg(const struct sl_msg *m, char *w)
+{
+    struct sl_str msg = m->msg;
+    if (msg.p == NULL)
+        msg.len = 0;
+    if (msg.len > 0 && msg.p[msg.len - 1] == '\n')
+        msg.len--;
+    bool sent = tag_sent(m).p != NULL;
+    if (!sent && m->format != SL_FMT_RFC5424 && m->app_name.len == 0) {
+        /* No TAG (unparsed text): " msg", or nothing. */
+        if (msg.len > 0)
+            *w++ = ' ';
+        return put_text_rs(w, msg.p, msg.len);
+    }
+    *w++ = ' ';
+    w = put_tag(w, m, true);
+    bool bom = (m->flags & SL_MSG_BOM) != 0;
+    if (sent || bom || msg.len == 0 || msg.p[0] != ' ')
+        *w++ = ' ';
+    if (bom)
+        w = PUT_LIT(w, "\xef\xbb\xbf");
+    return put_text_rs(w, msg.p, msg.len);
+}
+
+/* rsyslog's RSYSLOG_TraditionalFileFormat, byte for byte:
+ * "%TIMESTAMP% %HOSTNAME%" and render_tag_msg(). */
 static char *render_rfc3164(struct sl_stamps *s, const struct sl_msg *m, char *w)
+{
+    w = sl_stamp_bsd(&s->bsd, msg_time(m), w);
+    *w++ = ' ';
+    w = put_field(w, m->hostname);
+    return render_tag_msg(m, w);
+}
+
+/* rsyslog's RSYSLOG_FileFormat (Debian's default since 11):
+ * "%TIMESTAMP:::date-rfc3339% %HOSTNAME%" and render_tag_msg(). */
+static char *render_rsyslog(struct sl_stamps *s, const struct sl_msg *m, char *w)
+{
+    w = sl_stamp_rfc3339(&s->ts, msg_time(m), w);
+    *w++ = ' ';
+    w = put_field(w, m->hostname);
+    return render_tag_msg(m, w);
+}
+
+/* A rewrite's raw for a message not in RFC 5424 (sl_format_origin):
+ * "Mmm dd hh:mm:ss host tag[pid]: msg" from the parsed fields, so that
+ * parsing it again gives the same fields. */
+static char *render_origin_3164(struct sl_stamps *s, const struct sl_msg *m, char *w)
 {
     w = sl_stamp_bsd(&s->bsd, msg_time(m), w);
     *w++ = ' ';
@@ -153,7 +205,7 @@ static size_t uint_len(unsigned long long v)
     return n;
 }
 
-/* Mirrors render_rfc5424() and "<PRI>" + render_rfc3164() byte for byte;
+/* Mirrors render_rfc5424() and "<PRI>" + render_origin_3164() byte for byte;
  * sl_format_origin() asserts that the two agree. */
 size_t sl_format_origin_len(const struct sl_msg *m)
 {
@@ -186,7 +238,7 @@ size_t sl_format_origin(const struct sl_msg *m, char *out)
         *w++ = '<';
         w = put_uint(w, m->pri);
         *w++ = '>';
-        w = render_rfc3164(&s, m, w);
+        w = render_origin_3164(&s, m, w);
     }
     assert((size_t)(w - out) == sl_format_origin_len(m));
     return (size_t)(w - out);
@@ -196,13 +248,13 @@ size_t sl_format_origin(const struct sl_msg *m, char *out)
 /* {=== the format object */
 static int unknown_format(const char *spec, char *err, size_t errlen)
 {
-    static const char *const names[] = {"raw", "rfc3164", "rfc5424", "json"};
+    static const char *const names[] = {"raw", "rfc3164", "rfc5424", "json", "rsyslog"};
     const char *near = sl_closest(spec, strlen(spec), names, sizeof names / sizeof names[0]);
     if (near != NULL) {
         snprintf(err, errlen, "unknown format '%s', did you mean '%s'?", spec, near);
         return -EINVAL;
     }
-    snprintf(err, errlen, "unknown format \"%s\": use raw, rfc3164, rfc5424, json or a "
+    snprintf(err, errlen, "unknown format \"%s\": use raw, rfc3164, rfc5424, json, rsyslog or a "
              "template with {field} placeholders", spec);
     return -EINVAL;
 }
@@ -211,6 +263,7 @@ int sl_format_new(const char *spec, struct sl_format **out, char *err, size_t er
 {
     static const struct { const char *name; enum kind kind; } fixed[] = {
         {"raw", K_RAW}, {"rfc3164", K_RFC3164}, {"rfc5424", K_RFC5424}, {"json", K_JSON},
+        {"rsyslog", K_RSYSLOG},
     };
     struct sl_format *f = sl_calloc(1, sizeof *f);
     if (f == NULL)
@@ -252,7 +305,8 @@ static size_t line_bound(const struct sl_format *f, const struct sl_msg *m)
     switch (f->kind) {
     case K_RAW: return 4 * (size_t)m->raw.len + 1;
     case K_RFC3164:
-    case K_RFC5424: return 4 * text_total(m) + 2 * TIME_MAX_LEN + 64;
+    case K_RFC5424:
+    case K_RSYSLOG: return 4 * text_total(m) + 2 * TIME_MAX_LEN + 64;
     case K_JSON: return sl_json_bound(m);
     case K_TEMPLATE: break;
     }
@@ -271,6 +325,7 @@ int sl_format_append(struct sl_format *f, const struct sl_msg *m, struct sluice_
     case K_RAW: w = render_raw(m, w); break;
     case K_RFC3164: w = render_rfc3164(&f->stamps, m, w); break;
     case K_RFC5424: w = render_rfc5424(&f->stamps, m, w); break;
+    case K_RSYSLOG: w = render_rsyslog(&f->stamps, m, w); break;
     case K_JSON: w = sl_json_render(&f->json, &f->stamps.ts, m, w); break;
     case K_TEMPLATE: w = sl_template_render(&f->tpl, &f->stamps, m, w); break;
     }

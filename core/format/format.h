@@ -1,17 +1,22 @@
 /*
  * format.h: turning a message into one line of output.
  *
- * Formats: "raw" (the bytes received), "rfc3164" (the traditional file format
- * "Mmm dd hh:mm:ss host tag[pid]: msg", as rsyslog writes /var/log/messages),
+ * Formats: "raw" (the bytes received), "rsyslog" (what Debian's rsyslog
+ * writes by default, RSYSLOG_FileFormat: "2026-11-22T10:00:00.123456+01:00
+ * host tag[pid]: msg"), "rfc3164" (the traditional file format
+ * "Mmm dd hh:mm:ss host tag[pid]: msg", RSYSLOG_TraditionalFileFormat; both
+ * byte for byte as rsyslog, tests/integration/test_rsyslog_bytes.py),
  * "rfc5424" (the message re-serialised per RFC 5424 section 6), "json" (one
  * object, keys as in sluice.lua(5); a last key "fields" holds the extra
  * fields its input or a transform gave it, when there are any), or a template: any text with
- * {field} placeholders, {fields.KEY} for an extra field, "{{" and "}}" for
- * literal braces. Extra fields appear only in json and templates.
+ * {field} placeholders, {fields.KEY} for an extra field, {tag} for rsyslog's
+ * %syslogtag%, "{{" and "}}" for literal braces. Extra fields appear only in
+ * json and templates.
  *
  * Every format writes exactly one line ending in '\n'. In the text formats,
  * control bytes in message fields are written as rsyslog does ("#012" for
- * LF, octal), except TAB, so a message can never split into two lines. JSON
+ * LF, octal), so a message can never split into two lines; TAB is kept but in
+ * "rsyslog" and "rfc3164", as rsyslog escapes it on reception by default. JSON
  * strings are always valid JSON and valid UTF-8: invalid UTF-8 bytes become
  * U+FFFD, control bytes \uXXXX escapes.
  *

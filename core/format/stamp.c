@@ -7,12 +7,13 @@
  */
 #include "format/stamp.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
 #include "format/format.h"
 
-enum tmode { TM_LOCAL = 1, TM_OFFSET, TM_ZULU, TM_BSD };
+enum tmode { TM_LOCAL = 1, TM_OFFSET, TM_ZULU, TM_BSD, TM_BSD_SENT };
 
 /* The civil date and time of a wall-clock second count (H. Hinnant's
  * days-to-civil algorithm: exact over the whole range, no tables, and no
@@ -127,9 +128,14 @@ size_t sl_time_rfc3339(const struct sl_time *t, char *out)
 char *sl_stamp_bsd(struct sl_stamp_cache *c, const struct sl_time *t, char *w)
 {
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    if (c->mode != TM_BSD || c->sec != t->sec) {
+    /* A time sent with an offset is written in that offset, as rsyslog's
+     * date-rfc3164 does: "10:00:03Z" is "10:00:03" whatever TZ says. */
+    bool sent_tz = (t->flags & SL_TIME_HAS_TZ) != 0;
+    int16_t tzoff = sent_tz ? t->tzoff_min : 0;
+    uint8_t mode = sent_tz ? TM_BSD_SENT : TM_BSD;
+    if (c->mode != mode || c->sec != t->sec || c->tzoff != tzoff) {
         struct civil cv;
-        civil_from_wall(t->sec + local_offset(t->sec), &cv);
+        civil_from_wall(t->sec + (sent_tz ? tzoff * 60 : local_offset(t->sec)), &cv);
         memcpy(c->text, months + 3 * (cv.mon - 1), 3);
         c->text[3] = ' ';
         put2(c->text + 4, cv.day);
@@ -142,7 +148,8 @@ char *sl_stamp_bsd(struct sl_stamp_cache *c, const struct sl_time *t, char *w)
         c->text[12] = ':';
         put2(c->text + 13, cv.sec);
         c->sec = t->sec;
-        c->mode = TM_BSD;
+        c->tzoff = tzoff;
+        c->mode = mode;
     }
     memcpy(w, c->text, 15);
     return w + 15;

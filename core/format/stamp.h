@@ -38,8 +38,9 @@ struct sl_stamps {
  * TIME_MAX_LEN bytes. Returns the advanced cursor. */
 char *sl_stamp_rfc3339(struct sl_stamp_cache *c, const struct sl_time *t, char *w);
 
-/* Writes t as "Mmm dd hh:mm:ss" in local time, as RFC 3164 and rsyslog
- * write it: 15 bytes. Returns the advanced cursor. */
+/* Writes t as "Mmm dd hh:mm:ss", as RFC 3164 and rsyslog write it: in the
+ * offset it was sent with, or in local time when it has none (rsyslog's
+ * date-rfc3164). 15 bytes. Returns the advanced cursor. */
 char *sl_stamp_bsd(struct sl_stamp_cache *c, const struct sl_time *t, char *w);
 
 #endif /* SL_FORMAT_STAMP_H */

@@ -24,6 +24,11 @@ struct sl_template_part {
 
 #define F_EXTRA (-1)
 #define EXTRA_PREFIX "fields."
+/* {tag}: rsyslog's %syslogtag% (put_tag). A template field only, not in
+ * the field table: it is no member of the message but read back from raw
+ * or built, and Lua and matches have app_name and procid. */
+#define F_TAG (-2)
+#define TAG_NAME "tag"
 
 /* {=== field names */
 static const char *const field_names[SL_FIELD_END] = SL_FIELD_NAMES;
@@ -92,6 +97,8 @@ char *sl_template_render(const struct sl_template *t, struct sl_stamps *s,
             w = put(w, t->lit + pt->off, pt->len);
         else if (pt->field == F_EXTRA)
             w = put_field(w, extra_of(t, m, pt));
+        else if (pt->field == F_TAG)
+            w = put_tag(w, m, false);
         else
             w = render_field(s, m, pt->field, w);
     }
@@ -113,12 +120,14 @@ static int add_part(struct sl_template *t, int field, size_t off, size_t len)
 static int unknown_field(const char *name, size_t len, char *err, size_t errlen)
 {
     const char *near = closest_field(name, len);
+    if (near == NULL && sl_closest(name, len, (const char *const[]){TAG_NAME}, 1) != NULL)
+        near = TAG_NAME;
     if (near != NULL)
         snprintf(err, errlen, "unknown field {%.*s} in template, did you mean {%s}?", (int)len,
                  name, near);
     else
         snprintf(err, errlen, "unknown field {%.*s} in template (fields:" SL_FIELD_NAME_LIST
-                 " fields.KEY)", (int)len, name);
+                 " " TAG_NAME " fields.KEY)", (int)len, name);
     return -EINVAL;
 }
 
@@ -189,7 +198,9 @@ int sl_template_compile(struct sl_template *t, const char *spec, char *err, size
                     return -ENOMEM;
             } else {
                 int field = sl_field_from_name(name, len);
-                if (field < 0)
+                if (len == sizeof TAG_NAME - 1 && memcmp(name, TAG_NAME, len) == 0)
+                    field = F_TAG;
+                if (field == -1)
                     return unknown_field(name, len, err, errlen);
                 if (add_part(t, 0, start, t->litlen - start) < 0 ||
                     add_part(t, field, 0, 0) < 0)
@@ -219,6 +230,8 @@ size_t sl_template_bound(const struct sl_template *t, const struct sl_msg *m)
             n += pt->len;
         else if (pt->field == F_EXTRA)
             n += 4 * (size_t)extra_of(t, m, pt).len + 1;
+        else if (pt->field == F_TAG)
+            n += tag_bound(m);
         else
             n += 4 * (size_t)text_of(m, pt->field).len + TIME_MAX_LEN;
     }

@@ -45,6 +45,13 @@ static inline bool is_ctl(unsigned char c)
     return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
+/* is_ctl(), and TAB too when `tab`: rsyslog escapes TAB by default
+ * ($EscapeControlCharacterTab on), so its formats do (put_text_rs). */
+static inline bool is_ctl_tab(unsigned char c, bool tab)
+{
+    return is_ctl(c) || (tab && c == '\t');
+}
+
 /* True when none of the 8 bytes of x is a control byte (< 0x20 or 0x7f).
  * The classic "has a byte less than n" test (exact for n <= 0x80) and "has
  * a zero byte" on x ^ 0x7f..; TAB also fails it and is sorted out byte by
@@ -60,7 +67,7 @@ static inline bool word_clean(uint64_t x)
 
 /* The first control byte in [p, end), or end: a word at a time, since
  * almost every byte of a log line is clean. */
-static inline const char *skip_clean(const char *p, const char *end)
+static inline const char *skip_clean_tab(const char *p, const char *end, bool tab)
 {
     for (;;) {
         while (end - p >= 8) {
@@ -71,20 +78,27 @@ static inline const char *skip_clean(const char *p, const char *end)
             p += 8;
         }
         const char *stop = end - p >= 8 ? p + 8 : end;
-        while (p < stop && !is_ctl((unsigned char)*p))
+        while (p < stop && !is_ctl_tab((unsigned char)*p, tab))
             p++;
         if (p < stop || p == end)
             return p;
     }
 }
 
-/* Text with control bytes as "#ooo" (rsyslog's escaping): at most 4n bytes. */
-static inline char *put_text(char *w, const char *p, size_t n)
+static inline const char *skip_clean(const char *p, const char *end)
+{
+    return skip_clean_tab(p, end, false);
+}
+
+/* Text with control bytes as "#ooo" (rsyslog's escaping), TAB too when
+ * `tab`: at most 4n bytes. `tab` is a constant at every call, so each
+ * inlined copy keeps one loop. */
+static inline char *put_text_tab(char *w, const char *p, size_t n, bool tab)
 {
     const char *end = p + n;
     while (p < end) {
         const char *run = p;
-        p = skip_clean(p, end);
+        p = skip_clean_tab(p, end, tab);
         w = put(w, run, (size_t)(p - run));
         if (p == end)
             break;
@@ -96,6 +110,18 @@ static inline char *put_text(char *w, const char *p, size_t n)
         w += 4;
     }
     return w;
+}
+
+/* Text as the sluice formats write it: TAB kept. */
+static inline char *put_text(char *w, const char *p, size_t n)
+{
+    return put_text_tab(w, p, n, false);
+}
+
+/* Text as rsyslog writes it: TAB as "#011" too. */
+static inline char *put_text_rs(char *w, const char *p, size_t n)
+{
+    return put_text_tab(w, p, n, true);
 }
 
 /* A text field, "-" when NIL: at most 4 * len + 1 bytes. */
@@ -133,5 +159,63 @@ static inline size_t text_total(const struct sl_msg *m)
     return (size_t)m->hostname.len + m->app_name.len + m->procid.len + m->msgid.len
            + m->sd.len + m->msg.len + m->input.len;
 }
+
+/* {=== the TAG, as rsyslog's %syslogtag% gives it ({tag}, and the formats
+ * "rsyslog" and "rfc3164") */
+
+/* The RFC 3164 TAG as sent, read back from the received bytes: the parser
+ * splits it into app_name and procid, and drops the ':' and one SP after
+ * it, but it lies in raw from app_name to msg. So "prog[123]:", "prog:",
+ * "prog[]:", or "prog" when a space ended it, as rsyslog keeps it. NIL for
+ * other messages and for a rewritten one (its fields may point elsewhere). */
+static inline struct sl_str tag_sent(const struct sl_msg *m)
+{
+    if (m->format != SL_FMT_RFC3164 || (m->flags & SL_MSG_REWRITTEN) || m->app_name.len == 0
+        || m->app_name.p == NULL || m->msg.p == NULL)
+        return SL_STR_NIL;
+    uintptr_t a = (uintptr_t)m->app_name.p, b = (uintptr_t)m->msg.p, r = (uintptr_t)m->raw.p;
+    if (a < r || b < a + m->app_name.len || b > r + m->raw.len)
+        return SL_STR_NIL; /* not the parser's layout: build it instead */
+    uint32_t n = (uint32_t)(b - a);
+    if (m->app_name.p[n - 1] == ' ')
+        n--; /* the SP the parser ate; rsyslog counts it as the message's */
+    return (struct sl_str){m->app_name.p, n};
+}
+
+/* The most bytes put_tag() writes: the sent TAG is at most app_name,
+ * procid, "[]" and ':'; a built one, "-" or app_name, "[procid]" and ':'. */
+static inline size_t tag_bound(const struct sl_msg *m)
+{
+    return 4 * ((size_t)m->app_name.len + m->procid.len) + 12;
+}
+
+/* Writes the TAG: as sent (tag_sent), or built as rsyslog builds it for a
+ * message that has none: "APP-NAME[PROCID]", "APP-NAME" with no PROCID,
+ * "-" for a NIL RFC 5424 APP-NAME; a rewritten RFC 3164 message gets the
+ * ':' it is almost always sent with. Nothing when there is no APP-NAME
+ * (unparsed text). `tab` as put_text_tab(). */
+static inline char *put_tag(char *w, const struct sl_msg *m, bool tab)
+{
+    struct sl_str sent = tag_sent(m);
+    if (sent.p != NULL)
+        return put_text_tab(w, sent.p, sent.len, tab);
+    bool is5424 = m->format == SL_FMT_RFC5424;
+    if (m->app_name.p == NULL || m->app_name.len == 0) {
+        if (!is5424)
+            return w;
+        *w++ = '-';
+    } else {
+        w = put_text_tab(w, m->app_name.p, m->app_name.len, tab);
+    }
+    if (m->procid.p != NULL && m->procid.len > 0) {
+        *w++ = '[';
+        w = put_text_tab(w, m->procid.p, m->procid.len, tab);
+        *w++ = ']';
+    }
+    if (!is5424)
+        *w++ = ':';
+    return w;
+}
+/* }=== */
 
 #endif /* SL_FORMAT_WRITER_H */
