@@ -2,7 +2,8 @@
  * file.c: the `file` output plugin: one line per message, appended to a file.
  *
  *     output "messages" { type = "file", path = "var/log/messages", format = "rfc3164",
- *                         mode = "0640", owner = "root", group = "adm", sync = false }
+ *                         mode = "0640", owner = "root", group = "adm", sync = false,
+ *                         rotate = { size = "64M", keep = 7 } }
  *
  * A batch is formatted into one reused buffer and written with as few
  * write() calls as the kernel allows. When a write fails, whatever the
@@ -15,7 +16,8 @@
  * offers the batch anew (it retries FATAL too), so the part already written
  * would be written again. abandon() drops the rest; progress() says how
  * many lines of it are written whole. reopen() follows logrotate's
- * rename-then-signal.
+ * rename-then-signal. rotate.size makes the plugin rotate the file itself,
+ * between batches (rotate.c).
  *
  * Hardening, each for a way the file could go wrong under the daemon:
  *  - the file is opened with O_NOFOLLOW unless follow_symlinks = true
@@ -45,6 +47,7 @@
 #include <unistd.h>
 
 #include "sluice-plugin.h"
+#include "file/rotate.h"
 #include "lib/plugin_lib.h"
 
 struct file_out {
@@ -59,10 +62,16 @@ struct file_out {
     bool failing; /* the last write failed: log once per failure streak */
     bool check_end; /* opened: look at the file's end before our first write */
     bool torn;      /* the file ends without '\n': write one before our first line */
+    struct rotation rot; /* rotate.size and rotate.keep; the shift under way */
+    /* The shift is done but the new PATH could not be opened: lines go on
+     * to the old file (now PATH.1) and each batch tries the open again. */
+    bool rot_open;
+    bool rot_failing; /* the last rotation step failed: log once per streak */
 };
 
 static const char *const file_keys[] = {"path",  "format", "mode",           "owner",
-                                        "group", "sync",   "follow_symlinks", NULL};
+                                        "group", "sync",   "follow_symlinks", "rotate.size",
+                                        "rotate.keep", NULL};
 
 /* {=== reading the config */
 /* Permission bits only: set-uid, set-gid or sticky on a log file is a
@@ -149,6 +158,7 @@ static int read_config(struct file_out *s, char *err, size_t errlen)
     if (h->config_bool(s->cfg, "follow_symlinks", &follow) == -EINVAL)
         spl_err_add(err, errlen, "key \"follow_symlinks\" must be true or false");
     s->create.follow_symlinks = follow != 0;
+    rot_read_config(h, s->cfg, &s->rot, err, errlen);
     if (format != NULL) {
         char ferr[256] = "";
         if (h->format_new(format, &s->fmt, ferr, sizeof ferr) < 0)
@@ -301,11 +311,59 @@ static int end_torn_line(struct file_out *s)
     return 0;
 }
 
+/* A rotation step failed: said once a streak, with the call, the file
+ * and errno; lines go on to the file we have meanwhile. */
+static void rotation_failed(struct file_out *s, const char *call, const char *name, int e)
+{
+    if (!s->rot_failing)
+        s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" failed (%d: %s) rotating \"%s\", "
+                     "still writing to the current file, will retry", call, name, e, strerror(e),
+                     s->path);
+    s->rot_failing = true;
+}
+
+/* Before a new batch (never inside one: a pending batch finishes in the
+ * file it started in): when the file has reached rotate.size, shift the
+ * old files and open a new PATH (rotate.c says why each step is safe).
+ * A step that fails is logged once and tried again at the next batch,
+ * resuming where it stopped; the batch is written to the file we have,
+ * which may then pass size: a stuck rotation (a read-only directory, a
+ * directory where PATH.3 should be) must not stop the output. */
+static void rotate_if_due(struct file_out *s)
+{
+    const char *call;
+    char name[4200];
+    if (!s->rot_open) {
+        int due = rot_due(&s->rot, s->fd);
+        if (due <= 0 && s->rot.next == 0)
+            return; /* an fstat() error: the write that follows will say */
+        rot_begin(&s->rot);
+        int rc = rot_shift(s->path, &s->rot, &call, name, sizeof name);
+        if (rc < 0) {
+            rotation_failed(s, call, name, -rc);
+            return;
+        }
+        s->rot_open = true;
+    }
+    int fd = open_path(s, &call);
+    if (fd < 0) {
+        rotation_failed(s, call, s->path, -fd);
+        return;
+    }
+    replace_fd(s, fd);
+    s->rot_open = false;
+    if (s->rot_failing)
+        s->host->log(s->cfg, SLUICE_LOG_NOTICE, "rotating \"%s\" works again", s->path);
+    s->rot_failing = false;
+}
+
 static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
 {
     struct file_out *s = state;
     if (reopen_if_deleted(s) != SLUICE_OK)
         return SLUICE_RETRY;
+    if (!spl_batch_pending(&s->batch))
+        rotate_if_due(s);
     /* Unwritten bytes mean this is the batch that answered RETRY: a
      * batch the daemon gave up was dropped by abandon(). */
     if (!spl_batch_pending(&s->batch) && spl_batch_fill(&s->batch, s->host, s->fmt, msgs, n) < 0) {
@@ -377,6 +435,7 @@ static int file_reopen(void *state)
         return SLUICE_RETRY;
     }
     replace_fd(s, fd);
+    s->rot_open = false; /* a rotation waiting for its new PATH has it */
     return SLUICE_OK;
 }
 /* }=== */

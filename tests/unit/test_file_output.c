@@ -530,6 +530,210 @@ static void test_file_check_refuses_template_path(void **state)
 }
 /* }=== */
 
+/* {=== rotation (rotate = { size, keep }) */
+/* Line i as the tests write it: 99 bytes and '\n', so 41 lines pass 4K. */
+static void rot_line(char *out, size_t len, int i)
+{
+    snprintf(out, len, "line %04d %089d", i, 0);
+}
+
+static void write_lines(void *st, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        char text[128];
+        rot_line(text, sizeof text, i);
+        write_one(st, text, SLUICE_OK);
+    }
+}
+
+/* The file holds lines [from, to) exactly, whole and in order ("" when
+ * from == to: then the file must not exist). */
+static void expect_lines(const char *path, int from, int to)
+{
+    static char got[65536], want[65536];
+    got[0] = want[0] = '\0';
+    for (int i = from; i < to; i++) {
+        char text[128];
+        rot_line(text, sizeof text, i);
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s\n", text);
+    }
+    int fd = open(path, O_RDONLY);
+    if (from == to) {
+        assert_int_equal(fd, -1);
+        return;
+    }
+    assert_true(fd >= 0);
+    ssize_t n = read(fd, got, sizeof got - 1);
+    assert_true(n >= 0);
+    got[n] = '\0';
+    close(fd);
+    assert_string_equal(got, want);
+}
+
+static void rotating_conf(struct conf *c, const char *path, const char *size, long long keep)
+{
+    conf_init(c, path);
+    conf_add(c, (struct sl_kv){.key = "rotate.size", .type = SL_KV_STRING, .str = (char *)size});
+    if (keep > 0)
+        conf_add(c, (struct sl_kv){.key = "rotate.keep", .type = SL_KV_INT, .num = keep});
+}
+
+/* The file passes 4K at its 41st line; the 42nd batch goes to a new file.
+ * With keep = 2, the third rotation deletes the first file. */
+static void test_file_rotate_by_size_keeps_newest(void **state)
+{
+    char path[512], old[600];
+    path_in(path, sizeof path, "r.log");
+    struct conf c;
+    rotating_conf(&c, path, "4K", 2);
+    void *st = open_ok(&c);
+    write_lines(st, 0, 128);
+    plugin->api->close(st);
+    expect_lines(path, 123, 128);
+    snprintf(old, sizeof old, "%s.1", path);
+    expect_lines(old, 82, 123);
+    snprintf(old, sizeof old, "%s.2", path);
+    expect_lines(old, 41, 82);
+    snprintf(old, sizeof old, "%s.3", path);
+    expect_lines(old, 0, 0);
+    assert_int_equal(nlogged, 0);
+}
+
+/* A batch is never split across files: one that takes the file past size
+ * ends there, and the next batch starts the new file. */
+static void test_file_rotate_never_splits_a_batch(void **state)
+{
+    char path[512], old[600];
+    path_in(path, sizeof path, "b.log");
+    struct conf c;
+    rotating_conf(&c, path, "4K", 0);
+    void *st = open_ok(&c);
+    write_lines(st, 0, 40); /* 4000 bytes: below 4K */
+    char texts[8][128];
+    const char *batch[8];
+    for (int i = 0; i < 8; i++) {
+        rot_line(texts[i], sizeof texts[i], 40 + i);
+        batch[i] = texts[i];
+    }
+    write_batch(st, batch, 8, SLUICE_OK); /* 4800 bytes now, all in one file */
+    write_lines(st, 48, 49);
+    plugin->api->close(st);
+    snprintf(old, sizeof old, "%s.1", path);
+    expect_lines(old, 0, 48);
+    expect_lines(path, 48, 49);
+}
+
+/* A restart (close, open) appends to PATH; a PATH already past size
+ * rotates at the first batch; no PATH (a crash between the rename of
+ * PATH and the open of the new one) is created. */
+static void test_file_rotate_restart_continues_path(void **state)
+{
+    char path[512], old1[600], old2[600];
+    path_in(path, sizeof path, "s.log");
+    snprintf(old1, sizeof old1, "%s.1", path);
+    snprintf(old2, sizeof old2, "%s.2", path);
+    struct conf c;
+    rotating_conf(&c, path, "4K", 0);
+    void *st = open_ok(&c);
+    write_lines(st, 0, 45);
+    plugin->api->close(st);
+    st = open_ok(&c);
+    write_lines(st, 45, 46);
+    plugin->api->close(st);
+    expect_lines(old1, 0, 41);
+    expect_lines(path, 41, 46);
+
+    rotating_conf(&c, path, "8K", 0); /* the same file, a larger size */
+    st = open_ok(&c);
+    write_lines(st, 46, 90); /* 4900 bytes: below 8K, no rotation */
+    plugin->api->close(st);
+    expect_lines(path, 41, 90);
+    rotating_conf(&c, path, "4K", 0);
+    st = open_ok(&c);
+    write_lines(st, 90, 91); /* PATH is past 4K: rotated first */
+    plugin->api->close(st);
+    expect_lines(path, 90, 91);
+    expect_lines(old1, 41, 90);
+    expect_lines(old2, 0, 41);
+
+    assert_int_equal(unlink(old2), 0);
+    assert_int_equal(rename(old1, old2), 0);
+    assert_int_equal(rename(path, old1), 0); /* killed before the new open */
+    st = open_ok(&c);
+    write_lines(st, 91, 92);
+    plugin->api->close(st);
+    expect_lines(path, 91, 92);
+    expect_lines(old1, 90, 91);
+    expect_lines(old2, 41, 90);
+}
+
+/* A step that fails (a directory where PATH.2 should be deleted) is said
+ * once; lines go on to PATH, past size, nothing lost; once the directory
+ * is gone, the rotation goes through, said once too. */
+static void test_file_rotate_failure_keeps_writing(void **state)
+{
+    char path[512], old1[600], old2[600], inner[700];
+    path_in(path, sizeof path, "f.log");
+    snprintf(old1, sizeof old1, "%s.1", path);
+    snprintf(old2, sizeof old2, "%s.2", path);
+    snprintf(inner, sizeof inner, "%s/x", old2);
+    assert_int_equal(mkdir(old2, 0755), 0);
+    struct conf c;
+    rotating_conf(&c, path, "4K", 2);
+    void *st = open_ok(&c);
+    write_lines(st, 0, 50);
+    assert_int_equal(nlogged, 1);
+    char want[1400];
+    snprintf(want, sizeof want, "3 unlink() \"%s\" failed (21: Is a directory) rotating \"%s\", "
+             "still writing to the current file, will retry", old2, path);
+    assert_string_equal(logged[0], want);
+    expect_lines(path, 0, 50);
+    assert_int_equal(rmdir(old2), 0);
+    write_lines(st, 50, 51);
+    plugin->api->close(st);
+    assert_int_equal(nlogged, 2);
+    snprintf(want, sizeof want, "5 rotating \"%s\" works again", path);
+    assert_string_equal(logged[1], want);
+    expect_lines(old1, 0, 50);
+    expect_lines(old2, 0, 0);
+    expect_lines(path, 50, 51);
+}
+
+/* --check refuses what would not rotate as asked, naming the key; an
+ * unknown key of the rotate table (every, not there yet) is one too. */
+static void test_file_rotate_check_refuses_bad_values(void **state)
+{
+    static const char size_err[] = "sluice.lua:7: output \"out\" (file): key \"rotate.size\" "
+                                   "must be a size of at least 4K, in bytes or such as \"64M\"";
+    static const char keep_err[] = "sluice.lua:7: output \"out\" (file): key \"rotate.keep\" "
+                                   "must be an integer from 1 to 1000";
+    static const char *const bad_sizes[] = {"0", "4095", "1K", "64X", "-1", ""};
+    struct conf c;
+    for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
+        rotating_conf(&c, "never.log", bad_sizes[i], 0);
+        expect_check_errors(&c, size_err);
+    }
+    static const long long bad_keeps[] = {0, -1, 1001};
+    for (size_t i = 0; i < sizeof bad_keeps / sizeof bad_keeps[0]; i++) {
+        rotating_conf(&c, "never.log", "64M", 0);
+        conf_add(&c, (struct sl_kv){.key = "rotate.keep", .type = SL_KV_INT,
+                                    .num = bad_keeps[i]});
+        expect_check_errors(&c, keep_err);
+    }
+    conf_init(&c, "never.log");
+    conf_add(&c, (struct sl_kv){.key = "rotate.keep", .type = SL_KV_INT, .num = 3});
+    expect_check_errors(&c, "sluice.lua:7: output \"out\" (file): key \"rotate.keep\" needs "
+                        "rotate.size: a file rotates when it reaches that size");
+    rotating_conf(&c, "never.log", "64M", 1000);
+    conf_add(&c, (struct sl_kv){.key = "rotate.every", .type = SL_KV_STRING, .str = "1d"});
+    expect_check_errors(&c, "sluice.lua:7: output \"out\": unknown key 'rotate.every' for "
+                        "type \"file\"");
+    rotating_conf(&c, "never.log", "4K", 1);
+    expect_check_errors(&c, "");
+    assert_int_equal(access("never.log", F_OK), -1);
+}
+/* }=== */
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +749,11 @@ int main(void)
         cmocka_unit_test(test_file_check_refuses_special_mode_bits),
         cmocka_unit_test(test_file_check_refuses_unsettable_field_key),
         cmocka_unit_test(test_file_check_refuses_template_path),
+        cmocka_unit_test(test_file_rotate_by_size_keeps_newest),
+        cmocka_unit_test(test_file_rotate_never_splits_a_batch),
+        cmocka_unit_test(test_file_rotate_restart_continues_path),
+        cmocka_unit_test(test_file_rotate_failure_keeps_writing),
+        cmocka_unit_test(test_file_rotate_check_refuses_bad_values),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
