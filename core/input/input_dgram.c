@@ -21,7 +21,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 #ifdef SO_MEMINFO
-#include <linux/sock_diag.h> /* SK_MEMINFO_DROPS */
+#include <linux/sock_diag.h> /* SK_MEMINFO_DROPS, SK_MEMINFO_RMEM_ALLOC */
+#else
+enum { SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_DROPS }; /* unread: meminfo() says false */
 #endif
 
 #include "common/log.h"
@@ -240,18 +242,29 @@ bool sl_dgram_unpark(struct sl_input *in)
     return sl_input_retry(in, &d->parked);
 }
 
-void sl_dgram_refresh_stats(struct sl_input *in)
+/* Reads the kernel's SK_MEMINFO counter `var` for the socket into *out;
+ * false when the kernel does not say (no SO_MEMINFO, an older kernel). */
+static bool meminfo(const struct sl_dgram *d, unsigned var, uint64_t *out)
 {
 #ifdef SO_MEMINFO
-    struct sl_dgram *d = in->impl;
     uint32_t mem[SK_MEMINFO_VARS];
     socklen_t len = sizeof mem;
-    if (getsockopt(d->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
-        len > SK_MEMINFO_DROPS * sizeof mem[0])
-        store_max(&in->stats.kernel_drops, mem[SK_MEMINFO_DROPS]);
-#else
-    (void)in; /* the count comes with the next datagram read (SO_RXQ_OVFL) */
+    if (getsockopt(d->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 && len > var * sizeof mem[0]) {
+        *out = mem[var];
+        return true;
+    }
 #endif
+    (void)d, (void)var, (void)out;
+    return false;
+}
+
+void sl_dgram_refresh_stats(struct sl_input *in)
+{
+    /* Without SO_MEMINFO the count comes with the next datagram read
+     * (SO_RXQ_OVFL). */
+    uint64_t drops;
+    if (meminfo(in->impl, SK_MEMINFO_DROPS, &drops))
+        store_max(&in->stats.kernel_drops, drops);
 }
 
 int sl_dgram_fd(const struct sl_dgram *d)
@@ -264,15 +277,8 @@ int sl_dgram_fd(const struct sl_dgram *d)
  * the kernel does not say. */
 static uint64_t queued_bytes(const struct sl_dgram *d)
 {
-#ifdef SO_MEMINFO
-    uint32_t mem[SK_MEMINFO_VARS];
-    socklen_t len = sizeof mem;
-    if (getsockopt(d->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
-        len > SK_MEMINFO_RMEM_ALLOC * sizeof mem[0])
-        return mem[SK_MEMINFO_RMEM_ALLOC];
-#endif
-    (void)d;
-    return UINT64_MAX;
+    uint64_t n;
+    return meminfo(d, SK_MEMINFO_RMEM_ALLOC, &n) ? n : UINT64_MAX;
 }
 
 void sl_dgram_drain(struct sl_input *in)
