@@ -47,7 +47,7 @@
 #include <unistd.h>
 
 #include "sluice-plugin.h"
-#include "file/rotate.h"
+#include "lib/rotate.h"
 #include "lib/plugin_lib.h"
 
 struct file_out {
@@ -62,7 +62,7 @@ struct file_out {
     bool failing; /* the last write failed: log once per failure streak */
     bool check_end; /* opened: look at the file's end before our first write */
     bool torn;      /* the file ends without '\n': write one before our first line */
-    struct rotation rot; /* rotate.size and rotate.keep; the shift under way */
+    struct spl_rotation rot; /* rotate.size and rotate.keep; the shift under way */
     /* The shift is done but the new PATH could not be opened: lines go on
      * to the old file (now PATH.1) and each batch tries the open again. */
     bool rot_open;
@@ -158,7 +158,7 @@ static int read_config(struct file_out *s, char *err, size_t errlen)
     if (h->config_bool(s->cfg, "follow_symlinks", &follow) == -EINVAL)
         spl_err_add(err, errlen, "key \"follow_symlinks\" must be true or false");
     s->create.follow_symlinks = follow != 0;
-    rot_read_config(h, s->cfg, &s->rot, err, errlen);
+    spl_rot_read_config(h, s->cfg, &s->rot, err, errlen);
     if (format != NULL) {
         char ferr[256] = "";
         if (h->format_new(format, &s->fmt, ferr, sizeof ferr) < 0)
@@ -334,11 +334,11 @@ static void rotate_if_due(struct file_out *s)
     const char *call;
     char name[4200];
     if (!s->rot_open) {
-        int due = rot_due(&s->rot, s->fd);
+        int due = spl_rot_due(&s->rot, s->fd);
         if (due <= 0 && s->rot.next == 0)
             return; /* an fstat() error: the write that follows will say */
-        rot_begin(&s->rot);
-        int rc = rot_shift(s->path, &s->rot, &call, name, sizeof name);
+        spl_rot_begin(&s->rot);
+        int rc = spl_rot_shift(s->path, &s->rot, &call, name, sizeof name);
         if (rc < 0) {
             rotation_failed(s, call, name, -rc);
             return;

@@ -1,5 +1,5 @@
 /*
- * rotate.c: the file output's size rotation (rotate.h).
+ * rotate.c: size rotation of an output's files (rotate.h).
  *
  * DESIGN. A shift is a sequence of single renames in PATH's directory,
  * done through one directory fd (renameat(), unlinkat()), so every step
@@ -35,7 +35,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* renameat, unlinkat, O_DIRECTORY, O_CLOEXEC */
 
-#include "file/rotate.h"
+#include "lib/rotate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,30 +47,30 @@
 
 #include "lib/plugin_lib.h"
 
-void rot_read_config(const struct sluice_host *h, const sluice_config *cfg, struct rotation *r,
+void spl_rot_read_config(const struct sluice_host *h, const sluice_config *cfg, struct spl_rotation *r,
                      char *err, size_t errlen)
 {
     unsigned long long size = 0;
-    long long keep = ROT_DEFAULT_KEEP;
+    long long keep = SPL_ROT_DEFAULT_KEEP;
     int rs = h->config_size(cfg, "rotate.size", &size);
     int rk = h->config_int(cfg, "rotate.keep", &keep);
-    *r = (struct rotation){0};
-    if (rs == -EINVAL || (rs == 0 && size < ROT_MIN_SIZE))
+    *r = (struct spl_rotation){0};
+    if (rs == -EINVAL || (rs == 0 && size < SPL_ROT_MIN_SIZE))
         spl_err_add(err, errlen, "key \"rotate.size\" must be a size of at least 4K, in bytes "
                     "or such as \"64M\"");
-    if (rk == -EINVAL || keep < 1 || keep > ROT_MAX_KEEP)
+    if (rk == -EINVAL || keep < 1 || keep > SPL_ROT_MAX_KEEP)
         spl_err_add(err, errlen, "key \"rotate.keep\" must be an integer from 1 to %d",
-                    ROT_MAX_KEEP);
+                    SPL_ROT_MAX_KEEP);
     else if (rk == 0 && rs == -ENOENT)
         spl_err_add(err, errlen, "key \"rotate.keep\" needs rotate.size: a file rotates when "
                     "it reaches that size");
-    if (rs == 0 && size >= ROT_MIN_SIZE && keep >= 1 && keep <= ROT_MAX_KEEP) {
+    if (rs == 0 && size >= SPL_ROT_MIN_SIZE && keep >= 1 && keep <= SPL_ROT_MAX_KEEP) {
         r->size = size;
         r->keep = (unsigned)keep;
     }
 }
 
-int rot_due(const struct rotation *r, int fd)
+int spl_rot_due(const struct spl_rotation *r, int fd)
 {
     if (r->size == 0)
         return 0;
@@ -80,7 +80,7 @@ int rot_due(const struct rotation *r, int fd)
     return S_ISREG(st.st_mode) && (unsigned long long)st.st_size >= r->size;
 }
 
-void rot_begin(struct rotation *r)
+void spl_rot_begin(struct spl_rotation *r)
 {
     if (r->next == 0)
         r->next = r->keep + 1;
@@ -115,17 +115,13 @@ static int open_dir(const char *path, const char **base)
     return fd >= 0 ? fd : -e;
 }
 
-int rot_shift(const char *path, struct rotation *r, const char **call, char *name,
-              size_t namelen)
+int spl_rot_shift_at(int dfd, const char *base, struct spl_rotation *r, const char **call,
+                     char *name, size_t namelen)
 {
-    const char *base;
-    *call = "open";
-    snprintf(name, namelen, "%s", path);
-    int dfd = open_dir(path, &base);
-    if (dfd < 0)
-        return dfd;
     char from[4096], to[4096];
     int rc = 0;
+    *call = "open";
+    snprintf(name, namelen, "%s", base);
     if (r->next == r->keep + 1) {
         old_name(to, sizeof to, base, r->keep);
         if (unlinkat(dfd, to, 0) < 0 && errno != ENOENT) {
@@ -148,7 +144,26 @@ int rot_shift(const char *path, struct rotation *r, const char **call, char *nam
     }
     /* The name the log line gives: the file deleted, or the one moved. */
     if (rc < 0)
-        old_name(name, namelen, path, *call[0] == 'u' ? r->keep : r->next - 1);
+        old_name(name, namelen, base, *call[0] == 'u' ? r->keep : r->next - 1);
+    return rc;
+}
+
+int spl_rot_shift(const char *path, struct spl_rotation *r, const char **call, char *name,
+                  size_t namelen)
+{
+    const char *base;
+    *call = "open";
+    snprintf(name, namelen, "%s", path);
+    int dfd = open_dir(path, &base);
+    if (dfd < 0)
+        return dfd;
+    int rc = spl_rot_shift_at(dfd, base, r, call, name, namelen);
+    if (rc < 0) { /* the log line names the file by the output's path */
+        size_t dirlen = (size_t)(base - path);
+        char rel[4096];
+        snprintf(rel, sizeof rel, "%s", name);
+        snprintf(name, namelen, "%.*s%s", (int)dirlen, path, rel);
+    }
     close(dfd);
     return rc;
 }

@@ -1,25 +1,26 @@
 /*
- * rotate.h: the file output's size rotation (rotate = { size = "64M", keep = 7 }):
+ * rotate.h: size rotation of an output's files, shared by the plugins that
+ * write files (file, perproc) (rotate = { size = "64M", keep = 7 }):
  * PATH is renamed to PATH.1 (the newest old file), PATH.1 to PATH.2, and so
  * on up to PATH.keep; what was PATH.keep is deleted. The sequence and why
  * a kill -9 at any point of it loses and duplicates nothing are in rotate.c.
  *
- * Threads: none of its own; a struct rotation belongs to one instance's
+ * Threads: none of its own; a struct spl_rotation belongs to one instance's
  * worker (check and config reading: either thread, no side effect).
  */
-#ifndef SL_FILE_ROTATE_H
-#define SL_FILE_ROTATE_H
+#ifndef SPL_ROTATE_H
+#define SPL_ROTATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "sluice-plugin.h"
 
-#define ROT_MIN_SIZE 4096ULL /* a smaller file would rotate every few lines */
-#define ROT_DEFAULT_KEEP 7   /* Debian's logrotate rule for rsyslog's /var/log/syslog */
-#define ROT_MAX_KEEP 1000
+#define SPL_ROT_MIN_SIZE 4096ULL /* a smaller file would rotate every few lines */
+#define SPL_ROT_DEFAULT_KEEP 7   /* Debian's logrotate rule for rsyslog's /var/log/syslog */
+#define SPL_ROT_MAX_KEEP 1000
 
-struct rotation {
+struct spl_rotation {
     unsigned long long size; /* rotate once PATH has this many bytes; 0: never */
     unsigned keep;           /* old files kept, PATH.1 .. PATH.keep */
     /* The shift under way, resumed where it stopped after a failure, so a
@@ -31,15 +32,15 @@ struct rotation {
 
 /* Reads rotate.size and rotate.keep into r (size 0 when rotate.size is
  * absent), adding each bad value's reason to err with spl_err_add(). */
-void rot_read_config(const struct sluice_host *h, const sluice_config *cfg, struct rotation *r,
+void spl_rot_read_config(const struct sluice_host *h, const sluice_config *cfg, struct spl_rotation *r,
                      char *err, size_t errlen);
 
 /* Whether the file open at fd has reached r's size: 1 yes, 0 no, or a
  * negative errno from fstat(). */
-int rot_due(const struct rotation *r, int fd);
+int spl_rot_due(const struct spl_rotation *r, int fd);
 
 /* Starts a shift (r->next = keep + 1) unless one is under way. */
-void rot_begin(struct rotation *r);
+void spl_rot_begin(struct spl_rotation *r);
 
 /* Carries out the shift of path's old files, from r->next on, up to and
  * including PATH -> PATH.1; then r->next is 0 and the caller opens a new
@@ -47,7 +48,14 @@ void rot_begin(struct rotation *r);
  * name (the file it concerns) set for the log line; r->next then says
  * where the next call resumes. The caller's fd still writes to the old
  * file, under whichever name it has now. */
-int rot_shift(const char *path, struct rotation *r, const char **call, char *name,
-              size_t namelen);
+int spl_rot_shift(const char *path, struct spl_rotation *r, const char **call, char *name,
+                  size_t namelen);
 
-#endif /* SL_FILE_ROTATE_H */
+/* The same in the directory open at dfd (the caller's), for the file named
+ * base there (one component, no '/'): what a plugin that opens its files
+ * relative to a directory fd (perproc) calls, so no name is resolved
+ * again from the root. name is then base-relative. */
+int spl_rot_shift_at(int dfd, const char *base, struct spl_rotation *r, const char **call,
+                     char *name, size_t namelen);
+
+#endif /* SPL_ROTATE_H */
