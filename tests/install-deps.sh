@@ -1,13 +1,13 @@
 #!/bin/sh
 # Installs the Debian 12 packages sluice needs to build and to run its whole
 # test suite. Uses sudo when not run as root. libcmocka-dev is for the unit
-# tests alone (./configure goes on without it); no code uses zstd yet, so
-# libzstd-dev is not here until the code that needs it is.
+# tests alone (./configure goes on without it); zstd is the command the
+# tests check compressed files with (zstd -t, zstdcat).
 set -e
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PACKAGES="build-essential autoconf automake libtool pkg-config \
-  liblua5.4-dev libpcre2-dev libcmocka-dev \
+  liblua5.4-dev libpcre2-dev libzstd-dev libcmocka-dev zstd \
   python3 bsdutils util-linux mount procps"
 missing=
 for p in $PACKAGES; do
