@@ -246,7 +246,19 @@ struct sluice_output_plugin {
      * the batch up at shutdown, just before abandon(), and counts only the
      * others as lost; without it, the whole batch. Worker thread. */
     size_t (*progress)(void *state);
+
+    /* Optional (NULL: none). The instance's own counters, shown by
+     * `sluicectl stats` under the output beside the daemon's: `counters`
+     * names them (NULL-terminated, static, each [a-z0-9_]+, at most
+     * SLUICE_MAX_COUNTERS), and stats() writes the current value of
+     * counters[i] into values[i] for each. The daemon calls stats() on the
+     * worker thread, after each write() and tick(), so the plugin reads its
+     * own fields without locks or atomics. */
+    const char *const *counters;
+    void (*stats)(void *state, unsigned long long *values);
 };
+
+#define SLUICE_MAX_COUNTERS 16
 
 /* True when the plugin's descriptor has `member` (one appended after the
  * first release of ABI version 1), as its size says. */
