@@ -11,7 +11,10 @@
   so a torn tail is always there. Restart: the daemon logs the cut, more
   lines, SIGTERM: `zstd -t` passes and the archive is exactly the lines of
   the whole frames, then the later lines: none lost, none twice, in order;
-- `{date}` in the path names the file with today's date, local time."""
+- `{date}` in the path names the file with today's date, local time;
+- `sluiced --check` names FILE:LINE for each bad value: level = 99,
+  workers = -1, {app_name} in the path, flush_interval = "soon", an
+  unknown key; and creates nothing."""
 
 import os
 import re
@@ -23,7 +26,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sluicetest  # noqa: E402
-from sluicetest import Daemon, Skip, check, lf_frames, tcp_connect, wait_until  # noqa: E402
+from sluicetest import (Daemon, Skip, TempDir, check, lf_frames, sluiced, tcp_connect,  # noqa: E402
+                        wait_until)
 
 CONFIG = """
 input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
@@ -235,6 +239,35 @@ def test_date_in_path():
         check(got == b"\n".join(lines) + b"\n", "the lines differ")
 
 
+BAD = [
+    ('level = 99', 'key "level": level 99 is outside zstd\'s'),
+    ('workers = -1', 'key "workers": workers -1: this libzstd takes 0 ..'),
+    ('path = "logs/{app_name}.zst"', 'key "path": "{app_name}" is not a placeholder of an '
+     'archive path'),
+    ('flush_interval = "soon"', 'key "flush_interval" must be a duration'),
+    ('levle = 3', "unknown key 'levle' for type \"archive\", did you mean 'level'?"),
+]
+
+
+@sluicetest.timeout(30)
+def test_check_names_each_bad_value():
+    text = 'input "tcp" { type = "tcp", listen = "127.0.0.1:0" }\n'
+    for i, (kv, _) in enumerate(BAD):
+        path = 'path = "o%d.zst", ' % i if not kv.startswith("path") else ""
+        text += 'output "o%d" { type = "archive", %s%s }\n' % (i, path, kv)
+    text += 'route { to = { %s } }\n' % ", ".join('"o%d"' % i for i in range(len(BAD)))
+    with TempDir() as t:
+        conf = t.write("bad.lua", text)
+        r = sluiced(["--check", "-c", conf], cwd=t.dir)
+        check(r.returncode == 1, f"--check exited {r.returncode}: {r.stderr!r}")
+        for i, (kv, want) in enumerate(BAD):
+            where = f"{conf}:{i + 2}: "
+            check(any(e.startswith(where) and want in e for e in r.stderr.splitlines()),
+                  f"{kv}: no {where}... {want!r} in:", *r.stderr.splitlines())
+        check(sorted(os.listdir(t.dir)) == ["bad.lua"], f"--check created {os.listdir(t.dir)}")
+
+
 if __name__ == "__main__":
     sluicetest.main([test_200k_lines_sigterm, test_counters_in_stats,
-                     test_kill9_repaired_at_restart, test_date_in_path])
+                     test_kill9_repaired_at_restart, test_date_in_path,
+                     test_check_names_each_bad_value])
