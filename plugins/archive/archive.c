@@ -463,13 +463,13 @@ static int archive_check(const struct sluice_host *host, const sluice_config *cf
     return rc;
 }
 
-/* The file for now, if it exists: one that is not an archive is refused
- * here, so the daemon does not start to append to a text log; nothing is
- * cut (a reload's old instance may be writing it). Main thread. */
+/* The file for now, if it exists: one that does not begin as an archive
+ * is refused here, so the daemon does not start to append to a text log.
+ * Nothing is cut and only its head is read: a reload's old instance may be
+ * writing it; the worker scans it whole before appending. Main thread. */
 static int look_at_file(struct archive_out *s, char *err, size_t errlen)
 {
-    const char *call = "open";
-    off_t size, whole;
+    off_t size;
     int rc = switch_to(s, (int64_t)time(NULL));
     if (rc < 0) {
         snprintf(err, errlen, "expanding \"%s\" failed (%d: %s)", s->tmpl.path, -rc,
@@ -479,12 +479,12 @@ static int look_at_file(struct archive_out *s, char *err, size_t errlen)
     int fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return 0; /* missing (created with its first frame) or unreadable: the worker says */
-    rc = arc_scan(fd, &size, &whole, &call);
+    rc = arc_head_ok(fd, &size);
     close(fd);
     if (rc == -EILSEQ) {
-        snprintf(err, errlen, "\"%s\" is not a zstd archive (from byte %lld of %lld it is not "
+        snprintf(err, errlen, "\"%s\" is not a zstd archive (from byte 0 of %lld it is not "
                  "a zstd frame): refusing to append to it; move it away", s->path,
-                 (long long)whole, (long long)size);
+                 (long long)size);
         return rc;
     }
     s->open_due = true;

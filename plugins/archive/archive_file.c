@@ -117,22 +117,36 @@ int arc_tmpl_expand(const struct arc_tmpl *t, int64_t sec, char *out, size_t out
 /* }=== */
 
 /* {=== repair */
-/* Whether tail[0..n) (n > 0), what follows the whole frames, is a frame
- * cut short: it starts with a frame's magic number (zstd's, or a
- * skippable frame's), or with part of one, and zstd finds it short. */
-static bool is_torn(const unsigned char *tail, size_t n)
+/* Whether p[0..n) (n > 0) begins with a frame's magic number (zstd's, or
+ * a skippable frame's), or is the start of one. */
+static bool magic_start(const unsigned char *p, size_t n)
 {
     static const unsigned char zstd_magic[4] = {0x28, 0xB5, 0x2F, 0xFD};
     static const unsigned char skip_magic[4] = {0x50, 0x2A, 0x4D, 0x18}; /* 0x184D2A5? */
-    if (n < 4) {
-        bool z = memcmp(tail, zstd_magic, n) == 0;
-        bool s = (tail[0] & 0xF0) == 0x50 && memcmp(tail + 1, skip_magic + 1, n - 1) == 0;
-        return z || s;
-    }
+    size_t k = n < 4 ? n : 4;
+    bool z = memcmp(p, zstd_magic, k) == 0;
+    bool s = (p[0] & 0xF0) == 0x50 && memcmp(p + 1, skip_magic + 1, k - 1) == 0;
+    return z || s;
+}
+
+/* Whether tail[0..n) (n > 0), what follows the whole frames, is a frame
+ * cut short: it starts as a frame does and zstd finds it short. */
+static bool is_torn(const unsigned char *tail, size_t n)
+{
+    if (!magic_start(tail, n))
+        return false;
+    if (n < 4)
+        return true;
     size_t r = ZSTD_findFrameCompressedSize(tail, n);
     return ZSTD_isError(r) && ZSTD_getErrorCode(r) == ZSTD_error_srcSize_wrong;
 }
 
+/* Mapped, not read: an archive of a day may be gigabytes, and zstd walks
+ * only the frame and block headers. The risk that comes with a mapping:
+ * another process cutting the file during the scan makes the pages past
+ * its new end raise SIGBUS. Only the worker of the one instance writing
+ * the file runs this (open() reads only its head), so that other process
+ * is an administrator truncating an archive the daemon is opening. */
 int arc_scan(int fd, off_t *size, off_t *whole, const char **call)
 {
     char proc[64];
@@ -165,6 +179,23 @@ int arc_scan(int fd, off_t *size, off_t *whole, const char **call)
     }
     close(rfd);
     return rc;
+}
+int arc_head_ok(int fd, off_t *size)
+{
+    struct stat st;
+    unsigned char head[4];
+    *size = 0;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode) || st.st_size == 0)
+        return 0;
+    *size = st.st_size;
+    ssize_t n;
+    while ((n = pread(fd, head, sizeof head, 0)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return -errno;
+    return n > 0 && !magic_start(head, (size_t)n) ? -EILSEQ : 0;
 }
 /* }=== */
 

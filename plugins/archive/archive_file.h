@@ -54,6 +54,13 @@ int arc_tmpl_expand(const struct arc_tmpl *t, int64_t sec, char *out, size_t out
  * wrong. Another negative errno when the file cannot be read; *call then
  * names the call ("open", "fstat", "mmap"). fd stays the caller's. */
 int arc_scan(int fd, off_t *size, off_t *whole, const char **call);
+
+/* Whether the file open for reading at fd may be an archive: empty, not a
+ * regular file, or beginning as a zstd frame does (0), or -EILSEQ (a text
+ * log, say), or the negative errno of fstat() or pread(). Reads 4 bytes:
+ * cheap enough for open(), on the main thread, where a whole scan of a big
+ * archive (and of a file another instance may be appending to) is not. */
+int arc_head_ok(int fd, off_t *size);
 /* }=== */
 
 /* {=== config values */
