@@ -12,6 +12,8 @@
   lines, SIGTERM: `zstd -t` passes and the archive is exactly the lines of
   the whole frames, then the later lines: none lost, none twice, in order;
 - `{date}` in the path names the file with today's date, local time;
+- a text file at the path stops the start, and is left as it was;
+- a rename and `sluicectl reopen`: both files are whole archives;
 - `sluiced --check` names FILE:LINE for each bad value: level = 99,
   workers = -1, {app_name} in the path, flush_interval = "soon", an
   unknown key; and creates nothing."""
@@ -239,6 +241,41 @@ def test_date_in_path():
         check(got == b"\n".join(lines) + b"\n", "the lines differ")
 
 
+@sluicetest.timeout(30)
+def test_text_file_refused_untouched():
+    text = b"Nov 22 10:00:00 host app: a text log, not an archive\n"
+    d = Daemon(CONFIG % "t.zst", start=False)
+    with d:
+        with open(d.path("t.zst"), "wb") as f:
+            f.write(text)
+        d.start(wait=False)
+        status = d.wait_exit(timeout=15)
+        check(status != 0, "sluiced started on a text file at an archive's path")
+        check('"t.zst" is not a zstd archive (from byte 0 of 53' in d.log(), d.log())
+        with open(d.path("t.zst"), "rb") as f:
+            check(f.read() == text, "the text file was changed")
+
+
+@sluicetest.timeout(60)
+def test_reopen_after_rename():
+    need_zstd()
+    first = [line(b"r1", i) for i in range(3000)]
+    second = [line(b"r2", i) for i in range(3000)]
+    with Daemon(CONFIG % "r.zst") as d:
+        send(d, first)
+        d.wait_stat(lambda s: s["outputs"]["arc"]["written"] >= len(first), timeout=30,
+                    what="the first lines written")
+        os.rename(d.path("r.zst"), d.path("r.zst.1"))
+        d.ctl("reopen")
+        send(d, second)
+        d.wait_stat(lambda s: s["outputs"]["arc"]["written"] >= len(first) + len(second),
+                    timeout=30, what="the second lines written")
+        check(d.stop() == 0, "sluiced did not exit 0")
+        for name, want in (("r.zst.1", first), ("r.zst", second)):
+            zstd_test(d.path(name))
+            check(zstdcat(d.path(name)) == b"\n".join(want) + b"\n", f"{name} differs")
+
+
 BAD = [
     ('level = 99', 'key "level": level 99 is outside zstd\'s'),
     ('workers = -1', 'key "workers": workers -1: this libzstd takes 0 ..'),
@@ -270,4 +307,5 @@ def test_check_names_each_bad_value():
 if __name__ == "__main__":
     sluicetest.main([test_200k_lines_sigterm, test_counters_in_stats,
                      test_kill9_repaired_at_restart, test_date_in_path,
+                     test_text_file_refused_untouched, test_reopen_after_rename,
                      test_check_names_each_bad_value])
