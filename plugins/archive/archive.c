@@ -45,6 +45,9 @@
  * daemon: durability is at frame end). Logged, counted (`frames_lost`).
  * It happens only when the daemon gives a batch up while writes fail.
  *
+ * A file deleted under us (st_nlink 0, looked at before each frame) is
+ * created anew for the next frame, as the file output does.
+ *
  * Threads: open() and close() on the main thread, all else on the worker.
  * open() does not cut anything: at a reload the old instance may still be
  * writing the file, and its frame under way is not torn.
@@ -516,6 +519,21 @@ static int archive_open(const struct sluice_host *host, const sluice_config *cfg
 /* }=== */
 
 /* {=== writing */
+/* The file was deleted under us (or its directory): what we write would
+ * go nowhere, so the next frame goes to the path anew (opened, its
+ * directory recreated, with its first bytes). Looked at only before a
+ * frame begins, one fstat() a frame: a frame cannot continue in another
+ * file, so the frame under way when it was deleted is lost with it.
+ * Worker thread. */
+static void reopen_if_deleted(struct archive_out *s)
+{
+    if (s->fd < 0 || s->out.len > s->out_off || spl_file_unlinked(s->fd) != 1)
+        return;
+    s->host->log(s->cfg, SLUICE_LOG_WARNING, "\"%s\" was deleted while open, writing the "
+                 "next frames to it anew", s->path);
+    close_file(s);
+}
+
 static int64_t received(const struct archive_out *s, const sluice_msg *m)
 {
     struct sluice_time t;
@@ -545,8 +563,10 @@ static ssize_t feed_segment(struct archive_out *s, const sluice_msg *const *msgs
             return -ENOMEM;
         }
     }
-    if (!s->z.in_frame)
+    if (!s->z.in_frame) {
         s->frame_ms = spl_now_ms();
+        reopen_if_deleted(s);
+    }
     int rc = spl_zstd_feed(&s->z, s->text.data, s->text.len, &s->out);
     if (rc < 0) { /* part may be in the frame: it cannot be trusted */
         fail(s, "zstd failed compressing for \"%s\" (%d: %s), will retry", s->path, -rc,

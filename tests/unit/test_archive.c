@@ -3,7 +3,7 @@
  * plugin from the build tree, driven through the real host table with
  * messages whose reception time the test sets: a torn last frame cut at
  * start, a file that is not zstd refused and left alone, a batch split at
- * an hour, a failed write retried without feeding the batch twice, an
+ * an hour, a file deleted under it, a failed write retried without feeding the batch twice, an
  * abandoned batch kept out of the file, and its counters. */
 #include <errno.h>
 #include <fcntl.h>
@@ -513,6 +513,28 @@ static void test_abandon_keeps_batch_out(void **state)
     free(want);
 }
 
+/* The archive is deleted between two frames: the next frame goes to a new
+ * file at the path, which is a whole archive of its own. */
+static void test_deleted_file_created_anew(void **state)
+{
+    char path[512];
+    path_in(path, sizeof path, "gone/del.zst");
+    struct conf c;
+    conf_init(&c, path);
+    void *st = open_ok(&c);
+    assert_int_equal(write_n(st, "d1", 10, NULL), SLUICE_OK);
+    assert_int_equal(plugin->api->flush(st), SLUICE_OK);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/gone'", tmpdir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(write_n(st, "d2", 10, NULL), SLUICE_OK);
+    assert_true(log_has("was deleted while open"));
+    plugin->api->close(st);
+    char *want = lines_of((const char *[]){"d2"}, (size_t[]){10}, 1);
+    expect_archive(path, want);
+    free(want);
+}
+
 /* A frame ends once flush_interval passed, at the next tick; counters
  * count frames, bytes in and out, files. */
 static void test_tick_ends_frame_counters(void **state)
@@ -553,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_batch_split_at_hour),
         cmocka_unit_test(test_failed_write_retried_not_fed_twice),
         cmocka_unit_test(test_abandon_keeps_batch_out),
+        cmocka_unit_test(test_deleted_file_created_anew),
         cmocka_unit_test(test_tick_ends_frame_counters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
