@@ -621,10 +621,12 @@ static int end_torn_line(struct perproc *s, struct pp_file *f)
 }
 
 /* Writes what is left of the round's spans; 0, or the negative errno of
- * the failing write (logged), with the rest kept. */
+ * the first failing write (logged), with the rest kept. The other files
+ * are still written: one full file must not hold the others' lines. */
 static int write_round(struct perproc *s)
 {
     int64_t now = spl_now_ms();
+    int first = 0;
     for (size_t g = 0; g < s->ngrp; g++) {
         struct pp_file *f = s->grp[g];
         if (f->off >= f->end)
@@ -642,14 +644,15 @@ static int write_round(struct perproc *s)
                 s->host->log(s->cfg, SLUICE_LOG_ERR, "write() \"%s/%s\" failed (%d: %s), will "
                              "retry", s->dir, f->name, -rc, strerror(-rc));
             s->failing = true;
-            return rc;
+            first = first < 0 ? first : rc;
+            continue;
         }
         f->used_ms = now;
         if (s->sync && fdatasync(f->fd) < 0) /* the bytes are the kernel's: not again */
             s->host->log(s->cfg, SLUICE_LOG_ERR, "fdatasync() \"%s/%s\" failed (%d: %s)",
                          s->dir, f->name, errno, strerror(errno));
     }
-    return 0;
+    return first;
 }
 
 static void finish_round(struct perproc *s)
