@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""The perproc output with the real daemon: 64 processes (multiprocessing),
+each logging 5,000 lines through its own logging.handlers.SysLogHandler to
+the unix input, each with its own ident. Files are named {app_name}/{pid}.log,
+{pid} being the pid the kernel gave the daemon (SO_PASSCRED): each process's
+file holds exactly its 5,000 lines, whole and in order, and no other file
+exists. The same through max_open = 8, where the daemon must close and reopen
+files all the time."""
+
+import logging
+import logging.handlers
+import multiprocessing
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sluicetest  # noqa: E402
+from sluicetest import Daemon, check  # noqa: E402
+
+PROCS = 64
+LINES = 5000
+
+CONFIG = """
+input "unix" { type = "unix", path = "log.sock" }
+output "apps" { type = "perproc", dir = "var/log/apps", name = "{app_name}/{pid}.log",
+                format = "{app_name} {msg}", max_open = %d,
+                queue = { capacity = 20000, policy = "block" } }
+route { to = "apps" }
+"""
+
+
+def child(address, k, start):
+    """One process: its own ident, LINES numbered lines, then exit."""
+    start.wait()
+    log = logging.getLogger(f"perproc{k}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    h = logging.handlers.SysLogHandler(address=address)
+    h.ident = f"app{k:02d}: "
+    log.addHandler(h)
+    for i in range(LINES):
+        log.info("seq %05d of app%02d", i, k)
+    h.close()
+
+
+def run(max_open):
+    with Daemon(CONFIG % max_open) as d:
+        address = d.address("unix")
+        ctx = multiprocessing.get_context("fork")
+        start = ctx.Event()
+        procs = [ctx.Process(target=child, args=(address, k, start)) for k in range(PROCS)]
+        for p in procs:
+            p.start()
+        pids = {k: p.pid for k, p in enumerate(procs)}
+        start.set()
+        try:
+            for p in procs:
+                p.join(timeout=50)
+                check(p.exitcode == 0, f"sender {p.pid} exited {p.exitcode}")
+        finally:
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
+        total = PROCS * LINES
+        d.wait_stat(lambda s: s["outputs"]["apps"]["written"] >= total, timeout=40,
+                    what=f"{total} written")
+        s = d.stats()
+        check(s["inputs"]["unix"]["kernel_drops"] == 0, f"kernel drops: {s['inputs']['unix']}")
+        root = d.path("var/log/apps")
+        found = sorted(os.path.relpath(os.path.join(dp, f), root)
+                       for dp, _, fs in os.walk(root) for f in fs)
+        want = sorted(f"app{k:02d}/{pids[k]}.log" for k in range(PROCS))
+        check(found == want, "files are not one per process",
+              f"extra: {sorted(set(found) - set(want))[:5]}",
+              f"missing: {sorted(set(want) - set(found))[:5]}")
+        for k in range(PROCS):
+            with open(os.path.join(root, f"app{k:02d}/{pids[k]}.log"), "rb") as f:
+                data = f.read()
+            want_data = b"".join(b"app%02d seq %05d of app%02d\n" % (k, i, k)
+                                 for i in range(LINES))
+            if data != want_data:
+                lines = data.split(b"\n")
+                bad = next((i for i, l in enumerate(lines)
+                            if not re.fullmatch(rb"app%02d seq %05d of app%02d" % (k, i, k), l)),
+                           None)
+                check(False, f"app{k:02d}: {len(lines) - 1} lines, first wrong at {bad}: "
+                      f"{lines[bad] if bad is not None and bad < len(lines) else None!r}")
+        return d.log()
+
+
+@sluicetest.timeout(90)
+def test_64_processes_one_file_each():
+    run(256)
+
+
+@sluicetest.timeout(90)
+def test_64_processes_through_max_open_8():
+    run(8)
+
+
+if __name__ == "__main__":
+    sluicetest.main([test_64_processes_one_file_each, test_64_processes_through_max_open_8])
