@@ -99,5 +99,37 @@ def test_64_processes_through_max_open_8():
     run(8)
 
 
+BAD_CONFIG = """input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
+output "a" { type = "perproc", dir = "logs", name = "{app_nme}/{pid}.log" }
+output "b" { type = "perproc", name = "{app_name}.log" }
+output "c" { type = "perproc", dir = "logs", name = "{app_name}.log", max_open = 0 }
+output "d" { type = "perproc", dir = "logs", name = "{app_name}.log", idle_close = "soon" }
+output "e" { type = "perproc", dir = "logs", name = "../{app_name}.log" }
+route { to = "a" }
+"""
+
+
+@sluicetest.timeout(30)
+def test_check_reports_each_bad_value():
+    """sluiced --check: FILE:LINE for each bad perproc key, in one run, and
+    nothing created (no dir)."""
+    with sluicetest.TempDir() as t:
+        conf = t.write("bad.lua", BAD_CONFIG)
+        r = sluicetest.sluiced(["--check", "-c", conf], cwd=t.dir)
+        check(r.returncode == 1, f"--check exited {r.returncode}", r.stdout, r.stderr)
+        out = r.stdout + r.stderr
+        for want in ['bad.lua:2: output "a" (perproc): key "name": unknown field {app_nme}, '
+                     'did you mean {app_name}?',
+                     'bad.lua:3: output "b" (perproc): key "dir" is required',
+                     'bad.lua:4: output "c" (perproc): key "max_open" must be an integer '
+                     'from 1 to 65536',
+                     'bad.lua:5: output "d" (perproc): key "idle_close" must be a duration',
+                     'bad.lua:6: output "e" (perproc): key "name": a component is empty, '
+                     '"." or ".."']:
+            check(want in out, f"--check did not say {want!r}", out)
+        check(not os.path.exists(t.path("logs")), "--check created dir")
+
+
 if __name__ == "__main__":
-    sluicetest.main([test_64_processes_one_file_each, test_64_processes_through_max_open_8])
+    sluicetest.main([test_check_reports_each_bad_value, test_64_processes_one_file_each,
+                     test_64_processes_through_max_open_8])
