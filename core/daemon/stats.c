@@ -83,6 +83,19 @@ static const char *last_error_name(int rc)
     }
 }
 
+/* The plugin's own counters, as an object "plugin" after the daemon's
+ * (its names are [a-z0-9_]: the loader checked). */
+struct plugin_json {
+    struct sluice_buf *b;
+    size_t n;
+};
+
+static void plugin_counter(void *ctx, const char *name, unsigned long long value)
+{
+    struct plugin_json *pj = ctx;
+    appendf(pj->b, "%s\"%s\":%llu", pj->n++ == 0 ? ",\"plugin\":{" : ",", name, value);
+}
+
 static void stats_output(struct sluice_buf *b, struct sl_sink *k)
 {
     const struct sl_output_conf *c = sl_sink_conf(k);
@@ -94,12 +107,15 @@ static void stats_output(struct sluice_buf *b, struct sl_sink *k)
     appendf(b,
             ",\"enqueued\":%llu,\"written\":%llu,\"dropped\":%llu,\"failed\":%llu,"
             "\"queue_depth\":%zu,\"queue_capacity\":%zu,\"policy\":\"%s\","
-            "\"abandoned\":%llu,\"write_errors\":%llu,\"state\":\"%s\",\"last_error\":\"%s\"}",
+            "\"abandoned\":%llu,\"write_errors\":%llu,\"state\":\"%s\",\"last_error\":\"%s\"",
             (unsigned long long)s.enqueued, (unsigned long long)s.written,
             (unsigned long long)s.dropped, (unsigned long long)s.failed, s.queue_depth,
             c->queue_capacity, c->policy == SL_POLICY_DROP ? "drop" : "block",
             (unsigned long long)s.abandoned, (unsigned long long)s.write_errors,
             s.retrying ? "retrying" : "ok", last_error_name(s.last_error));
+    struct plugin_json pj = {b, 0};
+    sl_sink_counters(k, plugin_counter, &pj);
+    sl_buf_append(b, pj.n > 0 ? "}}" : "}", pj.n > 0 ? 2 : 1);
 }
 
 

@@ -115,9 +115,31 @@ static int refuse(void *handle, char *err, size_t errlen, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* What is wrong with the descriptor's counters (sluice-plugin.h), or NULL:
+ * names the stats JSON can carry as keys unescaped, few enough for the
+ * sink's fixed table, and stats() to fill them. */
+static const char *bad_counters(const struct sluice_output_plugin *api)
+{
+    if (!SLUICE_PLUGIN_HAS(api, stats) || api->counters == NULL)
+        return NULL;
+    if (api->stats == NULL)
+        return "the descriptor names counters but has no stats()";
+    size_t n = 0;
+    for (; api->counters[n] != NULL; n++) {
+        const char *c = api->counters[n];
+        size_t len = strlen(c);
+        if (len == 0 || len >= SL_COUNTER_NAME || strspn(c, "abcdefghijklmnopqrstuvwxyz"
+                                                            "0123456789_") != len)
+            return "a counter name is not 1 to 31 of [a-z0-9_]";
+    }
+    if (n > SLUICE_MAX_COUNTERS)
+        return "more counters than SLUICE_MAX_COUNTERS";
+    return NULL;
+}
+
 /* Opens the file and checks, in this order and before calling anything but
  * the entry point: the entry symbol, the ABI version, the descriptor size,
- * the mandatory callbacks. */
+ * the mandatory callbacks, the counters. */
 static int load_file(const char *name, const char *path, struct sl_plugin **out, char *err,
                      size_t errlen)
 {
@@ -147,6 +169,10 @@ static int load_file(const char *name, const char *path, struct sl_plugin **out,
     if (api->name == NULL || api->open == NULL || api->write == NULL || api->close == NULL)
         return refuse(h, err, errlen, "plugin \"%s\": \"%s\": the descriptor lacks a name, "
                       "open(), write() or close()", name, full);
+
+    const char *bad = bad_counters(api);
+    if (bad != NULL)
+        return refuse(h, err, errlen, "plugin \"%s\": \"%s\": %s", name, full, bad);
 
     struct sl_plugin *p = sl_calloc(1, sizeof *p);
     if (p == NULL || (p->name = sl_strdup(name)) == NULL || (p->path = sl_strdup(full)) == NULL) {

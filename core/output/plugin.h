@@ -33,6 +33,9 @@
 #include "conf/lua_config.h"
 #include "sluice-plugin.h"
 
+/* Room for a plugin counter's name and its NUL (the loader refuses longer). */
+#define SL_COUNTER_NAME 32
+
 struct sl_plugin {
     char *name;   /* owned: the type (or the plugin path) it was loaded as */
     char *path;   /* owned: the file dlopen() opened */

@@ -92,6 +92,17 @@ struct sl_sink_instance {
     void *state;
 };
 
+/* A plugin's own counters (sluice-plugin.h: counters, stats()) as the
+ * worker last read them, for the main thread's stats. The names are
+ * copied: a reload may unload the plugin that named them. Under mu, which
+ * the worker takes once per batch and tick (uncontended but for stats). */
+struct plugin_counters {
+    pthread_mutex_t mu;
+    size_t n;
+    char names[SLUICE_MAX_COUNTERS][SL_COUNTER_NAME];
+    unsigned long long values[SLUICE_MAX_COUNTERS];
+};
+
 struct sl_sink {
     char *name; /* owned; fixed for the sink's life, so any thread may read it */
     /* The settings in force, for the main thread (stats, reload): the
@@ -123,6 +134,7 @@ struct sl_sink {
     bool tick_failing;        /* worker only: the last tick() was not OK */
     struct failing failing;   /* worker only */
     struct counters stats;
+    struct plugin_counters pc;
 };
 
 static void sleep_us(long us)
@@ -154,6 +166,7 @@ static void abandon(struct sl_sink *s)
 static void handle_requests(struct sl_sink *s);
 static void swap_instance(struct sl_sink *s);
 static void tick(struct sl_sink *s, int64_t now);
+static void counters_collect(struct sl_sink *s);
 
 /* The pause between two tries of a batch, in slices: tick() and requests
  * are served meanwhile (a plugin may reconnect in tick(), and a reopen
@@ -287,6 +300,7 @@ static void tick(struct sl_sink *s, int64_t now)
     if (!SLUICE_PLUGIN_HAS(api, tick) || api->tick == NULL)
         return;
     int rc = api->tick(s->state);
+    counters_collect(s);
     if (rc != SLUICE_OK && !s->tick_failing)
         sl_log(SL_LOG_WARNING, 0, "output \"%s\": tick() answered %s (%d); logged once until "
                "it answers OK", name_of(s), rc == SLUICE_RETRY ? "RETRY" : "FATAL", rc);
@@ -434,6 +448,7 @@ static void *worker_main(void *arg)
         handle_requests(s);
         if (n > 0) {
             write_batch(s, batch, n);
+            counters_collect(s);
             sl_queue_commit(s->queue, n); /* written or given up: never offered again */
             for (size_t i = 0; i < n; i++)
                 sl_msg_unref(batch[i]);
@@ -527,12 +542,42 @@ int sl_sink_instance_open_with(struct sl_sink_instance **out, const struct sl_ou
 
 /* The sink takes the instance's parts, and the struct is freed (its view
  * has been taken or freed before). */
+/* The names of the counters of api, the values zero until the first
+ * stats(). Either thread, under pc.mu. */
+static void counters_install(struct plugin_counters *pc, const struct sluice_output_plugin *api)
+{
+    pthread_mutex_lock(&pc->mu);
+    pc->n = 0;
+    if (SLUICE_PLUGIN_HAS(api, stats) && api->counters != NULL && api->stats != NULL) {
+        for (; pc->n < SLUICE_MAX_COUNTERS && api->counters[pc->n] != NULL; pc->n++) {
+            snprintf(pc->names[pc->n], SL_COUNTER_NAME, "%s", api->counters[pc->n]);
+            pc->values[pc->n] = 0;
+        }
+    }
+    pthread_mutex_unlock(&pc->mu);
+}
+
+/* After a write() or tick(): the plugin's counters, read on the worker as
+ * the header promises, then published. Worker. */
+static void counters_collect(struct sl_sink *s)
+{
+    struct plugin_counters *pc = &s->pc;
+    if (pc->n == 0) /* only the worker changes n once it runs */
+        return;
+    unsigned long long v[SLUICE_MAX_COUNTERS] = {0};
+    s->api->stats(s->state, v);
+    pthread_mutex_lock(&pc->mu);
+    memcpy(pc->values, v, pc->n * sizeof v[0]);
+    pthread_mutex_unlock(&pc->mu);
+}
+
 static void instance_install(struct sl_sink *s, struct sl_sink_instance *i)
 {
     s->inst_conf = i->conf;
     s->plugin = i->plugin;
     s->api = i->api;
     s->state = i->state;
+    counters_install(&s->pc, i->api);
     sl_output_conf_free(i->view);
     free(i);
 }
@@ -600,6 +645,7 @@ static void sink_free(struct sl_sink *s)
     sl_output_conf_free(s->conf);
     free(s->name);
     pthread_mutex_destroy(&s->req_mu);
+    pthread_mutex_destroy(&s->pc.mu);
     free(s);
 }
 
@@ -619,6 +665,7 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
     s->queue = queue;
     s->req_tail = &s->req_head;
     pthread_mutex_init(&s->req_mu, NULL);
+    pthread_mutex_init(&s->pc.mu, NULL);
     atomic_init(&s->policy, (int)i->conf->policy);
     s->conf = i->view;
     i->view = NULL;
@@ -736,6 +783,14 @@ void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out)
         .last_error = atomic_load_explicit(&s->stats.last_error, memory_order_relaxed),
         .queue_depth = sl_queue_depth(s->queue),
     };
+}
+
+void sl_sink_counters(struct sl_sink *s, sl_sink_counter_fn emit, void *ctx)
+{
+    pthread_mutex_lock(&s->pc.mu);
+    for (size_t i = 0; i < s->pc.n; i++)
+        emit(ctx, s->pc.names[i], s->pc.values[i]);
+    pthread_mutex_unlock(&s->pc.mu);
 }
 
 const char *sl_sink_name(const struct sl_sink *s)

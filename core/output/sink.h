@@ -145,6 +145,13 @@ void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next);
 /* Thread: any. The counters now (each read on its own: not one instant). */
 void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out);
 
+/* Thread: any (stats: main). Calls emit for each of the plugin's own
+ * counters (sluice-plugin.h: counters, stats()), in the plugin's order, as
+ * the worker last read them: after its last write() or tick(). name lives
+ * only during the call. emit must not call into the sink. */
+typedef void (*sl_sink_counter_fn)(void *ctx, const char *name, unsigned long long value);
+void sl_sink_counters(struct sl_sink *s, sl_sink_counter_fn emit, void *ctx);
+
 struct sl_sink_totals {
     uint64_t written, dropped, failed, abandoned;
 };

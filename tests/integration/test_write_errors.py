@@ -67,6 +67,9 @@ def test_block_loses_nothing_while_writes_fail():
         check(out["state"] == "ok" and out["dropped"] == 0 and out["abandoned"] == 0,
               f"after recovery: {out}")
         check(d.lines("out.log") == sent, "out.log is not every message once, in order")
+        # The plugin's own counters, read on its worker after each write.
+        check(out.get("plugin") == {"refused": out["write_errors"], "lines": n},
+              f"the plugin's counters: {out.get('plugin')}")
         lines = write_error_lines(d)
         print(f"{out['write_errors']} refused writes, {len(lines)} log lines about them")
         check(len(lines) <= 3, f"{len(lines)} log lines for one streak", *lines[:6])

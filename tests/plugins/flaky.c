@@ -7,6 +7,9 @@
  *
  *     output "f" { type = "flaky", path = "out.log", format = "raw",
  *                  fail_file = "fail", fail_with = "fatal" }
+ *
+ * Its own counters (sluice-plugin.h: counters, stats()), for the stats
+ * test: refused (write() calls it failed) and lines (lines written).
  */
 #define _POSIX_C_SOURCE 200809L /* O_CLOEXEC under -std=c11 */
 
@@ -27,6 +30,7 @@ struct flaky {
     sluice_format *fmt; /* owned */
     int fd;
     struct sluice_buf buf; /* owned: the batch's lines */
+    unsigned long long refused, lines; /* worker only, as stats() is */
 };
 
 static const char *const flaky_keys[] = {"path", "format", "fail_file", "fail_with", NULL};
@@ -91,8 +95,10 @@ static int flaky_open(const struct sluice_host *host, const sluice_config *cfg, 
 static int flaky_write(void *state, const sluice_msg *const *msgs, size_t n)
 {
     struct flaky *s = state;
-    if (access(s->fail_file, F_OK) == 0)
+    if (access(s->fail_file, F_OK) == 0) {
+        s->refused++;
         return s->fail_with;
+    }
     s->buf.len = 0;
     for (size_t i = 0; i < n; i++) {
         if (s->host->format_append(s->fmt, msgs[i], &s->buf) < 0)
@@ -106,7 +112,17 @@ static int flaky_write(void *state, const sluice_msg *const *msgs, size_t n)
             return SLUICE_FATAL; /* a test's own file: not expected */
         off += (size_t)w;
     }
+    s->lines += n;
     return SLUICE_OK;
+}
+
+static const char *const flaky_counters[] = {"refused", "lines", NULL};
+
+static void flaky_stats(void *state, unsigned long long *values)
+{
+    const struct flaky *s = state;
+    values[0] = s->refused;
+    values[1] = s->lines;
 }
 
 static const struct sluice_output_plugin flaky_plugin = {
@@ -118,6 +134,8 @@ static const struct sluice_output_plugin flaky_plugin = {
     .open = flaky_open,
     .write = flaky_write,
     .close = flaky_close,
+    .counters = flaky_counters,
+    .stats = flaky_stats,
 };
 
 SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void);

@@ -187,6 +187,18 @@ static void test_refuse_bad_abi(void **state)
                         "binary compatible: ABI version 99, this sluiced speaks 1");
 }
 
+static void test_refuse_bad_counter_names(void **state)
+{
+    char *v[] = {TEST_PLUGIN_DIR};
+    struct sl_strlist search = dirs(v, 1);
+    struct sl_plugin *p = NULL;
+    char err[512] = "";
+    assert_int_equal(sl_plugin_load("badcounters", NULL, &search, &p, err, sizeof err), -EINVAL);
+    assert_null(p);
+    assert_string_equal(err, "plugin \"badcounters\": \"" TEST_PLUGIN_DIR "/.libs/badcounters.so\": "
+                        "a counter name is not 1 to 31 of [a-z0-9_]");
+}
+
 static void test_missing_lists_dirs(void **state)
 {
     char *saved = getenv("SLUICE_PLUGIN_PATH") ? strdup(getenv("SLUICE_PLUGIN_PATH")) : NULL;
@@ -949,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_load_file_plugin),
         cmocka_unit_test(test_load_by_path),
         cmocka_unit_test(test_refuse_bad_abi),
+        cmocka_unit_test(test_refuse_bad_counter_names),
         cmocka_unit_test(test_missing_lists_dirs),
         cmocka_unit_test(test_env_path),
         cmocka_unit_test(test_type_is_one_path_component),

@@ -905,11 +905,68 @@ static void test_counters(void **state)
     assert_int_equal(t.written, 7);
     assert_int_equal(t.abandoned, 2);
 }
+
+/* A plugin's own counters (counters, stats()): read on the worker after
+ * its writes and ticks, shown by name, in its order. */
+static const char *const fake_counter_names[] = {"writes", "ticks", NULL};
+
+static void fake_stats(void *state, unsigned long long *values)
+{
+    values[0] = atomic_load(&F.writes);
+    values[1] = atomic_load(&F.ticks);
+}
+
+struct seen {
+    char names[4][SL_COUNTER_NAME];
+    unsigned long long values[4];
+    size_t n;
+};
+
+static void record(void *ctx, const char *name, unsigned long long value)
+{
+    struct seen *w = ctx;
+    assert_true(w->n < 4);
+    snprintf(w->names[w->n], SL_COUNTER_NAME, "%s", name);
+    w->values[w->n++] = value;
+}
+
+static void test_plugin_counters(void **state)
+{
+    fake_reset();
+    struct sluice_output_plugin api = fake_api;
+    api.counters = fake_counter_names;
+    api.stats = fake_stats;
+    struct sl_sink *s = open_fake(&api, 100, SL_POLICY_BLOCK);
+    struct seen w = {0};
+    sl_sink_counters(s, record, &w); /* before any write: named, zero */
+    assert_int_equal(w.n, 2);
+    assert_string_equal(w.names[0], "writes");
+    assert_string_equal(w.names[1], "ticks");
+    assert_int_equal(w.values[0], 0);
+    push_n(s, 3);
+    assert_true(wait_count(&F.written, 3, 2000) == 3);
+    int64_t end = now_ms() + 2000;
+    do {
+        w.n = 0;
+        sl_sink_counters(s, record, &w);
+    } while ((w.values[0] < 1 || w.values[1] < 1) && now_ms() < end);
+    assert_true(w.values[0] >= 1); /* collected after the write */
+    assert_true(w.values[1] >= 1); /* and after a tick */
+    sl_sink_close(s, 50, NULL);
+
+    /* Without them (the fake as it is), nothing is shown. */
+    s = open_fake(&fake_api, 100, SL_POLICY_BLOCK);
+    w.n = 0;
+    sl_sink_counters(s, record, &w);
+    assert_int_equal(w.n, 0);
+    sl_sink_close(s, 50, NULL);
+}
 /* }=== */
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plugin_counters),
         cmocka_unit_test(test_given_up_retry_is_abandoned),
         cmocka_unit_test(test_retry_then_ok_is_not_abandoned),
         cmocka_unit_test(test_fatal_is_not_abandoned),
