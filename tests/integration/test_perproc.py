@@ -5,7 +5,7 @@ the unix input, each with its own ident. Files are named {app_name}/{pid}.log,
 {pid} being the pid the kernel gave the daemon (SO_PASSCRED): each process's
 file holds exactly its 5,000 lines, whole and in order, and no other file
 exists. The same through max_open = 8, where the daemon must close and reopen
-files all the time."""
+files all the time. The plugin's counters in sluicectl stats add up."""
 
 import logging
 import logging.handlers
@@ -86,17 +86,26 @@ def run(max_open):
                            None)
                 check(False, f"app{k:02d}: {len(lines) - 1} lines, first wrong at {bad}: "
                       f"{lines[bad] if bad is not None and bad < len(lines) else None!r}")
-        return d.log()
+        # The plugin's own counters (sluicectl stats, "plugin").
+        c = d.output_stats("apps").get("plugin")
+        check(c is not None, f"no plugin counters: {d.output_stats('apps')}")
+        check(c["opens"] == c["evictions"] + c["idle_closes"] + c["open_files"],
+              f"opens do not add up: {c}")
+        check(c["open_files"] <= max_open and c["refused_names"] == 0, f"counters: {c}")
+        return c
 
 
 @sluicetest.timeout(90)
 def test_64_processes_one_file_each():
-    run(256)
+    c = run(256)
+    check(c["opens"] == PROCS and c["evictions"] == 0 and c["open_files"] == PROCS,
+          f"64 files through max_open = 256: {c}")
 
 
 @sluicetest.timeout(90)
 def test_64_processes_through_max_open_8():
-    run(8)
+    c = run(8)
+    check(c["evictions"] > 0 and c["opens"] > PROCS, f"64 files through max_open = 8: {c}")
 
 
 BAD_CONFIG = """input "tcp" { type = "tcp", listen = "127.0.0.1:0" }

@@ -6,7 +6,7 @@ bytes), and RFC 3164 tags, which are laxer (control bytes, UTF-8, invalid
 UTF-8, '/'), plus a symlink planted under dir that points outside it. Every
 file created is under dir (by realpath), nothing outside dir changed, each
 distinct (app, procid) got its own file, and the planted link's messages
-went to dir/%refused.log, nowhere else."""
+went to dir/%refused.log, nowhere else, counted in refused_names."""
 
 import os
 import sys
@@ -115,6 +115,10 @@ def test_hostile_names_stay_under_dir():
         check(file_of[(b"%refused.log", b"1")] == "%25refused.log/1.log",
               f"{file_of[(b'%refused.log', b'1')]}")
         d.wait_log("name refused, its messages go to")
+        c = d.output_stats("apps")["plugin"]
+        n_evil = sum(1 for pair in by_seq.values() if pair[0] == b"evil")
+        check(c["refused_names"] == len(refused) == n_evil and c["refused_lost"] == 0,
+              f"refused counters: {c}, {len(refused)} lines in %refused.log, {n_evil} sent")
         check(file_of[(b"..", b"..")] == "%2E./%2E..log", f"{file_of[(b'..', b'..')]}")
         check(file_of[(b"a/b", b"1")] == "a%2Fb/1.log", f"{file_of[(b'a/b', b'1')]}")
         check(file_of[(b"-rf", b"1")] == "%2Drf/1.log", f"{file_of[(b'-rf', b'1')]}")
