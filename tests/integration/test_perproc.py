@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import re
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sluicetest  # noqa: E402
@@ -108,6 +109,55 @@ def test_64_processes_through_max_open_8():
     check(c["evictions"] > 0 and c["opens"] > PROCS, f"64 files through max_open = 8: {c}")
 
 
+ROTATE_CONFIG = """
+input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
+output "apps" { type = "perproc", dir = "logs", name = "{app_name}/f.log", format = "raw",
+                rotate = { size = "64K", keep = 1000 } }
+route { to = "apps" }
+"""
+
+
+@sluicetest.timeout(60)
+def test_rotation_per_file_keeps_every_line_once():
+    """rotate = { size = "64K" } on each file: 4 senders, 5,000 numbered
+    lines each over TCP; each program's f.log.N .. f.log.1, f.log, read
+    oldest first, hold its lines once each, in order, each file whole."""
+    n, senders = 5000, 4
+    with Daemon(ROTATE_CONFIG) as d:
+        def one(k):
+            msgs = [b"<14>1 2026-12-03T10:00:00Z h app%d - - - seq %05d %s" % (k, i, b"x" * (i % 41))
+                    for i in range(n)]
+            sluicetest.tcp_send(d.address("tcp"), sluicetest.lf_frames(msgs))
+        threads = [threading.Thread(target=one, args=(k,)) for k in range(senders)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        d.wait_stat(lambda s: s["outputs"]["apps"]["written"] >= n * senders, timeout=30,
+                    what="all written")
+        for k in range(senders):
+            top = d.path(f"logs/app{k}")
+            olds = sorted((int(m.group(1)) for m in (re.fullmatch(r"f\.log\.(\d+)", x)
+                                                     for x in os.listdir(top)) if m), reverse=True)
+            # A batch is never split, so a file passes 64K by up to one batch:
+            # about 350K of lines make at least one old file, each over 64K.
+            check(len(olds) >= 1 and olds == list(range(len(olds), 0, -1)),
+                  f"app{k}: old files {olds}")
+            for i in olds:
+                check(os.path.getsize(os.path.join(top, f"f.log.{i}")) >= 64 * 1024,
+                      f"app{k}/f.log.{i} rotated before 64K")
+            lines = []
+            for name in [f"f.log.{i}" for i in olds] + ["f.log"]:
+                with open(os.path.join(top, name), "rb") as f:
+                    data = f.read()
+                check(data.endswith(b"\n"), f"app{k}/{name} ends in a torn line")
+                lines += data.split(b"\n")[:-1]
+            seqs = [int(re.search(rb"seq (\d{5})", l).group(1)) for l in lines]
+            check(seqs == list(range(n)), f"app{k}: {len(seqs)} lines, not 0..{n - 1} in order")
+        c = d.output_stats("apps")["plugin"]
+        check(c["rotations"] >= senders, f"rotations: {c}")
+
+
 BAD_CONFIG = """input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
 output "a" { type = "perproc", dir = "logs", name = "{app_nme}/{pid}.log" }
 output "b" { type = "perproc", name = "{app_name}.log" }
@@ -141,4 +191,5 @@ def test_check_reports_each_bad_value():
 
 if __name__ == "__main__":
     sluicetest.main([test_check_reports_each_bad_value, test_64_processes_one_file_each,
-                     test_64_processes_through_max_open_8])
+                     test_64_processes_through_max_open_8,
+                     test_rotation_per_file_keeps_every_line_once])
