@@ -437,8 +437,10 @@ static int get_file(struct perproc *s, const char *name, size_t len, int64_t now
         return open_new(s, name, len, h, now, out, call);
     if (f->round != s->round_id) { /* once a round */
         int rc = prepare(s, f, now);
-        if (rc < 0)
+        if (rc < 0) { /* deleted, and its name cannot be opened again: not kept */
+            close_file(s, f);
             return rc;
+        }
     }
     pp_cache_touch(&s->cache, f);
     *out = f;

@@ -372,6 +372,31 @@ static void test_deleted_torn_rotated(void **state)
     free(old);
     plugin->api->close(st);
 }
+/* A file deleted under us and replaced by a symlink: the next look (once
+ * a second) refuses the name, its line goes to %refused.log, and the file
+ * is dropped from the cache rather than written into unseen. */
+static void test_deleted_then_linked(void **state)
+{
+    struct conf c;
+    conf_init(&c, "{app_name}.log");
+    void *st = open_ok(&c);
+    const char *tags[] = {"v"};
+    assert_int_equal(write_tags(st, tags, 1, 0), SLUICE_OK);
+    char p[1024], t[1024];
+    snprintf(p, sizeof p, "%s/logs/v.log", tmpdir);
+    snprintf(t, sizeof t, "%s/elsewhere", tmpdir);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(symlink(t, p), 0);
+    usleep(1100 * 1000);
+    assert_int_equal(write_tags(st, tags, 1, 1), SLUICE_OK);
+    expect_file("logs/%refused.log", "v 1\n");
+    char *e = slurp("elsewhere");
+    assert_string_equal(e, "");
+    free(e);
+    assert_int_equal(counter(st, "refused_names"), 1);
+    assert_int_equal(counter(st, "open_files"), 1); /* the fallback alone */
+    plugin->api->close(st);
+}
 /* }=== */
 
 int main(void)
@@ -383,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_keeps_what_was_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_torn_rotated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_then_linked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
