@@ -16,6 +16,12 @@
  *            driven from tick().
  *   errors   spl_err_add(): several reasons in one err, for check().
  *
+ * With their own headers: rotate.h (size rotation), zstd_out.h, and for
+ * outputs whose file names come from messages (perproc): name_enc.h (a
+ * field value as one safe, injective file name component), sha256.h (what
+ * it shortens long values with) and beneath.h (opening files beneath a
+ * directory fd, never through a symlink: openat2() or a per-component walk).
+ *
  * Threads: nothing here keeps global state; each function is safe on any
  * thread for objects that thread owns (an instance's worker, as a rule).
  */
