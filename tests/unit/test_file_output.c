@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -699,6 +700,43 @@ static void test_file_rotate_failure_keeps_writing(void **state)
     expect_lines(path, 50, 51);
 }
 
+/* every: tick() rotates a file last written in an earlier hour, with no
+ * batch coming; an empty one it leaves; suffix = "date" names it by the
+ * hour of its lines. */
+static void test_file_tick_rotates_idle_file(void **state)
+{
+    char path[512], old[600];
+    path_in(path, sizeof path, "t.log");
+    struct conf c;
+    conf_init(&c, path);
+    conf_add(&c, (struct sl_kv){.key = "rotate.every", .type = SL_KV_STRING, .str = "hour"});
+    conf_add(&c, (struct sl_kv){.key = "rotate.suffix", .type = SL_KV_STRING, .str = "date"});
+    void *st = open_ok(&c);
+    assert_int_equal(plugin->api->tick(st), SLUICE_OK);
+    write_one(st, "one", SLUICE_OK);
+    assert_int_equal(plugin->api->tick(st), SLUICE_OK); /* this hour: stays */
+    expect_file(path, "one\n");
+    time_t then = time(NULL) - 7200;
+    struct tm tm;
+    localtime_r(&then, &tm);
+    char day[32];
+    strftime(day, sizeof day, "%Y-%m-%d-%H", &tm);
+    struct timespec t[2] = {{then, 0}, {then, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+    assert_int_equal(plugin->api->tick(st), SLUICE_OK);
+    snprintf(old, sizeof old, "%s-%s", path, day);
+    expect_file(old, "one\n");
+    expect_file(path, "");
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0); /* empty: never rotated */
+    assert_int_equal(plugin->api->tick(st), SLUICE_OK);
+    snprintf(old, sizeof old, "%s-%s.1", path, day);
+    assert_int_equal(access(old, F_OK), -1);
+    write_one(st, "two", SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(path, "two\n");
+    assert_int_equal(nlogged, 0);
+}
+
 /* --check refuses what would not rotate as asked, naming the key and
  * what it allows. */
 static void test_file_rotate_check_refuses_bad_values(void **state)
@@ -744,7 +782,8 @@ static void test_file_rotate_check_refuses_bad_values(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char want[512];
         rotating_conf(&c, "never.log", "64M", 1000);
-        conf_add(&c, (struct sl_kv){.key = bad[i].key, .type = SL_KV_STRING, .str = bad[i].val});
+        conf_add(&c, (struct sl_kv){.key = (char *)bad[i].key, .type = SL_KV_STRING,
+                                    .str = (char *)bad[i].val});
         snprintf(want, sizeof want, "sluice.lua:7: output \"out\" (file): %s", bad[i].err);
         expect_check_errors(&c, want);
     }
@@ -788,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_file_rotate_restart_continues_path),
         cmocka_unit_test(test_file_rotate_failure_keeps_writing),
         cmocka_unit_test(test_file_rotate_check_refuses_bad_values),
+        cmocka_unit_test(test_file_tick_rotates_idle_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
