@@ -179,9 +179,6 @@ void spl_rot_zstd_kick(struct spl_rotation *r);
 int spl_rot_zstd_error(struct spl_rotation *r, const char **call, char *name, size_t namelen,
                        int *errnum);
 
-/* How many files the compressor has compressed since its start. */
-unsigned long long spl_rot_zstd_done(struct spl_rotation *r);
-
 /* Stops and joins the compressor (r->z is NULL after; none: a no-op). A
  * compression under way is finished first; with drain, every file
  * waiting is compressed too (tests), else they wait for the next start. */

@@ -73,7 +73,6 @@ struct spl_rot_zstd {
     const char *err_call;
     char err_name[4200];
     int err_no;
-    unsigned long long done;
 };
 
 void spl_rot_zstd_lock(struct spl_rot_zstd *z)
@@ -233,8 +232,6 @@ static void finish(struct spl_rot_zstd *z, struct spl_rot_name *job, const struc
     (void)fsync(z->dfd); /* the .zst's name on disk before the old file's goes */
     if (unlinkat(z->dfd, cur, 0) < 0)
         failed(z, st, "unlink", cur, errno); /* the pair: recovery unlinks it */
-    else
-        z->done++;
 }
 
 /* Steps 2 and 3 for the file picked; mu is held on entry and exit. */
@@ -342,16 +339,6 @@ int spl_rot_zstd_error(struct spl_rotation *r, const char **call, char *name, si
     }
     pthread_mutex_unlock(&z->mu);
     return had;
-}
-
-unsigned long long spl_rot_zstd_done(struct spl_rotation *r)
-{
-    if (r->z == NULL)
-        return 0;
-    pthread_mutex_lock(&r->z->mu);
-    unsigned long long done = r->z->done;
-    pthread_mutex_unlock(&r->z->mu);
-    return done;
 }
 
 void spl_rot_zstd_stop(struct spl_rotation *r, bool drain)
