@@ -33,6 +33,11 @@
  * by the worker (spl_rot_zstd_error) and not tried again until the next
  * start, so a bad file does not spin the thread.
  *
+ * A reload opens the new instance while the old one may still compress:
+ * the tmp is created O_EXCL and flock()ed while written, so the new
+ * instance's recovery leaves a locked tmp alone and its thread skips a
+ * file whose tmp exists; the old one finishes it.
+ *
  * Level: SPL_ZSTD_DEFAULT_LEVEL (3): about 400 MB/s of log text on one
  * core, faster than a file output writes, so the thread keeps up.
  */
@@ -44,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,14 +116,16 @@ static bool failed_before(const struct spl_rot_zstd *z, const struct stat *st)
     return false;
 }
 
-/* Under mu: remembers the failure for the worker's log and the file so it
- * is not tried again. */
+/* Under mu: remembers the file so it is not tried again, and (call not
+ * NULL) the failure for the worker's log. */
 static void failed(struct spl_rot_zstd *z, const struct stat *st, const char *call,
                    const char *name, int e)
 {
     unsigned slot = z->nfailed++ % MAX_FAILED;
     z->failed_dev[slot] = st->st_dev;
     z->failed_ino[slot] = st->st_ino;
+    if (call == NULL)
+        return; /* not an error: only not ours to try again */
     z->err_new = true;
     z->err_call = call;
     snprintf(z->err_name, sizeof z->err_name, "%s", name);
@@ -129,7 +137,7 @@ static void failed(struct spl_rot_zstd *z, const struct stat *st, const char *ca
 static bool waiting(struct spl_rot_zstd *z, const struct spl_rot_name *n, int *fd,
                     struct stat *st)
 {
-    char name[4200];
+    char name[4200], zname[4200];
     struct spl_rot_name zn = *n;
     struct stat zst;
     spl_rot_format_name(z->base, n, name, sizeof name);
@@ -137,8 +145,8 @@ static bool waiting(struct spl_rot_zstd *z, const struct spl_rot_name *n, int *f
         || failed_before(z, st))
         return false;
     zn.zst = true;
-    spl_rot_format_name(z->base, &zn, name + 2100, 2100);
-    if (fstatat(z->dfd, name + 2100, &zst, AT_SYMLINK_NOFOLLOW) == 0)
+    spl_rot_format_name(z->base, &zn, zname, sizeof zname);
+    if (fstatat(z->dfd, zname, &zst, AT_SYMLINK_NOFOLLOW) == 0)
         return false;
     *fd = openat(z->dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     return *fd >= 0 && fstat(*fd, st) == 0 && S_ISREG(st->st_mode);
@@ -192,6 +200,8 @@ static int compress_to_tmp(struct spl_rot_zstd *z, int src, const struct stat *s
                      st->st_mode & 0777);
     if (dst < 0)
         return -errno;
+    /* Held until close (or our death): recovery leaves a locked tmp alone. */
+    (void)flock(dst, LOCK_EX | LOCK_NB);
     (void)fchown(dst, st->st_uid, st->st_gid); /* as root: the old file's owner; else ours */
     (void)fchmod(dst, st->st_mode & 0777);
     int rc = spl_zstd_file(src, dst, SPL_ZSTD_DEFAULT_LEVEL, call);
@@ -250,6 +260,8 @@ static void compress_one(struct spl_rot_zstd *z, struct spl_rot_name *job, int s
     pthread_mutex_lock(&z->mu);
     if (rc == 0)
         finish(z, job, st, tmp);
+    else if (rc == -EEXIST) /* another instance's, at work on it (a reload): its file now */
+        failed(z, st, NULL, tmp, 0);
     else
         failed(z, st, call, tmp, -rc);
     z->busy = false;
@@ -362,6 +374,19 @@ void spl_rot_zstd_stop(struct spl_rotation *r, bool drain)
 /* }=== */
 
 /* {=== recovery */
+/* Whether a compressor alive holds the tmp name (its flock): the instance
+ * a reload replaces may still be at work beside the new one. A tmp of a
+ * process that died has no lock left. */
+static bool locked(int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
 int spl_rot_recover_at(int dfd, const char *base, const char **call, char *name,
                        size_t namelen)
 {
@@ -384,6 +409,8 @@ int spl_rot_recover_at(int dfd, const char *base, const char **call, char *name,
         if (!v[i].n.tmp && fstatat(dfd, victim, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
         spl_rot_format_name(base, &v[i].n, victim, sizeof victim);
+        if (v[i].n.tmp && locked(dfd, victim))
+            continue;
         if (unlinkat(dfd, victim, 0) < 0 && errno != ENOENT && first == 0) {
             first = -errno;
             *call = "unlink";

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -321,7 +322,8 @@ static void test_shift_moves_zst(void **state)
 }
 
 /* After a crash: a .zst.tmp is deleted, a file whose .zst exists is
- * deleted, an uncompressed old file is left for the compressor. */
+ * deleted, an uncompressed old file is left for the compressor; a tmp a
+ * live compressor holds (flock) is left alone. */
 static void test_recovery(void **state)
 {
     struct dir *d = *state;
@@ -334,11 +336,17 @@ static void test_recovery(void **state)
     put(d, "m-2026-12-03.zst", "dz\n", 0);
     put(d, "m-2026-12-04.1.zst.tmp", "torn", 0);
     put(d, "other.1.zst.tmp", "not ours", 0);
+    put(d, "m.5.zst.tmp", "at work", 0); /* a live compressor's (a reload): locked */
+    int busy = openat(d->fd, "m.5.zst.tmp", O_RDONLY);
+    assert_int_equal(flock(busy, LOCK_EX), 0);
     const char *call;
     char name[256], ls[1024];
     assert_int_equal(spl_rot_recover_at(d->fd, "m", &call, name, sizeof name), 0);
     listing(d, ls, sizeof ls);
-    assert_string_equal(ls, "m m-2026-12-03.zst m.1.zst m.3 other.1.zst.tmp");
+    assert_string_equal(ls, "m m-2026-12-03.zst m.1.zst m.3 m.5.zst.tmp other.1.zst.tmp");
+    close(busy); /* its owner died: the next recovery deletes it */
+    assert_int_equal(spl_rot_recover_at(d->fd, "m", &call, name, sizeof name), 0);
+    assert_false(exists(d, "m.5.zst.tmp"));
 }
 
 /* Decompresses d/name whole (one or more frames); malloc'd, NUL-ended. */
