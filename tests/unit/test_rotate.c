@@ -416,6 +416,49 @@ static void test_compressor(void **state)
     (void)exists;
 }
 
+/* Shifts while a compression is under way: the file being compressed
+ * moves from m.1 to m.4, and its .zst lands as m.4.zst, not under the
+ * name it had when the compression began. */
+static void test_compressor_shift_under_way(void **state)
+{
+    struct dir *d = *state;
+    struct spl_rotation r = {.size = 4096, .keep = 9, .compress = true};
+    size_t len = 48u << 20;
+    char *big = malloc(len + 1);
+    unsigned x = 12345;
+    for (size_t i = 0; i < len; i++) { /* digits zstd cannot squeeze fast */
+        x = x * 1103515245u + 12345u;
+        big[i] = (i % 80 == 79) ? '\n' : (char)('0' + (x >> 16) % 10);
+    }
+    big[len] = '\0';
+    put(d, "m.1", big, 0);
+    char err[256], name[256], ls[1024];
+    const char *call;
+    assert_int_equal(spl_rot_zstd_start(&r, d->fd, "m", err, sizeof err), 0);
+    for (int i = 0; i < 5000 && !exists(d, "m.1.zst.tmp") && !exists(d, "m.1.zst"); i++)
+        usleep(1000);
+    for (int i = 0; i < 3; i++) {
+        char text[8];
+        snprintf(text, sizeof text, "%d\n", i);
+        put(d, "m", text, 0);
+        spl_rot_begin(&r);
+        assert_int_equal(spl_rot_shift_at(d->fd, "m", &r, &call, name, sizeof name), 0);
+    }
+    spl_rot_zstd_stop(&r, true);
+    listing(d, ls, sizeof ls);
+    assert_string_equal(ls, "m.1.zst m.2.zst m.3.zst m.4.zst");
+    char *got = unzstd(d, "m.4.zst");
+    assert_true(strcmp(got, big) == 0);
+    free(got);
+    got = unzstd(d, "m.3.zst");
+    assert_string_equal(got, "0\n");
+    free(got);
+    got = unzstd(d, "m.1.zst");
+    assert_string_equal(got, "2\n");
+    free(got);
+    free(big);
+}
+
 /* Dated names: every waiting one, and a stop without drain leaves the
  * rest as it is (whole, uncompressed), with no tmp. */
 static void test_compressor_dated(void **state)
@@ -456,6 +499,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shift_moves_zst, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(test_recovery, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(test_compressor, dir_setup, dir_teardown),
+        cmocka_unit_test_setup_teardown(test_compressor_shift_under_way, dir_setup,
+                                        dir_teardown),
         cmocka_unit_test_setup_teardown(test_compressor_dated, dir_setup, dir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
