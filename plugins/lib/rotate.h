@@ -102,16 +102,16 @@ void spl_rot_begin(struct spl_rotation *r);
 int spl_rot_shift(const char *path, struct spl_rotation *r, const char **call, char *name,
                   size_t namelen);
 
-/* The directory of path, opened (O_DIRECTORY, the caller's fd), with
- * *base pointed at path's last component; or a negative errno. */
-int spl_rot_open_dir(const char *path, const char **base);
-
 /* The same in the directory open at dfd (the caller's), for the file named
  * base there (one component, no '/'): what a plugin that opens its files
  * relative to a directory fd (perproc) calls, so no name is resolved
  * again from the root. name is then base-relative. */
 int spl_rot_shift_at(int dfd, const char *base, struct spl_rotation *r, const char **call,
                      char *name, size_t namelen);
+
+/* The directory of path, opened (O_DIRECTORY, the caller's fd), with
+ * *base pointed at path's last component; or a negative errno. */
+int spl_rot_open_dir(const char *path, const char **base);
 
 /* {=== names */
 /* One of base's old files, as spl_rot_parse_name() reads its name. */
