@@ -2,8 +2,9 @@
  * file.c: the `file` output plugin: one line per message, appended to a file.
  *
  *     output "messages" { type = "file", path = "var/log/messages", format = "rfc3164",
- *                         mode = "0640", owner = "root", group = "adm", sync = false,
- *                         rotate = { size = "64M", keep = 7 } }
+ *                         mode = "0640", owner = "root", group = "adm", sync = "none",
+ *                         rotate = { size = "64M", every = "day", keep = 8,
+ *                                    suffix = "date", max_age = "30d", compress = "zstd" } }
  *
  * A batch is formatted into one reused buffer and written with as few
  * write() calls as the kernel allows. When a write fails, whatever the
@@ -16,8 +17,11 @@
  * offers the batch anew (it retries FATAL too), so the part already written
  * would be written again. abandon() drops the rest; progress() says how
  * many lines of it are written whole. reopen() follows logrotate's
- * rename-then-signal. rotate.size makes the plugin rotate the file itself,
- * between batches (rotate.c).
+ * rename-then-signal. rotate makes the plugin rotate the file itself,
+ * between batches, by size (before each batch) or time (also from tick(),
+ * so an idle file rotates at its boundary too); old files are pruned by
+ * keep and max_age and compressed by a thread of this instance (rotate.c,
+ * rotate_zstd.c: the write path only renames).
  *
  * Hardening, each for a way the file could go wrong under the daemon:
  *  - the file is opened with O_NOFOLLOW unless follow_symlinks = true
@@ -40,6 +44,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +61,7 @@ struct file_out {
     const char *path;      /* borrowed from the config until close() */
     sluice_format *fmt;    /* owned */
     struct spl_file_opts create; /* mode, owner and group of a file we create */
-    bool sync;
+    bool sync; /* sync = "batch" (or true): fdatasync after each batch */
     int fd;
     struct spl_batch batch; /* owned: the formatted batch; pending: a retry */
     bool failing; /* the last write failed: log once per failure streak */
@@ -67,11 +72,16 @@ struct file_out {
      * to the old file (now PATH.1) and each batch tries the open again. */
     bool rot_open;
     bool rot_failing; /* the last rotation step failed: log once per streak */
+    bool prune_failing; /* the last pruning failed: log once per streak */
+    int64_t next_prune_ms; /* spl_now_ms() time of the next max_age look from tick() */
 };
 
-static const char *const file_keys[] = {"path",  "format", "mode",           "owner",
-                                        "group", "sync",   "follow_symlinks", "rotate.size",
-                                        "rotate.keep", NULL};
+static const char *const file_keys[] = {
+    "path", "format", "mode", "owner", "group", "sync", "follow_symlinks", "create_dirs",
+    "rotate.size", "rotate.keep", "rotate.every", "rotate.suffix", "rotate.max_age",
+    "rotate.compress", NULL};
+
+#define PRUNE_EVERY_MS 60000 /* max_age from tick(): once a minute is exact enough */
 
 /* {=== reading the config */
 /* Permission bits only: set-uid, set-gid or sticky on a log file is a
@@ -122,6 +132,20 @@ static bool looks_like_template(const char *path)
     return brace != NULL && strchr(brace + 1, '}') != NULL;
 }
 
+/* sync = "none" | "batch", or the boolean it was before (true: "batch"). */
+static void read_sync(struct file_out *s, int *sync, char *err, size_t errlen)
+{
+    const char *v;
+    if (s->host->config_bool(s->cfg, "sync", sync) != -EINVAL)
+        return;
+    if (s->host->config_string(s->cfg, "sync", &v) == 0
+        && (strcmp(v, "none") == 0 || strcmp(v, "batch") == 0)) {
+        *sync = v[0] == 'b';
+        return;
+    }
+    spl_err_add(err, errlen, "key \"sync\" must be \"none\" or \"batch\" (or true or false)");
+}
+
 /* Reads the keys, reporting each bad one in err (reasons separated by
  * '\n', as check() may). */
 static int read_config(struct file_out *s, char *err, size_t errlen)
@@ -152,9 +176,12 @@ static int read_config(struct file_out *s, char *err, size_t errlen)
                     "to \"0777\", such as \"0640\" (no set-uid, set-gid or sticky bit)");
     read_id(s, "owner", true, err, errlen);
     read_id(s, "group", false, err, errlen);
-    if (h->config_bool(s->cfg, "sync", &sync) == -EINVAL)
-        spl_err_add(err, errlen, "key \"sync\" must be true or false");
+    read_sync(s, &sync, err, errlen);
     s->sync = sync != 0;
+    int dirs = 1;
+    if (h->config_bool(s->cfg, "create_dirs", &dirs) == -EINVAL)
+        spl_err_add(err, errlen, "key \"create_dirs\" must be true or false");
+    s->create.no_parents = dirs == 0;
     if (h->config_bool(s->cfg, "follow_symlinks", &follow) == -EINVAL)
         spl_err_add(err, errlen, "key \"follow_symlinks\" must be true or false");
     s->create.follow_symlinks = follow != 0;
@@ -174,6 +201,7 @@ static void file_close(void *state)
     struct file_out *s = state;
     if (s == NULL)
         return;
+    spl_rot_zstd_stop(&s->rot, false); /* what waits is compressed at the next start */
     if (s->fd >= 0) {
         if (s->sync)
             (void)fdatasync(s->fd);
@@ -233,6 +261,28 @@ static void replace_fd(struct file_out *s, int fd)
     s->check_end = true;
 }
 
+/* compress: what a crash left is made right (rotate_zstd.c), then the
+ * thread starts and compresses what waits. A recovery that fails is said
+ * and open() goes on: the files stay as they are, nothing is lost. */
+static int start_compressor(struct file_out *s, char *err, size_t errlen)
+{
+    const char *base, *call;
+    char name[600];
+    int dfd = spl_rot_open_dir(s->path, &base);
+    if (dfd < 0) {
+        snprintf(err, errlen, "open() the directory of \"%s\" failed (%d: %s)", s->path, -dfd,
+                 strerror(-dfd));
+        return dfd;
+    }
+    int rc = spl_rot_recover_at(dfd, base, &call, name, sizeof name);
+    if (rc < 0)
+        s->host->log(s->cfg, SLUICE_LOG_WARNING, "%s() \"%s\" failed (%d: %s) cleaning up "
+                     "after a crash beside \"%s\"", call, name, -rc, strerror(-rc), s->path);
+    rc = spl_rot_zstd_start(&s->rot, dfd, base, err, errlen);
+    close(dfd);
+    return rc;
+}
+
 /* open() gives one reason: the first bad key (check() gives them all). */
 static int file_open(const struct sluice_host *host, const sluice_config *cfg, void **state,
                      char *err, size_t errlen)
@@ -257,6 +307,10 @@ static int file_open(const struct sluice_host *host, const sluice_config *cfg, v
     }
     s->fd = rc;
     s->check_end = true;
+    if (s->rot.compress && (rc = start_compressor(s, err, errlen)) < 0) {
+        file_close(s);
+        return rc;
+    }
     *state = s;
     return 0;
 }
@@ -322,6 +376,20 @@ static void rotation_failed(struct file_out *s, const char *call, const char *na
     s->rot_failing = true;
 }
 
+/* keep (dated names) and max_age: a failure is logged once a streak and
+ * the rest is still tried; it deletes only old files of ours. */
+static void prune(struct file_out *s)
+{
+    const char *call;
+    char name[4200];
+    int rc = spl_rot_prune(s->path, &s->rot, &call, name, sizeof name);
+    if (rc < 0 && !s->prune_failing)
+        s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" failed (%d: %s) deleting old files "
+                     "of \"%s\", will retry", call, name, -rc, strerror(-rc), s->path);
+    s->prune_failing = rc < 0;
+    s->next_prune_ms = spl_now_ms() + PRUNE_EVERY_MS;
+}
+
 /* Before a new batch (never inside one: a pending batch finishes in the
  * file it started in): when the file has reached rotate.size, shift the
  * old files and open a new PATH (rotate.c says why each step is safe).
@@ -355,6 +423,7 @@ static void rotate_if_due(struct file_out *s)
     if (s->rot_failing)
         s->host->log(s->cfg, SLUICE_LOG_NOTICE, "rotating \"%s\" works again", s->path);
     s->rot_failing = false;
+    prune(s);
 }
 
 static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
@@ -422,6 +491,28 @@ static int file_flush(void *state)
     return SLUICE_OK;
 }
 
+/* Time's work, on the worker between batches: a rotation by every that
+ * no batch came to make (an idle file rotates at its boundary as well),
+ * max_age once a minute, and the compressor's failures said. Never inside
+ * a batch that answered RETRY: it finishes in the file it started in. */
+static int file_tick(void *state)
+{
+    struct file_out *s = state;
+    const char *call;
+    char name[600];
+    int e;
+    while (spl_rot_zstd_error(&s->rot, &call, name, sizeof name, &e) == 1)
+        s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" failed (%d: %s) compressing an old "
+                     "file of \"%s\", left uncompressed", call, name, e, strerror(e), s->path);
+    if (spl_batch_pending(&s->batch) || !spl_rot_on(&s->rot))
+        return SLUICE_OK;
+    if (s->rot.every != SPL_ROT_NEVER || s->rot.next != 0 || s->rot_open)
+        rotate_if_due(s);
+    if (s->rot.max_age != 0 && spl_now_ms() >= s->next_prune_ms)
+        prune(s);
+    return SLUICE_OK;
+}
+
 /* logrotate renamed the file: open the path anew. If that fails, keep
  * writing to the old file rather than losing messages. */
 static int file_reopen(void *state)
@@ -453,6 +544,7 @@ static const struct sluice_output_plugin file_plugin = {
     .check = file_check,
     .abandon = file_abandon,
     .progress = file_progress,
+    .tick = file_tick,
 };
 
 SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void);

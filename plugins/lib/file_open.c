@@ -104,6 +104,8 @@ int spl_file_open(const char *path, const struct spl_file_opts *o, const char **
         if (fd >= 0 || (fd != -ENOENT && fd != -EEXIST))
             return fd;
         if (fd == -ENOENT) {
+            if (o->no_parents)
+                return fd;
             int rc = make_parents(path, o);
             if (rc < 0) {
                 *call = "mkdir";

@@ -42,12 +42,14 @@ struct spl_file_opts {
     gid_t group;     /* group of a file we create; (gid_t)-1: the daemon's */
     mode_t dir_mode; /* missing parent directories are created with it (and the umask) */
     bool follow_symlinks; /* the administrator allows a symlink as the file itself */
+    bool no_parents; /* create_dirs = false: a missing directory is -ENOENT, never made */
 };
-#define SPL_FILE_OPTS_INIT {0640, (uid_t)-1, (gid_t)-1, 0755, false}
+#define SPL_FILE_OPTS_INIT {0640, (uid_t)-1, (gid_t)-1, 0755, false, false}
 
 /* Opens path for appending (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY).
  * A missing file is created with o's mode, owner and group (fchown, then
- * fchmod, on the new fd) after its missing parents; an existing file keeps
+ * fchmod, on the new fd) after its missing parents (unless o->no_parents:
+ * then a missing directory is -ENOENT from "open"); an existing file keeps
  * its owner and permissions.
  *
  * Symlinks: the file itself is opened with O_NOFOLLOW unless

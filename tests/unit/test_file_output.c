@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -62,7 +63,7 @@ static void path_in(char *out, size_t len, const char *name)
 /* An output's settings built by hand, as lua_config.c would. */
 struct conf {
     struct sl_output_conf o;
-    struct sl_kv kv[8];
+    struct sl_kv kv[16];
     char path[512];
 };
 
@@ -78,7 +79,7 @@ static void conf_init(struct conf *c, const char *path)
 
 static void conf_add(struct conf *c, struct sl_kv kv)
 {
-    assert_true(c->o.nkv < 8);
+    assert_true(c->o.nkv < 16);
     c->kv[c->o.nkv++] = kv;
 }
 
@@ -699,8 +700,45 @@ static void test_file_rotate_failure_keeps_writing(void **state)
     expect_lines(path, 50, 51);
 }
 
-/* --check refuses what would not rotate as asked, naming the key; an
- * unknown key of the rotate table (every, not there yet) is one too. */
+/* every: tick() rotates a file last written in an earlier hour, with no
+ * batch coming; an empty one it leaves; suffix = "date" names it by the
+ * hour of its lines. */
+static void test_file_tick_rotates_idle_file(void **state)
+{
+    char path[512], old[600];
+    path_in(path, sizeof path, "t.log");
+    struct conf c;
+    conf_init(&c, path);
+    conf_add(&c, (struct sl_kv){.key = "rotate.every", .type = SL_KV_STRING, .str = "hour"});
+    conf_add(&c, (struct sl_kv){.key = "rotate.suffix", .type = SL_KV_STRING, .str = "date"});
+    void *st = open_ok(&c);
+    assert_int_equal(plugin->api->tick(st), SLUICE_OK);
+    write_one(st, "one", SLUICE_OK);
+    assert_int_equal(plugin->api->tick(st), SLUICE_OK); /* this hour: stays */
+    expect_file(path, "one\n");
+    time_t then = time(NULL) - 7200;
+    struct tm tm;
+    localtime_r(&then, &tm);
+    char day[32];
+    strftime(day, sizeof day, "%Y-%m-%d-%H", &tm);
+    struct timespec t[2] = {{then, 0}, {then, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+    assert_int_equal(plugin->api->tick(st), SLUICE_OK);
+    snprintf(old, sizeof old, "%s-%s", path, day);
+    expect_file(old, "one\n");
+    expect_file(path, "");
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0); /* empty: never rotated */
+    assert_int_equal(plugin->api->tick(st), SLUICE_OK);
+    snprintf(old, sizeof old, "%s-%s.1", path, day);
+    assert_int_equal(access(old, F_OK), -1);
+    write_one(st, "two", SLUICE_OK);
+    plugin->api->close(st);
+    expect_file(path, "two\n");
+    assert_int_equal(nlogged, 0);
+}
+
+/* --check refuses what would not rotate as asked, naming the key and
+ * what it allows. */
 static void test_file_rotate_check_refuses_bad_values(void **state)
 {
     static const char size_err[] = "sluice.lua:7: output \"out\" (file): key \"rotate.size\" "
@@ -722,12 +760,47 @@ static void test_file_rotate_check_refuses_bad_values(void **state)
     }
     conf_init(&c, "never.log");
     conf_add(&c, (struct sl_kv){.key = "rotate.keep", .type = SL_KV_INT, .num = 3});
-    expect_check_errors(&c, "sluice.lua:7: output \"out\" (file): key \"rotate.keep\" needs "
-                        "rotate.size: a file rotates when it reaches that size");
+    expect_check_errors(&c, "sluice.lua:7: output \"out\" (file): the keys of \"rotate\" "
+                        "need rotate.size or rotate.every: a file rotates when it reaches that "
+                        "size or at that time");
+    /* Issue 10's keys: each bad value its own error, naming what is allowed. */
+    static const struct { const char *key, *val, *err; } bad[] = {
+        {"rotate.every", "month", "key \"rotate.every\" must be \"hour\", \"day\" or \"week\""},
+        {"rotate.every", "1d", "key \"rotate.every\" must be \"hour\", \"day\" or \"week\""},
+        {"rotate.compress", "gzip", "key \"rotate.compress\" must be \"zstd\", the one "
+                                    "compression offered"},
+        {"rotate.suffix", "x", "key \"rotate.suffix\" must be \"number\" (PATH.1, PATH.2, "
+                               "...) or \"date\" (PATH-2026-12-03)"},
+        {"rotate.max_age", "3 weeks", "key \"rotate.max_age\" must be a duration such as "
+                                      "\"30d\", \"12h\", \"90m\" (units s, m, h, d, w) or a "
+                                      "number of seconds"},
+        {"rotate.max_age", "0", "key \"rotate.max_age\" must be a duration such as "
+                                "\"30d\", \"12h\", \"90m\" (units s, m, h, d, w) or a "
+                                "number of seconds"},
+        {"sync", "always", "key \"sync\" must be \"none\" or \"batch\" (or true or false)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char want[512];
+        rotating_conf(&c, "never.log", "64M", 1000);
+        conf_add(&c, (struct sl_kv){.key = (char *)bad[i].key, .type = SL_KV_STRING,
+                                    .str = (char *)bad[i].val});
+        snprintf(want, sizeof want, "sluice.lua:7: output \"out\" (file): %s", bad[i].err);
+        expect_check_errors(&c, want);
+    }
+    /* The good ones, every alone included, and sync's old booleans. */
     rotating_conf(&c, "never.log", "64M", 1000);
-    conf_add(&c, (struct sl_kv){.key = "rotate.every", .type = SL_KV_STRING, .str = "1d"});
-    expect_check_errors(&c, "sluice.lua:7: output \"out\": unknown key 'rotate.every' for "
-                        "type \"file\"");
+    conf_add(&c, (struct sl_kv){.key = "rotate.every", .type = SL_KV_STRING, .str = "week"});
+    conf_add(&c, (struct sl_kv){.key = "rotate.suffix", .type = SL_KV_STRING, .str = "date"});
+    conf_add(&c, (struct sl_kv){.key = "rotate.max_age", .type = SL_KV_STRING, .str = "30d"});
+    conf_add(&c, (struct sl_kv){.key = "rotate.compress", .type = SL_KV_STRING, .str = "zstd"});
+    conf_add(&c, (struct sl_kv){.key = "sync", .type = SL_KV_STRING, .str = "batch"});
+    conf_add(&c, (struct sl_kv){.key = "create_dirs", .type = SL_KV_BOOL, .num = 0});
+    expect_check_errors(&c, "");
+    conf_init(&c, "never.log");
+    conf_add(&c, (struct sl_kv){.key = "rotate.every", .type = SL_KV_STRING, .str = "hour"});
+    conf_add(&c, (struct sl_kv){.key = "rotate.max_age", .type = SL_KV_INT, .num = 5400});
+    conf_add(&c, (struct sl_kv){.key = "sync", .type = SL_KV_BOOL, .num = 1});
+    expect_check_errors(&c, "");
     rotating_conf(&c, "never.log", "4K", 1);
     expect_check_errors(&c, "");
     assert_int_equal(access("never.log", F_OK), -1);
@@ -754,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_file_rotate_restart_continues_path),
         cmocka_unit_test(test_file_rotate_failure_keeps_writing),
         cmocka_unit_test(test_file_rotate_check_refuses_bad_values),
+        cmocka_unit_test(test_file_tick_rotates_idle_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

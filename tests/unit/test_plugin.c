@@ -258,8 +258,9 @@ static void test_check_keys(void **state)
     conf_add(&c, (struct sl_kv){.key = "fromat", .type = SL_KV_STRING, .str = "json"});
     conf_add(&c, (struct sl_kv){.key = "sycn", .type = SL_KV_BOOL, .num = 1});
     conf_add(&c, (struct sl_kv){.key = "mode", .type = SL_KV_STRING, .str = "0600"});
-    /* rotate.size is the file plugin's now; rotation by age is not yet. */
-    conf_add(&c, (struct sl_kv){.key = "rotate.every", .type = SL_KV_STRING, .str = "1d"});
+    /* rotate.every is the file plugin's now (issue 10); a typo of it is not. */
+    conf_add(&c, (struct sl_kv){.key = "rotate.every", .type = SL_KV_STRING, .str = "day"});
+    conf_add(&c, (struct sl_kv){.key = "rotate.evrey", .type = SL_KV_STRING, .str = "day"});
     conf_add(&c, (struct sl_kv){.key = "queue.capacity", .type = SL_KV_INT, .num = 5});
     struct sl_errors errs = {0};
     sl_plugin_check(p, &c.o, &errs);
@@ -269,7 +270,7 @@ static void test_check_keys(void **state)
     assert_string_equal(errs.v[1], "sluice.lua:3: output \"messages\": unknown key 'sycn' "
                         "for type \"file\", did you mean 'sync'?");
     assert_string_equal(errs.v[2], "sluice.lua:3: output \"messages\": unknown key "
-                        "'rotate.every' for type \"file\"");
+                        "'rotate.evrey' for type \"file\", did you mean 'rotate.every'?");
     sl_errors_clear(&errs);
     sl_plugin_unload(p);
 }
@@ -335,7 +336,7 @@ static void test_check_reports_every_error(void **state)
     assert_non_null(strstr(errs.v[2], ": key \"mode\" must be"));
     assert_non_null(strstr(errs.v[3], ": key \"owner\": no user \"no-such-user-x\""));
     assert_non_null(strstr(errs.v[4], ": key \"group\" must be a group name or number"));
-    assert_non_null(strstr(errs.v[5], ": key \"sync\" must be true or false"));
+    assert_non_null(strstr(errs.v[5], ": key \"sync\" must be \"none\" or \"batch\" (or true or false)"));
     assert_non_null(strstr(errs.v[6], ": key \"follow_symlinks\" must be true or false"));
     sl_errors_clear(&errs);
     sl_plugin_unload(p);
@@ -805,7 +806,7 @@ static void test_file_config_errors(void **state)
     expect_open_error(p, &c, MODE_ERROR);
     conf_init(&c, "unused", NULL);
     conf_add(&c, (struct sl_kv){.key = "sync", .type = SL_KV_STRING, .str = "yes"});
-    expect_open_error(p, &c, "key \"sync\" must be true or false");
+    expect_open_error(p, &c, "key \"sync\" must be \"none\" or \"batch\" (or true or false)");
 
     /* A parent that is a file: the open error names the call and path. */
     char path[512], want[700];
