@@ -160,11 +160,11 @@ static int read_config(struct file_out *s, char *err, size_t errlen)
                                                                    : "must be a string");
     else if (s->path[0] == '\0')
         spl_err_add(err, errlen, "key \"path\" must not be empty");
-    else if (looks_like_template(s->path)) /* issue 10 will add perproc: then say so */
+    else if (looks_like_template(s->path))
         spl_err_add(err, errlen, "key \"path\": \"%s\" looks like a template, but a file "
-                    "output writes one file, named as written: templates in paths are not "
-                    "supported (one file per program is planned as type = \"perproc\", which "
-                    "does not exist yet)", s->path);
+                    "output writes one file, named as written: for one file per program use "
+                    "type = \"perproc\" with dir and name = \"{app_name}.log\", or for "
+                    "files by date type = \"archive\" with {date}", s->path);
     if (h->config_string(s->cfg, "format", &format) == -EINVAL) {
         spl_err_add(err, errlen, "key \"format\" must be a string");
         format = NULL;

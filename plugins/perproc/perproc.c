@@ -108,7 +108,8 @@ struct perproc {
 
 static const char *const perproc_keys[] = {
     "dir",   "name",     "format",   "mode",       "owner",       "group",       "dir_mode",
-    "sync",  "max_open", "idle_close", "rotate.size", "rotate.keep", NULL};
+    "sync",  "max_open", "idle_close", "rotate.size", "rotate.keep", "rotate.every",
+    "rotate.suffix", "rotate.max_age", "rotate.compress", NULL};
 
 static const char *const perproc_counters[] = {
     "open_files",  "opens", "evictions", "idle_closes", "refused_names", "refused_lost",
@@ -228,7 +229,7 @@ static void read_paths(struct perproc *s, char *err, size_t errlen)
         return;
     }
     char terr[512] = "";
-    if (pp_tpl_compile(&s->tpl, name, s->rot.size > 0, terr, sizeof terr) < 0)
+    if (pp_tpl_compile(&s->tpl, name, spl_rot_on(&s->rot), terr, sizeof terr) < 0)
         spl_err_add(err, errlen, "%s", terr);
 }
 
@@ -241,6 +242,12 @@ static int read_config(struct perproc *s, char *err, size_t errlen)
     int sync = 0;
     err[0] = '\0';
     spl_rot_read_config(h, s->cfg, &s->rot, err, errlen);
+    /* The file output's compressor is a thread per file it rotates
+     * (lib/rotate_zstd.c); for up to max_open files at once that is not
+     * a design, so the key is refused rather than quietly ignored. */
+    if (s->rot.compress)
+        spl_err_add(err, errlen, "key \"rotate.compress\": perproc does not compress its old "
+                    "files (the file output does); keep them with an archive output instead");
     read_paths(s, err, errlen);
     if (h->config_string(s->cfg, "format", &format) == -EINVAL) {
         spl_err_add(err, errlen, "key \"format\" must be a string");
@@ -339,13 +346,14 @@ static void rotation_failed(struct perproc *s, struct pp_file *f, const char *ca
     f->rot_failing = true;
 }
 
-/* As the file output, per file, before it joins a round: when it has
- * reached rotate.size, shift its old files in its directory (opened
+/* As the file output, per file, before it joins a round: when it is due
+ * (rotate.size reached, or rotate.every's period over: checked when the
+ * file is written, so a quiet file rotates at its next line), shift its old files in its directory (opened
  * beneath dir) and open a new one. A failed step is said once a streak
  * and tried again at the next round; the file goes on meanwhile. */
 static void rotate_if_due(struct perproc *s, struct pp_file *f)
 {
-    if (s->rot.size == 0 || (spl_rot_due(&f->rot, f->fd) <= 0 && f->rot.next == 0))
+    if (!spl_rot_on(&s->rot) || (spl_rot_due(&f->rot, f->fd) <= 0 && f->rot.next == 0))
         return;
     const char *slash = strrchr(f->name, '/'), *call = "open";
     size_t dirlen = slash != NULL ? (size_t)(slash - f->name) : 0;
@@ -358,6 +366,15 @@ static void rotate_if_due(struct perproc *s, struct pp_file *f)
     }
     spl_rot_begin(&f->rot);
     int rc = spl_rot_shift_at(pfd, base, &f->rot, &call, name, sizeof name);
+    /* keep of dated names, and max_age: a failure is said and tried again
+     * at the file's next rotation (once a rotation: no streak to hold). */
+    char pruned[PP_NAME_MAX + 32];
+    const char *pcall;
+    int prc = rc == 0 ? spl_rot_prune_at(pfd, base, &f->rot, &pcall, pruned, sizeof pruned) : 0;
+    if (prc < 0)
+        s->host->log(s->cfg, SLUICE_LOG_WARNING, "%s() \"%s/%.*s%s%s\" failed (%d: %s) deleting "
+                     "old files of \"%s\"", pcall, s->dir, (int)dirlen, f->name,
+                     slash ? "/" : "", pruned, -prc, strerror(-prc), f->name);
     close(pfd);
     if (rc < 0) {
         char full[PP_NAME_MAX + 64];
@@ -433,8 +450,15 @@ static int get_file(struct perproc *s, const char *name, size_t len, int64_t now
     uint64_t h = pp_cache_hash(&s->cache, name, len);
     struct pp_file *f = pp_cache_find(&s->cache, h, name, len);
     *call = "open";
-    if (f == NULL)
-        return open_new(s, name, len, h, now, out, call);
+    if (f == NULL) {
+        int rc = open_new(s, name, len, h, now, out, call);
+        /* A file found over size, or last written in an earlier period
+         * (the daemon was down at midnight), rotates before its first
+         * line, as the file output's does at start. */
+        if (rc == 0)
+            rotate_if_due(s, *out);
+        return rc;
+    }
     if (f->round != s->round_id) { /* once a round */
         int rc = prepare(s, f, now);
         if (rc < 0) { /* deleted, and its name cannot be opened again: not kept */

@@ -513,9 +513,10 @@ static void test_file_check_refuses_unsettable_field_key(void **state)
 static void test_file_check_refuses_template_path(void **state)
 {
     static const char want[] = "key \"path\": \"logs/{app_name}.log\" looks like a template, "
-                               "but a file output writes one file, named as written: templates "
-                               "in paths are not supported (one file per program is planned "
-                               "as type = \"perproc\", which does not exist yet)";
+                               "but a file output writes one file, named as written: for one "
+                               "file per program use type = \"perproc\" with dir and name = "
+                               "\"{app_name}.log\", or for files by date type = \"archive\" "
+                               "with {date}";
     char line[600];
     struct conf c;
     conf_init(&c, "logs/{app_name}.log");

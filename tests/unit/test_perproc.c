@@ -372,6 +372,60 @@ static void test_deleted_torn_rotated(void **state)
     free(old);
     plugin->api->close(st);
 }
+/* rotate.every with dated names, as the file output: a file last written
+ * yesterday is renamed to yesterday's name at its next line, and keep
+ * holds the dated files to the newest one. compress is refused. */
+static void test_rotated_by_day_with_dated_names(void **state)
+{
+    struct conf c;
+    conf_init(&c, "{app_name}.log");
+    conf_add(&c, (struct sl_kv){.key = "rotate.every", .type = SL_KV_STRING, .str = "day"});
+    conf_add(&c, (struct sl_kv){.key = "rotate.suffix", .type = SL_KV_STRING, .str = "date"});
+    conf_add(&c, (struct sl_kv){.key = "rotate.keep", .type = SL_KV_INT, .num = 1});
+    char p[1024], old[1200];
+    snprintf(p, sizeof p, "%s/logs", tmpdir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    const time_t day = 86400;
+    time_t now = time(NULL);
+    for (int back = 3; back >= 2; back--) { /* two older dated files: keep = 1 deletes one */
+        struct tm tm;
+        time_t t = now - back * day;
+        localtime_r(&t, &tm);
+        snprintf(old, sizeof old, "%s/logs/d.log-%04d-%02d-%02d", tmpdir, tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday);
+        int fd = open(old, O_CREAT | O_WRONLY, 0644);
+        assert_true(fd >= 0);
+        close(fd);
+        struct timespec ts[2] = {{t, 0}, {t, 0}};
+        assert_int_equal(utimensat(AT_FDCWD, old, ts, 0), 0);
+    }
+    snprintf(p, sizeof p, "%s/logs/d.log", tmpdir);
+    int fd = open(p, O_CREAT | O_WRONLY, 0644);
+    assert_int_equal(write(fd, "yesterday\n", 10), 10);
+    close(fd);
+    struct timespec ts[2] = {{now - day, 0}, {now - day, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+    void *st = open_ok(&c);
+    const char *tags[] = {"d"};
+    assert_int_equal(write_tags(st, tags, 1, 0), SLUICE_OK);
+    expect_file("logs/d.log", "d 0\n");
+    assert_int_equal(counter(st, "rotations"), 1);
+    struct tm tm;
+    time_t y = now - day;
+    localtime_r(&y, &tm);
+    char rel[128];
+    snprintf(rel, sizeof rel, "logs/d.log-%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday);
+    expect_file(rel, "yesterday\n");
+    /* keep = 1: only yesterday's dated file is left */
+    assert_int_equal(access(old, F_OK), -1);
+    snprintf(p, sizeof p, "%s", old);
+    plugin->api->close(st);
+
+    conf_add(&c, (struct sl_kv){.key = "rotate.compress", .type = SL_KV_STRING, .str = "zstd"});
+    check_says(&c, "perproc does not compress its old files");
+}
+
 /* A file deleted under us and replaced by a symlink: the next look (once
  * a second) refuses the name, its line goes to %refused.log, and the file
  * is dropped from the cache rather than written into unseen. */
@@ -408,6 +462,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_keeps_what_was_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_torn_rotated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotated_by_day_with_dated_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_then_linked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
