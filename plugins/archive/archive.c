@@ -113,31 +113,6 @@ static const char *const archive_counters[] = {"frames", "bytes_in",  "bytes_out
                                                "files",  "frames_lost", NULL};
 
 /* {=== reading the config */
-/* owner or group: a name or a number, as a string or a Lua integer;
- * absent: the daemon's (as the file output). */
-static void read_id(struct archive_out *s, const char *key, bool user, char *err, size_t errlen)
-{
-    const struct sluice_host *h = s->host;
-    const char *name = NULL;
-    long long num;
-    char digits[32];
-    int rc = h->config_int(s->cfg, key, &num);
-    if (rc == -ENOENT)
-        return;
-    if (rc == 0 && num >= 0) {
-        snprintf(digits, sizeof digits, "%lld", num);
-        name = digits;
-    } else if (rc == -EINVAL && h->config_string(s->cfg, key, &name) < 0) {
-        name = NULL;
-    }
-    if (name != NULL)
-        rc = user ? spl_user_id(name, &s->create.owner) : spl_group_id(name, &s->create.group);
-    if (name != NULL && rc == -ENOENT)
-        spl_err_add(err, errlen, "key \"%s\": no %s \"%s\"", key, user ? "user" : "group", name);
-    else if (name == NULL || rc < 0)
-        spl_err_add(err, errlen, "key \"%s\" must be a %s name or number", key,
-                    user ? "user" : "group");
-}
 
 static void read_path(struct archive_out *s, char *err, size_t errlen)
 {
@@ -200,7 +175,7 @@ static void read_interval(struct archive_out *s, char *err, size_t errlen)
 static int read_config(struct archive_out *s, char *err, size_t errlen)
 {
     const struct sluice_host *h = s->host;
-    const char *format = "raw", *mode = "0640";
+    const char *format = "raw";
     int follow = 0;
 
     err[0] = '\0';
@@ -211,13 +186,8 @@ static int read_config(struct archive_out *s, char *err, size_t errlen)
         spl_err_add(err, errlen, "key \"format\" must be a string");
         format = NULL;
     }
-    /* Lua has no octal literals: mode = 0640 would be decimal 640. */
-    if (h->config_string(s->cfg, "mode", &mode) == -EINVAL
-        || arc_parse_mode(mode, &s->create.mode) < 0)
-        spl_err_add(err, errlen, "key \"mode\" must be a string of octal digits from \"0000\" "
-                    "to \"0777\", such as \"0640\" (no set-uid, set-gid or sticky bit)");
-    read_id(s, "owner", true, err, errlen);
-    read_id(s, "group", false, err, errlen);
+    spl_read_mode(h, s->cfg, "mode", "0640", &s->create.mode, err, errlen);
+    spl_read_owner(h, s->cfg, &s->create, err, errlen);
     if (h->config_bool(s->cfg, "follow_symlinks", &follow) == -EINVAL)
         spl_err_add(err, errlen, "key \"follow_symlinks\" must be true or false");
     s->create.follow_symlinks = follow != 0;

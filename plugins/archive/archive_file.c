@@ -28,6 +28,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "lib/plugin_lib.h"
 #include "lib/zstd_out.h"
 
 /* {=== templates */
@@ -202,35 +203,11 @@ int arc_head_ok(int fd, off_t *size)
 /* {=== config values */
 int arc_duration_ms(const char *s, int64_t *ms)
 {
-    static const struct { const char *unit; int64_t ms; } units[] = {
-        {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    char *end;
-    if (s[0] < '0' || s[0] > '9')
+    int64_t v;
+    if (spl_parse_duration_ms(s, &v) < 0 || v < 1 || v > 86400000)
         return -EINVAL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || v > 86400000)
-        return -EINVAL;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(end, units[i].unit) == 0) {
-            int64_t r = (int64_t)v * units[i].ms;
-            if (r < 1 || r > 86400000)
-                return -EINVAL;
-            *ms = r;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
-int arc_parse_mode(const char *s, mode_t *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 8);
-    if (s[0] < '0' || s[0] > '7' || *end != '\0' || errno != 0 || v > 0777)
-        return -EINVAL;
-    *out = (mode_t)v;
+    *ms = v;
     return 0;
 }
+
 /* }=== */

@@ -64,11 +64,9 @@ int arc_head_ok(int fd, off_t *size);
 /* }=== */
 
 /* {=== config values */
-/* A duration: digits and a unit, "ms", "s", "m" or "h" ("1s", "500ms");
+/* A duration as spl_parse_duration_ms() reads it ("1s", "500ms", "2m"):
  * *ms, or -EINVAL. At least 1 ms, at most a day. */
 int arc_duration_ms(const char *s, int64_t *ms);
-/* Permission bits in octal ("0640"), no set-uid, set-gid or sticky bit. */
-int arc_parse_mode(const char *s, mode_t *out);
 /* }=== */
 
 #endif /* ARC_ARCHIVE_FILE_H */

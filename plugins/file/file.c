@@ -84,45 +84,6 @@ static const char *const file_keys[] = {
 #define PRUNE_EVERY_MS 60000 /* max_age from tick(): once a minute is exact enough */
 
 /* {=== reading the config */
-/* Permission bits only: set-uid, set-gid or sticky on a log file is a
- * typo or worse, never what a log needs. */
-static int parse_mode(const char *s, mode_t *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 8);
-    if (s[0] < '0' || s[0] > '7' || *end != '\0' || errno != 0 || v > 0777)
-        return -EINVAL;
-    *out = (mode_t)v;
-    return 0;
-}
-
-/* owner or group: a name or a number, as a string or a Lua integer;
- * absent: the daemon's. */
-static void read_id(struct file_out *s, const char *key, bool user, char *err, size_t errlen)
-{
-    const struct sluice_host *h = s->host;
-    const char *what = user ? "user" : "group";
-    const char *name = NULL;
-    long long num;
-    char digits[32];
-    int rc = h->config_int(s->cfg, key, &num);
-    if (rc == 0 && num >= 0) {
-        snprintf(digits, sizeof digits, "%lld", num);
-        name = digits;
-    } else if (rc == -EINVAL && h->config_string(s->cfg, key, &name) < 0) {
-        name = NULL;
-    } else if (rc == -ENOENT) {
-        return;
-    }
-    if (name != NULL)
-        rc = user ? spl_user_id(name, &s->create.owner) : spl_group_id(name, &s->create.group);
-    if (name != NULL && rc == -ENOENT)
-        spl_err_add(err, errlen, "key \"%s\": no %s \"%s\"", key, what, name);
-    else if (name == NULL || rc < 0)
-        spl_err_add(err, errlen, "key \"%s\" must be a %s name or number", key, what);
-}
-
 /* A '{' with a '}' after it: a template ("logs/{app_name}.log"), which
  * this output would not expand but create as a file of that very name. A
  * lone brace is a name: only what is surely a mistake is refused. */
@@ -151,7 +112,7 @@ static void read_sync(struct file_out *s, int *sync, char *err, size_t errlen)
 static int read_config(struct file_out *s, char *err, size_t errlen)
 {
     const struct sluice_host *h = s->host;
-    const char *format = "rfc3164", *mode = "0640";
+    const char *format = "rfc3164";
     int sync = 0, follow = 0, rc;
 
     err[0] = '\0';
@@ -169,13 +130,8 @@ static int read_config(struct file_out *s, char *err, size_t errlen)
         spl_err_add(err, errlen, "key \"format\" must be a string");
         format = NULL;
     }
-    /* Lua has no octal literals: mode = 0640 would be decimal 640. */
-    if (h->config_string(s->cfg, "mode", &mode) == -EINVAL
-        || parse_mode(mode, &s->create.mode) < 0)
-        spl_err_add(err, errlen, "key \"mode\" must be a string of octal digits from \"0000\" "
-                    "to \"0777\", such as \"0640\" (no set-uid, set-gid or sticky bit)");
-    read_id(s, "owner", true, err, errlen);
-    read_id(s, "group", false, err, errlen);
+    spl_read_mode(h, s->cfg, "mode", "0640", &s->create.mode, err, errlen);
+    spl_read_owner(h, s->cfg, &s->create, err, errlen);
     read_sync(s, &sync, err, errlen);
     s->sync = sync != 0;
     int dirs = 1;

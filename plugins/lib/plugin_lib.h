@@ -91,6 +91,27 @@ int spl_user_id(const char *name, uid_t *out);
 int spl_group_id(const char *name, gid_t *out);
 /* }=== */
 
+/* {=== keys several plugins share (keys.c) */
+/* An octal string "0000" .. "0777" (permission bits only: set-uid,
+ * set-gid or sticky on a log file is a typo or worse): 0, or -EINVAL. */
+int spl_parse_mode(const char *s, mode_t *out);
+
+/* Reads the mode key `key` into *out (def, also in the reason, when
+ * absent), adding the reason of a bad value to err with spl_err_add(). */
+void spl_read_mode(const struct sluice_host *h, const sluice_config *cfg, const char *key,
+                   const char *def, mode_t *out, char *err, size_t errlen);
+
+/* Reads the keys owner and group (names or numbers) into o->owner and
+ * o->group, left as they are when absent; each bad one's reason to err. */
+void spl_read_owner(const struct sluice_host *h, const sluice_config *cfg,
+                    struct spl_file_opts *o, char *err, size_t errlen);
+
+/* A duration as the config writes it: digits, then nothing (seconds), or
+ * "ms", "s", "m", "h", "d" or "w": the milliseconds in *ms. -EINVAL for
+ * anything else or an overflow; ranges are the caller's to check. */
+int spl_parse_duration_ms(const char *s, int64_t *ms);
+/* }=== */
+
 /* {=== batches */
 /* A formatted batch and how far it was written. Start from {0}; the owner
  * frees it with spl_batch_free(). */

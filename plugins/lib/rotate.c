@@ -74,30 +74,15 @@
 #define MAX_COUNTER 9999 /* dated names in one period: PATH-DATE .. PATH-DATE.9999 */
 
 /* {=== config */
-/* "30d", "12h", "90m", "45s", "2w" or plain digits (seconds): > 0, or -1. */
+/* "30d", "12h", "90m", "45s", "2w" or plain digits (seconds): whole
+ * seconds > 0, or -1 (spl_parse_duration_ms() reads it, as every
+ * plugin's durations). */
 static long long parse_duration(const char *s)
 {
-    long long v = 0;
-    const char *p = s;
-    if (!isdigit((unsigned char)*p))
+    int64_t ms;
+    if (spl_parse_duration_ms(s, &ms) < 0 || ms < 1000)
         return -1;
-    for (; isdigit((unsigned char)*p); p++) {
-        if (v > (LLONG_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    long long unit = 1;
-    if (*p != '\0') {
-        const char *units = "smhdw";
-        static const long long secs[] = {1, 60, 3600, 86400, 604800};
-        const char *u = strchr(units, *p);
-        if (u == NULL || p[1] != '\0')
-            return -1;
-        unit = secs[u - units];
-    }
-    if (v == 0 || v > LLONG_MAX / unit)
-        return -1;
-    return v * unit;
+    return ms / 1000;
 }
 
 /* rotate.every; false when it is absent. */

@@ -116,71 +116,6 @@ static const char *const perproc_counters[] = {
     "rotations", "reopened_deleted", NULL};
 
 /* {=== reading the config */
-/* Permission bits only, as the file output reads them. */
-static int parse_mode(const char *s, mode_t *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 8);
-    if (s[0] < '0' || s[0] > '7' || *end != '\0' || errno != 0 || v > 0777)
-        return -EINVAL;
-    *out = (mode_t)v;
-    return 0;
-}
-
-static void read_mode(struct perproc *s, const char *key, const char *def, mode_t *out,
-                      char *err, size_t errlen)
-{
-    const char *mode = def;
-    if (s->host->config_string(s->cfg, key, &mode) == -EINVAL || parse_mode(mode, out) < 0)
-        spl_err_add(err, errlen, "key \"%s\" must be a string of octal digits from \"0000\" "
-                    "to \"0777\", such as \"%s\" (no set-uid, set-gid or sticky bit)", key, def);
-}
-
-/* owner or group: a name or a number, as the file output reads them. */
-static void read_id(struct perproc *s, const char *key, bool user, char *err, size_t errlen)
-{
-    const struct sluice_host *h = s->host;
-    const char *what = user ? "user" : "group", *name = NULL;
-    long long num;
-    char digits[32];
-    int rc = h->config_int(s->cfg, key, &num);
-    if (rc == 0 && num >= 0) {
-        snprintf(digits, sizeof digits, "%lld", num);
-        name = digits;
-    } else if (rc == -EINVAL && h->config_string(s->cfg, key, &name) < 0) {
-        name = NULL;
-    } else if (rc == -ENOENT) {
-        return;
-    }
-    if (name != NULL)
-        rc = user ? spl_user_id(name, &s->create.owner) : spl_group_id(name, &s->create.group);
-    if (name != NULL && rc == -ENOENT)
-        spl_err_add(err, errlen, "key \"%s\": no %s \"%s\"", key, what, name);
-    else if (name == NULL || rc < 0)
-        spl_err_add(err, errlen, "key \"%s\" must be a %s name or number", key, what);
-}
-
-/* "90", "30s", "5m", "1h", "1d", "500ms" or a number of seconds: the
- * milliseconds. -EINVAL for anything else. */
-static int parse_duration(const char *s, int64_t *ms)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || errno != 0 || v > 100LL * 365 * 86400)
-        return -EINVAL;
-    static const struct { const char *unit; int64_t ms; } units[] = {
-        {"", 1000}, {"s", 1000}, {"ms", 1}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
-    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
-        if (strcmp(end, units[i].unit) == 0) {
-            *ms = v * units[i].ms;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
 static void read_limits(struct perproc *s, char *err, size_t errlen)
 {
     const struct sluice_host *h = s->host;
@@ -196,7 +131,7 @@ static void read_limits(struct perproc *s, char *err, size_t errlen)
     if (h->config_int(s->cfg, "idle_close", &secs) == 0)
         rc = secs >= 0 ? (s->idle_ms = secs * 1000, 0) : -EINVAL;
     else if ((rc = h->config_string(s->cfg, "idle_close", &idle)) == 0)
-        rc = parse_duration(idle, &s->idle_ms);
+        rc = spl_parse_duration_ms(idle, &s->idle_ms);
     if (rc == -EINVAL)
         spl_err_add(err, errlen, "key \"idle_close\" must be a duration such as \"5m\", "
                     "\"30s\", \"1h\" or \"500ms\", or a number of seconds (0: never)");
@@ -253,10 +188,9 @@ static int read_config(struct perproc *s, char *err, size_t errlen)
         spl_err_add(err, errlen, "key \"format\" must be a string");
         format = NULL;
     }
-    read_mode(s, "mode", "0640", &s->create.mode, err, errlen);
-    read_mode(s, "dir_mode", "0755", &s->create.dir_mode, err, errlen);
-    read_id(s, "owner", true, err, errlen);
-    read_id(s, "group", false, err, errlen);
+    spl_read_mode(h, s->cfg, "mode", "0640", &s->create.mode, err, errlen);
+    spl_read_mode(h, s->cfg, "dir_mode", "0755", &s->create.dir_mode, err, errlen);
+    spl_read_owner(h, s->cfg, &s->create, err, errlen);
     if (h->config_bool(s->cfg, "sync", &sync) == -EINVAL)
         spl_err_add(err, errlen, "key \"sync\" must be true or false");
     s->sync = sync != 0;
