@@ -4,9 +4,12 @@
 -- stop rsyslog or systemd's syslog socket first: only one daemon can own
 -- /dev/log. Check it with:  sluiced --check -c system.lua
 --
--- The files match what Debian's rsyslog writes, so logrotate's usual
--- configuration (which sends SIGHUP or SIGUSR1 after rotating) keeps working;
--- sluiced reopens its files on SIGUSR1 or `sluicectl reopen`.
+-- The files match what Debian's rsyslog writes (format = "rsyslog", created
+-- 0640 root:adm as its FileOwner/FileGroup/FileCreateMode say), and sluiced
+-- rotates them itself: no logrotate rule is needed. An existing logrotate
+-- rule for rsyslog keeps working too (it sends SIGHUP, which reopens every
+-- file). Old files are compressed in the background (NAME.1.zst ...), and a
+-- compressed archive of everything keeps a year of history by day.
 
 settings {
     control = "/run/sluice.ctl",
@@ -19,23 +22,55 @@ settings {
 -- Messages up to 64K; longer ones are cut and counted as truncated.
 input "devlog" { type = "unix", path = "/dev/log", mode = "0666", rcvbuf = "4M" }
 
-local syslog   = output "syslog"   { type = "file", path = "/var/log/syslog" }
-local auth     = output "auth"     { type = "file", path = "/var/log/auth.log", mode = "0640" }
-local kern     = output "kern"     { type = "file", path = "/var/log/kern.log" }
-local mail     = output "mail"     { type = "file", path = "/var/log/mail.log" }
-local messages = output "messages" { type = "file", path = "/var/log/messages" }
+-- What every system log file shares: Debian's owner, group and mode, the
+-- format of its rsyslog, and rotation (weekly or at 256M, 4 old files
+-- compressed), as /etc/logrotate.d/rsyslog does.
+local function logfile(name, path, extra)
+    local t = { type = "file", path = path, format = "rsyslog",
+                owner = "root", group = "adm", mode = "0640",
+                rotate = { every = "week", size = "256M", keep = 4, compress = "zstd" } }
+    for k, v in pairs(extra or {}) do t[k] = v end
+    return output(name)(t)
+end
+
+local syslog   = logfile("syslog",   "/var/log/syslog",
+                         { rotate = { every = "day", size = "256M", keep = 7, compress = "zstd" } })
+local auth     = logfile("auth",     "/var/log/auth.log")
+local kern     = logfile("kern",     "/var/log/kern.log")
+local mail     = logfile("mail",     "/var/log/mail.log")
+local messages = logfile("messages", "/var/log/messages")
+
+-- Everything, compressed by day (one zstd frame a second; zstdcat reads it),
+-- kept as long as the disk allows: delete old days with find -mtime.
+local archive = output "archive" {
+    type = "archive", path = "/var/log/archive/{date}.zst", format = "rsyslog",
+    owner = "root", group = "adm", mode = "0640",
+}
+
+-- One file per program and process, for the programs that log a lot:
+-- /var/log/apps/nginx/812.log (names from messages are encoded so that no
+-- sender can name a file outside /var/log/apps).
+local apps = output "apps" {
+    type = "perproc", dir = "/var/log/apps", name = "{app_name}/{pid}.log",
+    format = "rsyslog", owner = "root", group = "adm", mode = "0640",
+    max_open = 256, idle_close = "5m", rotate = { size = "64M", keep = 2 },
+}
 
 -- Security messages can be important enough to wait for: `block` (the
 -- default) makes senders wait while the queue is full rather than lose them.
 -- fdatasync after every batch, so a crash loses nothing that was written.
-local secure = output "secure" {
-    type = "file", path = "/var/log/secure", sync = true,
-    queue = { capacity = 50000, policy = "block" },
-}
+local secure = logfile("secure", "/var/log/secure", {
+    sync = "batch", queue = { capacity = 50000, policy = "block" },
+})
 
+-- Everything goes to the archive first (not final: the routes below still
+-- see it).
+route { to = archive }
 route { facility = { "auth", "authpriv" }, to = { auth, secure }, final = true }
 route { facility = "kern", to = kern }
 route { facility = "mail", to = mail }
+route { facility = { "local0", "local1", "local2", "local3", "local4", "local5",
+                     "local6", "local7" }, to = apps }
 -- Everything not stopped by a `final` route above, as rsyslog's *.*.
 route { to = syslog }
 -- The classic /var/log/messages: informational and above, no mail or cron.
@@ -43,4 +78,4 @@ route { facility = { "user", "daemon", "syslog", "local0", "local1", "local2", "
                      "local4", "local5", "local6", "local7" },
         severity = "<=info", to = messages }
 -- Emergencies and alerts also get a file of their own, found at a glance.
-route { severity = "<=alert", to = output "urgent" { type = "file", path = "/var/log/urgent" } }
+route { severity = "<=alert", to = logfile("urgent", "/var/log/urgent") }

@@ -68,6 +68,24 @@ def test_check_good_config():
               f"--check created files: {sorted(os.listdir(t.dir))}")
 
 
+def test_shipped_configs_check():
+    # The default config and every example, with the build's plugins: a key
+    # an example uses that a plugin does not know (or a value it refuses)
+    # fails here, not on a user's machine. --check creates nothing.
+    top = sluicetest.need_env("TOP_SRCDIR")
+    examples = os.path.join(top, "config", "examples")
+    paths = [os.path.join(top, "config", "sluice.lua")] + sorted(
+        os.path.join(examples, n) for n in os.listdir(examples) if n.endswith(".lua"))
+    check(len(paths) >= 4, f"the shipped configs: {paths}")
+    with TempDir() as t:
+        for path in paths:
+            r = sluiced(["--check", "-c", path], cwd=t.dir)
+            check(r.returncode == 0 and r.stdout.strip() == f"{path}: ok",
+                  f"--check {path} exited {r.returncode}", f"stdout: {r.stdout!r}",
+                  f"stderr: {r.stderr!r}")
+        check(os.listdir(t.dir) == [], f"--check created files: {os.listdir(t.dir)}")
+
+
 HEAD = 'settings { control = "sluice.ctl" }\n' \
        'output "out" { type = "file", path = "out.log" }\n'
 # (what, the bad line (line 3 of the file), words the message must contain)
@@ -415,6 +433,7 @@ def test_route_matches():
 
 if __name__ == "__main__":
     sluicetest.main([test_version_and_help, test_usage_errors, test_check_good_config,
+                     test_shipped_configs_check,
                      test_check_errors, test_check_reports_every_error,
                      test_check_same_address, test_port_in_use, test_bad_input_is_counted,
                      test_max_connections, test_route_matches])
