@@ -58,7 +58,9 @@ static const struct {
 };
 #define NFIELDS (sizeof fields / sizeof *fields)
 
-/* Edit distance of a[0..n) and b, for "did you mean"; names are short. */
+/* Edit distance of a[0..n) and b, for "did you mean"; names are short.
+ * The daemon's own is core/common/util.c's, which a plugin cannot link:
+ * plugins include nothing of the daemon (sluice-plugin.h). */
 static size_t distance(const char *a, size_t n, const char *b)
 {
     size_t m = strlen(b), row[32];
