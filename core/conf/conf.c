@@ -333,8 +333,7 @@ static bool kv_equal(const struct sl_kv *a, const struct sl_kv *b)
 bool sl_output_conf_equal(const struct sl_output_conf *a, const struct sl_output_conf *b)
 {
     if (!str_eq(a->name, b->name) || !str_eq(a->type, b->type) || !str_eq(a->plugin, b->plugin)
-        || a->queue_capacity != b->queue_capacity || a->queue_bytes != b->queue_bytes
-        || a->policy != b->policy || a->nkv != b->nkv)
+        || !sl_queue_conf_equal(&a->queue, &b->queue) || a->nkv != b->nkv)
         return false;
     /* Keys are unique within a table, so equal counts and every key of a
      * found equal in b make the sets equal. */

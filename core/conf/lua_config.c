@@ -278,9 +278,8 @@ static int l_output_table(lua_State *L)
         return luaL_error(L, "out of memory");
     c->outputs = o;
     o = &c->outputs[c->noutputs++];
-    *o = (struct sl_output_conf){.queue_capacity = SL_DEFAULT_QUEUE_CAPACITY,
-                                 .queue_bytes = SL_DEFAULT_QUEUE_BYTES,
-                                 .policy = SL_POLICY_BLOCK, .file = c->file, .line = d.line};
+    *o = (struct sl_output_conf){.queue = SL_QUEUE_CONF_DEFAULT, .file = c->file,
+                                 .line = d.line};
     o->name = p->name != NULL ? sl_decl_strdup(&ld->ctx, p->name) : NULL;
     if (lua_type(L, 1) == LUA_TTABLE)
         sl_decl_output(&d, 1, o);
@@ -747,6 +746,7 @@ static int load(struct sl_config *c, struct sl_errors *errs)
     size_t before = errs->n, count = sl_errors_count(errs);
     const char *path = c->file;
     c->log_level = SL_LOG_INFO;
+    c->shutdown_timeout_ms = SL_DEFAULT_SHUTDOWN_TIMEOUT_MS;
     struct sl_lua_sluice lib = {NULL, NULL, false, {0}};
     struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}, .lib = &lib,
                         .budget = {.limit = MEMORY_LIMIT}, .source = c->source,
@@ -754,8 +754,10 @@ static int load(struct sl_config *c, struct sl_errors *errs)
     run(&ld);
     check_duplicates(&ld, false);
     check_duplicates(&ld, true);
-    if (ld.ran)
+    if (ld.ran) {
         check_references(&ld);
+        sl_decl_check_queues(&ld.ctx);
+    }
     for (size_t i = 0; i < c->nroutes; i++)
         c->has_lua = c->has_lua || c->routes[i].has_where || c->routes[i].has_transform;
     if (ld.ctx.oom)

@@ -6,7 +6,8 @@
  *
  *   settings { control = "var/run/sluice.ctl", hostname = "h", plugin_path = {"plugins"} }
  *   input  "name" { type = "unix"|"udp"|"tcp", ... }   (the kinds and their keys: input/kind.h)
- *   output "name" { type = "file", queue = { capacity = N, bytes = "16M", policy = "block"|"drop" }, ... }
+ *   output "name" { type = "file", queue = { capacity = N, max_bytes = "16M",
+ *                   policy = "block"|"drop"|"disk", ... (lua_queue.c) }, ... }
  *   route  { facility = ..., severity = "<=warning", app_name = ..., hostname = ...,
  *            msg_contains = "...", msg_prefix = "...", msg_suffix = "...",
  *            msg_match = "REGEX", app_name_match = "REGEX", hostname_match = "REGEX",
@@ -87,7 +88,14 @@ long long sl_name_index_find(const struct sl_name_index *x, const char *name);
 void sl_name_index_free(struct sl_name_index *x); /* an empty index is fine */
 
 struct sl_input_kind; /* input/kind.h */
-enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
+/* What an output does with what its queue cannot take (sluice.lua(5),
+ * queue): block the sender, drop and count, or keep it in a write-ahead
+ * queue on disk (whose own overflow is block or drop). */
+enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP, SL_POLICY_DISK };
+/* When the disk queue makes its appends durable: fdatasync after each
+ * batch (power loss), never (the page cache: a crash of the process), or
+ * at most every sync_ms. */
+enum sl_disk_sync { SL_DISK_SYNC_BATCH, SL_DISK_SYNC_NONE, SL_DISK_SYNC_INTERVAL };
 
 #define SL_DEFAULT_MAX_MESSAGE (64 * 1024)
 /* Each tcp connection holds a buffer of max_message bytes: bound them. */
@@ -105,6 +113,9 @@ enum sl_policy { SL_POLICY_BLOCK, SL_POLICY_DROP };
 #define SL_DEFAULT_UDP_RCVBUF (4 * 1024 * 1024)
 #define SL_DEFAULT_QUEUE_CAPACITY 10000
 #define SL_DEFAULT_QUEUE_BYTES (16 * 1024 * 1024)
+#define SL_DEFAULT_HIGH_WATER 0.8
+#define SL_DEFAULT_DISK_MAX_SIZE (1024ull * 1024 * 1024)
+#define SL_DEFAULT_SHUTDOWN_TIMEOUT_MS 10000
 
 struct sl_input_conf {
     char *name;
@@ -132,13 +143,41 @@ struct sl_kv {
     double dnum;    /* SL_KV_NUMBER */
 };
 
+/* An output's queue = { ... } (sluice.lua(5)); SL_QUEUE_CONF_DEFAULT is
+ * what an output without one gets: today's bounded memory queue that
+ * blocks. */
+struct sl_queue_conf {
+    size_t capacity;        /* messages; default SL_DEFAULT_QUEUE_CAPACITY */
+    size_t max_bytes;       /* raw bytes (key max_bytes, or bytes); SL_DEFAULT_QUEUE_BYTES */
+    enum sl_policy policy;  /* default block */
+    enum sl_policy overflow; /* policy disk, past disk_max_size: block (default) or drop */
+    int block_timeout_ms;   /* refusing this long makes the output stalled; 0: never */
+    bool drop_by_severity;  /* drop_severity given: severities >= drop_severity (the less
+                             * severe) are dropped once the queue is more than high_water full */
+    int drop_severity;      /* 0..7 */
+    double high_water;      /* 0 < F <= 1; default SL_DEFAULT_HIGH_WATER */
+    uint64_t disk_max_size; /* policy disk: bytes of segments; SL_DEFAULT_DISK_MAX_SIZE */
+    uint64_t disk_segment_size; /* 0: the queue picks (a fraction of max_size) */
+    enum sl_disk_sync disk_sync; /* default batch */
+    int disk_sync_ms;       /* SL_DISK_SYNC_INTERVAL: at most this apart */
+};
+
+#define SL_QUEUE_CONF_DEFAULT                                                              \
+    ((struct sl_queue_conf){.capacity = SL_DEFAULT_QUEUE_CAPACITY,                         \
+                            .max_bytes = SL_DEFAULT_QUEUE_BYTES, .policy = SL_POLICY_BLOCK, \
+                            .overflow = SL_POLICY_BLOCK,                                      \
+                            .high_water = SL_DEFAULT_HIGH_WATER,                            \
+                            .disk_max_size = SL_DEFAULT_DISK_MAX_SIZE,                      \
+                            .disk_sync = SL_DISK_SYNC_BATCH})
+
+/* Same settings (every field). */
+bool sl_queue_conf_equal(const struct sl_queue_conf *a, const struct sl_queue_conf *b);
+
 struct sl_output_conf {
     char *name;
     char *type;            /* plugin name, e.g. "file" */
     char *plugin;          /* explicit path to a .so, or NULL to search by type */
-    size_t queue_capacity; /* default SL_DEFAULT_QUEUE_CAPACITY */
-    size_t queue_bytes;    /* default SL_DEFAULT_QUEUE_BYTES */
-    enum sl_policy policy; /* default block */
+    struct sl_queue_conf queue;
     struct sl_kv *kv;      /* every key but type, plugin and queue.* */
     size_t nkv;
     const char *file;      /* the config file, for messages */
@@ -159,7 +198,7 @@ const struct sl_kv *sl_output_conf_get(const struct sl_output_conf *o, const cha
  * 0 or -ENOMEM (nothing allocated). Free with sl_output_conf_free(). */
 int sl_output_conf_dup(const struct sl_output_conf *src, struct sl_output_conf **out);
 void sl_output_conf_free(struct sl_output_conf *o); /* a copy; NULL is a no-op */
-/* Same settings: name, type, plugin, queue capacity/bytes/policy and every
+/* Same settings: name, type, plugin, every queue setting and every
  * plugin key (a set: order does not count). file and line do not count. */
 bool sl_output_conf_equal(const struct sl_output_conf *a, const struct sl_output_conf *b);
 
@@ -226,7 +265,8 @@ struct sl_config {
     bool has_lua;                  /* some route has where or transform */
     char *control;                 /* control socket path; NULL: none */
     char *hostname;                /* overrides gethostname(); NULL: ask the system */
-    char *state_dir;
+    char *state_dir;               /* settings.state_dir: disk queues live in it; NULL: none */
+    int shutdown_timeout_ms;       /* settings.shutdown_timeout; SL_DEFAULT_SHUTDOWN_TIMEOUT_MS */
     struct sl_strlist plugin_path; /* searched before the built-in directory */
     struct sl_input_conf *inputs;
     size_t ninputs;
@@ -283,6 +323,10 @@ struct sl_lua_sluice;
 int sl_config_run_functions(const struct sl_config *c, struct lua_State *L,
                             struct sl_lua_sluice *lib, char *err, size_t errlen);
 /* }=== */
+
+/* Parses durations: "250ms", "5s", "2m", "1h", or plain digits meaning
+ * seconds, into milliseconds (at most max_ms). 0 or -EINVAL / -ERANGE. */
+int sl_parse_duration_ms(const char *s, long long max_ms, long long *out);
 
 /* Parses sizes: a number of bytes, or a string "512", "64K", "16M", "1G"
  * (binary multiples, case-insensitive). 0 or -EINVAL. */

@@ -311,7 +311,7 @@ static const char **sorted_keys(const struct sl_decl *d, int t, const char *pref
     return keys;
 }
 
-typedef void set_fn(const struct sl_decl *d, int k, const char *key, int idx, void *obj);
+typedef sl_decl_set_fn set_fn;
 
 /* Calls set() for each key of the table at t that names[] knows, reports
  * the others, and returns a mask of the keys seen. */
@@ -345,10 +345,40 @@ static unsigned each_key(const struct sl_decl *d, int t, const char *prefix,
 }
 /* }=== */
 
+/* {=== the helpers above, for the readers in other files (lua_decl.h) */
+unsigned sl_decl_each_key(const struct sl_decl *d, int t, const char *prefix,
+                          const char *const *names, sl_decl_set_fn *set, void *obj)
+{
+    return each_key(d, t, prefix, names, set, obj);
+}
+
+void sl_decl_wrong_type(const struct sl_decl *d, const char *key, const char *wants, int idx)
+{
+    wrong_type(d, key, wants, idx);
+}
+
+bool sl_decl_want_string(const struct sl_decl *d, const char *key, int idx, char **dst)
+{
+    return want_string(d, key, idx, dst);
+}
+
+bool sl_decl_want_size(const struct sl_decl *d, const char *key, int idx, unsigned long long min,
+                       unsigned long long max, unsigned long long *out)
+{
+    return want_size(d, key, idx, min, max, out);
+}
+
+bool sl_decl_want_int(const struct sl_decl *d, const char *key, int idx, long long min,
+                      long long max, long long *out)
+{
+    return want_int(d, key, idx, min, max, out);
+}
+/* }=== */
+
 /* {=== settings { ... } */
-enum { S_CONTROL, S_HOSTNAME, S_PLUGIN_PATH, S_STATE_DIR, S_LOG_LEVEL };
+enum { S_CONTROL, S_HOSTNAME, S_PLUGIN_PATH, S_STATE_DIR, S_LOG_LEVEL, S_SHUTDOWN_TIMEOUT };
 static const char *const settings_keys[] = {
-    "control", "hostname", "plugin_path", "state_dir", "log_level", NULL};
+    "control", "hostname", "plugin_path", "state_dir", "log_level", "shutdown_timeout", NULL};
 
 #define MAX_HOSTNAME 255 /* RFC 5424's HOSTNAME */
 
@@ -382,6 +412,12 @@ static void set_setting(const struct sl_decl *d, int k, const char *key, int v, 
     case S_HOSTNAME: want_hostname(d, key, v, &c->hostname); break;
     case S_STATE_DIR: want_string(d, key, v, &c->state_dir); break;
     case S_PLUGIN_PATH: want_strlist(d, key, v, &c->plugin_path); break;
+    case S_SHUTDOWN_TIMEOUT: {
+        long long ms;
+        if (sl_decl_want_duration(d, key, v, 0, 3600 * 1000, &ms))
+            c->shutdown_timeout_ms = (int)ms;
+        break;
+    }
     case S_LOG_LEVEL: {
         char *s = NULL;
         if (!want_string(d, key, v, &s))
@@ -622,38 +658,6 @@ void sl_decl_input(const struct sl_decl *d, int t, struct sl_input_conf *in)
 /* }=== */
 
 /* {=== output "name" { ... } */
-enum { Q_CAPACITY, Q_BYTES, Q_POLICY };
-static const char *const queue_keys[] = {"capacity", "bytes", "policy", NULL};
-static const char *const policies[] = {"block", "drop", NULL};
-
-static void set_queue(const struct sl_decl *d, int k, const char *key, int v, void *obj)
-{
-    struct sl_output_conf *o = obj;
-    unsigned long long size;
-    long long n;
-    char *s = NULL, hint[96];
-    switch (k) {
-    case Q_CAPACITY:
-        if (want_int(d, key, v, 1, 1 << 30, &n))
-            o->queue_capacity = (size_t)n;
-        break;
-    case Q_BYTES:
-        if (want_size(d, key, v, 1, 1ull << 40, &size))
-            o->queue_bytes = (size_t)size;
-        break;
-    case Q_POLICY:
-        if (!want_string(d, key, v, &s))
-            break;
-        if (sl_decl_name_index(policies, s) < 0)
-            sl_decl_error(d, "key '%s': unknown policy '%s' (block or drop)%s", key, s,
-                          sl_decl_did_you_mean(hint, sizeof hint, "", s, policies));
-        else
-            o->policy = sl_decl_name_index(policies, s) == 0 ? SL_POLICY_BLOCK : SL_POLICY_DROP;
-        free(s);
-        break;
-    }
-}
-
 static void add_kv(const struct sl_decl *d, struct sl_output_conf *o, const char *key, int v,
                    int depth);
 
@@ -752,10 +756,7 @@ void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o)
             if (!want_string(d, "plugin", -1, &o->plugin))
                 o->broken = true; /* a search by type would find another plugin */
         } else if (strcmp(keys[i], "queue") == 0) {
-            if (lua_type(L, -1) == LUA_TTABLE)
-                each_key(d, -1, "queue", queue_keys, set_queue, o);
-            else
-                wrong_type(d, "queue", "a table { capacity = N, bytes = SIZE, policy = P }", -1);
+            sl_decl_queue(d, -1, o);
         } else {
             errs = sl_errors_count(d->ctx->errs);
             add_kv(d, o, keys[i], -1, 0);

@@ -74,6 +74,30 @@ const char *sl_decl_type_name(lua_State *L, int idx);
 /* Appends "FILE:LINE: WHAT: message" to the error list. */
 void sl_decl_error(const struct sl_decl *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Reads one key of a table: k is its index in the names given to
+ * sl_decl_each_key(), key its full name ("queue.policy"), idx its value. */
+typedef void sl_decl_set_fn(const struct sl_decl *d, int k, const char *key, int idx, void *obj);
+/* Calls set() for each key of the table at t that names[] (NULL-ended, at
+ * most 32) knows, in sorted order, reports the others with a "did you
+ * mean", and returns a mask of the keys seen (bit k). prefix names the
+ * table in messages ("queue"), NULL at the top. */
+unsigned sl_decl_each_key(const struct sl_decl *d, int t, const char *prefix,
+                          const char *const *names, sl_decl_set_fn *set, void *obj);
+/* "key 'K' wants WANTS, got TYPE". */
+void sl_decl_wrong_type(const struct sl_decl *d, const char *key, const char *wants, int idx);
+/* The value at idx as the type wanted, or an error reported and false
+ * (*dst / *out untouched). A string: non-empty without NUL, a copy the
+ * caller owns replacing *dst. A size: bytes or "16M", min..max. An int: a
+ * whole number min..max. A duration (lua_queue.c): "5s", "250ms", "1m" or
+ * a number of seconds, min_ms..max_ms, in milliseconds. */
+bool sl_decl_want_string(const struct sl_decl *d, const char *key, int idx, char **dst);
+bool sl_decl_want_size(const struct sl_decl *d, const char *key, int idx, unsigned long long min,
+                       unsigned long long max, unsigned long long *out);
+bool sl_decl_want_int(const struct sl_decl *d, const char *key, int idx, long long min,
+                      long long max, long long *out);
+bool sl_decl_want_duration(const struct sl_decl *d, const char *key, int idx, long long min_ms,
+                           long long max_ms, long long *out);
 /* }=== */
 
 /* {=== the readers: each reads the table at stack index t into what it is
@@ -81,6 +105,11 @@ void sl_decl_error(const struct sl_decl *d, const char *fmt, ...)
 void sl_decl_settings(const struct sl_decl *d, int t, struct sl_config *c);
 void sl_decl_input(const struct sl_decl *d, int t, struct sl_input_conf *in);
 void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o);
+/* An output's queue = { ... } (lua_queue.c), into o->queue. */
+void sl_decl_queue(const struct sl_decl *d, int t, struct sl_output_conf *o);
+/* The checks of every output's queue that need the settings too (a disk
+ * queue needs settings.state_dir): after the chunk has run. */
+void sl_decl_check_queues(struct sl_decl_ctx *ctx);
 /* Fills x->names from `to`; the loader resolves them once the chunk has run. */
 void sl_decl_route(const struct sl_decl *d, int t, struct sl_route_conf *r,
                    struct sl_decl_targets *x);

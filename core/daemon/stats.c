@@ -110,7 +110,7 @@ static void stats_output(struct sluice_buf *b, struct sl_sink *k)
             "\"abandoned\":%llu,\"write_errors\":%llu,\"state\":\"%s\",\"last_error\":\"%s\"",
             (unsigned long long)s.enqueued, (unsigned long long)s.written,
             (unsigned long long)s.dropped, (unsigned long long)s.failed, s.queue_depth,
-            c->queue_capacity, c->policy == SL_POLICY_DROP ? "drop" : "block",
+            c->queue.capacity, c->queue.policy == SL_POLICY_DROP ? "drop" : c->queue.policy == SL_POLICY_DISK ? "disk" : "block",
             (unsigned long long)s.abandoned, (unsigned long long)s.write_errors,
             s.retrying ? "retrying" : "ok", last_error_name(s.last_error));
     struct plugin_json pj = {b, 0};

@@ -612,12 +612,12 @@ static void swap_instance(struct sl_sink *s)
  * force says so too. */
 static void keep_queue_bounds(struct sl_sink *s, struct sl_output_conf *c)
 {
-    if (c->queue_capacity != s->conf->queue_capacity || c->queue_bytes != s->conf->queue_bytes)
+    if (c->queue.capacity != s->conf->queue.capacity || c->queue.max_bytes != s->conf->queue.max_bytes)
         sl_log(SL_LOG_WARNING, 0, "output \"%s\": queue.capacity and queue.bytes take effect "
                "when sluiced restarts; the queue keeps %zu messages, %zu bytes", name_of(s),
-               s->conf->queue_capacity, s->conf->queue_bytes);
-    c->queue_capacity = s->conf->queue_capacity;
-    c->queue_bytes = s->conf->queue_bytes;
+               s->conf->queue.capacity, s->conf->queue.max_bytes);
+    c->queue.capacity = s->conf->queue.capacity;
+    c->queue.max_bytes = s->conf->queue.max_bytes;
 }
 
 void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next)
@@ -626,7 +626,7 @@ void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next)
     sl_output_conf_free(s->conf);
     s->conf = next->view;
     next->view = NULL;
-    atomic_store(&s->policy, (int)next->conf->policy);
+    atomic_store(&s->policy, (int)next->conf->queue.policy);
     pthread_mutex_lock(&s->req_mu);
     struct sl_sink_instance *superseded = s->next;
     s->next = next;
@@ -666,7 +666,7 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
     s->req_tail = &s->req_head;
     pthread_mutex_init(&s->req_mu, NULL);
     pthread_mutex_init(&s->pc.mu, NULL);
-    atomic_init(&s->policy, (int)i->conf->policy);
+    atomic_init(&s->policy, (int)i->conf->queue.policy);
     s->conf = i->view;
     i->view = NULL;
     s->name = sl_strdup(name);
@@ -678,7 +678,7 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
         return -ENOMEM;
     }
     if (s->queue == NULL)
-        rc = sl_queue_new(&s->queue, s->conf->queue_capacity, s->conf->queue_bytes);
+        rc = sl_queue_new(&s->queue, s->conf->queue.capacity, s->conf->queue.max_bytes);
     if (rc < 0) {
         snprintf(err, errlen, "output \"%s\": cannot create its queue (%d: %s)", s->name, -rc,
                  strerror(-rc));

@@ -139,7 +139,7 @@ static int setup(void **state)
     f->ctx.timeout_ms = 5000;
     for (int i = 0; i < 2; i++) {
         struct sl_output_conf oc = {.name = i ? "b" : "a", .type = "fake",
-                                    .queue_capacity = 16, .file = "t.lua", .line = 1};
+                                    .queue = {.capacity = 16}, .file = "t.lua", .line = 1};
         char err[256];
         assert_int_equal(sl_sink_open_with(&f->ctx.sinks[i], &oc, &fake_api, NULL, err,
                                            sizeof err), 0);

@@ -48,9 +48,9 @@ static void test_conf_copies(void **state)
     assert_true(sl_output_conf_equal(o, oc));
     oc->line += 3; /* moved in the file: still the same output */
     assert_true(sl_output_conf_equal(o, oc));
-    oc->queue_capacity = 6;
+    oc->queue.capacity = 6;
     assert_false(sl_output_conf_equal(o, oc));
-    oc->queue_capacity = o->queue_capacity;
+    oc->queue.capacity = o->queue.capacity;
     struct sl_kv *path = (struct sl_kv *)sl_output_conf_get(oc, "path");
     assert_non_null(path);
     free(path->str);
@@ -207,9 +207,9 @@ static void test_spec_example(void **state)
     assert_string_equal(o->name, "messages");
     assert_string_equal(o->type, "file");
     assert_null(o->plugin);
-    assert_int_equal(o->queue_capacity, 10000);
-    assert_int_equal(o->queue_bytes, 16 << 20);
-    assert_int_equal(o->policy, SL_POLICY_BLOCK);
+    assert_int_equal(o->queue.capacity, 10000);
+    assert_int_equal(o->queue.max_bytes, 16 << 20);
+    assert_int_equal(o->queue.policy, SL_POLICY_BLOCK);
     assert_int_equal(o->nkv, 2); /* format, path: queue is the daemon's */
     assert_string_equal(o->kv[0].key, "format");
     assert_string_equal(sl_output_conf_get(o, "path")->str, "var/log/messages");
@@ -259,9 +259,9 @@ static void test_defaults(void **state)
     assert_int_equal(c->inputs[1].idle_timeout, SL_DEFAULT_IDLE_TIMEOUT);
     assert_int_equal(c->inputs[1].max_connections_per_peer, SL_DEFAULT_MAX_CONNECTIONS_PER_PEER);
     const struct sl_output_conf *o = &c->outputs[0];
-    assert_int_equal(o->queue_capacity, SL_DEFAULT_QUEUE_CAPACITY);
-    assert_int_equal(o->queue_bytes, SL_DEFAULT_QUEUE_BYTES);
-    assert_int_equal(o->policy, SL_POLICY_BLOCK);
+    assert_int_equal(o->queue.capacity, SL_DEFAULT_QUEUE_CAPACITY);
+    assert_int_equal(o->queue.max_bytes, SL_DEFAULT_QUEUE_BYTES);
+    assert_int_equal(o->queue.policy, SL_POLICY_BLOCK);
     const struct sl_route_conf *r = &c->routes[0];
     assert_int_equal(r->facility_mask, SL_FACILITY_ANY);
     assert_int_equal(r->severity_mask, SL_SEVERITY_ANY);
@@ -426,6 +426,58 @@ static void test_facility_lists(void **state)
     assert_int_equal(facility_mask("'CRON'"), 1u << 9);
 }
 
+static void test_queue_settings(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load_ok(&l, "settings { state_dir = 'st', shutdown_timeout = '3s' }\n"
+                "output 'd' { type = 'file', queue = { policy = 'disk', max_bytes = '1M',\n"
+                "  disk = { max_size = '64M', sync = '250ms', segment_size = '1M' },\n"
+                "  overflow = 'drop', drop_severity = 'info', high_water = 0.5 } }\n"
+                "output 'b' { type = 'file', queue = { block_timeout = 1.5 } }\n"
+                "output 'n' { type = 'file', queue = { policy = 'disk', disk = { sync = 'none' } } }\n");
+    assert_int_equal(l.c->shutdown_timeout_ms, 3000);
+    const struct sl_queue_conf *d = &l.c->outputs[0].queue;
+    assert_int_equal(d->policy, SL_POLICY_DISK);
+    assert_int_equal(d->max_bytes, 1 << 20);
+    assert_int_equal(d->disk_max_size, 64 << 20);
+    assert_int_equal(d->disk_segment_size, 1 << 20);
+    assert_int_equal(d->disk_sync, SL_DISK_SYNC_INTERVAL);
+    assert_int_equal(d->disk_sync_ms, 250);
+    assert_int_equal(d->overflow, SL_POLICY_DROP);
+    assert_true(d->drop_by_severity);
+    assert_int_equal(d->drop_severity, 6);
+    assert_true(d->high_water == 0.5);
+    const struct sl_queue_conf *b = &l.c->outputs[1].queue;
+    assert_int_equal(b->policy, SL_POLICY_BLOCK);
+    assert_int_equal(b->block_timeout_ms, 1500);
+    assert_false(b->drop_by_severity);
+    assert_int_equal(l.c->outputs[2].queue.disk_sync, SL_DISK_SYNC_NONE);
+    assert_int_equal(l.c->outputs[2].queue.disk_max_size, SL_DEFAULT_DISK_MAX_SIZE);
+    assert_false(sl_queue_conf_equal(d, b));
+    assert_true(sl_queue_conf_equal(d, d));
+    done(&l);
+    load_ok(&l, "output 'o' { type = 'file' }\n");
+    assert_int_equal(l.c->shutdown_timeout_ms, SL_DEFAULT_SHUTDOWN_TIMEOUT_MS);
+    done(&l);
+}
+
+static void test_durations(void **state)
+{
+    (void)state;
+    long long ms;
+    assert_int_equal(sl_parse_duration_ms("5", 100000, &ms), 0);
+    assert_int_equal(ms, 5000);
+    assert_int_equal(sl_parse_duration_ms("250ms", 100000, &ms), 0);
+    assert_int_equal(ms, 250);
+    assert_int_equal(sl_parse_duration_ms("2m", 1000000, &ms), 0);
+    assert_int_equal(ms, 120000);
+    assert_int_equal(sl_parse_duration_ms("1h", 100000, &ms), -ERANGE);
+    assert_int_equal(sl_parse_duration_ms("s", 100000, &ms), -EINVAL);
+    assert_int_equal(sl_parse_duration_ms("5 s", 100000, &ms), -EINVAL);
+    assert_int_equal(sl_parse_duration_ms("99999999999999999999s", 100000, &ms), -ERANGE);
+}
+
 static void test_plugin_keys_flattened(void **state)
 {
     struct loaded l;
@@ -434,9 +486,9 @@ static void test_plugin_keys_flattened(void **state)
                 "  ratio = 0.5, queue = { capacity = 5, bytes = 1000, policy = 'drop' } }\n");
     const struct sl_output_conf *o = &l.c->outputs[0];
     assert_string_equal(o->plugin, "/x/file.so");
-    assert_int_equal(o->queue_capacity, 5);
-    assert_int_equal(o->queue_bytes, 1000);
-    assert_int_equal(o->policy, SL_POLICY_DROP);
+    assert_int_equal(o->queue.capacity, 5);
+    assert_int_equal(o->queue.max_bytes, 1000);
+    assert_int_equal(o->queue.policy, SL_POLICY_DROP);
     assert_int_equal(o->nkv, 7);
     const char *order[] = {"path", "ratio", "rotate.compress", "rotate.keep", "rotate.size",
                            "rotate.when.hour", "sync"};
@@ -692,6 +744,8 @@ int main(void)
         cmocka_unit_test(test_handles_and_names),
         cmocka_unit_test(test_severity_masks),
         cmocka_unit_test(test_facility_lists),
+        cmocka_unit_test(test_queue_settings),
+        cmocka_unit_test(test_durations),
         cmocka_unit_test(test_plugin_keys_flattened),
         cmocka_unit_test(test_conf_copies),
         cmocka_unit_test(test_modes),

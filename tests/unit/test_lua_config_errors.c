@@ -69,10 +69,10 @@ static void test_wrong_types(void **state)
     expect_only("output 'o' { type = 'file', hosts = { 'a', 'b' } }\n", 1,
                 "output \"o\": key 'hosts' holds a list item 1; write name = value");
     expect_only("output 'o' { type = 'file', queue = 5 }\n", 1,
-                "output \"o\": key 'queue' wants a table { capacity = N, bytes = SIZE, policy = P }, "
+                "output \"o\": key 'queue' wants a table { capacity = N, max_bytes = SIZE, policy = P }, "
                 "got number");
     expect_only("output 'o' { type = 'file', queue = { policy = 'dorp' } }\n", 1,
-                "output \"o\": key 'queue.policy': unknown policy 'dorp' (block or drop), "
+                "output \"o\": key 'queue.policy': unknown policy 'dorp' (block, drop or disk), "
                 "did you mean 'drop'?");
     expect_only("output 'o' { type = 'file', queue = { capacity = 0 } }\n", 1,
                 "output \"o\": key 'queue.capacity' wants a whole number from 1 to 1073741824, got 0");
@@ -82,6 +82,59 @@ static void test_wrong_types(void **state)
                 "route: key 'app_name' wants a string or a list of strings, got an empty list");
     expect_only("settings { log_level = 'crit' }\n", 1,
                 "settings: key 'log_level': unknown level 'crit' (err, warning, notice, info or debug)");
+}
+
+/* Each queue key alone, and the keys that do nothing with the policy
+ * given (lua_queue.c). */
+static void test_queue_keys(void **state)
+{
+    (void)state;
+#define Q(T) "output 'o' { type = 'file', queue = { " T " } }\n"
+    expect_only(Q("policy = 'disk'"), 1,
+                "output \"o\": queue policy \"disk\" keeps its segments under "
+                "settings.state_dir, which is not set");
+    expect_only(Q("block_timeout = 'soon'"), 1,
+                "output \"o\": key 'queue.block_timeout': bad duration 'soon' (a number of seconds "
+                "or a string like \"250ms\", \"5s\", \"2m\", \"1h\")");
+    expect_only(Q("policy = 'drop', block_timeout = '5s'"), 1,
+                "output \"o\": key 'queue.block_timeout' is for an output that blocks (policy "
+                "\"block\", or \"disk\" with overflow \"block\"); this one drops");
+    expect_only(Q("overflow = 'drop'"), 1,
+                "output \"o\": key 'queue.overflow' is for policy \"disk\" (what happens past "
+                "disk.max_size); policy \"block\" is its own overflow");
+    expect_only(Q("disk = { max_size = '1G' }"), 1,
+                "output \"o\": key 'queue.disk' is for policy \"disk\"");
+    expect_only(Q("drop_severity = 'chatty'"), 1,
+                "output \"o\": key 'queue.drop_severity': unknown severity 'chatty' (emerg, alert, "
+                "crit, err, warning, notice, info or debug)");
+    expect_only(Q("drop_severity = 'info', high_water = 1.5"), 1,
+                "output \"o\": key 'queue.high_water' wants a number above 0 and at most 1 (a "
+                "fraction of the queue), got 1.5");
+    expect_only(Q("high_water = 0.5"), 1,
+                "output \"o\": key 'queue.high_water' says when drop_severity starts: give "
+                "queue.drop_severity too");
+    expect_only(Q("bytes = '1M', max_bytes = '2M'"), 1,
+                "output \"o\": keys 'queue.max_bytes' and 'queue.bytes' are the same setting: "
+                "give one");
+    expect_only("settings { state_dir = 's' }\n"
+                Q("policy = 'disk', disk = { sync = 'often' }"), 2,
+                "output \"o\": key 'queue.disk.sync' wants \"batch\" (fdatasync after each batch), "
+                "\"none\" (the page cache only) or an interval such as \"1s\"");
+    expect_only("settings { state_dir = 's' }\n"
+                Q("policy = 'disk', disk = { max_size = '1K' }"), 2,
+                "output \"o\": key 'queue.disk.max_size': size 1024 is out of range (65536 to "
+                "1125899906842624)");
+    expect_only("settings { state_dir = 's' }\n"
+                Q("policy = 'disk', overflow = 'disk'"), 2,
+                "output \"o\": key 'queue.overflow': the disk queue's overflow is block or drop");
+    expect_only("settings { state_dir = 's' }\n"
+                Q("policy = 'disk', disk = { maxsize = '1G' }"), 2,
+                "output \"o\": unknown key 'queue.disk.maxsize', did you mean "
+                "'queue.disk.max_size'?");
+    expect_only("settings { shutdown_timeout = '2 weeks' }\n", 1,
+                "settings: key 'shutdown_timeout': bad duration '2 weeks' (a number of seconds or a "
+                "string like \"250ms\", \"5s\", \"2m\", \"1h\")");
+#undef Q
 }
 
 static void test_missing_keys(void **state)
@@ -395,7 +448,7 @@ static void test_several_errors(void **state)
     expect(&l, 1, "input \"tcp\": key 'max_message' wants a size (number or string like \"64K\"), got boolean");
     assert_string_equal(strchr(l.errs.v[0], ' ') + 1, "input \"tcp\": bad listen address 'nowhere' (HOST:PORT or [IPv6]:PORT, port 0-65535)");
     expect(&l, 2, "input \"udp\": key 'rcvbuf': bad size '4Q' (a number of bytes or a string like \"64K\", \"16M\", \"1G\")");
-    expect(&l, 3, "output \"o\": key 'queue.policy': unknown policy 'lose' (block or drop)");
+    expect(&l, 3, "output \"o\": key 'queue.policy': unknown policy 'lose' (block, drop or disk)");
     expect(&l, 4, "route: unknown severity '<=warnign' (a name like \"err\" or a comparison like \"<=warning\"), did you mean '<=warning'?");
     expect(&l, 4, "route: 'to' names unknown output 'x'");
     done(&l);
@@ -511,6 +564,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_queue_keys),
         cmocka_unit_test(test_missing_keys),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_duplicates_found_by_sort),

@@ -154,7 +154,7 @@ static struct sluice_output_plugin old_api;
 static struct sl_output_conf conf(const char *name, size_t capacity, enum sl_policy policy)
 {
     return (struct sl_output_conf){.name = (char *)name, .type = "fake",
-                                   .queue_capacity = capacity, .policy = policy,
+                                   .queue = {.capacity = capacity, .policy = policy},
                                    .file = "sluice.lua", .line = 1};
 }
 
@@ -894,7 +894,7 @@ static void test_counters(void **state)
     assert_int_equal(st.failed, 0);
     assert_int_equal(st.queue_depth, 0);
     assert_string_equal(sl_sink_name(s), "fake");
-    assert_int_equal(sl_sink_conf(s)->queue_capacity, 100);
+    assert_int_equal(sl_sink_conf(s)->queue.capacity, 100);
     atomic_store(&F.write_answer, SLUICE_FATAL);
     push_n(s, 2);
     assert_true(wait_count(&F.writes, 3, 2000) >= 3);
