@@ -96,6 +96,11 @@ static void plugin_counter(void *ctx, const char *name, unsigned long long value
     appendf(pj->b, "%s\"%s\":%llu", pj->n++ == 0 ? ",\"plugin\":{" : ",", name, value);
 }
 
+static const char *policy_name(enum sl_policy p)
+{
+    return p == SL_POLICY_DROP ? "drop" : p == SL_POLICY_DISK ? "disk" : "block";
+}
+
 static void stats_output(struct sluice_buf *b, struct sl_sink *k)
 {
     const struct sl_output_conf *c = sl_sink_conf(k);
@@ -105,12 +110,15 @@ static void stats_output(struct sluice_buf *b, struct sl_sink *k)
     sl_buf_append(b, ":{\"type\":", 9);
     json_str(b, c->type);
     appendf(b,
-            ",\"enqueued\":%llu,\"written\":%llu,\"dropped\":%llu,\"failed\":%llu,"
+            ",\"enqueued\":%llu,\"written\":%llu,\"dropped\":%llu,\"dropped_full\":%llu,"
+            "\"dropped_timeout\":%llu,\"dropped_severity\":%llu,\"stalled\":%s,\"failed\":%llu,"
             "\"queue_depth\":%zu,\"queue_capacity\":%zu,\"policy\":\"%s\","
             "\"abandoned\":%llu,\"write_errors\":%llu,\"state\":\"%s\",\"last_error\":\"%s\"",
             (unsigned long long)s.enqueued, (unsigned long long)s.written,
-            (unsigned long long)s.dropped, (unsigned long long)s.failed, s.queue_depth,
-            c->queue.capacity, c->queue.policy == SL_POLICY_DROP ? "drop" : c->queue.policy == SL_POLICY_DISK ? "disk" : "block",
+            (unsigned long long)s.dropped, (unsigned long long)s.dropped_full,
+            (unsigned long long)s.dropped_timeout, (unsigned long long)s.dropped_severity,
+            s.stalled ? "true" : "false", (unsigned long long)s.failed, s.queue_depth,
+            c->queue.capacity, policy_name(c->queue.policy),
             (unsigned long long)s.abandoned, (unsigned long long)s.write_errors,
             s.retrying ? "retrying" : "ok", last_error_name(s.last_error));
     struct plugin_json pj = {b, 0};

@@ -489,6 +489,11 @@ static void *input_main(void *arg)
             break;
         }
         sl_input_tick_clock(in);
+        /* A quiet second: offer what is parked again even unasked. An
+         * output past its block_timeout drops what it refuses, and a
+         * worker held in a plugin call cannot wake us to find that out. */
+        if (n == 0)
+            in->ops->resume(in);
         for (int i = 0; i < n; i++) {
             if (evs[i].data.ptr == in) {
                 uint64_t v;

@@ -58,6 +58,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
+#include "output/overload.h"
 #include "output/plugin.h"
 #include "common/clock.h"
 
@@ -69,7 +70,7 @@
 #define GATHER_US 200
 
 struct counters {
-    atomic_uint_fast64_t enqueued, written, dropped, failed, abandoned, write_errors;
+    atomic_uint_fast64_t enqueued, written, failed, abandoned, write_errors; /* drops: ov */
     atomic_bool retrying; /* for stats: the batch in hand waits for its next try */
     atomic_int last_error; /* the last failing answer of write(); 0: none yet */
 };
@@ -108,7 +109,8 @@ struct sl_sink {
     /* The settings in force, for the main thread (stats, reload): the
      * instance's own copy is the worker's (inst_conf). Owned. */
     struct sl_output_conf *conf;
-    _Atomic int policy; /* conf->policy, for the producers */
+    struct sl_overload ov; /* the policy for what the queue cannot take, and its drops */
+    bool ov_ready;         /* ov was set up: sink_free destroys it */
     /* The current instance, field by field (struct sl_sink_instance): the
      * worker's while it runs (it switches them, swap_instance), the main
      * thread's before and after. */
@@ -297,6 +299,7 @@ static void tick(struct sl_sink *s, int64_t now)
 {
     const struct sluice_output_plugin *api = s->api;
     s->next_tick_ms = now + TICK_MS;
+    sl_overload_tick(&s->ov, s->queue, now); /* first: it must run while tick() fails too */
     if (!SLUICE_PLUGIN_HAS(api, tick) || api->tick == NULL)
         return;
     int rc = api->tick(s->state);
@@ -468,6 +471,7 @@ static void *worker_main(void *arg)
         if (n == 0 && atomic_load(&s->stopping) && sl_queue_depth(s->queue) == 0)
             break;
     }
+    sl_overload_report(&s->ov, sl_now_ms()); /* the drops since the last line */
     atomic_store(&s->ended, true);
     return NULL;
 }
@@ -626,7 +630,7 @@ void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next)
     sl_output_conf_free(s->conf);
     s->conf = next->view;
     next->view = NULL;
-    atomic_store(&s->policy, (int)next->conf->queue.policy);
+    sl_overload_set(&s->ov, &next->conf->queue);
     pthread_mutex_lock(&s->req_mu);
     struct sl_sink_instance *superseded = s->next;
     s->next = next;
@@ -643,6 +647,8 @@ static void sink_free(struct sl_sink *s)
     sl_sink_instance_free(s->next);
     sl_queue_free(s->queue);
     sl_output_conf_free(s->conf);
+    if (s->ov_ready)
+        sl_overload_destroy(&s->ov);
     free(s->name);
     pthread_mutex_destroy(&s->req_mu);
     pthread_mutex_destroy(&s->pc.mu);
@@ -666,7 +672,6 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
     s->req_tail = &s->req_head;
     pthread_mutex_init(&s->req_mu, NULL);
     pthread_mutex_init(&s->pc.mu, NULL);
-    atomic_init(&s->policy, (int)i->conf->queue.policy);
     s->conf = i->view;
     i->view = NULL;
     s->name = sl_strdup(name);
@@ -677,6 +682,14 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
         sink_free(s);
         return -ENOMEM;
     }
+    rc = sl_overload_init(&s->ov, s->name, &s->conf->queue);
+    if (rc < 0) {
+        snprintf(err, errlen, "output \"%s\": cannot set up its queue policy (%d: %s)",
+                 s->name, -rc, strerror(-rc));
+        sink_free(s);
+        return rc;
+    }
+    s->ov_ready = true;
     if (s->queue == NULL)
         rc = sl_queue_new(&s->queue, s->conf->queue.capacity, s->conf->queue.max_bytes);
     if (rc < 0) {
@@ -727,34 +740,22 @@ static void count(atomic_uint_fast64_t *c, size_t n)
 
 size_t sl_sink_offer(struct sl_sink *s, struct sl_msg *const *msgs, size_t n, int room_fd)
 {
-    size_t taken = sl_queue_push(s->queue, msgs, n);
-    count(&s->stats.enqueued, taken);
-    if (taken == n)
-        return n;
-    if (atomic_load_explicit(&s->policy, memory_order_relaxed) == SL_POLICY_DROP) {
-        sl_sink_discard(s, msgs + taken, n - taken);
-        return n;
-    }
-    if (room_fd >= 0)
-        sl_queue_notify_room(s->queue, room_fd);
-    return taken;
+    return sl_overload_offer(&s->ov, s->queue, msgs, n, room_fd, &s->stats.enqueued);
 }
 
 void sl_sink_notify_room(struct sl_sink *s, int room_fd)
 {
-    sl_queue_notify_room(s->queue, room_fd);
+    sl_overload_notify_room(&s->ov, s->queue, room_fd);
 }
 
 void sl_sink_cancel_notify(struct sl_sink *s, int room_fd)
 {
-    sl_queue_cancel_notify(s->queue, room_fd);
+    sl_overload_cancel_notify(&s->ov, s->queue, room_fd);
 }
 
 void sl_sink_discard(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
 {
-    count(&s->stats.dropped, n);
-    for (size_t i = 0; i < n; i++)
-        sl_msg_unref(msgs[i]);
+    sl_overload_drop(&s->ov, SL_DROP_FULL, msgs, n);
 }
 
 void sl_sink_abandon(struct sl_sink *s, struct sl_msg *const *msgs, size_t n)
@@ -770,12 +771,27 @@ const struct sl_output_conf *sl_sink_conf(const struct sl_sink *s)
     return s->conf;
 }
 
+static uint64_t dropped(struct sl_sink *s, struct sl_drop_counts *by)
+{
+    sl_overload_counts(&s->ov, by);
+    uint64_t total = 0;
+    for (int r = 0; r < SL_DROP_REASONS; r++)
+        total += by->by[r];
+    return total;
+}
+
 void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out)
 {
+    struct sl_drop_counts by;
+    uint64_t total = dropped(s, &by);
     *out = (struct sl_sink_stats){
         .enqueued = atomic_load_explicit(&s->stats.enqueued, memory_order_relaxed),
         .written = atomic_load_explicit(&s->stats.written, memory_order_relaxed),
-        .dropped = atomic_load_explicit(&s->stats.dropped, memory_order_relaxed),
+        .dropped = total,
+        .dropped_full = by.by[SL_DROP_FULL],
+        .dropped_timeout = by.by[SL_DROP_TIMEOUT],
+        .dropped_severity = by.by[SL_DROP_SEVERITY],
+        .stalled = sl_overload_stalled(&s->ov),
         .failed = atomic_load_explicit(&s->stats.failed, memory_order_relaxed),
         .abandoned = atomic_load_explicit(&s->stats.abandoned, memory_order_relaxed),
         .write_errors = atomic_load_explicit(&s->stats.write_errors, memory_order_relaxed),
@@ -825,7 +841,8 @@ void sl_sink_close(struct sl_sink *s, int timeout_ms, struct sl_sink_totals *tot
     answer_all(s, call(s, s->api->flush, "flush"));
     if (totals != NULL) {
         totals->written += atomic_load(&s->stats.written);
-        totals->dropped += atomic_load(&s->stats.dropped);
+        struct sl_drop_counts by;
+        totals->dropped += dropped(s, &by);
         totals->failed += atomic_load(&s->stats.failed);
         totals->abandoned += atomic_load(&s->stats.abandoned);
     }

@@ -22,7 +22,11 @@ struct sl_sink; /* opaque: sink.c */
 struct sl_sink_stats {
     uint64_t enqueued;
     uint64_t written;
-    uint64_t dropped;   /* policy drop: a full queue refused them */
+    uint64_t dropped;   /* the sum of the three below */
+    uint64_t dropped_full;     /* the queue was full and the policy drops */
+    uint64_t dropped_timeout;  /* refused while stalled (queue.block_timeout) */
+    uint64_t dropped_severity; /* past queue.high_water, at queue.drop_severity or below */
+    bool stalled;              /* refusing for block_timeout: what it refuses is dropped */
     uint64_t failed;    /* kept for stats readers: always 0, a refused batch is retried */
     uint64_t abandoned; /* given up unwritten when the output or its input closed */
     uint64_t write_errors; /* write() calls that answered other than SLUICE_OK */
@@ -63,7 +67,7 @@ void sl_sink_notify_room(struct sl_sink *s, int room_fd);
 void sl_sink_cancel_notify(struct sl_sink *s, int room_fd);
 
 /* Thread: any. Releases msgs[0..n) (taking their references), counting
- * them as dropped at this output, as its drop policy does. */
+ * them as dropped at this output (dropped_full), as its drop policy does. */
 void sl_sink_discard(struct sl_sink *s, struct sl_msg *const *msgs, size_t n);
 
 /* Thread: any. Releases msgs[0..n) (taking their references), counting
