@@ -25,11 +25,18 @@ input "tcp" { type = "tcp", listen = "127.0.0.1:5514" }
 input "udp" { type = "udp", listen = "127.0.0.1:5514" }
 
 -- An output is an instance of a plugin; `output` returns a handle for `to`.
+-- Each keeps a queue; when it is full (the disk is full, say) the senders
+-- wait, but for 5 s at most: then the output is "stalled" and drops what it
+-- cannot take, counted, until its queue is half empty again. Without the
+-- bound, every program logging to var/run/log would wait as long as the
+-- output is stuck (sluice.lua(5), queue).
+local queue = { block_timeout = "5s" }
 local messages = output "messages" {
-    type = "file", path = "var/log/messages", format = "rfc3164",
+    type = "file", path = "var/log/messages", format = "rfc3164", queue = queue,
 }
-local auth = output "auth" { type = "file", path = "var/log/auth.log" }
-local json = output "json" { type = "file", path = "var/log/all.json", format = "json" }
+local auth = output "auth" { type = "file", path = "var/log/auth.log", queue = queue }
+local json = output "json" { type = "file", path = "var/log/all.json", format = "json",
+                             queue = queue }
 
 -- Routes are tried in order. Security messages go to auth.log alone:
 -- `final` stops them here.

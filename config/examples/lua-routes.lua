@@ -23,9 +23,13 @@ input "devlog" { type = "unix", path = "var/run/log" }
 input "tcp"    { type = "tcp",  listen = "127.0.0.1:5514" }
 input "udp"    { type = "udp",  listen = "127.0.0.1:5514" }
 
-local alerts  = output "alerts"  { type = "file", path = "var/log/alerts.log" }
-local archive = output "archive" { type = "file", path = "var/log/archive.json", format = "json" }
-local auth    = output "auth"    { type = "file", path = "var/log/auth.log" }
+-- block_timeout: a stuck output holds the programs logging to var/run/log
+-- 5 s at most (sluice.lua(5), queue).
+local q = { block_timeout = "5s" }
+local alerts  = output "alerts"  { type = "file", path = "var/log/alerts.log", queue = q }
+local archive = output "archive" { type = "file", path = "var/log/archive.json", format = "json",
+                                   queue = q }
+local auth    = output "auth"    { type = "file", path = "var/log/auth.log", queue = q }
 
 -- Warnings and worse that carry a client address (RFC 5424 structured data
 -- [origin@48577 ip="..."]) go to alerts and archive, with passwords masked.

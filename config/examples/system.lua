@@ -22,12 +22,21 @@ settings {
 -- Messages up to 64K; longer ones are cut and counted as truncated.
 input "devlog" { type = "unix", path = "/dev/log", mode = "0666", rcvbuf = "4M" }
 
+-- Every output fed by /dev/log bounds how long it may hold the machine's
+-- programs: a program calling syslog(3) waits in the kernel while sluiced
+-- does not read /dev/log, and sluiced stops reading when an output's queue
+-- is full (a full disk, say). After 5 s the output is "stalled": it drops
+-- what it cannot take, counted (dropped_timeout, and a log line every 10 s),
+-- until its queue is half empty, and the programs carry on. The debug lines
+-- go first: past 80% of the queue they are dropped to keep room for the rest.
+local bounded = { block_timeout = "5s", drop_severity = "debug", high_water = 0.8 }
+
 -- What every system log file shares: Debian's owner, group and mode, the
 -- format of its rsyslog, and rotation (weekly or at 256M, 4 old files
 -- compressed), as /etc/logrotate.d/rsyslog does.
 local function logfile(name, path, extra)
     local t = { type = "file", path = path, format = "rsyslog",
-                owner = "root", group = "adm", mode = "0640",
+                owner = "root", group = "adm", mode = "0640", queue = bounded,
                 rotate = { every = "week", size = "256M", keep = 4, compress = "zstd" } }
     for k, v in pairs(extra or {}) do t[k] = v end
     return output(name)(t)
@@ -44,7 +53,7 @@ local messages = logfile("messages", "/var/log/messages")
 -- kept as long as the disk allows: delete old days with find -mtime.
 local archive = output "archive" {
     type = "archive", path = "/var/log/archive/{date}.zst", format = "rsyslog",
-    owner = "root", group = "adm", mode = "0640",
+    owner = "root", group = "adm", mode = "0640", queue = bounded,
 }
 
 -- One file per program and process, for the programs that log a lot:
@@ -53,14 +62,14 @@ local archive = output "archive" {
 local apps = output "apps" {
     type = "perproc", dir = "/var/log/apps", name = "{app_name}/{pid}.log",
     format = "rsyslog", owner = "root", group = "adm", mode = "0640",
-    max_open = 256, idle_close = "5m", rotate = { size = "64M", keep = 2 },
+    max_open = 256, idle_close = "5m", rotate = { size = "64M", keep = 2 }, queue = bounded,
 }
 
--- Security messages can be important enough to wait for: `block` (the
--- default) makes senders wait while the queue is full rather than lose them.
+-- Security messages can be important enough to wait for: a larger queue,
+-- and senders wait up to 30 s while it is full rather than lose them.
 -- fdatasync after every batch, so a crash loses nothing that was written.
 local secure = logfile("secure", "/var/log/secure", {
-    sync = "batch", queue = { capacity = 50000, policy = "block" },
+    sync = "batch", queue = { capacity = 50000, policy = "block", block_timeout = "30s" },
 })
 
 -- Everything goes to the archive first (not final: the routes below still

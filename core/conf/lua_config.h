@@ -324,6 +324,12 @@ int sl_config_run_functions(const struct sl_config *c, struct lua_State *L,
                             struct sl_lua_sluice *lib, char *err, size_t errlen);
 /* }=== */
 
+/* Appends to warnings one "FILE:LINE: ..." per output that blocks without
+ * queue.block_timeout and can be fed by a unix input: while it is stuck,
+ * every program logging to that socket waits in the kernel. A warning,
+ * not an error: it is a choice an operator may make. Returns how many. */
+size_t sl_config_warn_hangs(const struct sl_config *c, struct sl_errors *warnings);
+
 /* Parses durations: "250ms", "5s", "2m", "1h", or plain digits meaning
  * seconds, into milliseconds (at most max_ms). 0 or -EINVAL / -ERANGE. */
 int sl_parse_duration_ms(const char *s, long long max_ms, long long *out);

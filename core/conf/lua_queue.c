@@ -21,6 +21,7 @@
 
 #include "common/msg.h"
 #include "conf/lua_decl.h"
+#include "input/kind.h"
 
 /* {=== durations */
 int sl_parse_duration_ms(const char *s, long long max_ms, long long *out)
@@ -295,3 +296,54 @@ bool sl_queue_conf_equal(const struct sl_queue_conf *a, const struct sl_queue_co
            && a->disk_segment_size == b->disk_segment_size && a->disk_sync == b->disk_sync
            && a->disk_sync_ms == b->disk_sync_ms;
 }
+
+/* {=== outputs that can hang the machine's loggers */
+static bool blocks_unbounded(const struct sl_queue_conf *q)
+{
+    bool blocks = q->policy == SL_POLICY_BLOCK
+                  || (q->policy == SL_POLICY_DISK && q->overflow == SL_POLICY_BLOCK);
+    return blocks && q->block_timeout_ms == 0;
+}
+
+/* True when some route may carry a message of input `in` to output o: a
+ * route naming the input or naming none (a where function may say no,
+ * which cannot be known here, so it counts). */
+static bool feeds(const struct sl_config *c, const struct sl_input_conf *in, size_t o)
+{
+    for (size_t r = 0; r < c->nroutes; r++) {
+        const struct sl_route_conf *rc = &c->routes[r];
+        if (rc->inputs.n > 0 && !sl_strlist_has(&rc->inputs, in->name, strlen(in->name)))
+            continue;
+        for (size_t t = 0; t < rc->nto; t++) {
+            if (rc->to[t] == o)
+                return true;
+        }
+    }
+    return false;
+}
+
+size_t sl_config_warn_hangs(const struct sl_config *c, struct sl_errors *warnings)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->ninputs; i++) {
+        const struct sl_input_conf *in = &c->inputs[i];
+        /* A unix datagram sender blocks in the kernel while the daemon does
+         * not read (measured: syslog(3) waited out a 20 s stall). */
+        if (in->kind == NULL || strcmp(in->kind->name, "unix") != 0)
+            continue;
+        for (size_t o = 0; o < c->noutputs; o++) {
+            const struct sl_output_conf *out = &c->outputs[o];
+            if (!blocks_unbounded(&out->queue) || !feeds(c, in, o))
+                continue;
+            sl_errors_add(warnings, c->file, out->line,
+                          "output \"%s\" blocks without queue.block_timeout and is fed by unix "
+                          "input \"%s\": while it is stuck, every program logging to %s waits; "
+                          "set queue.block_timeout (e.g. \"5s\")",
+                          out->name, in->name, in->path ? in->path : "that socket");
+            n++;
+        }
+    }
+    sl_errors_sort(warnings, warnings->n - n, c->file);
+    return n;
+}
+/* }=== */

@@ -144,6 +144,11 @@ int sl_daemon_check(const struct sl_options *o)
     char warn[512];
     if (sl_limits_check(c, warn, sizeof warn))
         fprintf(stderr, "warning: %s\n", warn);
+    struct sl_errors hangs = {0};
+    sl_config_warn_hangs(c, &hangs);
+    for (size_t i = 0; i < hangs.n; i++)
+        fprintf(stderr, "warning: %s\n", hangs.v[i]);
+    sl_errors_clear(&hangs);
     printf("%s: ok\n", o->config_path);
     sl_strlist_clear(&search);
     sl_config_free(c);
@@ -445,6 +450,11 @@ int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, 
     set_hostname(d, c);
     if (sl_limits_check(c, err, errlen))
         sl_log(SL_LOG_WARNING, 0, "%s", err);
+    struct sl_errors hangs = {0};
+    sl_config_warn_hangs(c, &hangs);
+    for (size_t i = 0; i < hangs.n; i++)
+        sl_log(SL_LOG_WARNING, 0, "%s", hangs.v[i]);
+    sl_errors_clear(&hangs);
     const char *ctl = c->control != NULL ? c->control : "/run/sluice.ctl";
     rc = sl_control_open(&d->control, ctl, commands, sizeof commands / sizeof commands[0], d, err,
                          errlen);

@@ -83,7 +83,29 @@ def test_shipped_configs_check():
             check(r.returncode == 0 and r.stdout.strip() == f"{path}: ok",
                   f"--check {path} exited {r.returncode}", f"stdout: {r.stdout!r}",
                   f"stderr: {r.stderr!r}")
+            # the shipped configs follow their own advice (no output that
+            # can hang /dev/log's senders, sluice.lua(5))
+            check("warning" not in r.stderr, f"--check {path} warns", r.stderr)
         check(os.listdir(t.dir) == [], f"--check created files: {os.listdir(t.dir)}")
+
+
+def test_check_warns_of_an_output_that_can_hang_dev_log():
+    text = ('input "dev" { type = "unix", path = "dev.sock" }\n'
+            'input "tcp" { type = "tcp", listen = "127.0.0.1:0" }\n'
+            'output "a" { type = "file", path = "a.log" }\n'
+            'output "b" { type = "file", path = "b.log", queue = { block_timeout = "2s" } }\n'
+            'output "c" { type = "file", path = "c.log", queue = { policy = "drop" } }\n'
+            'output "d" { type = "file", path = "d.log" }\n'
+            'route { to = { "a", "b", "c" } }\n'
+            'route { input = "tcp", to = "d" }\n')
+    with TempDir() as t:
+        path, r = run_check(t, "hang.lua", text)
+        check(r.returncode == 0 and r.stdout.strip() == f"{path}: ok",
+              f"a warning failed --check: {r.returncode}", r.stdout, r.stderr)
+        warnings = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+        check(len(warnings) == 1 and f"{path}:3:" in warnings[0] and '"a"' in warnings[0]
+              and "block_timeout" in warnings[0] and "dev.sock" in warnings[0],
+              "expected one warning, for output a (line 3)", *warnings)
 
 
 HEAD = 'settings { control = "sluice.ctl" }\n' \
@@ -432,7 +454,7 @@ def test_route_matches():
 
 
 if __name__ == "__main__":
-    sluicetest.main([test_version_and_help, test_usage_errors, test_check_good_config,
+    sluicetest.main([test_check_warns_of_an_output_that_can_hang_dev_log, test_version_and_help, test_usage_errors, test_check_good_config,
                      test_shipped_configs_check,
                      test_check_errors, test_check_reports_every_error,
                      test_check_same_address, test_port_in_use, test_bad_input_is_counted,
