@@ -10,7 +10,7 @@
  * closed), then inputs, bound before their threads start so a port in use
  * fails start-up. Stop: inputs first (they deliver what is buffered), then
  * outputs drain their queues and close; each side in parallel, and both
- * against one deadline, SL_DRAIN_TIMEOUT_MS after the signal, so the
+ * against one deadline, settings.shutdown_timeout after the signal, so the
  * shutdown takes at most that (plus what a plugin call that does not
  * return holds it up), however many inputs and outputs are stuck.
  */
@@ -333,11 +333,18 @@ int sl_daemon_retire_reserve(struct sl_daemon *d, size_t n)
     return 0;
 }
 
+/* settings.shutdown_timeout of the config in force: how long outputs that
+ * stop may drain. */
+static int shutdown_ms(const struct sl_daemon *d)
+{
+    return d->rt != NULL ? d->rt->config->shutdown_timeout_ms : SL_DRAIN_TIMEOUT_MS;
+}
+
 void sl_daemon_retire(struct sl_daemon *d, struct sl_sink *s)
 {
-    sl_sink_stop(s, sl_now_ms() + SL_DRAIN_TIMEOUT_MS);
+    sl_sink_stop(s, sl_now_ms() + shutdown_ms(d));
     if (d->nretiring == d->retire_cap && sl_daemon_retire_reserve(d, 1) < 0) {
-        sl_sink_close(s, SL_DRAIN_TIMEOUT_MS, &d->closed); /* no room reserved: wait here */
+        sl_sink_close(s, shutdown_ms(d), &d->closed); /* no room reserved: wait here */
         return;
     }
     d->retiring[d->nretiring++] = s;
@@ -416,7 +423,7 @@ void sl_daemon_stop(struct sl_daemon *d)
         before.abandoned += s.abandoned;
         queued += s.queue_depth;
     }
-    int64_t deadline = sl_now_ms() + SL_DRAIN_TIMEOUT_MS; /* one for everything */
+    int64_t deadline = sl_now_ms() + shutdown_ms(d); /* one for everything */
     for (size_t i = 0; i < d->nretiring; i++)
         sl_sink_stop(d->retiring[i], deadline); /* stopping already: no-op */
     sl_runtime_stop(d->rt, deadline, &d->closed);

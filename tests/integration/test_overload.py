@@ -147,6 +147,35 @@ def test_drop_severity_spares_the_errors():
         check(d.stop() == 0, f"sluiced exited {d.returncode}")
 
 
+SHUTDOWN = """
+settings { control = "sluice.ctl", shutdown_timeout = "1s" }
+input "tcp" { type = "tcp", listen = "127.0.0.1:0" }
+""" + stuck_output("stuck", '{ capacity = 1000 }') + """
+route { to = "stuck" }
+"""
+
+
+@sluicetest.timeout(60)
+def test_shutdown_timeout_bounds_the_drain():
+    n = 500
+    with Daemon(SHUTDOWN, start=False) as d:
+        open(d.path("fail"), "w").close()
+        d.start()
+        with tcp_connect(d.address("tcp")) as s:
+            s.sendall(lf_frames(lines_of(14, b"x", n)))
+            d.wait_stat(lambda st: st["outputs"]["stuck"]["enqueued"] == n, 10, "all enqueued")
+        t0 = time.monotonic()
+        check(d.stop(timeout=30) == 0, f"sluiced exited {d.returncode}")
+        took = time.monotonic() - t0
+        print(f"stopped in {took:.2f} s with a stuck output and shutdown_timeout = 1s")
+        # the default (10 s) would take 10 s: 1 s, and the slices around it
+        check(took < 5, f"the stop took {took:.2f} s")
+        last = [line for line in d.log().splitlines() if "stopped:" in line]
+        check(last and f"{n} lost at shutdown" in last[-1], "the last line does not count "
+              f"the {n} unwritten messages as lost", *last)
+
+
 if __name__ == "__main__":
-    sluicetest.main([test_block_timeout_costs_a_sender_once,
+    sluicetest.main([test_shutdown_timeout_bounds_the_drain,
+                     test_block_timeout_costs_a_sender_once,
                      test_drop_severity_spares_the_errors])
