@@ -64,7 +64,9 @@ struct file_out {
     bool sync; /* sync = "batch" (or true): fdatasync after each batch */
     int fd;
     struct spl_batch batch; /* owned: the formatted batch; pending: a retry */
-    bool failing; /* the last write failed: log once per failure streak */
+    bool failing; /* the last write failed: log its start and then once a minute */
+    int64_t next_fail_log_ms; /* spl_now_ms() time of the next "still failing" line */
+    unsigned long long write_errors, last_errno, fail_tries; /* counters (stats) */
     bool check_end; /* opened: look at the file's end before our first write */
     bool torn;      /* the file ends without '\n': write one before our first line */
     struct spl_rotation rot; /* rotate.size and rotate.keep; the shift under way */
@@ -273,6 +275,40 @@ static int file_open(const struct sluice_host *host, const sluice_config *cfg, v
 /* }=== */
 
 /* {=== writing */
+#define FAIL_LOG_MS 60000 /* a lasting failure is said again this often */
+
+/* A write (or the open before it) failed with errno e in call: logged when
+ * the streak starts and then once a minute with the errno, so a full disk
+ * is in the log while it lasts but does not flood it; counted for stats
+ * (write_errors, last_errno). Worker thread. */
+static void write_failed(struct file_out *s, const char *call, int e)
+{
+    int64_t now = spl_now_ms();
+    s->write_errors++;
+    s->last_errno = (unsigned long long)e;
+    s->fail_tries++;
+    if (!s->failing)
+        s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" failed (%d: %s), will retry", call,
+                     s->path, e, strerror(e));
+    else if (now >= s->next_fail_log_ms)
+        s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" still fails (%d: %s) after %llu "
+                     "tries; retrying", call, s->path, e, strerror(e), s->fail_tries);
+    else
+        return;
+    s->failing = true;
+    s->next_fail_log_ms = now + FAIL_LOG_MS;
+}
+
+static void write_worked(struct file_out *s)
+{
+    if (s->failing)
+        s->host->log(s->cfg, SLUICE_LOG_NOTICE, "write() \"%s\" works again after %llu failed "
+                     "tries", s->path, s->fail_tries);
+    s->failing = false;
+    s->fail_tries = 0;
+    s->last_errno = 0;
+}
+
 /* The file was deleted under us, or its directory (rm -rf): what we write
  * would go nowhere, so open the path anew, recreating the directory. Said
  * once; while the new open fails, the batch waits (RETRY), logged once a
@@ -287,10 +323,7 @@ static int reopen_if_deleted(struct file_out *s)
     const char *call;
     int fd = open_path(s, &call);
     if (fd < 0) {
-        if (!s->failing)
-            s->host->log(s->cfg, SLUICE_LOG_ERR, "%s() \"%s\" failed (%d: %s), will retry",
-                         call, s->path, -fd, strerror(-fd));
-        s->failing = true;
+        write_failed(s, call, -fd);
         return SLUICE_RETRY;
     }
     replace_fd(s, fd);
@@ -399,9 +432,7 @@ static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
     if (e == 0)
         e = -spl_batch_write_fd(&s->batch, s->fd);
     if (e == 0) {
-        if (s->failing)
-            s->host->log(s->cfg, SLUICE_LOG_NOTICE, "write() \"%s\" works again", s->path);
-        s->failing = false;
+        write_worked(s);
         /* The bytes are the kernel's now: retrying after a failed
          * fdatasync() would only write them twice. */
         if (s->sync && fdatasync(s->fd) < 0)
@@ -412,10 +443,7 @@ static int file_write(void *state, const sluice_msg *const *msgs, size_t n)
     /* Whatever e is: an administrator clears a read-only file system or an
      * immutable file as a full disk clears, and the written part must not
      * be written again (see the top of this file). */
-    if (!s->failing)
-        s->host->log(s->cfg, SLUICE_LOG_ERR, "write() \"%s\" failed (%d: %s), will retry",
-                     s->path, e, strerror(e));
-    s->failing = true;
+    write_failed(s, "write", e);
     return SLUICE_RETRY;
 }
 
@@ -486,6 +514,18 @@ static int file_reopen(void *state)
     return SLUICE_OK;
 }
 /* }=== */
+/* Its own counters (sluice-plugin.h): failed write() or open() calls, and
+ * the errno of the failure under way (0: none), so that stats say why an
+ * output is "retrying" (28: the disk is full). */
+static const char *const file_counters[] = {"write_errors", "last_errno", NULL};
+
+static void file_stats(void *state, unsigned long long *v)
+{
+    const struct file_out *s = state;
+    v[0] = s->write_errors;
+    v[1] = s->last_errno;
+}
+
 static const struct sluice_output_plugin file_plugin = {
     .abi_version = SLUICE_PLUGIN_ABI_VERSION,
     .size = sizeof(struct sluice_output_plugin),
@@ -501,6 +541,8 @@ static const struct sluice_output_plugin file_plugin = {
     .abandon = file_abandon,
     .progress = file_progress,
     .tick = file_tick,
+    .counters = file_counters,
+    .stats = file_stats,
 };
 
 SLUICE_EXPORT const struct sluice_output_plugin *sluice_output_plugin_v1(void);
