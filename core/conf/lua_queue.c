@@ -324,7 +324,7 @@ static bool feeds(const struct sl_config *c, const struct sl_input_conf *in, siz
 
 size_t sl_config_warn_hangs(const struct sl_config *c, struct sl_errors *warnings)
 {
-    size_t n = 0;
+    size_t n = 0, from = warnings->n;
     for (size_t i = 0; i < c->ninputs; i++) {
         const struct sl_input_conf *in = &c->inputs[i];
         /* A unix datagram sender blocks in the kernel while the daemon does
@@ -343,7 +343,7 @@ size_t sl_config_warn_hangs(const struct sl_config *c, struct sl_errors *warning
             n++;
         }
     }
-    sl_errors_sort(warnings, warnings->n - n, c->file);
+    sl_errors_sort(warnings, from, c->file); /* n counts the lost ones too */
     return n;
 }
 /* }=== */

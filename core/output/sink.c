@@ -272,6 +272,7 @@ static void write_batch(struct sl_sink *s, struct sl_msg **batch, size_t n)
             return;
         }
         write_failed(s, rc, n);
+        counters_collect(s); /* stats say why it fails while it does */
         if (atomic_load(&s->stopping) && sl_now_ms() >= s->stop_deadline_ms) {
             give_up(s, rc, n);
             return;

@@ -64,7 +64,8 @@ def test_full_disk_waits_without_spinning_and_loses_nothing():
             with tcp_connect(d.address("tcp")) as s:
                 s.sendall(lf_frames(sent))
                 st = d.wait_stat(lambda st: st["outputs"]["f"]["state"] == "retrying"
-                                 and st["outputs"]["f"]["write_errors"] >= 3, 15,
+                                 and st["outputs"]["f"]["write_errors"] >= 3
+                                 and st["outputs"]["f"]["plugin"]["last_errno"] != 0, 15,
                                  "the output retrying on a full disk")
                 out = st["outputs"]["f"]
                 check(out["plugin"]["last_errno"] == 28, f"errno in stats: {out}")

@@ -849,7 +849,8 @@ static void test_file_retry_writes_rest_once(void **state)
     assert_int_equal(p->api->write(st, pm, 2), SLUICE_OK);
     assert_int_equal(nlogged, 2);
     char want[700];
-    snprintf(want, sizeof want, "5 messages: write() \"%s\" works again", c.path);
+    snprintf(want, sizeof want, "5 messages: write() \"%s\" works again after 2 failed tries",
+             c.path);
     assert_string_equal(logged[1], want);
     write_batch(p, st, batch2, 1, SLUICE_OK);
     expect_file(c.path, "Nov 22 10:00:00 host a[1]: one\nNov 22 10:00:01 host b: two#012lines\n"
