@@ -617,12 +617,34 @@ static void swap_instance(struct sl_sink *s)
  * force says so too. */
 static void keep_queue_bounds(struct sl_sink *s, struct sl_output_conf *c)
 {
-    if (c->queue.capacity != s->conf->queue.capacity || c->queue.max_bytes != s->conf->queue.max_bytes)
-        sl_log(SL_LOG_WARNING, 0, "output \"%s\": queue.capacity and queue.bytes take effect "
-               "when sluiced restarts; the queue keeps %zu messages, %zu bytes", name_of(s),
-               s->conf->queue.capacity, s->conf->queue.max_bytes);
-    c->queue.capacity = s->conf->queue.capacity;
-    c->queue.max_bytes = s->conf->queue.max_bytes;
+    struct sl_queue_conf *now = &s->conf->queue, *want = &c->queue;
+    if (want->capacity != now->capacity || want->max_bytes != now->max_bytes)
+        sl_log(SL_LOG_WARNING, 0, "output \"%s\": queue.capacity and queue.max_bytes take "
+               "effect when sluiced restarts; the queue keeps %zu messages, %zu bytes",
+               name_of(s), now->capacity, now->max_bytes);
+    want->capacity = now->capacity;
+    want->max_bytes = now->max_bytes;
+    /* The queue itself stays, so a memory queue stays one, and a disk
+     * queue keeps its files and settings; what the producers do when it
+     * is full (overflow, block_timeout, drop_severity) changes at once. */
+    bool disk = now->policy == SL_POLICY_DISK;
+    if ((want->policy == SL_POLICY_DISK) != disk
+        || (disk && (want->disk_max_size != now->disk_max_size
+                     || want->disk_segment_size != now->disk_segment_size
+                     || want->disk_sync != now->disk_sync
+                     || want->disk_sync_ms != now->disk_sync_ms)))
+        sl_log(SL_LOG_WARNING, 0, "output \"%s\": a change between a memory and a disk queue, "
+               "or of queue.disk, takes effect when sluiced restarts", name_of(s));
+    if ((want->policy == SL_POLICY_DISK) != disk) {
+        want->policy = now->policy;
+        want->overflow = now->overflow;
+    }
+    if (disk) {
+        want->disk_max_size = now->disk_max_size;
+        want->disk_segment_size = now->disk_segment_size;
+        want->disk_sync = now->disk_sync;
+        want->disk_sync_ms = now->disk_sync_ms;
+    }
 }
 
 void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next)
@@ -631,7 +653,7 @@ void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next)
     sl_output_conf_free(s->conf);
     s->conf = next->view;
     next->view = NULL;
-    sl_overload_set(&s->ov, &next->conf->queue);
+    sl_overload_set(&s->ov, &s->conf->queue); /* the view: the queue as it stays */
     pthread_mutex_lock(&s->req_mu);
     struct sl_sink_instance *superseded = s->next;
     s->next = next;

@@ -337,6 +337,37 @@ static void test_swap_mid_batch_offers_only_the_unwritten_rest(void **state)
     assert_int_equal(t.abandoned, 0);
 }
 
+/* A reload's new policy applies to the next offer, while the queue keeps
+ * its size and its kind (a memory queue does not become a disk one). */
+static void test_change_applies_the_policy_and_keeps_the_queue(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY); /* stuck: the queue fills */
+    struct sl_sink *s = open_fake(&fake_api, 4, SL_POLICY_BLOCK);
+    struct sl_msg *m[12];
+    for (int i = 0; i < 12; i++)
+        m[i] = sl_msg_new_heap("x", 1, "t");
+    assert_true(sl_sink_offer(s, m, 1, -1) == 1);
+    assert_true(wait_count(&F.writes, 1, 2000) >= 1); /* the worker holds it */
+    size_t taken = sl_sink_offer(s, m + 1, 5, -1);
+    assert_int_equal(taken, 4); /* blocks: the rest is handed back */
+    struct sl_output_conf c = conf("fake", 1000, SL_POLICY_DISK);
+    c.queue.policy = SL_POLICY_DROP;
+    struct sl_sink_instance *next = NULL;
+    char err[256] = "";
+    assert_int_equal(sl_sink_instance_open_with(&next, &c, &fake_api, err, sizeof err), 0);
+    sl_sink_change(s, next);
+    assert_int_equal(sl_sink_conf(s)->queue.capacity, 4);
+    assert_int_equal(sl_sink_conf(s)->queue.policy, SL_POLICY_DROP);
+    assert_int_equal(sl_sink_offer(s, m + 6, 6, -1), 6); /* drops now */
+    struct sl_sink_stats st;
+    sl_sink_stats(s, &st);
+    assert_int_equal(st.dropped_full, 6);
+    assert_int_equal(st.dropped, 6);
+    sl_msg_unref(m[5]); /* handed back by the blocking offer, never offered again */
+    sl_sink_close(s, 50, NULL);
+}
+
 /* A progress() past the batch is a plugin bug: it counts the batch, no more. */
 static void test_progress_past_the_batch_is_clamped(void **state)
 {
@@ -974,6 +1005,7 @@ int main(void)
         cmocka_unit_test(test_drop_keeps_a_fatal_batch_and_drops_only_the_overflow),
         cmocka_unit_test(test_shutdown_counts_only_the_unwritten_part_lost),
         cmocka_unit_test(test_progress_past_the_batch_is_clamped),
+        cmocka_unit_test(test_change_applies_the_policy_and_keeps_the_queue),
         cmocka_unit_test(test_swap_mid_batch_offers_only_the_unwritten_rest),
         cmocka_unit_test(test_write_errors_are_rate_limited_in_the_log),
         cmocka_unit_test(test_tick_while_idle),
