@@ -476,6 +476,24 @@ static const char *kind_list(char *buf, size_t len)
     return buf;
 }
 
+/* "unix" or "udp and tcp": the kinds that take the key `name`, for the
+ * message that refuses it elsewhere. */
+static const char *kinds_with(const char *name, char *buf, size_t len)
+{
+    const struct sl_input_kind *with[16];
+    size_t n = 0, at = 0;
+    for (size_t i = 0; sl_input_kinds[i] != NULL && n < sizeof with / sizeof *with; i++) {
+        if (sl_input_kind_key(sl_input_kinds[i], name) != NULL)
+            with[n++] = sl_input_kinds[i];
+    }
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && at < len; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", sep, with[i]->name);
+    }
+    return buf;
+}
+
 /* "HOST:PORT" or "[V6]:PORT"; port 0 asks the kernel for a free one. */
 static bool parse_listen(struct sl_decl_ctx *ctx, const char *s, char **host, char **port)
 {
@@ -538,6 +556,59 @@ static void set_mode(const struct sl_decl *d, const char *key, int v, unsigned *
         *mode = (unsigned)m;
 }
 
+/* {=== ratelimit = { interval = "30s", burst = 10000, per = "pid" } */
+enum { RL_INTERVAL, RL_BURST, RL_PER };
+static const char *const ratelimit_keys[] = {"interval", "burst", "per", NULL};
+static const char *const ratelimit_pers[] = {"pid", "uid", NULL};
+#define MAX_RATELIMIT_INTERVAL_MS (7 * 86400000LL) /* a week: "1d" and more are fine */
+#define MAX_RATELIMIT_BURST 1000000000             /* fits the limiter's 32-bit counts */
+
+static void set_ratelimit(const struct sl_decl *d, int k, const char *key, int v, void *obj)
+{
+    struct sl_ratelimit_conf *r = obj;
+    long long n, ms;
+    char *s = NULL, hint[96];
+    switch (k) {
+    case RL_INTERVAL:
+        if (sl_decl_want_duration(d, key, v, 1, MAX_RATELIMIT_INTERVAL_MS, &ms))
+            r->interval_ms = ms;
+        break;
+    case RL_BURST:
+        if (want_int(d, key, v, 1, MAX_RATELIMIT_BURST, &n))
+            r->burst = (unsigned)n;
+        break;
+    case RL_PER:
+        if (!want_string(d, key, v, &s))
+            break;
+        if (sl_decl_name_index(ratelimit_pers, s) < 0)
+            sl_decl_error(d, "key '%s': unknown value '%s' (pid or uid)%s", key, s,
+                          sl_decl_did_you_mean(hint, sizeof hint, "", s, ratelimit_pers));
+        else
+            r->per = sl_decl_name_index(ratelimit_pers, s) == 0 ? SL_RATELIMIT_PER_PID
+                                                                : SL_RATELIMIT_PER_UID;
+        free(s);
+        break;
+    }
+}
+
+/* The table's keys over the defaults: a ratelimit key at all turns the
+ * limit on (interval_ms > 0). */
+static void want_ratelimit(const struct sl_decl *d, const char *key, int v,
+                           struct sl_ratelimit_conf *out)
+{
+    if (lua_type(d->L, v) != LUA_TTABLE) {
+        wrong_type(d, key, "a table { interval = DURATION, burst = N, per = \"pid\" or \"uid\" }",
+                   v);
+        return;
+    }
+    struct sl_ratelimit_conf r = {.interval_ms = SL_DEFAULT_RATELIMIT_INTERVAL_MS,
+                                  .burst = SL_DEFAULT_RATELIMIT_BURST,
+                                  .per = SL_RATELIMIT_PER_PID};
+    each_key(d, v, key, ratelimit_keys, set_ratelimit, &r);
+    *out = r;
+}
+/* }=== */
+
 static void set_input_type(const struct sl_decl *d, const char *key, int v,
                            struct sl_input_conf *in)
 {
@@ -597,6 +668,7 @@ static void set_input_value(const struct sl_decl *d, const struct sl_input_key *
             *(unsigned *)field = (unsigned)n;
         break;
     case SL_INPUT_KEY_MODE: set_mode(d, key, v, field); break;
+    case SL_INPUT_KEY_RATELIMIT: want_ratelimit(d, key, v, field); break;
     }
 }
 
@@ -623,7 +695,8 @@ static void check_input(const struct sl_decl *d, const struct input_ctx *x, unsi
         return;
     for (int k = 1; x->names[k] != NULL; k++) {
         if ((seen & 1u << k) && sl_input_kind_key(kind, x->names[k]) == NULL)
-            sl_decl_error(d, "key '%s' is not used by type '%s'", x->names[k], kind->name);
+            sl_decl_error(d, "key '%s' is not used by type '%s' (only by %s)", x->names[k],
+                          kind->name, kinds_with(x->names[k], kinds, sizeof kinds));
     }
     for (const struct sl_input_key *k = kind->keys; k->name != NULL; k++) {
         if (k->required && sl_decl_name_index(x->names, k->name) >= 0
