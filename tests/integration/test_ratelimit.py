@@ -11,6 +11,8 @@ the others.
   naming its pid and its program, with the count the counter has.
 - per = "uid": two processes of one user share one budget, and the line
   names the uid.
+- A reload that keeps the input keeps the budgets; one that changes the
+  ratelimit starts them afresh.
 Real processes over a real unix datagram socket; the kernel's credentials
 tell the senders apart.
 """
@@ -174,5 +176,46 @@ def test_per_uid_shares_one_budget():
         check(got == [(200, None)], f"summary for uid {uid}: {got}")
 
 
+RELOAD_CONFIG = """
+input "log" { type = "unix", path = "log.sock",
+              ratelimit = { interval = "1m", burst = %d } }
+output "out" { type = "file", path = "out.log", format = "raw" }
+route { to = "out" }
+"""
+
+
+def send_own(d, path, n, start):
+    """Sends n debug messages from this process (one pid across reloads)."""
+    sluicetest.unix_send(path, [b"<15>Nov 22 10:00:00 h self[1]: 15 %d" % i
+                                for i in range(start, start + n)])
+
+
+@sluicetest.timeout(60)
+def test_reload_keeps_the_budgets_of_a_kept_input():
+    """A reload that keeps the input keeps its senders' spent budgets (a
+    flooder cannot reset them by provoking a reload); one that changes the
+    ratelimit reopens the input, whose budgets start afresh."""
+    with Daemon(RELOAD_CONFIG % 10) as d:
+        path = d.address("log")
+        send_own(d, path, 20, 0)
+        d.wait_stat(lambda s: s["inputs"]["log"]["received"] == 20, 10, "20 received")
+        d.write_config(RELOAD_CONFIG % 10)
+        check(d.ctl("reload").stdout.strip() == "ok", "reload refused")
+        send_own(d, path, 20, 20)
+        st = d.wait_stat(lambda s: s["inputs"]["log"]["received"] == 40, 10, "40 received")
+        check(st["inputs"]["log"]["suppressed"] == 30,
+              f"after a reload that kept the input: {st['inputs']['log']}")
+        check(len(d.wait_lines("out.log", 10)) == 10, "not 10 lines written")
+        d.write_config(RELOAD_CONFIG % 15)
+        check(d.ctl("reload").stdout.strip() == "ok", "reload refused")
+        path = d.address("log")
+        send_own(d, path, 20, 40)
+        st = d.wait_stat(lambda s: s["inputs"]["log"]["received"] == 20, 10,
+                         "20 received by the reopened input")
+        check(st["inputs"]["log"]["suppressed"] == 5, f"reopened: {st['inputs']['log']}")
+        check(len(d.wait_lines("out.log", 25)) == 25, "not 25 lines written")
+
+
 if __name__ == "__main__":
-    sluicetest.main([test_a_flood_does_not_drown_errors, test_per_uid_shares_one_budget])
+    sluicetest.main([test_a_flood_does_not_drown_errors, test_per_uid_shares_one_budget,
+                     test_reload_keeps_the_budgets_of_a_kept_input])
