@@ -20,7 +20,12 @@ settings {
 
 -- Local programs: glibc's syslog(3), logger(1) and friends write here.
 -- Messages up to 64K; longer ones are cut and counted as truncated.
-input "devlog" { type = "unix", path = "/dev/log", mode = "0666", rcvbuf = "4M" }
+-- Each process may send 10000 messages per 30 s in each severity class
+-- (journald's limits), so a program stuck in a loop cannot fill the disk
+-- or drown the others: the rest are dropped, counted as `suppressed` in
+-- sluicectl stats, and logged once per process and 30 s.
+input "devlog" { type = "unix", path = "/dev/log", mode = "0666", rcvbuf = "4M",
+                 ratelimit = { interval = "30s", burst = 10000, per = "pid" } }
 
 -- Every output fed by /dev/log bounds how long it may hold the machine's
 -- programs: a program calling syslog(3) waits in the kernel while sluiced

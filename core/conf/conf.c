@@ -382,6 +382,10 @@ static bool input_key_equal(const struct sl_input_key *k, const struct sl_input_
     case SL_INPUT_KEY_INT: return *(const int *)x == *(const int *)y;
     case SL_INPUT_KEY_UINT:
     case SL_INPUT_KEY_MODE: return *(const unsigned *)x == *(const unsigned *)y;
+    case SL_INPUT_KEY_RATELIMIT: {
+        const struct sl_ratelimit_conf *r = x, *s = y;
+        return r->interval_ms == s->interval_ms && r->burst == s->burst && r->per == s->per;
+    }
     }
     return false;
 }

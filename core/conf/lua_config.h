@@ -117,6 +117,18 @@ enum sl_disk_sync { SL_DISK_SYNC_BATCH, SL_DISK_SYNC_NONE, SL_DISK_SYNC_INTERVAL
 #define SL_DEFAULT_DISK_MAX_SIZE (1024ull * 1024 * 1024)
 #define SL_DEFAULT_SHUTDOWN_TIMEOUT_MS 10000
 
+/* ratelimit = { interval = "30s", burst = 10000, per = "pid" }: a budget
+ * per sender and severity class (input/ratelimit.h). interval_ms 0: no
+ * ratelimit key, no limit. Plain values: a copy is the struct. */
+enum sl_ratelimit_per { SL_RATELIMIT_PER_PID, SL_RATELIMIT_PER_UID };
+struct sl_ratelimit_conf {
+    int64_t interval_ms;
+    unsigned burst;            /* messages per interval and class, >= 1 */
+    enum sl_ratelimit_per per; /* what a sender is: its pid, or its uid */
+};
+#define SL_DEFAULT_RATELIMIT_INTERVAL_MS 30000
+#define SL_DEFAULT_RATELIMIT_BURST 10000
+
 struct sl_input_conf {
     char *name;
     const struct sl_input_kind *kind; /* borrowed: kinds are static (input/kind.h) */
@@ -129,6 +141,7 @@ struct sl_input_conf {
     unsigned max_connections_per_peer; /* tcp: open at once from one address; 0 = no limit */
     size_t rcvbuf;         /* SO_RCVBUF; 0 = the default (SL_DEFAULT_UDP_RCVBUF for udp, the kernel's otherwise) */
     unsigned mode;         /* unix: socket file permissions, default 0666 */
+    struct sl_ratelimit_conf ratelimit; /* unix: per-sender budgets; off by default */
     int line;
 };
 

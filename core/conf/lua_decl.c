@@ -476,6 +476,24 @@ static const char *kind_list(char *buf, size_t len)
     return buf;
 }
 
+/* "unix" or "udp and tcp": the kinds that take the key `name`, for the
+ * message that refuses it elsewhere. */
+static const char *kinds_with(const char *name, char *buf, size_t len)
+{
+    const struct sl_input_kind *with[16];
+    size_t n = 0, at = 0;
+    for (size_t i = 0; sl_input_kinds[i] != NULL && n < sizeof with / sizeof *with; i++) {
+        if (sl_input_kind_key(sl_input_kinds[i], name) != NULL)
+            with[n++] = sl_input_kinds[i];
+    }
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && at < len; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", sep, with[i]->name);
+    }
+    return buf;
+}
+
 /* "HOST:PORT" or "[V6]:PORT"; port 0 asks the kernel for a free one. */
 static bool parse_listen(struct sl_decl_ctx *ctx, const char *s, char **host, char **port)
 {
@@ -597,6 +615,7 @@ static void set_input_value(const struct sl_decl *d, const struct sl_input_key *
             *(unsigned *)field = (unsigned)n;
         break;
     case SL_INPUT_KEY_MODE: set_mode(d, key, v, field); break;
+    case SL_INPUT_KEY_RATELIMIT: sl_decl_ratelimit(d, key, v, field); break;
     }
 }
 
@@ -623,7 +642,8 @@ static void check_input(const struct sl_decl *d, const struct input_ctx *x, unsi
         return;
     for (int k = 1; x->names[k] != NULL; k++) {
         if ((seen & 1u << k) && sl_input_kind_key(kind, x->names[k]) == NULL)
-            sl_decl_error(d, "key '%s' is not used by type '%s'", x->names[k], kind->name);
+            sl_decl_error(d, "key '%s' is not used by type '%s' (only by %s)", x->names[k],
+                          kind->name, kinds_with(x->names[k], kinds, sizeof kinds));
     }
     for (const struct sl_input_key *k = kind->keys; k->name != NULL; k++) {
         if (k->required && sl_decl_name_index(x->names, k->name) >= 0

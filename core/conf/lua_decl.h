@@ -105,6 +105,11 @@ bool sl_decl_want_duration(const struct sl_decl *d, const char *key, int idx, lo
 void sl_decl_settings(const struct sl_decl *d, int t, struct sl_config *c);
 void sl_decl_input(const struct sl_decl *d, int t, struct sl_input_conf *in);
 void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o);
+/* An input's ratelimit = { ... } (lua_ratelimit.c), the value at v of
+ * key (its full name, for messages), into *out: left as it was when the
+ * value is not a table; else the defaults and the keys given. */
+void sl_decl_ratelimit(const struct sl_decl *d, const char *key, int v,
+                       struct sl_ratelimit_conf *out);
 /* An output's queue = { ... } (lua_queue.c), into o->queue. */
 void sl_decl_queue(const struct sl_decl *d, int t, struct sl_output_conf *o);
 /* The checks of every output's queue that need the settings too (a disk

@@ -90,6 +90,45 @@ struct sl_msg *sl_input_message_fields(struct sl_input *in, sl_msg_fields_parser
     return m;
 }
 
+/* {=== ratelimit (ratelimit.h) */
+size_t sl_input_ratelimit(struct sl_input *in, struct sl_msg **msgs, size_t n)
+{
+    if (in->ratelimit == NULL || n == 0)
+        return n;
+    int64_t now = sl_now_ms();
+    size_t keep = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sl_ratelimiter_admit(in->ratelimit, msgs[i], now))
+            msgs[keep++] = msgs[i];
+        else
+            sl_msg_unref(msgs[i]);
+    }
+    if (keep < n)
+        bump(&in->stats.suppressed, n - keep);
+    return keep;
+}
+
+/* The limiter's summary lines, into the daemon's log (never a queue). */
+static void log_suppressed(void *ctx, const char *line)
+{
+    (void)ctx;
+    sl_log(SL_LOG_WARNING, 0, "%s", line);
+}
+
+/* Main thread, from open: the limiter the conf asks for, or none. */
+static int open_ratelimit(struct sl_input *in, char *err, size_t errlen)
+{
+    const struct sl_input_conf *c = in->conf;
+    if (c->ratelimit.interval_ms <= 0)
+        return 0;
+    int rc = sl_ratelimiter_new(&in->ratelimit, &c->ratelimit, c->name, SL_RATELIMIT_SENDERS,
+                                log_suppressed, NULL);
+    if (rc < 0)
+        snprintf(err, errlen, "input \"%s\": out of memory", c->name);
+    return rc;
+}
+/* }=== */
+
 /* {=== parking */
 static int park(struct sl_input *in, struct sl_parked *p, struct sl_msg *m,
                 struct sl_sink *sink)
@@ -511,6 +550,9 @@ static void *input_main(void *arg)
             next_tick = sl_now_ms() + 1000;
             if (in->ops->tick != NULL)
                 in->ops->tick(in);
+            /* A sender that stopped still gets its line when its window ends. */
+            if (in->ratelimit != NULL)
+                sl_ratelimiter_sweep(in->ratelimit, sl_now_ms());
         }
     }
     in->ops->drain(in);
@@ -528,6 +570,7 @@ static void input_free(struct sl_input *in)
     if (in->wakefd >= 0)
         close(in->wakefd);
     sl_msgpool_release(&in->pool);
+    sl_ratelimiter_free(in->ratelimit);
     /* The current plan's parts, and a plan still offered (none normally). */
     struct sl_input_plan cur = {0};
     plan_swap(in, &cur);
@@ -571,11 +614,14 @@ int sl_input_open(struct sl_input **out, const struct sl_input_conf *conf,
     sl_msgpool_init(&in->pool, conf->name);
     in->pctx.hostname = routing->hostname;
     sl_parse_ctx_now(&in->pctx);
-    rc = sl_input_watch(in, in->wakefd, in, true);
-    if (rc < 0)
-        snprintf(err, errlen, "input \"%s\": epoll_ctl() failed (%d: %s)", conf->name, -rc,
-                 strerror(-rc));
-    else
+    rc = open_ratelimit(in, err, errlen);
+    if (rc == 0) {
+        rc = sl_input_watch(in, in->wakefd, in, true);
+        if (rc < 0)
+            snprintf(err, errlen, "input \"%s\": epoll_ctl() failed (%d: %s)", conf->name, -rc,
+                     strerror(-rc));
+    }
+    if (rc == 0)
         rc = in->ops->open(in, err, errlen);
     if (rc < 0) {
         input_free(in);

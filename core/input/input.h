@@ -74,6 +74,7 @@ struct sl_input_stats {
     atomic_uint_fast64_t refused_per_peer; /* over max_connections_per_peer (tcp) */
     atomic_uint_fast64_t refused_fds; /* for want of descriptors (tcp) */
     atomic_uint_fast64_t idle_closed; /* by idle_timeout (tcp) */
+    atomic_uint_fast64_t suppressed;  /* over a sender's ratelimit budget (unix) */
 };
 
 struct sl_input;

@@ -213,7 +213,10 @@ static size_t read_batch(struct sl_input *in, struct sl_dgram *d)
     do {
         n = receive(in, d, batch, &nb);
     } while (n > 0 && nb + VLEN <= BATCH);
-    if (nb > 0 && !sl_input_dispatch(in, batch, nb, &d->parked) && !d->paused) {
+    /* What a sender's budget refuses goes before routing (no-op without a
+     * ratelimit key); the count read stays nb, which the drain goes by. */
+    size_t pass = sl_input_ratelimit(in, batch, nb);
+    if (pass > 0 && !sl_input_dispatch(in, batch, pass, &d->parked) && !d->paused) {
         d->paused = true;
         sl_input_watch(in, d->fd, d, false);
     }

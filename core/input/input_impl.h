@@ -12,6 +12,7 @@
 
 #include "input/framing.h"
 #include "input/input.h"
+#include "input/ratelimit.h"
 
 /* Messages of one source that a block-policy queue could not take yet.
  * An entry points at its sink, not at an index of the plan, so parked
@@ -54,6 +55,10 @@ struct sl_input {
     char address[128]; /* what it is bound to, for stats and logs */
     struct sl_input_stats stats;
     void *impl; /* the kind's own state */
+    /* Owned; NULL without a ratelimit key. Made at open from the conf's
+     * values, which a kept input's new plan has equal (reload keeps only
+     * an input whose keys are all equal), so the budgets outlive a reload. */
+    struct sl_ratelimiter *ratelimit;
     /* per-output batch buffers for dispatch, nsinks x SL_DISPATCH_MAX */
     struct sl_msg **outbuf;
     size_t *outlen;
@@ -87,6 +92,14 @@ struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len
 struct sl_msg *sl_input_message_fields(struct sl_input *in, sl_msg_fields_parser *parse,
                                        const char *raw, size_t len, const char *peer,
                                        size_t peer_len, unsigned flags);
+/* Drops from msgs[0..n) (parsed: severity is known) what the input's
+ * ratelimit suppresses, releasing and counting each (suppressed), and
+ * returns how many are left, in their order, in msgs[0..). n without a
+ * ratelimit key. It reads the clock once: call it once per batch, after
+ * parsing and before sl_input_dispatch(). A kind whose messages carry the
+ * kernel's credentials and that calls this may list
+ * SL_INPUT_KEY_RATELIMIT_ENTRY (kind.h) among its keys. */
+size_t sl_input_ratelimit(struct sl_input *in, struct sl_msg **msgs, size_t n);
 /* Routes and pushes msgs[0..n) (taking their references). What a block
  * queue refuses is parked on `parked`. Returns true when nothing was parked. */
 bool sl_input_dispatch(struct sl_input *in, struct sl_msg **msgs, size_t n,

@@ -144,11 +144,13 @@ static const struct sl_input_key unix_keys[] = {
     SL_INPUT_KEY_MAX_MESSAGE_ENTRY,
     SL_INPUT_KEY_RCVBUF_ENTRY,
     {"mode", SL_INPUT_KEY_MODE, offsetof(struct sl_input_conf, mode), 0, 0777, false, false},
+    SL_INPUT_KEY_RATELIMIT_ENTRY, /* the kernel's credentials say who sent each message */
     {NULL},
 };
 
 static const struct sl_input_counter unix_counters[] = {
     {"kernel_drops", offsetof(struct sl_input_stats, kernel_drops)},
+    {"suppressed", offsetof(struct sl_input_stats, suppressed)},
     {NULL},
 };
 

@@ -47,6 +47,9 @@ enum sl_input_key_type {
     SL_INPUT_KEY_INT,    /* a whole number min..max: the int at offset */
     SL_INPUT_KEY_UINT,   /* a whole number min..max (min >= 0): the unsigned at offset */
     SL_INPUT_KEY_MODE,   /* permissions, "0666": the unsigned at offset */
+    /* a table { interval = "30s", burst = N, per = "pid" | "uid" }: the
+     * struct sl_ratelimit_conf at offset (input/ratelimit.h) */
+    SL_INPUT_KEY_RATELIMIT,
 };
 
 struct sl_input_key {
@@ -65,6 +68,12 @@ struct sl_input_key {
 #define SL_INPUT_KEY_MAX_MESSAGE_ENTRY \
     {"max_message", SL_INPUT_KEY_SIZE, offsetof(struct sl_input_conf, max_message), 1, \
      64ll << 20, false, false}
+/* Per-sender budgets, for a kind whose messages carry the kernel's
+ * credentials (SL_MSG_HAS_CRED) and which passes each parsed batch through
+ * sl_input_ratelimit() before dispatch (input_impl.h; sl_dgram does). */
+#define SL_INPUT_KEY_RATELIMIT_ENTRY \
+    {"ratelimit", SL_INPUT_KEY_RATELIMIT, offsetof(struct sl_input_conf, ratelimit), 0, 0, \
+     false, false}
 #define SL_INPUT_KEY_RCVBUF_ENTRY \
     {"rcvbuf", SL_INPUT_KEY_SIZE, offsetof(struct sl_input_conf, rcvbuf), 0, 1ll << 30, false, \
      false}

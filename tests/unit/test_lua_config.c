@@ -137,6 +137,7 @@ static void change_key(struct sl_input_conf *c, const struct sl_input_key *k, ch
     case SL_INPUT_KEY_INT: *(int *)f += 1; break;
     case SL_INPUT_KEY_UINT:
     case SL_INPUT_KEY_MODE: *(unsigned *)f += 1; break;
+    case SL_INPUT_KEY_RATELIMIT: ((struct sl_ratelimit_conf *)f)->burst += 1; break;
     }
 }
 
@@ -525,6 +526,44 @@ static void test_modes(void **state)
                 "input \"a\": key 'mode': bad mode '0999' (octal permissions like \"0666\")");
 }
 
+/* ratelimit: off without the key, journald's defaults with an empty
+ * table, each key over them; reload sees every field change. */
+static void test_ratelimit_values(void **state)
+{
+    struct loaded l;
+    load_ok(&l, "input 'a' { type = 'unix', path = 'a' }\n"
+                "input 'b' { type = 'unix', path = 'b', ratelimit = {} }\n"
+                "input 'c' { type = 'unix', path = 'c', ratelimit = { interval = '500ms', "
+                "burst = 1, per = 'uid' } }\n"
+                "input 'd' { type = 'unix', path = 'd', ratelimit = { interval = 10 } }\n"
+                "input 'e' { type = 'unix', path = 'e', ratelimit = { interval = '1m', "
+                "burst = 1000000000 } }\n"
+                "input 'f' { type = 'unix', path = 'f', ratelimit = { interval = '45' } }\n");
+    const struct sl_input_conf *in = l.c->inputs;
+    assert_int_equal(in[0].ratelimit.interval_ms, 0);
+    assert_int_equal(in[1].ratelimit.interval_ms, 30000);
+    assert_int_equal(in[1].ratelimit.burst, 10000);
+    assert_int_equal(in[1].ratelimit.per, SL_RATELIMIT_PER_PID);
+    assert_int_equal(in[2].ratelimit.interval_ms, 500);
+    assert_int_equal(in[2].ratelimit.burst, 1);
+    assert_int_equal(in[2].ratelimit.per, SL_RATELIMIT_PER_UID);
+    assert_int_equal(in[3].ratelimit.interval_ms, 10000);
+    assert_int_equal(in[3].ratelimit.burst, 10000);
+    assert_int_equal(in[4].ratelimit.interval_ms, 60000);
+    assert_int_equal(in[4].ratelimit.burst, 1000000000);
+    assert_int_equal(in[5].ratelimit.interval_ms, 45000);
+    struct sl_input_conf *copy;
+    assert_int_equal(sl_input_conf_dup(&in[2], &copy), 0);
+    assert_true(sl_input_conf_equal(&in[2], copy));
+    copy->ratelimit.interval_ms++;
+    assert_false(sl_input_conf_equal(&in[2], copy));
+    copy->ratelimit = in[2].ratelimit;
+    copy->ratelimit.per = SL_RATELIMIT_PER_PID;
+    assert_false(sl_input_conf_equal(&in[2], copy));
+    sl_input_conf_free(copy);
+    done(&l);
+}
+
 static void test_sandbox(void **state)
 {
     struct loaded l;
@@ -749,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_plugin_keys_flattened),
         cmocka_unit_test(test_conf_copies),
         cmocka_unit_test(test_modes),
+        cmocka_unit_test(test_ratelimit_values),
         cmocka_unit_test(test_sandbox),
         cmocka_unit_test(test_route_functions),
         cmocka_unit_test(test_route_function_errors),

@@ -37,7 +37,7 @@ static void test_unknown_keys(void **state)
     expect_only("output 'o' { type = 'file', queue = { capcity = 5 } }\n", 1,
                 "output \"o\": unknown key 'queue.capcity', did you mean 'queue.capacity'?");
     expect_only("input 'u' { type = 'unix', path = 'x', listen = '1.2.3.4:5' }\n", 1,
-                "input \"u\": key 'listen' is not used by type 'unix'");
+                "input \"u\": key 'listen' is not used by type 'unix' (only by udp and tcp)");
     expect_only("input 'u' { type = 'unix', 'x', path = 'y' }\n", 1,
                 "input \"u\": unexpected list item 1; write name = value");
 }
@@ -61,7 +61,7 @@ static void test_wrong_types(void **state)
     expect_only("input 't' { type = 'tcp', listen = 'h:1', max_connections = 0 }\n", 1,
                 "input \"t\": key 'max_connections' wants a whole number from 1 to 1048576, got 0");
     expect_only("input 'u' { type = 'udp', listen = 'h:1', max_connections = 5 }\n", 1,
-                "input \"u\": key 'max_connections' is not used by type 'udp'");
+                "input \"u\": key 'max_connections' is not used by type 'udp' (only by tcp)");
     expect_only("output 'o' { type = 'file', f = print }\n", 1,
                 "output \"o\": key 'f' wants a string, number, boolean or table, got function");
     expect_only("local o = output 'o' { type = 'file' }\noutput 'p' { type = 'file', x = o }\n", 2,
@@ -135,6 +135,54 @@ static void test_queue_keys(void **state)
                 "settings: key 'shutdown_timeout': bad duration '2 weeks' (a number of seconds or a "
                 "string like \"250ms\", \"5s\", \"2m\", \"1h\")");
 #undef Q
+}
+
+/* ratelimit: its keys, their values, and the kinds that take it. */
+static void test_ratelimit_errors(void **state)
+{
+#define U "input 'u' { type = 'unix', path = 'x', ratelimit = "
+    expect_only(U "{ intreval = '1s' } }\n", 1,
+                "input \"u\": unknown key 'ratelimit.intreval', did you mean "
+                "'ratelimit.interval'?");
+    expect_only(U "{ rate = 5 } }\n", 1, "input \"u\": unknown key 'ratelimit.rate'");
+    expect_only(U "{ per = 'pdi' } }\n", 1,
+                "input \"u\": key 'ratelimit.per': unknown value 'pdi' (pid or uid), did you "
+                "mean 'pid'?");
+    expect_only(U "{ per = 'process' } }\n", 1,
+                "input \"u\": key 'ratelimit.per': unknown value 'process' (pid or uid)");
+    expect_only(U "{ burst = 0 } }\n", 1,
+                "input \"u\": key 'ratelimit.burst' wants a whole number from 1 to 1000000000, "
+                "got 0");
+    expect_only(U "{ burst = 1.5 } }\n", 1,
+                "input \"u\": key 'ratelimit.burst' wants a whole number from 1 to 1000000000, "
+                "got 1.5");
+    expect_only(U "{ interval = '30 s' } }\n", 1,
+                "input \"u\": key 'ratelimit.interval': bad duration '30 s' (a number of seconds "
+                "or a string like \"250ms\", \"5s\", \"2m\", \"1h\")");
+    expect_only(U "{ interval = 0 } }\n", 1,
+                "input \"u\": key 'ratelimit.interval': duration of 0 ms is out of range (1 to "
+                "604800000 ms)");
+    expect_only(U "{ interval = '8d' } }\n", 1,
+                "input \"u\": key 'ratelimit.interval': too long a duration '8d' (a number of "
+                "seconds or a string like \"250ms\", \"5s\", \"2m\", \"1h\")");
+    expect_only(U "{ interval = true } }\n", 1,
+                "input \"u\": key 'ratelimit.interval' wants a duration (seconds, or a string "
+                "like \"5s\"), got boolean");
+    expect_only(U "1000 }\n", 1,
+                "input \"u\": key 'ratelimit' wants a table { interval = DURATION, burst = N, "
+                "per = \"pid\" or \"uid\" }, got number");
+    expect_only(U "{ 5 } }\n", 1,
+                "input \"u\": key 'ratelimit' holds a list item 1; write name = value");
+#undef U
+    expect_only("input 't' { type = 'tcp', listen = '127.0.0.1:1', ratelimit = {} }\n", 1,
+                "input \"t\": key 'ratelimit' is not used by type 'tcp' (only by unix)");
+    expect_only("input 'd' { type = 'udp', listen = '127.0.0.1:1', ratelimit = { burst = 5 } }\n",
+                1, "input \"d\": key 'ratelimit' is not used by type 'udp' (only by unix)");
+    /* Its value is checked even where the key is refused: one run says all. */
+    struct loaded l;
+    load_text(&l, "input 't' { type = 'tcp', listen = '127.0.0.1:1', ratelimit = { per = 'x' } }\n");
+    assert_int_equal(l.errs.n, 2);
+    done(&l);
 }
 
 static void test_missing_keys(void **state)
@@ -566,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_queue_keys),
         cmocka_unit_test(test_missing_keys),
+        cmocka_unit_test(test_ratelimit_errors),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_duplicates_found_by_sort),
         cmocka_unit_test(test_hostname_refuses_control_bytes),
