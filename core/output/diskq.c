@@ -366,6 +366,8 @@ static int fill(struct diskq *q, struct seg *s, uint64_t off, size_t need)
         q->rfd_id = s->id;
     }
     size_t want = need > RBUF_SIZE ? need : RBUF_SIZE;
+    if (s->id == q->rd_tail_id && off + want > q->rd_woff)
+        want = q->rd_woff > off ? (size_t)(q->rd_woff - off) : 0;
     if (want > q->rbuf_cap) {
         unsigned char *b = sl_realloc(q->rbuf, want);
         if (b == NULL)
@@ -543,6 +545,8 @@ static size_t diskq_pop(struct sl_queue *base, struct sl_msg **out, size_t max, 
     if (q->write_failing && q->n_notify > 0)
         fire_notifications(q); /* the producers retry about every pop timeout */
     uint64_t seq = q->read_seq, ring_lo = q->next_seq - q->ccount;
+    q->rd_tail_id = q->tail->id;
+    q->rd_woff = q->woff;
     size_t got = 0;
     if (seq < ring_lo) {
         pthread_mutex_unlock(&q->lock);

@@ -72,6 +72,10 @@ struct diskq {
     uint64_t pop_end_seq;
     int rfd;
     uint64_t rfd_id;
+    /* The tail and its size when the last pop looked: the reader reads no
+     * byte of the tail past it, since a failed append is cut back off and
+     * its offsets written again (diskq.c: append). */
+    uint64_t rd_tail_id, rd_woff;
     unsigned char *rbuf;
     size_t rbuf_cap, rbuf_len;
     uint64_t rbuf_id, rbuf_off;

@@ -11,6 +11,9 @@
   flipped in one segment's record and another segment is cut in the
   middle of a record; the restart reports the damage in the log and the
   stats, delivers everything else in order, and keeps running.
+- reload: a disk output added by a reload opens its queue; one whose
+  disk settings change keeps its queue (logged); a second daemon on the
+  same state_dir is refused with a clear error.
 - load: messages over 4 TCP connections into an output slower than the
   senders (the "slow" plugin's batch_delay_ms), with a max_size small
   enough that it must bound: sent = written, in per-connection order, and
@@ -294,7 +297,54 @@ route {{ to = "slow" }}
     check(d.stop() == 0, f"sluiced exited {d.returncode}")
 
 
+def reload(d, config):
+    d.write_config(config)
+    r = d.ctl("reload", check=False, timeout=30)
+    check(r.returncode == 0 and r.stdout.strip() == "ok", f"reload answered {r.stdout!r}")
+
+
+@sluicetest.timeout(60)
+def test_reload_opens_a_new_disk_queue_and_keeps_a_changed_one():
+    d = Daemon("", start=False)
+    sdir = state_dir(d)
+    base = f"""
+settings {{ control = "sluice.ctl", state_dir = "{sdir}" }}
+input "tcp" {{ type = "tcp", listen = "127.0.0.1:0" }}
+output "mem" {{ type = "file", path = "mem.log", format = "raw" }}
+"""
+    disk = """
+output "dq" {{ type = "file", path = "dq.log", format = "raw",
+              queue = {{ policy = "disk", disk = {{ max_size = "{size}" }} }} }}
+route {{ to = {{ "mem", "dq" }} }}
+"""
+    d.write_config(base + 'route { to = "mem" }\n')
+    d.start()
+    reload(d, base + disk.format(size="8M"))  # a new disk output: its queue opens
+    check(os.path.isdir(os.path.join(sdir, "dq")), "no queue directory after the reload")
+    with tcp_connect(d.address("tcp")) as s:
+        s.sendall(lf_frames(msgs(1000)))
+    d.wait_stat(lambda st: st["outputs"]["dq"]["written"] == 1000, 20, "1000 through dq")
+    check("disk" in d.output_stats("dq") and "disk" not in d.output_stats("mem"),
+          "the disk object is for the disk output only")
+    reload(d, base + disk.format(size="16M"))  # changed: the queue stays as it was
+    d.wait_log("queue.disk settings take effect when sluiced restarts")
+    with tcp_connect(d.address("tcp")) as s:
+        s.sendall(lf_frames(msgs(1000, b"two")))
+    d.wait_stat(lambda st: st["outputs"]["dq"]["written"] == 2000, 20, "1000 more through dq")
+    check(seqs_in(d.path("dq.log")) == list(range(1000)) * 2, "dq.log is not both rounds")
+    check(d.stop() == 0, f"sluiced exited {d.returncode}")
+    # a second daemon on the same state_dir while the first runs is refused
+    d.start()
+    with open(d.conf_path) as f:
+        other = Daemon(f.read(), start=False)  # its own directory, the same state_dir
+    other.start(wait=False)
+    check(other.wait_exit(10) != 0, "a second daemon shared the disk queue")
+    check("in use by another process" in other.log(), "no clear error for the shared queue")
+    check(d.stop() == 0, f"sluiced exited {d.returncode}")
+
+
 if __name__ == "__main__":
     sluicetest.main([test_kill_9_with_a_full_output_replays_everything,
                      test_damaged_segments_are_reported_and_the_rest_delivered,
+                     test_reload_opens_a_new_disk_queue_and_keeps_a_changed_one,
                      test_load_bounded_by_max_size])
