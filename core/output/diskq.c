@@ -353,7 +353,8 @@ static size_t diskq_push(struct sl_queue *base, struct sl_msg *const *msgs, size
 /* {=== pop: the worker */
 /* Makes rbuf hold the bytes of segment s from off on, at least need of
  * them if the file has them. */
-static int fill(struct diskq *q, struct seg *s, uint64_t off, size_t need)
+/* The worker's read fd on segment s, opened when it changes. */
+static int seg_fd(struct diskq *q, const struct seg *s)
 {
     if (q->rfd < 0 || q->rfd_id != s->id) {
         if (q->rfd >= 0)
@@ -365,6 +366,14 @@ static int fill(struct diskq *q, struct seg *s, uint64_t off, size_t need)
             return -errno;
         q->rfd_id = s->id;
     }
+    return 0;
+}
+
+static int fill(struct diskq *q, struct seg *s, uint64_t off, size_t need)
+{
+    int rc = seg_fd(q, s);
+    if (rc < 0)
+        return rc;
     size_t want = need > RBUF_SIZE ? need : RBUF_SIZE;
     if (s->id == q->rd_tail_id && off + want > q->rd_woff)
         want = q->rd_woff > off ? (size_t)(q->rd_woff - off) : 0;
@@ -435,32 +444,87 @@ static bool popped_room(struct diskq *q, size_t max)
     return true;
 }
 
-/* After a record that cannot be read at q->rpos: skips to the next place
- * known good (the next segment, else the ring's oldest record, else the
- * end) and counts what was skipped. Locks q->lock. */
+/* Where the records after damage at q->rpos can be trusted again: the
+ * end of what the worker may read in that segment (its end, or where the
+ * ring's records start in it), and the seq of the record there. q->lock
+ * held. */
+static void damage_limit(struct diskq *q, uint64_t *limit, uint64_t *limit_seq)
+{
+    struct seg *s = q->rpos.seg, *next = atomic_load_explicit(&s->next, memory_order_acquire);
+    uint64_t ring_lo = q->next_seq - q->ccount;
+    if (q->ccount > 0 && q->ring[q->chead].start.seg == s) {
+        *limit = q->ring[q->chead].start.off;
+        *limit_seq = ring_lo;
+    } else if (next != NULL) {
+        *limit = atomic_load_explicit(&s->end, memory_order_acquire);
+        *limit_seq = next->first_seq;
+    } else {
+        *limit = q->woff;
+        *limit_seq = q->next_seq;
+    }
+}
+
+/* Counts the good records from the first one at or after q->rpos.off + 1
+ * up to limit, in a copy of those bytes: where it starts in *found. */
+static int count_after_damage(struct diskq *q, uint64_t limit, uint64_t *found, uint64_t *k)
+{
+    uint64_t from = q->rpos.off;
+    *found = limit;
+    *k = 0;
+    if (limit <= from)
+        return 0;
+    size_t len = (size_t)(limit - from);
+    int rc = seg_fd(q, q->rpos.seg);
+    unsigned char *p = rc == 0 ? sl_malloc(len) : NULL;
+    if (p == NULL)
+        return rc < 0 ? rc : -ENOMEM;
+    ssize_t r = pread(q->rfd, p, len, (off_t)from);
+    if (r != (ssize_t)len) {
+        free(p);
+        return r < 0 ? -errno : -EIO;
+    }
+    size_t o = sl_dq_resync(p, len, 1);
+    *found = from + o;
+    while (o < len) {
+        long rec = sl_dq_rec_check(p + o, len - o);
+        if (rec <= 0) {
+            o = sl_dq_resync(p, len, o + 1); /* damaged again: not counted, skipped */
+            continue;
+        }
+        (*k)++;
+        o += (size_t)rec;
+    }
+    free(p);
+    return 0;
+}
+
+/* After a record that cannot be read at q->rpos: resyncs on the next good
+ * record of that segment, as recovery does, so damage costs only the
+ * records it touches. The seq of that record is known by counting back
+ * from the end of what may be read there, whose seq is known (the next
+ * segment's first, or the ring's oldest). A count that does not fit
+ * (more damage than bytes can say) skips to that end instead. Counts
+ * what was skipped. Worker. */
 static void skip_damage(struct diskq *q, uint64_t *seq, int why)
 {
+    uint64_t limit, limit_seq, found, k;
     pthread_mutex_lock(&q->lock);
-    struct seg *next = atomic_load_explicit(&q->rpos.seg->next, memory_order_acquire);
-    uint64_t to_seq;
-    struct pos to;
-    if (next != NULL && next->first_seq <= q->next_seq - q->ccount) {
-        to = (struct pos){next, SL_DQ_SEG_HDR};
-        to_seq = next->first_seq;
-    } else if (q->ccount > 0) {
-        to_seq = q->next_seq - q->ccount;
-        to = q->ring[q->chead].start;
-    } else {
-        to_seq = q->next_seq;
-        to = (struct pos){q->tail, q->woff};
+    damage_limit(q, &limit, &limit_seq);
+    pthread_mutex_unlock(&q->lock);
+    if (count_after_damage(q, limit, &found, &k) < 0 || k > limit_seq - *seq) {
+        found = limit;
+        k = 0;
     }
+    uint64_t to_seq = limit_seq - k, off = q->rpos.off;
+    pthread_mutex_lock(&q->lock);
     q->st.corrupt += to_seq - *seq;
     pthread_mutex_unlock(&q->lock);
     if (sl_ratelimit_ok(&q->errlog))
-        sl_log(SL_LOG_ERR, why, "disk queue \"%s\": segment %016llx offset %llu cannot be read: "
-               "%llu records skipped", q->name, (unsigned long long)q->rpos.seg->id,
-               (unsigned long long)q->rpos.off, (unsigned long long)(to_seq - *seq));
-    q->rpos = to;
+        sl_log(SL_LOG_ERR, why, "disk queue \"%s\": segment %016llx: the record at offset %llu "
+               "cannot be read: %llu records skipped up to offset %llu", q->name,
+               (unsigned long long)q->rpos.seg->id, (unsigned long long)off,
+               (unsigned long long)(to_seq - *seq), (unsigned long long)found);
+    q->rpos.off = found; /* the segment's end: read_record moves on; the ring's: memory */
     *seq = to_seq;
 }
 

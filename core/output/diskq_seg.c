@@ -275,8 +275,7 @@ static int slurp(int dirfd, const char *name, unsigned char **buf, size_t *len)
     return 0;
 }
 
-/* Where the next valid record starts at or after `from`, or len. */
-static size_t resync(const unsigned char *p, size_t len, size_t from)
+size_t sl_dq_resync(const unsigned char *p, size_t len, size_t from)
 {
     for (size_t o = from; o + SL_DQ_REC_HDR <= len; o++) {
         if (p[o] == (SL_DQ_REC_MAGIC & 0xff) && sl_dq_rec_check(p + o, len - o) > 0)
@@ -322,7 +321,7 @@ static void scan_records(const unsigned char *p, size_t len, struct scan *s, con
             o += (size_t)r;
             continue;
         }
-        size_t next = resync(p, len, o + 1);
+        size_t next = sl_dq_resync(p, len, o + 1);
         if (next == len) { /* nothing good after: a tail */
             s->end = o;
             return;
@@ -368,7 +367,7 @@ static int rewrite(int dirfd, const char *name, uint64_t id, const unsigned char
     for (size_t o = s->first_off; rc == 0 && o < s->end;) {
         long r = sl_dq_rec_check(p + o, s->end - o);
         if (r <= 0) {
-            o = resync(p, s->end, o + 1);
+            o = sl_dq_resync(p, s->end, o + 1);
             continue;
         }
         rc = write_all(fd, p + o, (size_t)r);

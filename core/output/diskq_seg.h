@@ -47,6 +47,11 @@ void sl_dq_rec_header(unsigned char *out, const unsigned char *payload, uint32_t
  * -1 when it is not a valid record. */
 long sl_dq_rec_check(const unsigned char *p, size_t n);
 
+/* Thread: any. Where the next valid record in p[0..len) (borrowed) starts
+ * at or after from, or len: a byte-by-byte search for a record whose
+ * magic, length and crc all hold (odds of a false one about 2^-64). */
+size_t sl_dq_resync(const unsigned char *p, size_t len, size_t from);
+
 /* The acknowledged position: every record before (seg, off) is done. */
 struct sl_dq_state {
     uint64_t gen, seg, off, seq;

@@ -519,6 +519,56 @@ static void symlinked_segment_refused(void **state)
     sl_queue_free(q);
 }
 
+/* Damage that appears while the queue runs (a disk error under a segment
+ * the worker has not read yet): the read is refused by the checksum, the
+ * worker resyncs on the next good record, and only the damaged record is
+ * lost (counted); everything after is delivered, in order. */
+static void damage_while_reading(void **state, uint64_t max_size, uint64_t count, int nth)
+{
+    struct fx *f = *state;
+    struct sl_diskq_conf c = conf(f, max_size, 10); /* memory keeps 10: the rest is read */
+    struct sl_queue *q = open_q(&c);
+    push_range(q, 0, count, 200);
+    char seg[160];
+    nth_segment(f->dir, nth, seg, sizeof seg);
+    int fd = open(seg, O_RDWR);
+    unsigned char b;
+    off_t at = file_size(seg) / 2;
+    assert_int_equal(pread(fd, &b, 1, at), 1);
+    b ^= 0x01;
+    assert_int_equal(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+    struct sl_msg *out[512];
+    uint64_t expect = 0, lost = 0;
+    size_t n;
+    while ((n = sl_queue_pop(q, out, 512, 0)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t t = tag_of(out[i]);
+            assert_true(t >= expect); /* in order, never twice */
+            lost += t - expect;
+            expect = t + 1;
+            sl_msg_unref(out[i]);
+        }
+        sl_queue_commit(q, n);
+    }
+    assert_int_equal(expect, count);
+    struct sl_queue_stats s = stats(q);
+    assert_int_equal(lost, 1); /* the damaged record alone */
+    assert_int_equal(s.corrupt, lost);
+    assert_int_equal(s.depth, 0);
+    sl_queue_free(q);
+}
+
+static void damage_found_while_reading(void **state)
+{
+    damage_while_reading(state, 1u << 20, 3000, 1); /* a sealed segment */
+}
+
+static void damage_in_the_tail_found_while_reading(void **state)
+{
+    damage_while_reading(state, 64u << 20, 500, 0); /* the segment being written */
+}
+
 /* {=== several producers and the consumer at once (run under TSan too) */
 #define PRODUCERS 4
 #define PER_PRODUCER 20000
@@ -601,6 +651,8 @@ int main(void)
         T(both_slots_bad_replays_everything),
         T(torn_tail_is_cut),
         T(damaged_record_in_a_middle_segment),
+        T(damage_found_while_reading),
+        T(damage_in_the_tail_found_while_reading),
         T(max_size_refuses_then_room),
         T(drains_with_one_large_segment),
         T(sync_modes_run),
