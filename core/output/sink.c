@@ -768,6 +768,10 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
         sink_free(s);
         return rc;
     }
+    /* What a persistent queue replays counts as enqueued, so written never
+     * passes enqueued and a flush's target (sl_sink_request) includes it. */
+    if (s->queue->persistent)
+        atomic_store(&s->stats.enqueued, sl_queue_depth(s->queue));
     rc = pthread_create(&s->worker, NULL, worker_main, s);
     if (rc != 0) {
         snprintf(err, errlen, "output \"%s\": pthread_create() failed (%d: %s)", s->name, rc,

@@ -140,6 +140,8 @@ route {{ to = "full" }}
                          and st["outputs"]["full"]["queue_depth"] == 0, 60,
                          "everything written after the restart")
         disk = st["outputs"]["full"]["disk"]
+        check(st["outputs"]["full"]["enqueued"] == disk["replayed"],
+              f"the replayed are not counted as enqueued: {st['outputs']['full']}")
         got = seqs_in(d.path("out/out.log"))
         dups = check_in_order_at_least_once(got, n, 2048)
         check(disk["replayed"] >= n - before and disk["replayed"] <= n,
