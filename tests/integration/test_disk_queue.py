@@ -223,13 +223,13 @@ route {{ to = "q" }}
     check(d.stop() == 0, f"sluiced exited {d.returncode}")
 
 
-# 1,000,000 in the issue; scaled so the test finishes in well under a
-# minute on 2 shared cores: 4 x 100,000 messages into an output capped at
-# about 40,000 messages/s (one 50 ms pause per batch of at most 2,048),
-# which is several times slower than the senders, through a 4 MiB disk
-# queue (200 bytes a record: the bound is reached at ~20,000 messages).
+# The issue's 1,000,000 messages, over 4 connections, into an output capped
+# at about 80,000 messages/s (one 25 ms pause per batch of at most 2,048:
+# several times slower than the senders, which the memory queue takes at
+# 600,000/s and more here), through a 4 MiB disk queue (about 200 bytes a
+# record: the bound is reached at ~20,000 messages). About 15 s on 2 cores.
 LOAD_CONNECTIONS = 4
-LOAD_PER_CONNECTION = 100000
+LOAD_PER_CONNECTION = 250000
 LOAD_MAX_SIZE = 4 << 20
 
 
@@ -241,7 +241,7 @@ def test_load_bounded_by_max_size():
 settings {{ control = "sluice.ctl", state_dir = "{sdir}" }}
 input "tcp" {{ type = "tcp", listen = "127.0.0.1:0" }}
 output "slow" {{ type = "slow", path = "out.log", format = "raw", delay_ms = 0,
-                batch_delay_ms = 50,
+                batch_delay_ms = 25,
                 queue = {{ policy = "disk", capacity = 2000, overflow = "block",
                           disk = {{ max_size = {LOAD_MAX_SIZE}, sync = "none" }} }} }}
 route {{ to = "slow" }}
