@@ -345,8 +345,36 @@ route {{ to = {{ "mem", "dq" }} }}
     check(d.stop() == 0, f"sluiced exited {d.returncode}")
 
 
+@sluicetest.timeout(30)
+def test_check_refuses_unsafe_queue_names_and_missing_state_dir():
+    with sluicetest.TempDir() as t:
+        bad = t.write("bad.lua", f"""
+settings {{ state_dir = "{t.dir}" }}
+output "../up" {{ type = "file", path = "a.log", queue = {{ policy = "disk" }} }}
+output ".hidden" {{ type = "file", path = "b.log", queue = {{ policy = "disk" }} }}
+output "fine-1.x" {{ type = "file", path = "c.log", queue = {{ policy = "disk" }} }}
+route {{ to = {{ "../up", ".hidden", "fine-1.x" }} }}
+""")
+        r = sluicetest.sluiced(["--check", "-c", bad, "-P", os.path.join(
+            os.environ["TOP_BUILDDIR"], "plugins")])
+        out = r.stdout + r.stderr
+        check(r.returncode != 0, f"--check accepted unsafe names: {out}")
+        check(out.count("the name must be letters, digits") == 2,
+              f"not one error for each unsafe name: {out}")
+        check(bad + ":3:" in out and bad + ":4:" in out and ":5:" not in out,
+              f"errors not at the outputs' lines: {out}")
+        none = t.write("none.lua", """
+output "q" { type = "file", path = "a.log", queue = { policy = "disk" } }
+route { to = "q" }
+""")
+        r = sluicetest.sluiced(["--check", "-c", none])
+        check(r.returncode != 0 and "settings.state_dir, which is not set" in r.stdout + r.stderr,
+              f"--check without state_dir: {r.stdout + r.stderr}")
+
+
 if __name__ == "__main__":
     sluicetest.main([test_kill_9_with_a_full_output_replays_everything,
                      test_damaged_segments_are_reported_and_the_rest_delivered,
                      test_reload_opens_a_new_disk_queue_and_keeps_a_changed_one,
+                     test_check_refuses_unsafe_queue_names_and_missing_state_dir,
                      test_load_bounded_by_max_size])
