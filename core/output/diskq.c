@@ -268,10 +268,10 @@ static int push_one(struct diskq *q, struct sl_msg *m, struct sl_msg *const *msg
     if (sz == 0 || sz > SL_DQ_REC_MAX)
         return -E2BIG;
     uint64_t rec = SL_DQ_REC_HDR + sz;
-    if (!fits(q, p, rec))
+    bool rolls = q->woff + p->bytes + rec > q->seg_size && q->woff + p->bytes > SL_DQ_SEG_HDR;
+    if (!fits(q, p, rec + (rolls ? SL_DQ_SEG_HDR : 0))) /* a new segment's header counts too */
         return -EOVERFLOW;
-    if (p->n == FLUSH_RECORDS
-        || (q->woff + p->bytes + rec > q->seg_size && q->woff + p->bytes > SL_DQ_SEG_HDR)) {
+    if (p->n == FLUSH_RECORDS || rolls) {
         int rc = flush_pending(q, msgs, p);
         if (rc == 0 && q->woff + rec > q->seg_size && q->woff > SL_DQ_SEG_HDR)
             rc = sl_diskq_roll(q);

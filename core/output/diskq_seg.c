@@ -17,8 +17,11 @@
  *    synced, renamed over it, keeping its id so the order holds), after a
  *    hard link of the original has been made as damaged/<id>.seg.<time>
  *    for the operator: nothing good is lost, and nothing bad is replayed.
- * A segment whose header is bad is moved to damaged/ whole: without a
- * valid header its records cannot be trusted to belong to this queue.
+ * A segment whose header is bad is treated as damage too (rewritten with
+ * a good header, its good records kept): each record carries its own
+ * checksum, so a bad header is no reason to lose them. A segment that is
+ * a symbolic link, cannot be read, or is shorter than a header (and not
+ * the last one, which a crash at creation leaves so) is moved to damaged/.
  */
 #include "output/diskq_seg.h"
 
@@ -360,7 +363,8 @@ static int rewrite(int dirfd, const char *name, uint64_t id, const unsigned char
         return -errno;
     unsigned char h[SL_DQ_SEG_HDR];
     uint64_t id0, seq0;
-    sl_dq_seg_header_check(p, &id0, &seq0);
+    if (sl_dq_seg_header_check(p, &id0, &seq0) < 0)
+        seq0 = 0; /* informational only: seqs are counted at open (diskq_open.c) */
     sl_dq_seg_header(h, id, seq0);
     int rc = write_all(fd, h, sizeof h);
     uint64_t total = sizeof h;
@@ -408,19 +412,30 @@ static int recover_one(int dirfd, const char *name, uint64_t id, size_t ack_off,
         unlinkat(dirfd, fname, 0);
         return 0;
     }
-    if (rc < 0 || len < SL_DQ_SEG_HDR || sl_dq_seg_header_check(p, &hid, &hseq) < 0 || hid != id) {
+    if (rc < 0 || len < SL_DQ_SEG_HDR) {
         sl_log(SL_LOG_ERR, rc < 0 ? -rc : 0, "disk queue \"%s\": segment %016llx: %s: moved to "
                "damaged/, its records are not replayed", name, (unsigned long long)id,
-               rc == -ELOOP ? "a symbolic link" : rc < 0 ? "cannot be read" : "bad header");
+               rc == -ELOOP ? "a symbolic link" : rc < 0 ? "cannot be read" : "shorter than a header");
         r->bad_segments++;
         free(p);
-        return put_aside(dirfd, fname, false) == 0 ? 0 : 0; /* logged; never replayed */
+        rc = put_aside(dirfd, fname, false);
+        if (rc < 0) /* never replayed either way; reported again at the next start */
+            sl_log(SL_LOG_ERR, -rc, "disk queue \"%s\": moving segment %016llx to damaged/ "
+                   "failed", name, (unsigned long long)id);
+        return 0;
     }
+    /* A bad header costs no record: each is checked on its own, and the
+     * segment is rewritten with a good header (the id is its name's). */
+    bool bad_header = sl_dq_seg_header_check(p, &hid, &hseq) < 0 || hid != id;
+    if (bad_header)
+        sl_log(SL_LOG_ERR, 0, "disk queue \"%s\": segment %016llx: bad header; its records are "
+               "checked one by one", name, (unsigned long long)id);
     struct scan s = {.ack_off = ack_off};
     scan_records(p, len, &s, name, id);
     uint64_t size = len;
     if (s.end < len && !last)
         s.damaged++; /* a cut in a middle segment is damage, not a torn append */
+    s.damaged += bad_header;
     if (s.damaged > 0) {
         r->corrupt += s.damaged;
         r->bad_segments++;
@@ -502,6 +517,10 @@ int sl_dq_recover(int dirfd, const char *name, struct sl_dq_recovery *r, char *e
     if (have == 0 && st.seg >= r->next_id)
         r->next_id = st.seg + 1;
     free(ids);
+    /* the renames, cuts and unlinks above, made durable before anything
+     * is appended after them */
+    if (r->torn + r->bad_segments > 0 && fsync(dirfd) < 0)
+        sl_log(SL_LOG_ERR, errno, "disk queue \"%s\": fsync() of its directory failed", name);
     if (rc < 0) {
         snprintf(err, errlen, "disk queue \"%s\": recovery failed (%d: %s)", name, -rc,
                  strerror(-rc));

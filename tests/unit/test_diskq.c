@@ -368,6 +368,34 @@ static void damaged_record_in_a_middle_segment(void **state)
     sl_queue_free(q);
 }
 
+/* A damaged header costs no record: the segment is rewritten with a good
+ * one, every record delivered, the original kept aside. */
+static void damaged_header_keeps_its_records(void **state)
+{
+    struct fx *f = *state;
+    struct sl_diskq_conf c = conf(f, 1u << 20, 100000);
+    struct sl_queue *q = open_q(&c);
+    push_range(q, 0, 2000, 200);
+    sl_queue_free(q);
+    char seg[160];
+    nth_segment(f->dir, 1, seg, sizeof seg);
+    int fd = open(seg, O_RDWR);
+    assert_int_equal(pwrite(fd, "X", 1, 3), 1); /* the magic */
+    close(fd);
+    q = open_q(&c);
+    struct sl_queue_stats s = stats(q);
+    assert_int_equal(s.bad_segments, 1);
+    assert_int_equal(s.corrupt, 1);
+    assert_int_equal(s.replayed, 2000);
+    uint64_t next = 0;
+    drain(q, &next, 256);
+    assert_int_equal(next, 2000);
+    char damaged[160];
+    snprintf(damaged, sizeof damaged, "%s/damaged", f->dir);
+    assert_int_equal(count_dir(damaged, ".seg."), 1);
+    sl_queue_free(q);
+}
+
 static bool readable(int fd, int ms)
 {
     struct pollfd p = {fd, POLLIN, 0};
@@ -651,6 +679,7 @@ int main(void)
         T(both_slots_bad_replays_everything),
         T(torn_tail_is_cut),
         T(damaged_record_in_a_middle_segment),
+        T(damaged_header_keeps_its_records),
         T(damage_found_while_reading),
         T(damage_in_the_tail_found_while_reading),
         T(max_size_refuses_then_room),
