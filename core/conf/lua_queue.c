@@ -14,6 +14,7 @@
  * policy drop believes something false about the output.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,17 +271,38 @@ void sl_decl_queue(const struct sl_decl *d, int t, struct sl_output_conf *o)
     check_combination(d, seen, &o->queue);
 }
 
+/* A disk queue lives in state_dir/<output name>: the name must be one
+ * path component that cannot climb out or hide (letters, digits, '_',
+ * '-', '.', not starting with '.'). */
+static bool safe_component(const char *name)
+{
+    if (name == NULL || name[0] == '\0' || name[0] == '.' || strlen(name) > 255)
+        return false;
+    for (const char *p = name; *p != '\0'; p++) {
+        char ch = *p;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+              || ch == '_' || ch == '-' || ch == '.'))
+            return false;
+    }
+    return true;
+}
+
 void sl_decl_check_queues(struct sl_decl_ctx *ctx)
 {
     const struct sl_config *c = ctx->c;
-    if (c->state_dir != NULL)
-        return;
     for (size_t i = 0; i < c->noutputs; i++) {
         const struct sl_output_conf *o = &c->outputs[i];
-        if (o->queue.policy == SL_POLICY_DISK)
+        if (o->queue.policy != SL_POLICY_DISK)
+            continue;
+        if (c->state_dir == NULL)
             sl_errors_add(ctx->errs, ctx->file, o->line,
                           "output \"%s\": queue policy \"disk\" keeps its segments under "
                           "settings.state_dir, which is not set", o->name ? o->name : "?");
+        else if (!safe_component(o->name))
+            sl_errors_add(ctx->errs, ctx->file, o->line,
+                          "output \"%s\": queue policy \"disk\" keeps its segments in "
+                          "state_dir/<output name>, so the name must be letters, digits, '_', "
+                          "'-' and '.', not starting with '.'", o->name ? o->name : "?");
     }
 }
 /* }=== */

@@ -116,8 +116,8 @@ static int build_outputs(struct reload *r, char *err, size_t errlen)
             rc = sl_sink_instance_open(&r->next[i], &c->outputs[i], &rt->search, err + n,
                                        errlen - n);
         } else {
-            rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err + n,
-                              errlen - n);
+            rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search,
+                              c->state_dir, err + n, errlen - n);
             r->out_opened += rc == 0;
         }
         if (rc < 0)

@@ -72,8 +72,8 @@ int sl_runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist
     int rc = 0;
     for (size_t i = 0; i < c->noutputs && rc == 0; i++) {
         size_t n = sl_runtime_err_at(err, errlen, c->file, c->outputs[i].line);
-        rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, err + n,
-                          errlen - n);
+        rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, c->state_dir,
+                          err + n, errlen - n);
         if (rc == 0)
             rt->routing.nsinks = i + 1;
     }

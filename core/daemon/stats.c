@@ -101,6 +101,18 @@ static const char *policy_name(enum sl_policy p)
     return p == SL_POLICY_DROP ? "drop" : p == SL_POLICY_DISK ? "disk" : "block";
 }
 
+/* A disk queue's own counters (sluicectl(1): "disk"). */
+static void stats_disk(struct sluice_buf *b, const struct sl_queue_stats *q)
+{
+    appendf(b, ",\"disk\":{\"bytes\":%llu,\"segments\":%llu,\"replayed\":%llu,"
+            "\"corrupt\":%llu,\"torn\":%llu,\"bad_segments\":%llu,\"read_from_disk\":%llu,"
+            "\"full\":%llu}", (unsigned long long)q->disk_bytes, (unsigned long long)q->segments,
+            (unsigned long long)q->replayed,
+            (unsigned long long)q->corrupt, (unsigned long long)q->torn,
+            (unsigned long long)q->bad_segments, (unsigned long long)q->read_from_disk,
+            (unsigned long long)q->full);
+}
+
 static void stats_output(struct sluice_buf *b, struct sl_sink *k)
 {
     const struct sl_output_conf *c = sl_sink_conf(k);
@@ -121,6 +133,8 @@ static void stats_output(struct sluice_buf *b, struct sl_sink *k)
             c->queue.capacity, policy_name(c->queue.policy),
             (unsigned long long)s.abandoned, (unsigned long long)s.write_errors,
             s.retrying ? "retrying" : "ok", last_error_name(s.last_error));
+    if (s.persistent)
+        stats_disk(b, &s.queue);
     struct plugin_json pj = {b, 0};
     sl_sink_counters(k, plugin_counter, &pj);
     sl_buf_append(b, pj.n > 0 ? "}}" : "}", pj.n > 0 ? 2 : 1);

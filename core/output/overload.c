@@ -60,6 +60,7 @@ void sl_overload_set(struct sl_overload *o, const struct sl_queue_conf *q)
     atomic_store(&o->p.drop_severity, q->drop_by_severity ? q->drop_severity : NO_SEVERITY);
     double mark = q->high_water * (double)q->capacity;
     atomic_store(&o->p.high_mark, mark < 1 ? (size_t)0 : (size_t)mark);
+    atomic_store(&o->p.high_bytes, (uint64_t)(q->high_water * (double)q->disk_max_size));
 }
 
 int sl_overload_init(struct sl_overload *o, const char *name, const struct sl_queue_conf *q)
@@ -252,12 +253,24 @@ static size_t offer_by_severity(struct sl_overload *o, struct sl_queue *q,
     return n;
 }
 
+/* The fill that drop_severity looks at: a memory queue's messages against
+ * its capacity; a disk queue's bytes against disk.max_size, since its
+ * memory part is only a cache and never refuses. */
+static bool past_high_water(struct sl_overload *o, struct sl_queue *q)
+{
+    if (q->persistent) {
+        struct sl_queue_stats st;
+        sl_queue_stats(q, &st);
+        return st.disk_bytes > atomic_load_explicit(&o->p.high_bytes, memory_order_relaxed);
+    }
+    return sl_queue_depth(q) > atomic_load_explicit(&o->p.high_mark, memory_order_relaxed);
+}
+
 size_t sl_overload_offer(struct sl_overload *o, struct sl_queue *q, struct sl_msg *const *msgs,
                          size_t n, int room_fd, atomic_uint_fast64_t *enqueued)
 {
     int from_sev = atomic_load_explicit(&o->p.drop_severity, memory_order_relaxed);
-    if (from_sev < NO_SEVERITY
-        && sl_queue_depth(q) > atomic_load_explicit(&o->p.high_mark, memory_order_relaxed))
+    if (from_sev < NO_SEVERITY && past_high_water(o, q))
         return offer_by_severity(o, q, msgs, n, room_fd, from_sev, enqueued);
     size_t taken = push(q, msgs, n, enqueued);
     return taken == n ? n : refused(o, q, msgs, taken, n, room_fd);

@@ -37,6 +37,7 @@ struct overload_policy {
     _Atomic int block_timeout_ms;
     _Atomic int drop_severity; /* 8: none (no severity is >= 8) */
     _Atomic size_t high_mark;  /* messages queued past which drop_severity applies */
+    _Atomic uint64_t high_bytes; /* a disk queue: its bytes on disk past which it does */
 };
 
 struct sl_overload {

@@ -323,6 +323,11 @@ static size_t memq_depth(struct sl_queue *base)
     return n;
 }
 
+static void memq_stats(struct sl_queue *base, struct sl_queue_stats *out)
+{
+    *out = (struct sl_queue_stats){.depth = memq_depth(base)};
+}
+
 static const struct sl_queue_ops memq_ops = {
     .push = memq_push,
     .pop = memq_pop,
@@ -333,4 +338,5 @@ static const struct sl_queue_ops memq_ops = {
     .cancel_notify = memq_cancel_notify,
     .wake = memq_wake,
     .free = memq_free,
+    .stats = memq_stats,
 };

@@ -21,11 +21,27 @@
 #ifndef SL_QUEUE_H
 #define SL_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/msg.h"
 
 struct sl_queue;
+
+/* What a queue says of itself, for stats (sl_queue_stats()). A memory
+ * queue fills depth only; the rest is the disk queue's (diskq.h). */
+struct sl_queue_stats {
+    size_t depth;            /* messages queued (not yet popped) */
+    uint64_t disk_bytes;     /* bytes of segment files */
+    uint64_t segments;       /* segment files */
+    uint64_t replayed;       /* records found unacknowledged at open */
+    uint64_t corrupt;        /* records (or damaged regions) found bad, at open or read */
+    uint64_t torn;           /* torn tails cut at open */
+    uint64_t bad_segments;   /* segments moved or copied into damaged/ */
+    uint64_t read_from_disk; /* records the consumer read from segments, not memory */
+    uint64_t full;           /* pushes refused (in part) for max_size */
+};
 
 /* What every queue implements; the comments of the sl_queue_* wrappers
  * below are the contract. */
@@ -39,10 +55,14 @@ struct sl_queue_ops {
     void (*cancel_notify)(struct sl_queue *q, int efd);
     void (*wake)(struct sl_queue *q);
     void (*free)(struct sl_queue *q);
+    void (*stats)(struct sl_queue *q, struct sl_queue_stats *out); /* optional */
 };
 
 struct sl_queue {
     const struct sl_queue_ops *ops;
+    /* What was popped and not committed stays queued for the next start
+     * (a disk queue): the sink must not count it lost. See commit. */
+    bool persistent;
 };
 
 /* Creates an empty memory queue holding at most `capacity` messages and
@@ -92,7 +112,12 @@ static inline size_t sl_queue_pop(struct sl_queue *q, struct sl_msg **out, size_
 }
 
 /* Thread: consumer. The n messages of the last pop are done with: written,
- * or counted as failed. */
+ * or counted as failed. For a persistent queue that is the
+ * acknowledgement: they leave the disk. Partial commit: at shutdown a
+ * persistent queue's consumer may commit k < n of its last pop (what the
+ * plugin says it wrote, progress()) and then close and free the queue
+ * without another pop: the other n - k stay unacknowledged and are
+ * delivered first at the next open. Otherwise n is the whole pop. */
 static inline void sl_queue_commit(struct sl_queue *q, size_t n)
 {
     q->ops->commit(q, n);
@@ -117,6 +142,17 @@ static inline void sl_queue_wake(struct sl_queue *q)
 static inline size_t sl_queue_depth(struct sl_queue *q)
 {
     return q->ops->depth(q);
+}
+
+/* Thread: any. A snapshot of the queue's counters; depth only for a
+ * queue without a stats op. */
+static inline void sl_queue_stats(struct sl_queue *q, struct sl_queue_stats *out)
+{
+    *out = (struct sl_queue_stats){0};
+    if (q->ops->stats != NULL)
+        q->ops->stats(q, out);
+    else
+        out->depth = q->ops->depth(q);
 }
 
 #endif /* SL_QUEUE_H */

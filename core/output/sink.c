@@ -59,6 +59,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "output/overload.h"
+#include "output/diskq.h"
 #include "output/plugin.h"
 #include "common/clock.h"
 
@@ -120,6 +121,7 @@ struct sl_sink {
     void *state;
     struct sl_sink_instance *next; /* under req_mu: handed over, not yet switched to */
     bool retrying; /* worker only: between two tries of a batch */
+    size_t gave_up; /* worker only: the last batch's unwritten rest at the deadline */
     size_t swap_done; /* worker only: the messages of the batch in hand that the
                        * instance swapped out mid-batch had written */
     struct sl_queue *queue; /* owned */
@@ -248,10 +250,16 @@ static void give_up(struct sl_sink *s, int rc, size_t n)
     }
     if (done > n)
         done = n; /* a plugin bug: do not count more than the batch */
-    sl_log(SL_LOG_ERR, 0, "output \"%s\": still failing at shutdown, %zu of %zu messages lost",
-           name_of(s), n - done, n);
+    if (s->queue->persistent) /* queue.h: the rest stays unacknowledged, on disk */
+        sl_log(SL_LOG_WARNING, 0, "output \"%s\": still failing at shutdown; %zu of %zu "
+               "messages stay in its disk queue for the next start", name_of(s), n - done, n);
+    else
+        sl_log(SL_LOG_ERR, 0, "output \"%s\": still failing at shutdown, %zu of %zu messages "
+               "lost", name_of(s), n - done, n);
     atomic_fetch_add_explicit(&s->stats.written, done, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->stats.abandoned, n - done, memory_order_relaxed);
+    if (!s->queue->persistent)
+        atomic_fetch_add_explicit(&s->stats.abandoned, n - done, memory_order_relaxed);
+    s->gave_up = n - done;
     s->failing.tries = 0;
     s->failing.logged = false;
     atomic_store_explicit(&s->stats.retrying, false, memory_order_relaxed);
@@ -451,11 +459,18 @@ static void *worker_main(void *arg)
         size_t n = sl_queue_pop(s->queue, batch, BATCH, pop_timeout(s, sl_now_ms()));
         handle_requests(s);
         if (n > 0) {
+            s->gave_up = 0;
             write_batch(s, batch, n);
             counters_collect(s);
-            sl_queue_commit(s->queue, n); /* written or given up: never offered again */
+            /* Written or given up: never offered again. A persistent queue
+             * keeps what was given up at the deadline (queue.h: partial
+             * commit), and the worker ends without popping more. */
+            bool keep = s->queue->persistent && s->gave_up > 0;
+            sl_queue_commit(s->queue, keep ? n - s->gave_up : n);
             for (size_t i = 0; i < n; i++)
                 sl_msg_unref(batch[i]);
+            if (keep)
+                break;
             handle_requests(s); /* a flush waiting for this batch */
         }
         int64_t now = sl_now_ms();
@@ -470,6 +485,10 @@ static void *worker_main(void *arg)
         /* stopping is set before the queue is closed, so an empty pop after
          * it means the queue is closed and drained. */
         if (n == 0 && atomic_load(&s->stopping) && sl_queue_depth(s->queue) == 0)
+            break;
+        /* Past the deadline a persistent queue's rest waits on disk for
+         * the next start, rather than being popped and given up. */
+        if (s->queue->persistent && atomic_load(&s->stopping) && now >= s->stop_deadline_ms)
             break;
     }
     sl_overload_report(&s->ov, sl_now_ms()); /* the drops since the last line */
@@ -613,6 +632,30 @@ static void swap_instance(struct sl_sink *s)
            s->retrying ? " (the batch the old settings could not write included)" : "");
 }
 
+/* A disk queue, or its absence, and its disk settings stay as the queue
+ * was opened until a restart, as its size does (the policy between block
+ * and drop, and a disk queue's overflow, change at once). */
+static void keep_disk_settings(struct sl_sink *s, struct sl_queue_conf *c)
+{
+    const struct sl_queue_conf *o = &s->conf->queue;
+    bool was = o->policy == SL_POLICY_DISK, is = c->policy == SL_POLICY_DISK;
+    if (was != is) {
+        sl_log(SL_LOG_WARNING, 0, "output \"%s\": a change %s policy \"disk\" takes effect "
+               "when sluiced restarts; the output keeps its %s queue", name_of(s),
+               was ? "from" : "to", was ? "disk" : "memory");
+        c->policy = o->policy;
+        c->overflow = o->overflow;
+    }
+    if (was && (c->disk_max_size != o->disk_max_size || c->disk_segment_size != o->disk_segment_size
+                || c->disk_sync != o->disk_sync || c->disk_sync_ms != o->disk_sync_ms))
+        sl_log(SL_LOG_WARNING, 0, "output \"%s\": queue.disk settings take effect when "
+               "sluiced restarts; its disk queue keeps those it was opened with", name_of(s));
+    c->disk_max_size = o->disk_max_size;
+    c->disk_segment_size = o->disk_segment_size;
+    c->disk_sync = o->disk_sync;
+    c->disk_sync_ms = o->disk_sync_ms;
+}
+
 /* The queue keeps its size (sink.h): what the main thread shows as in
  * force says so too. */
 static void keep_queue_bounds(struct sl_sink *s, struct sl_output_conf *c)
@@ -624,27 +667,7 @@ static void keep_queue_bounds(struct sl_sink *s, struct sl_output_conf *c)
                name_of(s), now->capacity, now->max_bytes);
     want->capacity = now->capacity;
     want->max_bytes = now->max_bytes;
-    /* The queue itself stays, so a memory queue stays one, and a disk
-     * queue keeps its files and settings; what the producers do when it
-     * is full (overflow, block_timeout, drop_severity) changes at once. */
-    bool disk = now->policy == SL_POLICY_DISK;
-    if ((want->policy == SL_POLICY_DISK) != disk
-        || (disk && (want->disk_max_size != now->disk_max_size
-                     || want->disk_segment_size != now->disk_segment_size
-                     || want->disk_sync != now->disk_sync
-                     || want->disk_sync_ms != now->disk_sync_ms)))
-        sl_log(SL_LOG_WARNING, 0, "output \"%s\": a change between a memory and a disk queue, "
-               "or of queue.disk, takes effect when sluiced restarts", name_of(s));
-    if ((want->policy == SL_POLICY_DISK) != disk) {
-        want->policy = now->policy;
-        want->overflow = now->overflow;
-    }
-    if (disk) {
-        want->disk_max_size = now->disk_max_size;
-        want->disk_segment_size = now->disk_segment_size;
-        want->disk_sync = now->disk_sync;
-        want->disk_sync_ms = now->disk_sync_ms;
-    }
+    keep_disk_settings(s, want);
 }
 
 void sl_sink_change(struct sl_sink *s, struct sl_sink_instance *next)
@@ -678,10 +701,35 @@ static void sink_free(struct sl_sink *s)
     free(s);
 }
 
+/* The disk queue of output conf, in state_dir/<name> (the name was
+ * checked at load to be one safe path component: lua_queue.c). */
+static int open_disk_queue(struct sl_queue **out, const struct sl_output_conf *conf,
+                           const char *state_dir, char *err, size_t errlen)
+{
+    char dir[4096];
+    if (state_dir == NULL
+        || (size_t)snprintf(dir, sizeof dir, "%s/%s", state_dir, conf->name) >= sizeof dir) {
+        snprintf(err, errlen, "output \"%s\": queue policy \"disk\" needs settings.state_dir%s",
+                 conf->name, state_dir == NULL ? "" : " shorter than 4 KiB");
+        return -EINVAL;
+    }
+    const struct sl_queue_conf *q = &conf->queue;
+    struct sl_diskq_conf dc = {.dir = dir, .mem_capacity = q->capacity, .mem_bytes = q->max_bytes,
+                               .max_size = q->disk_max_size, .segment_size = q->disk_segment_size,
+                               .sync = q->disk_sync, .sync_ms = q->disk_sync_ms,
+                               .name = conf->name};
+    char derr[512];
+    int rc = sl_diskq_open(out, &dc, derr, sizeof derr);
+    if (rc < 0)
+        snprintf(err, errlen, "output \"%s\": %s", conf->name, derr);
+    return rc;
+}
+
 /* Starts a sink around instance i (taken in every case) with queue (taken;
- * NULL: a memory queue as i's conf says). */
+ * NULL: a memory queue as i's conf says, or its disk queue in
+ * state_dir/<name> for policy disk). */
 static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct sl_queue *queue,
-                      char *err, size_t errlen)
+                      const char *state_dir, char *err, size_t errlen)
 {
     const char *name = i->conf->name;
     struct sl_sink *s = sl_calloc(1, sizeof *s);
@@ -713,6 +761,13 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
         return rc;
     }
     s->ov_ready = true;
+    if (s->queue == NULL && s->conf->queue.policy == SL_POLICY_DISK) {
+        rc = open_disk_queue(&s->queue, s->conf, state_dir, err, errlen);
+        if (rc < 0) {
+            sink_free(s);
+            return rc;
+        }
+    }
     if (s->queue == NULL)
         rc = sl_queue_new(&s->queue, s->conf->queue.capacity, s->conf->queue.max_bytes);
     if (rc < 0) {
@@ -721,6 +776,10 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
         sink_free(s);
         return rc;
     }
+    /* What a persistent queue replays counts as enqueued, so written never
+     * passes enqueued and a flush's target (sl_sink_request) includes it. */
+    if (s->queue->persistent)
+        atomic_store(&s->stats.enqueued, sl_queue_depth(s->queue));
     rc = pthread_create(&s->worker, NULL, worker_main, s);
     if (rc != 0) {
         snprintf(err, errlen, "output \"%s\": pthread_create() failed (%d: %s)", s->name, rc,
@@ -734,11 +793,12 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
 }
 
 int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
-                 const struct sl_strlist *search, char *err, size_t errlen)
+                 const struct sl_strlist *search, const char *state_dir, char *err,
+                 size_t errlen)
 {
     struct sl_sink_instance *i;
     int rc = sl_sink_instance_open(&i, conf, search, err, errlen);
-    return rc < 0 ? rc : sink_start(out, i, NULL, err, errlen);
+    return rc < 0 ? rc : sink_start(out, i, NULL, state_dir, err, errlen);
 }
 
 int sl_sink_open_with(struct sl_sink **out, const struct sl_output_conf *conf,
@@ -751,7 +811,7 @@ int sl_sink_open_with(struct sl_sink **out, const struct sl_output_conf *conf,
         sl_queue_free(queue);
         return rc;
     }
-    return sink_start(out, i, queue, err, errlen);
+    return sink_start(out, i, queue, NULL, err, errlen);
 }
 
 /* {=== the producers' side */
@@ -820,8 +880,10 @@ void sl_sink_stats(struct sl_sink *s, struct sl_sink_stats *out)
         .write_errors = atomic_load_explicit(&s->stats.write_errors, memory_order_relaxed),
         .retrying = atomic_load_explicit(&s->stats.retrying, memory_order_relaxed),
         .last_error = atomic_load_explicit(&s->stats.last_error, memory_order_relaxed),
-        .queue_depth = sl_queue_depth(s->queue),
     };
+    sl_queue_stats(s->queue, &out->queue);
+    out->queue_depth = out->queue.depth;
+    out->persistent = s->queue->persistent;
 }
 
 void sl_sink_counters(struct sl_sink *s, sl_sink_counter_fn emit, void *ctx)

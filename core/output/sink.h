@@ -33,14 +33,19 @@ struct sl_sink_stats {
     bool retrying;         /* the batch in hand failed and waits for its next try */
     int last_error;        /* the last failing answer of write() (enum sluice_status); 0: none */
     size_t queue_depth;
+    bool persistent;              /* a disk queue: `queue` has its disk counters */
+    struct sl_queue_stats queue;  /* the queue's own (queue.h) */
 };
 
 /* Loads the plugin, opens the instance (on a deep copy of conf, which the
- * sink owns: conf itself is only borrowed during the call) and starts the
- * worker. On failure returns a negative errno with a reason in err, and
- * nothing is left open. */
+ * sink owns: conf itself is only borrowed during the call), opens its
+ * queue (policy disk: the disk queue in state_dir/<conf->name>, replaying
+ * what a previous run left; state_dir borrowed, NULL when not set) and
+ * starts the worker. On failure returns a negative errno with a reason in
+ * err, and nothing is left open. */
 int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
-                 const struct sl_strlist *search, char *err, size_t errlen);
+                 const struct sl_strlist *search, const char *state_dir, char *err,
+                 size_t errlen);
 
 /* As sl_sink_open(), with the descriptor api instead of a plugin loaded
  * by conf->type, and queue (taken in every case) instead of a memory queue

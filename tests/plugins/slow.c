@@ -6,6 +6,8 @@
  * RETRY with flush_fails, so tests can watch how the daemon waits for and
  * reports them. write() answers RETRY, writing nothing, with write_fails:
  * a stuck output (a full disk), for shutdown and reload tests.
+ * batch_delay_ms sleeps once per write() instead: an output slower than
+ * its senders by a rate rather than per message (the disk queue's load test).
  *
  *     output "slow" { type = "slow", path = "out.log", format = "raw", delay_ms = 10,
  *                     reopen_ms = 500, reopen_fails = true, flush_fails = false,
@@ -29,6 +31,7 @@ struct slow {
     const char *path;      /* borrowed from the config until close() */
     sluice_format *fmt;    /* owned */
     long long delay_ms;
+    long long batch_delay_ms;
     long long reopen_ms;
     int reopen_fails, flush_fails, write_fails;
     int fd;
@@ -37,7 +40,7 @@ struct slow {
 
 static const char *const slow_keys[] = {"path",      "format",       "delay_ms", "reopen_ms",
                                         "reopen_fails", "flush_fails", "write_fails",
-                                        NULL};
+                                        "batch_delay_ms", NULL};
 
 static void slow_close(void *state)
 {
@@ -66,6 +69,12 @@ static int read_config(struct slow *s, char *err, size_t errlen)
     int rc = s->host->config_int(s->cfg, "delay_ms", &s->delay_ms);
     if (rc == -EINVAL || s->delay_ms < 0 || s->delay_ms > 60000) {
         snprintf(err, errlen, "key \"delay_ms\" must be an integer from 0 to 60000");
+        return -EINVAL;
+    }
+    s->batch_delay_ms = 0;
+    rc = s->host->config_int(s->cfg, "batch_delay_ms", &s->batch_delay_ms);
+    if (rc == -EINVAL || s->batch_delay_ms < 0 || s->batch_delay_ms > 60000) {
+        snprintf(err, errlen, "key \"batch_delay_ms\" must be an integer from 0 to 60000");
         return -EINVAL;
     }
     s->reopen_ms = 0;
@@ -140,6 +149,8 @@ static int slow_write(void *state, const sluice_msg *const *msgs, size_t n)
         if (s->delay_ms > 0)
             sleep_ms(s->delay_ms);
     }
+    if (s->batch_delay_ms > 0)
+        sleep_ms(s->batch_delay_ms);
     return SLUICE_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
+#include "output/diskq.h"
 #include "output/overload.h"
 
 struct fixture {
@@ -270,6 +272,48 @@ static void disk_overflow_is_the_refusal(void **state)
     teardown_f(&f);
 }
 
+/* A disk queue's fill is its bytes against disk.max_size: its memory part
+ * is a cache that never refuses, so its depth says nothing of room. */
+static void drop_severity_of_a_disk_queue_looks_at_its_bytes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sluice-overload-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char qdir[64];
+    snprintf(qdir, sizeof qdir, "%s/q", dir);
+    struct sl_diskq_conf dc = {.dir = qdir, .mem_capacity = 4, .max_size = 1 << 16,
+                               .sync = SL_DISK_SYNC_NONE, .name = "t"};
+    struct fixture f;
+    char err[256];
+    assert_int_equal(sl_diskq_open(&f.q, &dc, err, sizeof err), 0);
+    struct sl_queue_conf qc = by_severity(SL_POLICY_DISK, 0.5);
+    qc.capacity = 4; /* far less than what the disk holds */
+    qc.disk_max_size = dc.max_size;
+    assert_int_equal(sl_overload_init(&f.ov, "t", &qc), 0);
+    atomic_init(&f.enqueued, 0);
+    f.efd = -1;
+    size_t kept = 0;
+    struct sl_queue_stats st;
+    do { /* info messages enter until half the disk is used */
+        struct sl_msg *m = mk(6);
+        assert_int_equal(sl_overload_offer(&f.ov, f.q, &m, 1, -1, &f.enqueued), 1);
+        sl_queue_stats(f.q, &st);
+        kept++;
+    } while (st.disk_bytes <= dc.max_size / 2 && kept < 100000);
+    assert_true(kept > 8); /* past the memory part's capacity: depth did not decide */
+    assert_int_equal(count(&f, SL_DROP_SEVERITY), 0);
+    struct sl_msg *b[2] = {mk(6), mk(3)};
+    assert_int_equal(sl_overload_offer(&f.ov, f.q, b, 2, -1, &f.enqueued), 2);
+    assert_int_equal(count(&f, SL_DROP_SEVERITY), 1);
+    assert_int_equal(atomic_load(&f.enqueued), kept + 1);
+    assert_int_equal(drain(&f), kept + 1);
+    sl_overload_destroy(&f.ov);
+    sl_queue_free(f.q);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +324,7 @@ int main(void)
         cmocka_unit_test(drop_severity_spares_the_severe),
         cmocka_unit_test(block_with_severity_hands_back_a_suffix),
         cmocka_unit_test(disk_overflow_is_the_refusal),
+        cmocka_unit_test(drop_severity_of_a_disk_queue_looks_at_its_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "common/alloc.h"
+#include "output/diskq.h"
 #include "output/fanout.h"
 #include "output/sink.h"
 
@@ -819,6 +820,42 @@ static void unref_all(struct sl_msg **m, size_t n)
         sl_msg_unref(m[i]);
 }
 
+/* A persistent queue (the disk queue): a batch still refused at the
+ * shutdown deadline is not abandoned; what progress() says was written is
+ * acknowledged and the rest stays on disk, replayed at the next open. */
+static void test_persistent_queue_keeps_the_rest_at_shutdown(void **state)
+{
+    fake_reset();
+    atomic_store(&F.write_answer, SLUICE_RETRY);
+    atomic_store(&F.progress, 3);
+    char top[] = "/tmp/test_sink_dq.XXXXXX", dir[64];
+    assert_non_null(mkdtemp(top));
+    snprintf(dir, sizeof dir, "%s/out", top);
+    struct sl_diskq_conf dc = {.dir = dir, .mem_capacity = 10, .max_size = 1 << 20,
+                               .sync = SL_DISK_SYNC_NONE, .name = "fake"};
+    struct sl_queue *q;
+    char err[256] = "";
+    assert_int_equal(sl_diskq_open(&q, &dc, err, sizeof err), 0);
+    struct sl_output_conf c = conf("fake", 10, SL_POLICY_DISK);
+    struct sl_sink *s;
+    assert_int_equal(sl_sink_open_with(&s, &c, &fake_api, q, err, sizeof err), 0);
+    push_n(s, 50);
+    push_n(s, 50);
+    wait_count(&F.writes, 2, 2000);
+    struct sl_sink_totals totals = {0};
+    sl_sink_close(s, 100, &totals);
+    assert_int_equal(totals.abandoned, 0);
+    assert_int_equal(totals.written, 3);
+    assert_int_equal(sl_diskq_open(&q, &dc, err, sizeof err), 0);
+    struct sl_queue_stats st;
+    sl_queue_stats(q, &st);
+    assert_int_equal(st.replayed, 97); /* 100 - the 3 progress() said were written */
+    sl_queue_free(q);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_commit_after_write(void **state)
 {
     fake_reset();
@@ -1022,6 +1059,7 @@ int main(void)
         cmocka_unit_test(test_fanout_names_each_failure),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_commit_after_write),
+        cmocka_unit_test(test_persistent_queue_keeps_the_rest_at_shutdown),
         cmocka_unit_test(test_retry_offers_the_same_batch_then_commits),
         cmocka_unit_test(test_given_up_batch_is_committed),
         cmocka_unit_test(test_offer_block_hands_back_the_rest),
