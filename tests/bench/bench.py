@@ -1139,6 +1139,10 @@ def one_run(env, sc, daemon, count):
         if w.t10 is not None and w.t90 is not None and w.t90 > w.t10 and not sc.rate:
             res.steady = 0.8 * count / (w.t90 - w.t10)
         res.cpu_per_m = (cpu1 - cpu0) / max(1, res.sent) * 1e6
+        if qwatch and daemon == "rsyslog" and not qwatch.seen_files and not res.queue_bytes:
+            # Its queue kept up from memory: a figure of its DA queue all the
+            # same (that is how it works), but the reader must know.
+            notes.append("its disk-assisted queue never spilled: nothing was written to disk")
         if qwatch and daemon in DISK_WRITES_ALL and not qwatch.seen_files:
             # A sluiced without the disk queue may take policy "disk" and
             # run from memory: that would be tcp-raw-k1-lf again, under
