@@ -835,15 +835,39 @@ def start_daemon(daemon, sc, ctx, env):
     return p, conf_text
 
 
-def sluiced_kernel_drops(env, ctx):
-    """The kernel_drops of sluiced's inputs, from `sluicectl stats`."""
+def sluiced_stats(env, ctx):
+    """`sluicectl stats` as a dict, or None."""
     try:
         r = subprocess.run([os.path.join(env.builddir, "core/sluicectl"), "-s", ctx.control, "stats"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=5)
-        stats = json.loads(r.stdout)
+        return json.loads(r.stdout)
     except (OSError, subprocess.TimeoutExpired, ValueError):
         return None
+
+
+def sluiced_kernel_drops(stats):
+    """The kernel_drops of sluiced's inputs, from its stats."""
+    if stats is None:
+        return None
     return sum(i.get("kernel_drops", 0) for i in stats.get("inputs", {}).values())
+
+
+def sluiced_disk_problem(stats):
+    """Why sluiced's stats show that its outputs did not run from a fresh
+    disk queue, or "" when they did: every output must report policy
+    "disk" with a "disk" object, and have replayed nothing (the state
+    directory is new, so a replayed record would be a bug here)."""
+    if stats is None:
+        return "no stats from sluicectl"
+    outs = stats.get("outputs", {})
+    if not outs:
+        return "no outputs in its stats"
+    for name, o in outs.items():
+        if o.get("policy") != "disk" or "disk" not in o:
+            return f'output "{name}" has policy {o.get("policy")!r} and no disk counters'
+        if o["disk"].get("replayed"):
+            return f'output "{name}" replayed {o["disk"]["replayed"]:,} records from an earlier run'
+    return ""
 
 
 # }===
@@ -1149,9 +1173,19 @@ def one_run(env, sc, daemon, count):
             # another name. Such a run is a failure, not a figure.
             res.error = (f"no file ever appeared under {ctx.statedir}: its disk queue was "
                          "not in use (a build without it?); not counted")
-            drops = sluiced_kernel_drops(env, ctx)
+        if daemon == "sluiced":
+            stats = sluiced_stats(env, ctx)
+            drops = sluiced_kernel_drops(stats)
             if drops:
                 notes.append(f"kernel_drops {drops:,}")
+            problem = sluiced_disk_problem(stats) if sc.disk else ""
+            if problem and not res.error:
+                res.error = f"not a disk-queue run: {problem}; not counted"
+            elif sc.disk and not problem:
+                read_back = sum(o["disk"].get("read_from_disk", 0) for o in stats["outputs"].values())
+                if read_back:
+                    # The worker fell behind the queue's memory part.
+                    notes.append(f"read_from_disk {read_back:,}")
         status = stop(p)
         p = None
         if status is None:
