@@ -6,8 +6,10 @@
         [--quick] [--out FILE]
 
 (`make bench` runs it with --builddir set; pass more with BENCH_ARGS=...)
---only takes scenario names or the name of a comparison (COMPARISONS), e.g.
-`--only lua` for the Lua where vs declarative pair (sluiced only).
+--only takes scenario names, the name of a comparison (COMPARISONS), e.g.
+`--only lua` for the Lua where vs declarative pair (sluiced only), or of a
+group (GROUPS): `--only disk` for the disk queues beside tcp-raw-k1-lf
+(`make bench-disk`).
 
 For every scenario in SCENARIOS, and for every run, each daemon in turn is
 started in the foreground with a config of its own (written here, per
