@@ -1458,8 +1458,8 @@ def evaluate_targets(all_sums):
     peer_rate, peer = faster_peer(scn)
     target(False if failed(scn) else None if sl is None or not peer_rate else sl >= 2 * peer_rate,
            f"{scn}: >= 2x the faster peer (rsyslog DA queue, syslog-ng reliable disk-buffer)",
-           f"sluiced {fmt_int(sl) if not failed(scn) else 'failed'} vs {peer} {fmt_int(peer_rate)} "
-           f"({ratio(sl, peer_rate)})")
+           f"sluiced {fmt_int(sl) if not failed(scn) else 'failed'} vs "
+           + (f"{peer} {fmt_int(peer_rate)} ({ratio(sl, peer_rate)})" if peer else "no peer measured"))
     for cmp in COMPARISONS:
         sub, base = get(cmp.subject, "sluiced", "rate"), get(cmp.base, "sluiced", "rate")
         cpu_sub, cpu_base = get(cmp.subject, "sluiced", "cpu"), get(cmp.base, "sluiced", "cpu")
