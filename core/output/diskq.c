@@ -100,20 +100,6 @@ static bool has_room(const struct diskq *q)
     return q->disk_bytes <= q->max_size / 2 && !q->write_failing;
 }
 
-static void signal_fd(int efd)
-{
-    uint64_t one = 1;
-    while (write(efd, &one, sizeof one) < 0 && errno == EINTR)
-        ;
-}
-
-static void fire_notifications(struct diskq *q)
-{
-    for (size_t i = 0; i < q->n_notify; i++)
-        signal_fd(q->notify[i]);
-    q->n_notify = 0;
-}
-
 static void wake_consumer(struct diskq *q, bool *wake)
 {
     *wake = q->waiting;
@@ -606,8 +592,8 @@ static size_t diskq_pop(struct sl_queue *base, struct sl_msg **out, size_t max, 
     q->kicked = false;
     int64_t now = sl_now_ms();
     int sfd = q->sync_pending && now - q->last_sync_ms >= q->sync_ms ? flush_due(q, now) : -1;
-    if (q->write_failing && q->n_notify > 0)
-        fire_notifications(q); /* the producers retry about every pop timeout */
+    if (q->write_failing)
+        sl_room_fire(&q->notify); /* the producers retry about every pop timeout */
     uint64_t seq = q->read_seq, ring_lo = q->next_seq - q->ccount;
     q->rd_tail_id = q->tail->id;
     q->rd_woff = q->woff;
@@ -720,8 +706,8 @@ static void diskq_commit(struct sl_queue *base, size_t n)
     q->rpos = normalize(q->rpos);
     struct seg *gone = detach_acked(q);
     uint64_t ack_seq = q->ack_seq;
-    if (q->n_notify > 0 && has_room(q))
-        fire_notifications(q);
+    if (q->notify.n > 0 && has_room(q))
+        sl_room_fire(&q->notify);
     pthread_mutex_unlock(&q->lock);
     q->popped_n = 0;
     sl_diskq_write_state(q, ack_seq);
@@ -730,30 +716,12 @@ static void diskq_commit(struct sl_queue *base, size_t n)
 /* }=== */
 
 /* {=== the rest of the interface */
-static int add_fd(struct diskq *q, int efd)
-{
-    for (size_t i = 0; i < q->n_notify; i++) {
-        if (q->notify[i] == efd)
-            return 0;
-    }
-    if (q->n_notify == q->notify_cap) {
-        size_t cap = q->notify_cap ? q->notify_cap * 2 : 16;
-        int *p = sl_realloc(q->notify, cap * sizeof *p);
-        if (p == NULL)
-            return -ENOMEM;
-        q->notify = p;
-        q->notify_cap = cap;
-    }
-    q->notify[q->n_notify++] = efd;
-    return 0;
-}
-
 static void diskq_notify_room(struct sl_queue *base, int efd)
 {
     struct diskq *q = (struct diskq *)base;
     pthread_mutex_lock(&q->lock);
-    if (has_room(q) || add_fd(q, efd) != 0)
-        signal_fd(efd);
+    if (has_room(q) || sl_room_add(&q->notify, efd) != 0)
+        sl_room_signal(efd);
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -761,12 +729,7 @@ static void diskq_cancel_notify(struct sl_queue *base, int efd)
 {
     struct diskq *q = (struct diskq *)base;
     pthread_mutex_lock(&q->lock);
-    for (size_t i = 0; i < q->n_notify; i++) {
-        if (q->notify[i] == efd) {
-            q->notify[i] = q->notify[--q->n_notify];
-            break;
-        }
-    }
+    sl_room_remove(&q->notify, efd);
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -848,7 +811,7 @@ static void diskq_free(struct sl_queue *base)
     free(q->ebuf);
     free(q->rbuf);
     free(q->popped);
-    free(q->notify);
+    sl_room_free(&q->notify);
     free(q->name);
     free(q);
 }

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "output/diskq.h"
+#include "output/room.h"
 
 #define FLUSH_RECORDS 512 /* records per write() at most */
 #define RBUF_SIZE (256u << 10)
@@ -58,8 +59,7 @@ struct diskq {
     size_t ebuf_cap;
     int64_t last_sync_ms;
     bool sync_pending, write_failing, closed, waiting, kicked;
-    int *notify;
-    size_t n_notify, notify_cap;
+    struct sl_room_fds notify; /* producers waiting for room */
     struct sl_queue_stats st;
     struct sl_ratelimit errlog;
 

@@ -84,7 +84,7 @@ void sl_overload_destroy(struct sl_overload *o)
     if (o->room_efd >= 0)
         close(o->room_efd);
     pthread_mutex_destroy(&o->mu);
-    free(o->waiting);
+    sl_room_free(&o->waiting);
 }
 
 void sl_overload_drop(struct sl_overload *o, enum sl_drop_reason reason,
@@ -97,46 +97,19 @@ void sl_overload_drop(struct sl_overload *o, enum sl_drop_reason reason,
         sl_msg_unref(msgs[i]);
 }
 
-/* {=== producers parked on the output (o->mu) */
-static void write_one(int efd)
-{
-    uint64_t one = 1;
-    /* EAGAIN: the counter is non-zero already, the reader will wake. */
-    while (write(efd, &one, sizeof one) < 0 && errno == EINTR)
-        ;
-}
-
-/* Under o->mu, as the queue does for its own list: once cancel returns,
- * the fd is not written again, so its owner may close it. */
+/* {=== producers parked on the output (o->mu, as room.h asks) */
 static void remember_waiting(struct sl_overload *o, int fd)
 {
     pthread_mutex_lock(&o->mu);
-    for (size_t i = 0; i < o->nwaiting; i++) {
-        if (o->waiting[i] == fd) {
-            pthread_mutex_unlock(&o->mu);
-            return;
-        }
-    }
-    if (o->nwaiting == o->capwaiting) {
-        size_t cap = o->capwaiting ? o->capwaiting * 2 : 8;
-        int *v = sl_realloc(o->waiting, cap * sizeof *v);
-        if (v == NULL) { /* not told at a stall: it still wakes when there is room */
-            pthread_mutex_unlock(&o->mu);
-            return;
-        }
-        o->waiting = v;
-        o->capwaiting = cap;
-    }
-    o->waiting[o->nwaiting++] = fd;
+    /* Out of memory: not told at a stall, it still wakes when there is room. */
+    (void)sl_room_add(&o->waiting, fd);
     pthread_mutex_unlock(&o->mu);
 }
 
 static void wake_waiting(struct sl_overload *o)
 {
     pthread_mutex_lock(&o->mu);
-    for (size_t i = 0; i < o->nwaiting; i++)
-        write_one(o->waiting[i]);
-    o->nwaiting = 0;
+    sl_room_fire(&o->waiting);
     pthread_mutex_unlock(&o->mu);
 }
 
@@ -150,12 +123,7 @@ void sl_overload_notify_room(struct sl_overload *o, struct sl_queue *q, int room
 void sl_overload_cancel_notify(struct sl_overload *o, struct sl_queue *q, int room_fd)
 {
     pthread_mutex_lock(&o->mu);
-    for (size_t i = 0; i < o->nwaiting; i++) {
-        if (o->waiting[i] == room_fd) {
-            o->waiting[i] = o->waiting[--o->nwaiting];
-            break;
-        }
-    }
+    sl_room_remove(&o->waiting, room_fd);
     pthread_mutex_unlock(&o->mu);
     sl_queue_cancel_notify(q, room_fd);
 }

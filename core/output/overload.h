@@ -16,6 +16,7 @@
 
 #include "conf/lua_config.h"
 #include "output/queue.h"
+#include "output/room.h"
 
 /* Why a message was dropped at an output. */
 enum sl_drop_reason {
@@ -55,8 +56,7 @@ struct sl_overload {
     /* Producers parked on this output: written at a stall, so they offer
      * again and their messages are dropped rather than waiting for room. */
     pthread_mutex_t mu;
-    int *waiting;
-    size_t nwaiting, capwaiting;
+    struct sl_room_fds waiting;
     /* The worker's summary lines. */
     int64_t next_report_ms;
     uint64_t reported[SL_DROP_REASONS];

@@ -47,6 +47,7 @@
  * spin.
  */
 #include "output/queue.h"
+#include "output/room.h"
 #include "common/clock.h"
 #include "common/alloc.h"
 
@@ -74,9 +75,7 @@ struct memq {
     bool waiting; /* the consumer is asleep on `nonempty` */
     bool kicked;  /* sl_queue_wake(): the next pop returns at once */
 
-    int *notify;  /* eventfds waiting for room, each at most once */
-    size_t n_notify;
-    size_t notify_cap;
+    struct sl_room_fds notify; /* eventfds waiting for room, each at most once */
 };
 
 /* {=== room notifications (q->lock held) */
@@ -87,48 +86,6 @@ static bool has_room(const struct memq *q)
     return q->max_bytes == 0 || q->bytes <= q->max_bytes / 2;
 }
 
-static void signal_fd(int efd)
-{
-    uint64_t one = 1;
-    /* EAGAIN means the counter is already non-zero: the reader will wake. */
-    while (write(efd, &one, sizeof one) < 0 && errno == EINTR)
-        ;
-}
-
-static void fire_notifications(struct memq *q)
-{
-    for (size_t i = 0; i < q->n_notify; i++)
-        signal_fd(q->notify[i]);
-    q->n_notify = 0;
-}
-
-static bool find_fd(const struct memq *q, int efd, size_t *at)
-{
-    for (size_t i = 0; i < q->n_notify; i++) {
-        if (q->notify[i] == efd) {
-            *at = i;
-            return true;
-        }
-    }
-    return false;
-}
-
-static int add_fd(struct memq *q, int efd)
-{
-    size_t at;
-    if (find_fd(q, efd, &at))
-        return 0;
-    if (q->n_notify == q->notify_cap) {
-        size_t cap = q->notify_cap ? q->notify_cap * 2 : 16;
-        int *n = sl_realloc(q->notify, cap * sizeof *n);
-        if (n == NULL)
-            return -ENOMEM;
-        q->notify = n;
-        q->notify_cap = cap;
-    }
-    q->notify[q->n_notify++] = efd;
-    return 0;
-}
 /* }=== */
 
 static const struct sl_queue_ops memq_ops;
@@ -180,7 +137,7 @@ static void memq_free(struct sl_queue *base)
         sl_msg_unref(q->ring[(q->head + i) % q->capacity]);
     pthread_cond_destroy(&q->nonempty);
     pthread_mutex_destroy(&q->lock);
-    free(q->notify);
+    sl_room_free(&q->notify);
     free(q->ring);
     free(q);
 }
@@ -225,8 +182,8 @@ static void memq_notify_room(struct sl_queue *base, int efd)
     pthread_mutex_lock(&q->lock);
     /* Out of memory to remember the request: wake the caller now rather
      * than never; it will retry its push and ask again. */
-    if (has_room(q) || add_fd(q, efd) != 0)
-        signal_fd(efd);
+    if (has_room(q) || sl_room_add(&q->notify, efd) != 0)
+        sl_room_signal(efd);
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -234,9 +191,7 @@ static void memq_cancel_notify(struct sl_queue *base, int efd)
 {
     struct memq *q = (struct memq *)base;
     pthread_mutex_lock(&q->lock);
-    size_t at;
-    if (find_fd(q, efd, &at))
-        q->notify[at] = q->notify[--q->n_notify];
+    sl_room_remove(&q->notify, efd);
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -277,8 +232,8 @@ static size_t memq_pop(struct sl_queue *base, struct sl_msg **out, size_t max, i
             q->head = 0;
     }
     q->count -= n;
-    if (n > 0 && q->n_notify > 0 && has_room(q))
-        fire_notifications(q);
+    if (n > 0 && q->notify.n > 0 && has_room(q))
+        sl_room_fire(&q->notify);
     pthread_mutex_unlock(&q->lock);
     return n;
 }
