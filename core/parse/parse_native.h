@@ -1,0 +1,37 @@
+/*
+ * parse_native.h: the systemd journal's native protocol, one entry per
+ * datagram (or memfd): fields "KEY=VALUE\n", or binary "KEY\n" + a 64-bit
+ * little-endian length + that many bytes + "\n". A pure parser: bytes in
+ * the builder's message, fields out, no I/O. Thread: the builder's.
+ */
+#ifndef SL_PARSE_NATIVE_H
+#define SL_PARSE_NATIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/msg.h"
+
+/* What an entry had that was not kept, for the kind's counters. */
+struct sl_native_counts {
+    uint32_t forged;  /* keys starting with '_': only the daemon sets those */
+    uint32_t dropped; /* fields past SL_MSG_MAX_FIELDS (or refused by the builder) */
+};
+
+/* True when key[0..len) is a journal field name: [A-Z0-9_], 1..64 bytes,
+ * not starting with a digit (journald's journal_field_valid()). Thread: any. */
+bool sl_native_key_ok(const char *key, size_t len);
+
+/* Parses b->m->raw as one journal entry into b's fields, under msg.h's
+ * parser-hook contract, and maps MESSAGE, PRIORITY, SYSLOG_FACILITY,
+ * SYSLOG_IDENTIFIER, SYSLOG_PID and SYSLOG_TIMESTAMP to the header fields
+ * (every field, mapped or not, is also an extra field). Keys starting with
+ * '_' are skipped and counted (forged); fields past SL_MSG_MAX_FIELDS are
+ * skipped and counted (dropped): the first ones are kept. c may be NULL.
+ * 0, or -EBADMSG for a malformed entry (bad key, truncated length, length
+ * past the end, missing '\n', no field at all): the caller then aborts the
+ * build, so the entry is dropped whole. */
+int sl_parse_native(struct sl_msg_builder *b, struct sl_native_counts *c);
+
+#endif /* SL_PARSE_NATIVE_H */
