@@ -3,7 +3,9 @@
  *
  * Escaping works in runs as the text formats do: bytes that need nothing
  * are copied with memcpy, the rest one by one (\uXXXX for control bytes,
- * U+FFFD for each byte that is not valid UTF-8). STRUCTURED-DATA becomes an
+ * \\xNN for each byte that is not valid UTF-8, as syslog-ng's format-json
+ * writes it: an escaped backslash, so the line stays valid JSON and the
+ * byte's value survives instead of collapsing into U+FFFD). STRUCTURED-DATA becomes an
  * object of objects; repeated names are found with the seen sets below in
  * linear time, whatever a hostile sender packs into 64 KiB.
  */
@@ -140,8 +142,10 @@ static char *put_json_body(char *w, const char *s, size_t n)
                 w = put(w, (const char *)p, len);
                 p += len;
             } else {
-                w = PUT_LIT(w, "\xef\xbf\xbd"); /* U+FFFD for each bad byte */
-                p++;
+                /* "\\xNN": 5 bytes, within the 6n bound */
+                w = PUT_LIT(w, "\\\\x");
+                *w++ = hex[*p >> 4];
+                *w++ = hex[*p++ & 15];
             }
         }
     }
