@@ -216,7 +216,26 @@ static char *put_json_sd(struct sl_json *j, const struct sl_msg *m, char *w)
     return w;
 }
 
-char *sl_json_render(struct sl_json *j, struct sl_stamp_cache *ts, const struct sl_msg *m,
+/* The RFC 5424 NILVALUE timestamp is null: the sender gave no time, and
+ * writing the received time there would claim one. Other formats without
+ * a time of their own keep the received time, as before. */
+static char *put_json_time(struct sl_stamps *st, const struct sl_msg *m, char *w)
+{
+    w = PUT_LIT(w, ",\"timestamp\":");
+    if (m->format == SL_FMT_RFC5424 && m->timestamp.p == NULL) {
+        w = PUT_LIT(w, "null");
+    } else {
+        *w++ = '"';
+        w = sl_stamp_rfc3339(&st->ts, msg_time(m), w);
+        *w++ = '"';
+    }
+    w = PUT_LIT(w, ",\"received\":\"");
+    w = sl_stamp_rfc3339(&st->rcv, &m->received, w);
+    *w++ = '"';
+    return w;
+}
+
+char *sl_json_render(struct sl_json *j, struct sl_stamps *st, const struct sl_msg *m,
                      char *w)
 {
     w = PUT_LIT(w, "{\"pri\":");
@@ -227,9 +246,8 @@ char *sl_json_render(struct sl_json *j, struct sl_stamp_cache *ts, const struct 
     w = put_name(w, sl_severity_name(m->severity));
     w = PUT_LIT(w, "\",\"version\":");
     w = put_uint(w, m->version);
-    w = PUT_LIT(w, ",\"timestamp\":\"");
-    w = sl_stamp_rfc3339(ts, msg_time(m), w);
-    w = PUT_LIT(w, "\",\"hostname\":");
+    w = put_json_time(st, m, w);
+    w = PUT_LIT(w, ",\"hostname\":");
     w = put_json_field(w, m->hostname);
     w = PUT_LIT(w, ",\"app_name\":");
     w = put_json_field(w, m->app_name);
@@ -278,7 +296,7 @@ static size_t fields_bound(const struct sl_msg *m)
 
 size_t sl_json_bound(const struct sl_msg *m)
 {
-    return 6 * text_total(m) + 16 + 512 + fields_bound(m);
+    return 6 * text_total(m) + 16 + 512 + 2 * TIME_MAX_LEN + fields_bound(m); /* two stamps */
 }
 
 int sl_json_prepare(struct sl_json *j, const struct sl_msg *m)

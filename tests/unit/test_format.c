@@ -205,7 +205,7 @@ static void test_rfc5424_example(void **state)
                 "'su root' failed for lonvick on /dev/pts/8");
     char *j = line("json", m);
     assert_string_equal(j, "{\"pri\":34,\"facility\":\"auth\",\"severity\":\"crit\",\"version\":1,"
-                        "\"timestamp\":\"2003-10-11T22:14:15.003Z\",\"hostname\":"
+                        "\"timestamp\":\"2003-10-11T22:14:15.003Z\",\"received\":\"2026-11-22T12:00:00.123456+00:00\",\"hostname\":"
                         "\"mymachine.example.com\",\"app_name\":\"su\",\"procid\":null,"
                         "\"msgid\":\"ID47\",\"sd\":null,\"msg\":\"'su root' failed for lonvick "
                         "on /dev/pts/8\",\"input\":\"test\"}");
@@ -223,7 +223,7 @@ static void test_rfc3164_message(void **state)
     expect_line("rfc5424", m, "<13>1 2026-11-22T10:00:00+00:00 myhost prog 123 - - text");
     char *j = line("json", m);
     assert_string_equal(j, "{\"pri\":13,\"facility\":\"user\",\"severity\":\"notice\",\"version\":0,"
-                        "\"timestamp\":\"2026-11-22T10:00:00+00:00\",\"hostname\":\"myhost\","
+                        "\"timestamp\":\"2026-11-22T10:00:00+00:00\",\"received\":\"2026-11-22T12:00:00.123456+00:00\",\"hostname\":\"myhost\","
                         "\"app_name\":\"prog\",\"procid\":\"123\",\"msgid\":null,\"sd\":null,"
                         "\"msg\":\"text\",\"input\":\"test\"}");
     assert_json(j);
@@ -251,12 +251,13 @@ static void test_nil_fields(void **state)
 {
     struct sl_msg *m = parse("<165>1 - - - - - -");
     assert_int_equal(m->format, SL_FMT_RFC5424);
-    /* No timestamp: the received time, in local time (UTC here). */
+    /* No timestamp: rfc5424 writes the received time, in local time (UTC here). */
     expect_line("rfc5424", m, "<165>1 2026-11-22T12:00:00.123456+00:00 - - - - -");
     char *j = line("json", m);
     assert_string_equal(j, "{\"pri\":165,\"facility\":\"local4\",\"severity\":\"notice\","
-                        "\"version\":1,\"timestamp\":\"2026-11-22T12:00:00.123456+00:00\","
-                        "\"hostname\":null,\"app_name\":null,\"procid\":null,\"msgid\":null,"
+                        /* NILVALUE: null, and the received time beside it */
+                        "\"version\":1,\"timestamp\":null,"
+                        "\"received\":\"2026-11-22T12:00:00.123456+00:00\",\"hostname\":null,\"app_name\":null,\"procid\":null,\"msgid\":null,"
                         "\"sd\":null,\"msg\":null,\"input\":\"test\"}");
     assert_json(j);
     free(j);
