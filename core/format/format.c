@@ -326,7 +326,7 @@ int sl_format_append(struct sl_format *f, const struct sl_msg *m, struct sluice_
     case K_RFC3164: w = render_rfc3164(&f->stamps, m, w); break;
     case K_RFC5424: w = render_rfc5424(&f->stamps, m, w); break;
     case K_RSYSLOG: w = render_rsyslog(&f->stamps, m, w); break;
-    case K_JSON: w = sl_json_render(&f->json, &f->stamps.ts, m, w); break;
+    case K_JSON: w = sl_json_render(&f->json, &f->stamps, m, w); break;
     case K_TEMPLATE: w = sl_template_render(&f->tpl, &f->stamps, m, w); break;
     }
     *w++ = '\n';

@@ -3,7 +3,9 @@
  *
  * Escaping works in runs as the text formats do: bytes that need nothing
  * are copied with memcpy, the rest one by one (\uXXXX for control bytes,
- * U+FFFD for each byte that is not valid UTF-8). STRUCTURED-DATA becomes an
+ * \\xNN for each byte that is not valid UTF-8, as syslog-ng's format-json
+ * writes it: an escaped backslash, so the line stays valid JSON and the
+ * byte's value survives instead of collapsing into U+FFFD). STRUCTURED-DATA becomes an
  * object of objects; repeated names are found with the seen sets below in
  * linear time, whatever a hostile sender packs into 64 KiB.
  */
@@ -140,8 +142,10 @@ static char *put_json_body(char *w, const char *s, size_t n)
                 w = put(w, (const char *)p, len);
                 p += len;
             } else {
-                w = PUT_LIT(w, "\xef\xbf\xbd"); /* U+FFFD for each bad byte */
-                p++;
+                /* "\\xNN": 5 bytes, within the 6n bound */
+                w = PUT_LIT(w, "\\\\x");
+                *w++ = hex[*p >> 4];
+                *w++ = hex[*p++ & 15];
             }
         }
     }
@@ -212,7 +216,26 @@ static char *put_json_sd(struct sl_json *j, const struct sl_msg *m, char *w)
     return w;
 }
 
-char *sl_json_render(struct sl_json *j, struct sl_stamp_cache *ts, const struct sl_msg *m,
+/* The RFC 5424 NILVALUE timestamp is null: the sender gave no time, and
+ * writing the received time there would claim one. Other formats without
+ * a time of their own keep the received time, as before. */
+static char *put_json_time(struct sl_stamps *st, const struct sl_msg *m, char *w)
+{
+    w = PUT_LIT(w, ",\"timestamp\":");
+    if (m->format == SL_FMT_RFC5424 && m->timestamp.p == NULL) {
+        w = PUT_LIT(w, "null");
+    } else {
+        *w++ = '"';
+        w = sl_stamp_rfc3339(&st->ts, msg_time(m), w);
+        *w++ = '"';
+    }
+    w = PUT_LIT(w, ",\"received\":\"");
+    w = sl_stamp_rfc3339(&st->rcv, &m->received, w);
+    *w++ = '"';
+    return w;
+}
+
+char *sl_json_render(struct sl_json *j, struct sl_stamps *st, const struct sl_msg *m,
                      char *w)
 {
     w = PUT_LIT(w, "{\"pri\":");
@@ -223,9 +246,8 @@ char *sl_json_render(struct sl_json *j, struct sl_stamp_cache *ts, const struct 
     w = put_name(w, sl_severity_name(m->severity));
     w = PUT_LIT(w, "\",\"version\":");
     w = put_uint(w, m->version);
-    w = PUT_LIT(w, ",\"timestamp\":\"");
-    w = sl_stamp_rfc3339(ts, msg_time(m), w);
-    w = PUT_LIT(w, "\",\"hostname\":");
+    w = put_json_time(st, m, w);
+    w = PUT_LIT(w, ",\"hostname\":");
     w = put_json_field(w, m->hostname);
     w = PUT_LIT(w, ",\"app_name\":");
     w = put_json_field(w, m->app_name);
@@ -274,7 +296,7 @@ static size_t fields_bound(const struct sl_msg *m)
 
 size_t sl_json_bound(const struct sl_msg *m)
 {
-    return 6 * text_total(m) + 16 + 512 + fields_bound(m);
+    return 6 * text_total(m) + 16 + 512 + 2 * TIME_MAX_LEN + fields_bound(m); /* two stamps */
 }
 
 int sl_json_prepare(struct sl_json *j, const struct sl_msg *m)

@@ -37,9 +37,10 @@ size_t sl_json_bound(const struct sl_msg *m);
 /* Makes room in j for m, before sl_json_render(). 0 or -ENOMEM. */
 int sl_json_prepare(struct sl_json *j, const struct sl_msg *m);
 
-/* Writes m's object at w (no newline), its timestamp through ts. Returns
- * the advanced cursor; the caller reserved sl_json_bound(m) bytes. */
-char *sl_json_render(struct sl_json *j, struct sl_stamp_cache *ts, const struct sl_msg *m,
+/* Writes m's object at w (no newline), its timestamps through st (ts for
+ * the message's, rcv for "received"; st is borrowed). Returns the advanced
+ * cursor; the caller reserved sl_json_bound(m) bytes. */
+char *sl_json_render(struct sl_json *j, struct sl_stamps *st, const struct sl_msg *m,
                      char *w);
 
 #endif /* SL_FORMAT_JSON_H */

@@ -303,8 +303,8 @@ def test_bad_input_is_counted():
               "the oversized message is not delivered cut to max_message",
               *[f"line: {str(o)[:200]}" for o in bg])
         bu = [o for o in lines if o.get("app_name") == "utf"]
-        check(len(bu) == 1 and "\ufffd" in bu[0]["msg"] and "\x01" in bu[0]["msg"],
-              f"invalid UTF-8 / control bytes not kept as U+FFFD / escapes: {bu}")
+        check(len(bu) == 1 and "bad \\xff\\xfe\\xc3 utf8" in bu[0]["msg"] and "\x01" in bu[0]["msg"],
+              f"invalid UTF-8 / control bytes not kept as \\\\xNN / escapes: {bu}")
         st = d.input_stats("tcp")
         check((st["received"], st["parse_errors"], st["truncated"]) == (5, 1, 1),
               f"tcp stats {st}, expected received 5, parse_errors 1, truncated 1")

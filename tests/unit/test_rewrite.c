@@ -621,7 +621,7 @@ static void test_formats_of_a_rewrite(void **state)
     struct sl_msg *r = rewrite(m, &e);
     expect_line("json", r,
                 "{\"pri\":36,\"facility\":\"auth\",\"severity\":\"warning\",\"version\":1,"
-                "\"timestamp\":\"2003-10-11T22:14:15.003Z\",\"hostname\":\"mymachine.example.com\","
+                "\"timestamp\":\"2003-10-11T22:14:15.003Z\",\"received\":\"2026-11-22T12:00:00.123456+00:00\",\"hostname\":\"mymachine.example.com\","
                 "\"app_name\":\"su\",\"procid\":\"77\",\"msgid\":\"ID47\","
                 "\"sd\":{\"origin@48577\":{\"ip\":\"10.0.0.1\"}},\"msg\":\"login password=*** ok\","
                 "\"input\":\"test\",\"fields\":{\"user\":\"root\",\"why\":\"said \\\"no\\\"\"}}");
