@@ -233,8 +233,12 @@ struct sl_parse_ctx; /* parse/parse.h */
 /* A parser hook that fills a builder, under the contract above: an input
  * kind's parser for messages with fields (input.h's
  * sl_input_message_fields() runs it between begin and end). ctx is the
- * input's parse context (local hostname, now), borrowed for the call. */
-typedef int sl_msg_fields_parser(struct sl_msg_builder *b, const struct sl_parse_ctx *ctx);
+ * input's parse context (local hostname, now), borrowed for the call; arg
+ * is the kind's own (its per-entry counts, say), passed through as given.
+ * -EBADMSG means the entry is malformed: it is dropped whole (the build is
+ * aborted), not delivered as far as it got. */
+typedef int sl_msg_fields_parser(struct sl_msg_builder *b, const struct sl_parse_ctx *ctx,
+                                 void *arg);
 /* }=== */
 
 /* Thread: any. A copy of m in memory of its own, sized to fit: every text

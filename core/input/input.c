@@ -74,16 +74,30 @@ struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len
 }
 
 struct sl_msg *sl_input_message_fields(struct sl_input *in, sl_msg_fields_parser *parse,
-                                       const char *raw, size_t len, const char *peer,
-                                       size_t peer_len, unsigned flags)
+                                       void *arg, const char *raw, size_t len, const char *peer,
+                                       size_t peer_len, unsigned flags, int *rc)
 {
+    int dummy;
+    if (rc == NULL)
+        rc = &dummy;
     struct sl_msg_builder b;
-    if (sl_msg_build_begin(&b, &in->pool, raw, len, peer, peer_len) < 0)
+    if (sl_msg_build_begin(&b, &in->pool, raw, len, peer, peer_len) < 0) {
+        *rc = -ENOMEM;
         return NULL;
-    int rc = parse(&b, &in->pctx);
+    }
+    *rc = parse(&b, &in->pctx, arg);
+    if (*rc == -EBADMSG) {
+        /* Counted as received (what the sender sent) and malformed (why
+         * it went nowhere), so received = delivered + malformed + ... */
+        sl_msg_build_abort(&b);
+        bump(&in->stats.received, 1);
+        bump(&in->stats.bytes, len);
+        bump(&in->stats.malformed, 1);
+        return NULL;
+    }
     struct sl_msg *m = sl_msg_build_end(&b);
     count(in, m, len, flags);
-    if (rc < 0) {
+    if (*rc < 0) {
         m->flags |= SL_MSG_PARSE_ERROR;
         bump(&in->stats.parse_errors, 1);
     }

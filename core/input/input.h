@@ -75,6 +75,14 @@ struct sl_input_stats {
     atomic_uint_fast64_t refused_fds; /* for want of descriptors (tcp) */
     atomic_uint_fast64_t idle_closed; /* by idle_timeout (tcp) */
     atomic_uint_fast64_t suppressed;  /* over a sender's ratelimit budget (unix) */
+    /* The kinds with fields (native, native_stream, kmsg): what their
+     * entries had that was not kept. */
+    atomic_uint_fast64_t malformed;      /* entries dropped whole (-EBADMSG) */
+    atomic_uint_fast64_t forged_fields;  /* '_' keys from a sender, ignored */
+    atomic_uint_fast64_t fields_dropped; /* fields past a limit, not kept */
+    atomic_uint_fast64_t too_large;      /* entries over max_message, dropped */
+    atomic_uint_fast64_t unsealed;       /* memfds refused: not sealed (native) */
+    atomic_uint_fast64_t missed;         /* records the kernel overwrote unread (kmsg) */
 };
 
 struct sl_input;

@@ -85,13 +85,16 @@ struct sl_input {
 struct sl_msg *sl_input_message(struct sl_input *in, const char *raw, size_t len,
                                 const char *peer, size_t peer_len, unsigned flags);
 /* The same for a kind whose parser fills fields (msg.h, the builder and its
- * hook's contract): parse runs on the message's copy of raw and adds the
- * fields; a negative return is counted as a parse error (the message, as
- * far as parse got, is still delivered, with SL_MSG_PARSE_ERROR). NULL on
- * ENOMEM. */
+ * hook's contract): parse(b, ctx, arg) runs on the message's copy of raw
+ * and adds the fields. -EBADMSG from it drops the entry whole: nothing is
+ * delivered, it counts as received and malformed, and NULL comes back
+ * with *rc = -EBADMSG. Another negative return is a parse error: the
+ * message, as far as parse got, is still delivered, with
+ * SL_MSG_PARSE_ERROR. NULL with *rc = -ENOMEM when memory ran out; *rc is
+ * parse's return otherwise (rc may be NULL). */
 struct sl_msg *sl_input_message_fields(struct sl_input *in, sl_msg_fields_parser *parse,
-                                       const char *raw, size_t len, const char *peer,
-                                       size_t peer_len, unsigned flags);
+                                       void *arg, const char *raw, size_t len, const char *peer,
+                                       size_t peer_len, unsigned flags, int *rc);
 /* Drops from msgs[0..n) (parsed: severity is known) what the input's
  * ratelimit suppresses, releasing and counting each (suppressed), and
  * returns how many are left, in their order, in msgs[0..). n without a

@@ -34,8 +34,9 @@ static int teardown(void **state)
 
 /* kmsg's record, "PRI,SEQ,USEC,FLAGS;TEXT" then "\n KEY=VALUE" lines, cut
  * short for the test: the text up to the first LF, one field per line. */
-static int kmsg_hook(struct sl_msg_builder *b, const struct sl_parse_ctx *ctx)
+static int kmsg_hook(struct sl_msg_builder *b, const struct sl_parse_ctx *ctx, void *arg)
 {
+    (void)arg;
     assert_int_equal(ctx->hostname.len, 4); /* the input's own context */
     const char *semi = memchr(b->m->raw.p, ';', b->m->raw.len);
     if (semi == NULL)
@@ -71,7 +72,8 @@ static void a_hook_fills_fields_and_the_message_is_counted(void **state)
 {
     struct sl_input *in = *state;
     const char rec[] = "6,1234,5678,-;usb 1-1: new device\n SUBSYSTEM=usb\n DEVICE=c189:1";
-    struct sl_msg *m = sl_input_message_fields(in, kmsg_hook, rec, sizeof rec - 1, NULL, 0, 0);
+    struct sl_msg *m = sl_input_message_fields(in, kmsg_hook, NULL, rec, sizeof rec - 1, NULL, 0, 0,
+                                               NULL);
     assert_non_null(m);
     assert_int_equal(atomic_load(&in->stats.received), 1);
     assert_int_equal(atomic_load(&in->stats.bytes), sizeof rec - 1);
@@ -91,7 +93,8 @@ static void a_failing_hook_is_a_parse_error_delivered(void **state)
 {
     struct sl_input *in = *state;
     const char rec[] = "3,1,2,-;oops\n GOOD=1\n no equals sign";
-    struct sl_msg *m = sl_input_message_fields(in, kmsg_hook, rec, sizeof rec - 1, NULL, 0, 0);
+    struct sl_msg *m = sl_input_message_fields(in, kmsg_hook, NULL, rec, sizeof rec - 1, NULL, 0, 0,
+                                               NULL);
     assert_non_null(m);
     assert_true(m->flags & SL_MSG_PARSE_ERROR);
     assert_int_equal(atomic_load(&in->stats.parse_errors), 1);
@@ -101,11 +104,40 @@ static void a_failing_hook_is_a_parse_error_delivered(void **state)
     sl_msg_unref(m);
 }
 
+/* A hook that calls the entry malformed: nothing half-built goes out. */
+static int refusing_hook(struct sl_msg_builder *b, const struct sl_parse_ctx *ctx, void *arg)
+{
+    (void)ctx;
+    int *calls = arg;
+    (*calls)++;
+    assert_int_equal(sl_msg_build_field(b, "A", 1, "1", 1), 0);
+    return -EBADMSG;
+}
+
+static void a_malformed_entry_is_dropped_whole_and_counted(void **state)
+{
+    struct sl_input *in = *state;
+    int calls = 0, rc = 0;
+    struct sl_msg *m = sl_input_message_fields(in, refusing_hook, &calls, "A=1", 3, NULL, 0, 0,
+                                               &rc);
+    assert_null(m);
+    assert_int_equal(rc, -EBADMSG);
+    assert_int_equal(calls, 1); /* arg reached the hook */
+    assert_int_equal(atomic_load(&in->stats.malformed), 1);
+    assert_int_equal(atomic_load(&in->stats.received), 1);
+    assert_int_equal(atomic_load(&in->stats.parse_errors), 0);
+    /* the pool is usable again: the aborted build gave its bytes back */
+    m = sl_input_message_fields(in, kmsg_hook, NULL, "6,1,2,-;ok", 10, NULL, 0, 0, &rc);
+    assert_non_null(m);
+    assert_int_equal(rc, 0);
+    sl_msg_unref(m);
+}
+
 static void a_truncated_frame_is_counted(void **state)
 {
     struct sl_input *in = *state;
-    struct sl_msg *m = sl_input_message_fields(in, kmsg_hook, "6,1,2,-;cut", 11, NULL, 0,
-                                               SL_FRAME_TRUNCATED);
+    struct sl_msg *m = sl_input_message_fields(in, kmsg_hook, NULL, "6,1,2,-;cut", 11, NULL,
+                                               0, SL_FRAME_TRUNCATED, NULL);
     assert_true(m->flags & SL_MSG_TRUNCATED);
     assert_int_equal(atomic_load(&in->stats.truncated), 1);
     assert_int_equal(m->nfields, 0);
@@ -118,6 +150,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(a_hook_fills_fields_and_the_message_is_counted),
         T(a_failing_hook_is_a_parse_error_delivered),
+        T(a_malformed_entry_is_dropped_whole_and_counted),
         T(a_truncated_frame_is_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
