@@ -645,14 +645,15 @@ static struct pos normalize(struct pos p)
 }
 
 /* Detaches the segments before the ack position (q->lock held); the
- * caller unlinks and frees them. */
+ * caller unlinks and frees them, and only then takes their bytes off
+ * disk_bytes (delete_segments), so that the writer never fills what is
+ * still on disk: max_size holds at every moment, not only between commits. */
 static struct seg *detach_acked(struct diskq *q)
 {
     struct seg *gone = q->head, *last = NULL;
     while (q->head != q->ack.seg) {
         last = q->head;
         q->nsegs--;
-        q->disk_bytes -= last->size;
         q->head = atomic_load_explicit(&last->next, memory_order_relaxed);
     }
     if (last == NULL)
@@ -661,10 +662,14 @@ static struct seg *detach_acked(struct diskq *q)
     return gone;
 }
 
+/* Unlinks and frees the detached segments s, then gives their bytes back
+ * to the budget and tells the waiting inputs (q->lock not held). */
 static void delete_segments(struct diskq *q, struct seg *s)
 {
     bool any = s != NULL;
+    uint64_t freed = 0;
     while (s != NULL) {
+        freed += s->size;
         struct seg *next = atomic_load_explicit(&s->next, memory_order_relaxed);
         char name[32];
         sl_dq_seg_name(name, sizeof name, s->id);
@@ -677,8 +682,14 @@ static void delete_segments(struct diskq *q, struct seg *s)
         free(s);
         s = next;
     }
-    if (any)
-        fsync_dir(q);
+    if (!any)
+        return;
+    fsync_dir(q);
+    pthread_mutex_lock(&q->lock);
+    q->disk_bytes -= freed;
+    if (q->notify.n > 0 && has_room(q))
+        sl_room_fire(&q->notify);
+    pthread_mutex_unlock(&q->lock);
 }
 
 static void diskq_commit(struct sl_queue *base, size_t n)
