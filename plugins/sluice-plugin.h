@@ -173,6 +173,18 @@ struct sluice_host {
      * not while another thread uses it. -EINVAL for an unknown param or a
      * value outside its range; the object is then unchanged. */
     int (*format_set)(sluice_format *f, enum sluice_format_param param, int value);
+
+    /* Appended within ABI version 1, after format_set. */
+
+    /* The message's i-th extra field (0-based, in the order its input or
+     * transform gave them), to write every field without knowing the keys
+     * (a journal entry's): key, keylen, value and vlen as msg_extra()'s
+     * bytes (living as long as the message, not NUL-terminated; a key is
+     * never empty, a value may be, and may hold any byte, NUL included).
+     * -ENOENT for i past the last: loop over i = 0, 1, ... until it
+     * answers -ENOENT. */
+    int (*msg_extra_at)(const sluice_msg *m, size_t i, const char **key, size_t *keylen,
+                        const char **value, size_t *vlen);
 };
 
 /* True when the daemon's host table has `member` (one appended after the

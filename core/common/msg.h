@@ -74,9 +74,9 @@ struct sl_msg {
     uint8_t pri;      /* facility * 8 + severity */
     uint8_t facility; /* 0..23 */
     uint8_t severity; /* 0..7 */
-    uint8_t version;  /* RFC 5424 VERSION; 0 otherwise */
     uint8_t format;   /* enum sl_msg_format */
     uint8_t flags;    /* enum sl_msg_flags */
+    uint16_t version; /* RFC 5424 VERSION, 1..999; 0 otherwise */
 
     struct sl_str timestamp; /* TIMESTAMP text as sent */
     struct sl_str hostname;

@@ -445,6 +445,11 @@ static void route_free(struct sl_route_conf *r)
     regex_free(&r->msg_match);
     regex_free(&r->app_name_match);
     regex_free(&r->hostname_match);
+    for (size_t i = 0; i < r->nfields; i++) {
+        free(r->fields[i].key);
+        sl_strlist_clear(&r->fields[i].values);
+    }
+    free(r->fields);
     free(r->to);
 }
 

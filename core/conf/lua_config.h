@@ -248,6 +248,15 @@ enum sl_on_error {
 #define SL_FACILITY_ANY 0x00ffffffu
 #define SL_SEVERITY_ANY 0xffu
 
+/* What one extra field of a message must be, for a route's fields = { KEY
+ * = ... } (sluice.lua(5)): one of some values, there, or not there. */
+enum sl_field_want { SL_FIELD_ONE_OF, SL_FIELD_PRESENT, SL_FIELD_ABSENT };
+struct sl_field_match {
+    char *key;                 /* sl_msg_field_key_ok() */
+    enum sl_field_want want;
+    struct sl_strlist values;  /* SL_FIELD_ONE_OF: the value equals one of them */
+};
+
 struct sl_route_conf {
     uint32_t facility_mask; /* bit f set: facility f matches */
     uint8_t severity_mask;  /* bit s set: severity s matches */
@@ -256,6 +265,8 @@ struct sl_route_conf {
     char *msg_prefix;       /* NULL: any */
     char *msg_suffix;       /* NULL: any */
     struct sl_regex msg_match, app_name_match, hostname_match; /* code NULL: any */
+    struct sl_field_match *fields; /* every one must hold; sorted by key */
+    size_t nfields;
     size_t *to;             /* indices into sl_config.outputs */
     size_t nto;
     bool final;

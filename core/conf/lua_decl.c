@@ -208,9 +208,7 @@ static bool want_bool(const struct sl_decl *d, const char *key, int idx, bool *o
     return true;
 }
 
-/* Calls item() for the value at idx, or for each item when it is a list.
- * item() returns false for a value of the wrong type, reported here. */
-typedef bool item_fn(const struct sl_decl *d, const char *key, int idx, void *obj);
+typedef sl_decl_item_fn item_fn;
 
 static void each_item(const struct sl_decl *d, const char *key, int idx, const char *wants,
                       item_fn *item, void *obj)
@@ -372,6 +370,33 @@ bool sl_decl_want_int(const struct sl_decl *d, const char *key, int idx, long lo
                       long long max, long long *out)
 {
     return want_int(d, key, idx, min, max, out);
+}
+
+bool sl_decl_want_bool(const struct sl_decl *d, const char *key, int idx, bool *out)
+{
+    return want_bool(d, key, idx, out);
+}
+
+void sl_decl_each_item(const struct sl_decl *d, const char *key, int idx, const char *wants,
+                       sl_decl_item_fn *item, void *obj)
+{
+    each_item(d, key, idx, wants, item, obj);
+}
+
+bool sl_decl_string_item(const struct sl_decl *d, const char *key, int idx, void *obj)
+{
+    return string_item(d, key, idx, obj);
+}
+
+void sl_decl_want_strlist(const struct sl_decl *d, const char *key, int idx,
+                          struct sl_strlist *l)
+{
+    want_strlist(d, key, idx, l);
+}
+
+void sl_decl_strlist_add(struct sl_decl_ctx *ctx, struct sl_strlist *l, const char *s)
+{
+    strlist_add(ctx, l, s);
 }
 /* }=== */
 
@@ -789,221 +814,4 @@ void sl_decl_output(const struct sl_decl *d, int t, struct sl_output_conf *o)
         sl_decl_error(d, "key 'type' is missing (the plugin, e.g. \"file\")");
 }
 
-/* }=== */
-
-/* {=== route { ... } */
-enum {
-    R_FACILITY, R_SEVERITY, R_APP_NAME, R_HOSTNAME, R_MSG_CONTAINS, R_MSG_PREFIX, R_MSG_SUFFIX,
-    R_MSG_MATCH, R_APP_NAME_MATCH, R_HOSTNAME_MATCH, R_INPUT, R_TO, R_FINAL, R_WHERE,
-    R_TRANSFORM, R_DROP, R_ON_ERROR
-};
-static const char *const route_keys[] = {
-    "facility", "severity", "app_name", "hostname", "msg_contains", "msg_prefix", "msg_suffix",
-    "msg_match", "app_name_match", "hostname_match", "input", "to", "final", "where",
-    "transform", "drop", "on_error", NULL};
-/* What each key wants, for a function given where a value belongs. */
-static const char *const route_wants[] = {
-    "a facility name or a list of them",
-    "a severity name, a comparison like \"<=warning\" or a list of them",
-    "a string or a list of them", "a string or a list of them", "a string", "a string",
-    "a string", "a string", "a string", "a string", "a string or a list of them",
-    "an output, an output name or a list of them", "a boolean", NULL, NULL, "a boolean",
-    "\"pass\" or \"skip\""};
-static const char *const on_error_values[] = {"skip", "pass", NULL};
-
-struct route_ctx {
-    struct sl_route_conf *r;
-    struct sl_decl_targets *x;
-};
-
-static bool facility_item(const struct sl_decl *d, const char *key, int idx, void *obj)
-{
-    const char *names[25], *s;
-    char hint[96];
-    if (lua_type(d->L, idx) != LUA_TSTRING)
-        return false;
-    s = lua_tostring(d->L, idx);
-    int f = sl_facility_from_name(s, strlen(s));
-    if (f >= 0) {
-        *(uint32_t *)obj |= 1u << f;
-        return true;
-    }
-    for (unsigned i = 0; i < 25; i++)
-        names[i] = sl_facility_name(i);
-    sl_decl_error(d, "unknown facility '%s'%s", s,
-                  sl_decl_did_you_mean(hint, sizeof hint, "", s, names));
-    return true;
-}
-
-/* A severity name, or a comparison "<=warning", "<warning", ">=info",
- * ">info", "==err" of the numeric severity (0 emerg .. 7 debug). */
-static bool severity_item(const struct sl_decl *d, const char *key, int idx, void *obj)
-{
-    static const char *const ops[] = {"<=", ">=", "==", "<", ">", NULL};
-    const char *names[9], *s, *name;
-    char hint[96];
-    if (lua_type(d->L, idx) != LUA_TSTRING)
-        return false;
-    name = s = lua_tostring(d->L, idx);
-    int op = -1;
-    for (int i = 0; op < 0 && ops[i] != NULL; i++) {
-        if (strncmp(name, ops[i], strlen(ops[i])) == 0)
-            op = i, name += strlen(ops[i]);
-    }
-    if (op < 0 && name[0] != '\0' && strchr("<>=!~", name[0]) != NULL) {
-        sl_decl_error(d, "bad severity comparison '%s' (<=, <, >=, > or == and a name, like "
-                         "\"<=warning\")", s);
-        return true;
-    }
-    name += strspn(name, " ");
-    int v = sl_severity_from_name(name, strlen(name));
-    if (v < 0) {
-        for (unsigned i = 0; i < 9; i++)
-            names[i] = sl_severity_name(i);
-        sl_decl_error(d, "unknown severity '%s' (a name like \"err\" or a comparison like "
-                         "\"<=warning\")%s", s,
-                      sl_decl_did_you_mean(hint, sizeof hint, op >= 0 ? ops[op] : "", name, names));
-        return true;
-    }
-    uint8_t mask = 0;
-    for (int i = 0; i < 8; i++) {
-        bool in = op == 0 ? i <= v : op == 1 ? i >= v : op == 3 ? i < v : op == 4 ? i > v : i == v;
-        mask |= (uint8_t)(in << i);
-    }
-    if (mask == 0)
-        sl_decl_error(d, "severity '%s' matches no severity", s);
-    *(uint8_t *)obj |= mask;
-    return true;
-}
-
-static bool to_item(const struct sl_decl *d, const char *key, int idx, void *obj)
-{
-    struct sl_decl_targets *x = obj;
-    const size_t *h = luaL_testudata(d->L, idx, SL_DECL_HANDLE_MT);
-    if (h != NULL) {
-        const char *name = d->ctx->c->outputs[*h].name;
-        if (name != NULL)
-            strlist_add(d->ctx, &x->names, name);
-        else
-            x->broken = true; /* its output's bad name is already reported */
-        return true;
-    }
-    return string_item(d, key, idx, &x->names);
-}
-
-/* Compiles a regular expression once, here, so a bad one is a config error
- * with its line and the router never meets one. Messages are bytes, not
- * UTF-8 (an invalid sequence must not make a pattern fail), so a pattern may
- * not turn UTF mode on with (*UTF) either. The JIT is used where it works;
- * where it does not (no JIT in this build of PCRE2, or no executable
- * memory), pcre2_match() interprets the same code. */
-static void want_regex(const struct sl_decl *d, const char *key, int idx, struct sl_regex *re)
-{
-    if (!want_string(d, key, idx, &re->pattern))
-        return;
-    int err;
-    PCRE2_SIZE offset;
-    pcre2_code_free(re->code);
-    re->code = pcre2_compile((PCRE2_SPTR)re->pattern, PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF,
-                             &err, &offset, NULL);
-    if (re->code == NULL) {
-        PCRE2_UCHAR text[256];
-        if (pcre2_get_error_message(err, text, sizeof text) < 0)
-            snprintf((char *)text, sizeof text, "error %d", err);
-        sl_decl_error(d, "key '%s': bad regular expression at offset %zu: %s", key,
-                      (size_t)offset, (const char *)text);
-        return;
-    }
-    (void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
-}
-
-/* where = function(m) ... end: the function stays in Lua (filter.h); the
- * config keeps the line it is defined at. */
-static void want_function(const struct sl_decl *d, const char *key, int v, bool *has, int *line)
-{
-    lua_State *L = d->L;
-    if (lua_type(L, v) != LUA_TFUNCTION) {
-        sl_decl_error(d, "key '%s' wants a function (%s = function(m) ... end), got %s", key,
-                      key, sl_decl_type_name(L, v));
-        return;
-    }
-    lua_Debug ar;
-    lua_pushvalue(L, v);
-    lua_getinfo(L, ">S", &ar);
-    *has = true;
-    *line = ar.linedefined > 0 ? ar.linedefined : d->line; /* a C function: the route's */
-}
-
-static void want_on_error(const struct sl_decl *d, const char *key, int v, enum sl_on_error *out)
-{
-    char *s = NULL, hint[96];
-    if (!want_string(d, key, v, &s))
-        return;
-    int i = sl_decl_name_index(on_error_values, s);
-    if (i >= 0)
-        *out = i == 0 ? SL_ON_ERROR_SKIP : SL_ON_ERROR_PASS;
-    else if (sl_decl_did_you_mean(hint, sizeof hint, "", s, on_error_values)[0] != '\0')
-        sl_decl_error(d, "key '%s': unknown value '%s'%s", key, s, hint);
-    else
-        sl_decl_error(d, "key '%s': unknown value '%s' (pass or skip)", key, s);
-    free(s);
-}
-
-static void set_route(const struct sl_decl *d, int k, const char *key, int v, void *obj)
-{
-    struct route_ctx *x = obj;
-    struct sl_route_conf *r = x->r;
-    if (lua_type(d->L, v) == LUA_TFUNCTION && route_wants[k] != NULL) {
-        sl_decl_error(d, "key '%s' wants %s, got a function (only 'where' and 'transform' take "
-                         "functions)", key, route_wants[k]);
-        return;
-    }
-    switch (k) {
-    case R_FACILITY:
-        r->facility_mask = 0;
-        each_item(d, key, v, "a facility name or a list of them", facility_item,
-                  &r->facility_mask);
-        break;
-    case R_SEVERITY:
-        r->severity_mask = 0;
-        each_item(d, key, v, "a severity name, a comparison like \"<=warning\" or a list of them",
-                  severity_item, &r->severity_mask);
-        break;
-    case R_APP_NAME: want_strlist(d, key, v, &r->app_names); break;
-    case R_HOSTNAME: want_strlist(d, key, v, &r->hostnames); break;
-    case R_INPUT: want_strlist(d, key, v, &r->inputs); break;
-    case R_MSG_CONTAINS: want_string(d, key, v, &r->msg_contains); break;
-    case R_MSG_PREFIX: want_string(d, key, v, &r->msg_prefix); break;
-    case R_MSG_SUFFIX: want_string(d, key, v, &r->msg_suffix); break;
-    case R_MSG_MATCH: want_regex(d, key, v, &r->msg_match); break;
-    case R_APP_NAME_MATCH: want_regex(d, key, v, &r->app_name_match); break;
-    case R_HOSTNAME_MATCH: want_regex(d, key, v, &r->hostname_match); break;
-    case R_FINAL: want_bool(d, key, v, &r->final); break;
-    case R_TO:
-        each_item(d, key, v, "an output, an output name or a list of them", to_item, x->x);
-        break;
-    case R_WHERE: want_function(d, key, v, &r->has_where, &r->where_line); break;
-    case R_TRANSFORM: want_function(d, key, v, &r->has_transform, &r->transform_line); break;
-    case R_DROP: want_bool(d, key, v, &r->drop); break;
-    case R_ON_ERROR: want_on_error(d, key, v, &r->on_error); break;
-    }
-}
-
-void sl_decl_route(const struct sl_decl *d, int t, struct sl_route_conf *r,
-                   struct sl_decl_targets *x)
-{
-    struct route_ctx rx = {r, x};
-    unsigned seen = each_key(d, t, NULL, route_keys, set_route, &rx);
-    if (r->drop) {
-        if (seen & 1u << R_TO)
-            sl_decl_error(d, "a route with drop = true takes no 'to'");
-        if (seen & 1u << R_TRANSFORM)
-            sl_decl_error(d, "a route with drop = true takes no 'transform'");
-    } else if (!(seen & 1u << R_TO)) {
-        sl_decl_error(d, "key 'to' is missing or nil (an output, an output name or a list of "
-                         "them)");
-    }
-    if ((seen & 1u << R_ON_ERROR) && !(seen & (1u << R_WHERE | 1u << R_TRANSFORM)))
-        sl_decl_error(d, "key 'on_error' applies only to a route with 'where' or 'transform'");
-}
 /* }=== */

@@ -98,6 +98,21 @@ bool sl_decl_want_int(const struct sl_decl *d, const char *key, int idx, long lo
                       long long max, long long *out);
 bool sl_decl_want_duration(const struct sl_decl *d, const char *key, int idx, long long min_ms,
                            long long max_ms, long long *out);
+bool sl_decl_want_bool(const struct sl_decl *d, const char *key, int idx, bool *out);
+/* Calls item() for the value at idx, or for each item when it is a list
+ * (a non-empty sequence). item() returns false for a value of the wrong
+ * type, reported here as "key 'K' wants WANTS, got TYPE". */
+typedef bool sl_decl_item_fn(const struct sl_decl *d, const char *key, int idx, void *obj);
+void sl_decl_each_item(const struct sl_decl *d, const char *key, int idx, const char *wants,
+                       sl_decl_item_fn *item, void *obj);
+/* An item: a non-empty string without NUL bytes, appended to the struct
+ * sl_strlist obj. */
+bool sl_decl_string_item(const struct sl_decl *d, const char *key, int idx, void *obj);
+/* A string or a list of them, appended to l. */
+void sl_decl_want_strlist(const struct sl_decl *d, const char *key, int idx,
+                          struct sl_strlist *l);
+/* Appends a copy of s to l (ctx->oom on failure), growing as sl_decl_grow(). */
+void sl_decl_strlist_add(struct sl_decl_ctx *ctx, struct sl_strlist *l, const char *s);
 /* }=== */
 
 /* {=== the readers: each reads the table at stack index t into what it is
@@ -115,7 +130,8 @@ void sl_decl_queue(const struct sl_decl *d, int t, struct sl_output_conf *o);
 /* The checks of every output's queue that need the settings too (a disk
  * queue needs settings.state_dir): after the chunk has run. */
 void sl_decl_check_queues(struct sl_decl_ctx *ctx);
-/* Fills x->names from `to`; the loader resolves them once the chunk has run. */
+/* A route { ... } (lua_route.c). Fills x->names from `to`; the loader
+ * resolves them once the chunk has run. */
 void sl_decl_route(const struct sl_decl *d, int t, struct sl_route_conf *r,
                    struct sl_decl_targets *x);
 /* }=== */

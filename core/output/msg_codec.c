@@ -111,10 +111,12 @@ void sl_msg_encode(const struct sl_msg *m, unsigned char *buf, size_t size)
     p = put_u8(p, m->pri);
     p = put_u8(p, m->facility);
     p = put_u8(p, m->severity);
-    p = put_u8(p, m->version);
+    p = put_u8(p, (uint8_t)(m->version & 0xff));
     p = put_u8(p, m->format);
     p = put_u8(p, m->flags);
-    p = put_u8(p, 0);
+    /* Once a padding byte that had to be 0: VERSION's high byte, so a
+     * record written before VERSION took three digits reads the same. */
+    p = put_u8(p, (uint8_t)(m->version >> 8));
     p = put_time(p, &m->ts);
     p = put_time(p, &m->received);
     p = put_le(p, (uint32_t)m->pid, 4);
@@ -206,7 +208,8 @@ struct parsed {
 
 static bool numbers_ok(const struct sl_msg *m)
 {
-    return m->facility <= 23 && m->severity <= 7 && m->format <= SL_FMT_RFC5424
+    return m->facility <= 23 && m->severity <= 7 && m->version <= 999
+           && m->format <= SL_FMT_RFC5424
            && m->ts.nsec >= 0 && m->ts.nsec <= 999999999 && m->ts.frac_digits <= 9
            && m->received.nsec >= 0 && m->received.nsec <= 999999999
            && m->received.frac_digits <= 9;
@@ -219,11 +222,10 @@ static int parse_head(struct reader *r, struct sl_msg *m)
     m->pri = (uint8_t)get_le(r, 1);
     m->facility = (uint8_t)get_le(r, 1);
     m->severity = (uint8_t)get_le(r, 1);
-    m->version = (uint8_t)get_le(r, 1);
+    m->version = (uint16_t)get_le(r, 1);
     m->format = (uint8_t)get_le(r, 1);
     m->flags = (uint8_t)get_le(r, 1);
-    if (get_le(r, 1) != 0)
-        return -EINVAL;
+    m->version |= (uint16_t)(get_le(r, 1) << 8);
     get_time(r, &m->ts);
     get_time(r, &m->received);
     m->pid = (pid_t)(int32_t)(uint32_t)get_le(r, 4);

@@ -457,6 +457,20 @@ static int msg_extra(const sluice_msg *msg, const char *key, size_t keylen, cons
     return 0;
 }
 
+static int msg_extra_at(const sluice_msg *msg, size_t i, const char **key, size_t *keylen,
+                        const char **value, size_t *vlen)
+{
+    const struct sl_msg *m = (const struct sl_msg *)msg;
+    if (i >= m->nfields)
+        return -ENOENT;
+    const struct sl_field *x = &m->fields[i];
+    *key = x->key.p;
+    *keylen = x->key.len;
+    *value = x->value.p != NULL ? x->value.p : ""; /* present, even when empty */
+    *vlen = x->value.len;
+    return 0;
+}
+
 /* The plugin's sluice_format: the core format object and the options of
  * format_set(), which core/format/ need not know. */
 struct host_format {
@@ -533,6 +547,7 @@ static const struct sluice_host host = {
     .format_free = format_free,
     .msg_extra = msg_extra,
     .format_set = format_set,
+    .msg_extra_at = msg_extra_at,
 };
 
 const struct sluice_host *sl_plugin_host(void)

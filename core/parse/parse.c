@@ -7,7 +7,7 @@
 /* {=== detection */
 
 /* "<PRI>VERSION SP" with PRI 1-3 digits and VERSION a nonzero digit and at
- * most one more digit: the RFC 5424 HEADER's start. An RFC 3164 message
+ * most two more digits: the RFC 5424 HEADER's start. An RFC 3164 message
  * cannot look like this, since its TIMESTAMP starts with a letter (or, for
  * the RFC 3339 variant, four digits) and its HOSTNAME is not followed by a
  * space right after one or two digits in practice. */
@@ -26,8 +26,8 @@ static bool looks_rfc5424(const char *p, size_t len)
     if (i >= len || p[i] < '1' || p[i] > '9')
         return false;
     i++;
-    if (i < len && p[i] >= '0' && p[i] <= '9')
-        i++;
+    for (int k = 0; k < 2 && i < len && p[i] >= '0' && p[i] <= '9'; k++)
+        i++; /* VERSION = NONZERO-DIGIT 0*2DIGIT */
     return i < len && p[i] == ' ';
 }
 

@@ -22,16 +22,15 @@ static bool is_print(char ch)
 
 /* {=== header */
 
-/* VERSION = NONZERO-DIGIT 0*2DIGIT; we take at most two digits, which is
- * every version there could plausibly be and fits m->version. */
+/* VERSION = NONZERO-DIGIT 0*2DIGIT: 1..999, all that the ABNF allows. */
 static int parse_version(struct cur *c, struct sl_msg *m)
 {
     if (c->p >= c->end || *c->p < '1' || *c->p > '9')
         return -EINVAL;
     unsigned v = (unsigned)(*c->p++ - '0');
-    if (c->p < c->end && is_digit(*c->p))
+    for (int i = 0; i < 2 && c->p < c->end && is_digit(*c->p); i++)
         v = v * 10 + (unsigned)(*c->p++ - '0');
-    m->version = (uint8_t)v;
+    m->version = (uint16_t)v;
     return eat(c, ' ') ? 0 : -EINVAL;
 }
 

@@ -173,6 +173,22 @@ static bool suffix_matches(const char *suffix, struct sl_str s)
     return s.p != NULL && s.len >= n && memcmp(s.p + s.len - n, suffix, n) == 0;
 }
 
+/* Every fields = { ... } condition holds: on the extra fields the message
+ * came with (the native inputs'), not a route's transform's. */
+static bool fields_match(const struct sl_route_conf *rc, const struct sl_msg *m)
+{
+    for (size_t i = 0; i < rc->nfields; i++) {
+        const struct sl_field_match *fm = &rc->fields[i];
+        const struct sl_field *x = sl_msg_extra(m, fm->key, strlen(fm->key));
+        bool ok = fm->want == SL_FIELD_PRESENT ? x != NULL
+                  : fm->want == SL_FIELD_ABSENT ? x == NULL
+                  : x != NULL && sl_strlist_has(&fm->values, x->value.p, x->value.len);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static bool regex_matches(const struct sl_route_conf *rc, const char *key,
                           const struct sl_regex *re, struct sl_route_scratch *s, struct sl_str v)
 {
@@ -214,6 +230,8 @@ bool sl_route_matches(const struct sl_route_conf *rc, struct sl_route_scratch *s
             return false;
     }
     if (!prefix_matches(rc->msg_prefix, m->msg) || !suffix_matches(rc->msg_suffix, m->msg))
+        return false;
+    if (!fields_match(rc, m))
         return false;
     /* The dearest tests last, so cheaper ones spare them. */
     return regex_matches(rc, "app_name_match", &rc->app_name_match, s, m->app_name)

@@ -4,8 +4,9 @@
  * Routes are tried in config order; every condition a route states must hold
  * (facility and severity as bit masks, app_name / hostname / input as exact
  * lists, msg_contains as a substring, msg_prefix / msg_suffix as byte
- * compares, msg_match / app_name_match / hostname_match as PCRE2 regular
- * expressions compiled when the config loaded). A message goes to the union
+ * compares, fields as the extra fields the message came with (one of some
+ * values, present, absent), msg_match / app_name_match / hostname_match as
+ * PCRE2 regular expressions compiled when the config loaded). A message goes to the union
  * of the outputs of the routes it matches, each output once, until a
  * matching route says final. Declarative matches are evaluated here in C and
  * never enter Lua; a route's where function (filter.h) runs only once they

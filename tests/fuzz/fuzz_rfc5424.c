@@ -37,7 +37,7 @@ static void check_strict(const struct sl_msg *m)
 {
     CHECK(m->format == SL_FMT_RFC5424);
     CHECK(m->pri <= 191 && m->facility == m->pri >> 3 && m->severity == (m->pri & 7));
-    CHECK(m->version >= 1 && m->version <= 99);
+    CHECK(m->version >= 1 && m->version <= 999);
     check_span(m, m->timestamp, 32 + 9);
     check_span(m, m->hostname, 255);
     check_span(m, m->app_name, 48);

@@ -77,7 +77,8 @@ static int check_tick(void *state)
 
 static int check_newline(const struct sluice_host *host, sluice_format *f)
 {
-    if (!SLUICE_HOST_HAS(host, format_set) || !SLUICE_HOST_HAS(host, msg_extra))
+    if (!SLUICE_HOST_HAS(host, format_set) || !SLUICE_HOST_HAS(host, msg_extra)
+        || !SLUICE_HOST_HAS(host, msg_extra_at))
         return -1;
     return host->format_set(f, SLUICE_FORMAT_NEWLINE, 0);
 }

@@ -456,6 +456,28 @@ static void test_facility_severity_errors(void **state)
                 "a list of them, got number");
 }
 
+static void test_field_conditions(void **state)
+{
+    expect_only(OUT "route { fields = 'UNIT', to = 'o' }\n", 2,
+                "route: key 'fields' wants a table of field keys and what each must be (a "
+                "string, a list of them, true or false), got string");
+    expect_only(OUT "route { fields = { ['a b'] = 'x' }, to = 'o' }\n", 2,
+                "route: key 'fields': 'a b' is not a field key (1 to 64 letters, digits, '_', "
+                "'-' or '.')");
+    expect_only(OUT "route { fields = { 'x' }, to = 'o' }\n", 2,
+                "route: key 'fields': 'number' is not a field key (1 to 64 letters, digits, "
+                "'_', '-' or '.')");
+    expect_only(OUT "route { fields = {}, to = 'o' }\n", 2,
+                "route: key 'fields' wants at least one field, as in fields = { UNIT = "
+                "\"ssh.service\" }");
+    expect_only(OUT "route { fields = { UNIT = 3 }, to = 'o' }\n", 2,
+                "route: key 'fields.UNIT' wants a string, a list of strings, true (present) or "
+                "false (absent), got number");
+    expect_only(OUT "route { fields = { UNIT = { 'a', 4 } }, to = 'o' }\n", 2,
+                "route: key 'fields.UNIT' wants a string, a list of strings, true (present) or "
+                "false (absent), got number as list item 2");
+}
+
 static void test_references(void **state)
 {
     expect_only(OUT "route { to = 'oo2' }\n", 2, "route: 'to' names unknown output 'oo2', did you mean 'o'?");
@@ -623,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_partial_load),
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_bad_sizes),
+        cmocka_unit_test(test_field_conditions),
         cmocka_unit_test(test_facility_severity_errors),
         cmocka_unit_test(test_references),
         cmocka_unit_test(test_bad_arguments),

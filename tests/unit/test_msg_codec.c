@@ -120,6 +120,22 @@ static void rfc5424_round_trip(void **state)
     sl_msg_unref(m);
 }
 
+/* VERSION takes three digits: its high byte is the header's byte 7, which
+ * a record written before held as 0. */
+static void three_digit_version_round_trip(void **state)
+{
+    (void)state;
+    struct sl_msg *m = parsed("<14>999 - host app - - - three digits");
+    assert_int_equal(m->version, 999);
+    size_t n;
+    unsigned char *buf = encode(m, &n);
+    assert_int_equal(buf[4], 999 & 0xff);
+    assert_int_equal(buf[7], 999 >> 8);
+    free(buf);
+    free(round_trip(m, &n));
+    sl_msg_unref(m);
+}
+
 static void rfc3164_round_trip(void **state)
 {
     (void)state;
@@ -252,6 +268,11 @@ static void inconsistent_refused(void **state)
     memcpy(b2, buf, n);
     b2[0] = 2;
     assert_int_equal(sl_msg_decode(b2, n, &d), -EINVAL);
+    /* an RFC 5424 VERSION past 999 */
+    memcpy(b2, buf, n);
+    b2[4] = 0xe8;
+    b2[7] = 3; /* 1000 */
+    assert_int_equal(sl_msg_decode(b2, n, &d), -EINVAL);
     /* facility 24, severity 8 */
     memcpy(b2, buf, n);
     b2[2] = 24;
@@ -299,6 +320,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rfc5424_round_trip),
+        cmocka_unit_test(three_digit_version_round_trip),
         cmocka_unit_test(rfc3164_round_trip),
         cmocka_unit_test(nil_and_empty_differ),
         cmocka_unit_test(fields_round_trip),

@@ -545,6 +545,41 @@ static void test_msg_extra(void **state)
     sl_msg_unref(m);
 }
 
+/* Every extra field in order, keys unknown to the plugin: a journal
+ * entry's, binary values included. */
+static void test_msg_extra_at(void **state)
+{
+    const struct sluice_host *h = sl_plugin_host();
+    assert_true(SLUICE_HOST_HAS(h, msg_extra_at));
+    struct sluice_host old = *h;
+    old.size = (uint32_t)offsetof(struct sluice_host, msg_extra_at);
+    assert_false(SLUICE_HOST_HAS(&old, msg_extra_at));
+    assert_true(SLUICE_HOST_HAS(&old, format_set));
+
+    struct sl_msg *m = msg("<13>Nov 22 10:00:00 host prog[1]: hi");
+    const sluice_msg *pm = (const sluice_msg *)m;
+    const char *k = NULL, *v = NULL;
+    size_t kl = 0, vl = 0;
+    assert_int_equal(h->msg_extra_at(pm, 0, &k, &kl, &v, &vl), -ENOENT); /* none */
+    static const struct sl_field f[] = {{{"MESSAGE", 7}, {"a\0b\n", 4}},
+                                        {{"EMPTY", 5}, {NULL, 0}},
+                                        {{"_PID", 4}, {"42", 2}}};
+    m->fields = f;
+    m->nfields = 3;
+    size_t i = 0;
+    for (; h->msg_extra_at(pm, i, &k, &kl, &v, &vl) == 0; i++) {
+        assert_int_equal(kl, f[i].key.len);
+        assert_memory_equal(k, f[i].key.p, kl);
+        assert_int_equal(vl, f[i].value.len);
+        assert_non_null(v); /* an empty value is present */
+        if (vl > 0)
+            assert_memory_equal(v, f[i].value.p, vl);
+    }
+    assert_int_equal(i, 3);
+    assert_int_equal(h->msg_extra_at(pm, (size_t)-1, &k, &kl, &v, &vl), -ENOENT);
+    sl_msg_unref(m);
+}
+
 /* A rewritten message, as an output's write() gets it: its raw text is the
  * rewrite's, its extra fields readable. */
 static void test_rewritten_message(void **state)
@@ -975,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_config_getters),
         cmocka_unit_test(test_msg_accessors),
         cmocka_unit_test(test_msg_extra),
+        cmocka_unit_test(test_msg_extra_at),
         cmocka_unit_test(test_rewritten_message),
         cmocka_unit_test(test_host_format),
         cmocka_unit_test(test_host_format_set),

@@ -488,8 +488,8 @@ static void test_sl_parse_3164(void **state)
 
 static void test_sl_parse_5424_lookalikes_are_3164(void **state)
 {
-    /* Not "<PRI>VERSION SP": a year, a 3-digit version, a missing SP. */
-    const char *ins[] = {"<0>1990 Oct 22 10:52:01 TZ-6 x", "<13>100 - - - - - -", "<1>1"};
+    /* Not "<PRI>VERSION SP": a year, four digits, a missing SP. */
+    const char *ins[] = {"<0>1990 Oct 22 10:52:01 TZ-6 x", "<13>1000 - - - - - -", "<1>1"};
     for (size_t i = 0; i < 3; i++) {
         struct sl_msg *m = sl_msg_new_heap(ins[i], strlen(ins[i]), "test");
         assert_int_equal(sl_parse(m, &utc_ctx), 0);

@@ -574,6 +574,48 @@ static void drop_routes(void **state)
     lua_teardown(&x);
 }
 
+/* fields = { ... } reads the extra fields a message came with (a native
+ * input's): one of some values, present (true), absent (false). */
+static size_t route_with_fields(struct lua_fx *x, const struct sl_field *f, uint32_t n,
+                                struct sl_route_out *out)
+{
+    struct sl_msg *m = parsed("<13>Nov 22 10:00:00 h app: x", "journal");
+    m->fields = f; /* static: a heap message frees only itself */
+    m->nfields = n;
+    size_t got = sl_router_route(&x->r, x->s, m, out);
+    sl_msg_unref(m);
+    return got;
+}
+
+#define F(k, v) {{k, sizeof k - 1}, {v, sizeof v - 1}}
+
+static void fields_conditions(void **state)
+{
+    struct lua_fx x;
+    lua_setup(&x, OUTS3
+              "route { fields = { _SYSTEMD_UNIT = { 'ssh.service', 'cron.service' } }, to = 'a' }\n"
+              "route { fields = { CODE_FILE = true, _TRANSPORT = 'journal' }, to = 'b' }\n"
+              "route { fields = { _SYSTEMD_UNIT = false }, app_name = 'app', to = 'c' }\n");
+    struct sl_route_out out[4];
+    static const struct sl_field ssh[] = {F("_SYSTEMD_UNIT", "ssh.service")};
+    assert_int_equal(route_with_fields(&x, ssh, 1, out), 1);
+    assert_int_equal(out[0].output, 0);
+    static const struct sl_field other[] = {F("_SYSTEMD_UNIT", "ssh.servic")};
+    assert_int_equal(route_with_fields(&x, other, 1, out), 0); /* neither a nor c */
+    /* both conditions of the second route, in any order of the fields */
+    static const struct sl_field both[] = {F("_TRANSPORT", "journal"), F("CODE_FILE", "")};
+    assert_int_equal(route_with_fields(&x, both, 2, out), 2);
+    assert_int_equal(out[0].output, 1);
+    assert_int_equal(out[1].output, 2); /* no unit: the third route too */
+    static const struct sl_field half[] = {F("_TRANSPORT", "syslog"), F("CODE_FILE", "a.c")};
+    assert_int_equal(route_with_fields(&x, half, 2, out), 1);
+    assert_int_equal(out[0].output, 2);
+    /* a message without fields: only the absent condition holds */
+    assert_int_equal(route_with_fields(&x, NULL, 0, out), 1);
+    assert_int_equal(out[0].output, 2);
+    lua_teardown(&x);
+}
+
 static void on_error_skip_and_pass(void **state)
 {
     struct lua_fx x;
@@ -681,6 +723,7 @@ int main(void)
         cmocka_unit_test(drop_routes),
         cmocka_unit_test(on_error_skip_and_pass),
         cmocka_unit_test(transform_per_route),
+        cmocka_unit_test(fields_conditions),
         cmocka_unit_test(no_lua_without_functions),
         cmocka_unit_test(scratch_reports_a_config_that_runs_differently),
     };
