@@ -3,6 +3,7 @@
 #define SL_UTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Levenshtein distance between a[0..alen) and b[0..blen), for "did you
  * mean" hints; SIZE_MAX when either is longer than 64 bytes (names are
@@ -21,9 +22,20 @@ const char *sl_closest(const char *word, size_t wlen, const char *const *cands, 
  * would. 0 or a negative errno. */
 int sl_mkdir_parents(const char *path);
 
-/* Removes a unix socket an earlier run left at path, never anything else:
- * 0 when path is free now, -EEXIST when something that is not a socket is
- * there, another negative errno on failure. */
+/* Makes path free for a unix socket to bind, by removing only a socket an
+ * earlier run left there: one that a connect() finds nobody behind
+ * (ECONNREFUSED). 0 when path is free now; -EADDRINUSE when a process is
+ * receiving on it (another daemon: *holder, when not NULL, is its pid as
+ * SO_PEERCRED tells it, or 0 when unknown); -ELOOP for a symbolic link
+ * (never followed, never removed: a /dev/log that links to journald's
+ * socket); -EEXIST for anything else that is not a socket; another
+ * negative errno when it cannot tell (EACCES). Thread: any. */
+int sl_claim_socket_path(const char *path, pid_t *holder);
+/* sl_claim_socket_path(path, NULL). */
 int sl_remove_stale_socket(const char *path);
+/* What an error of sl_claim_socket_path() means for path, for a message:
+ * "is a live socket (pid 42 receives on it: another daemon?)", ...; into
+ * buf, returned. */
+const char *sl_socket_path_problem(int rc, pid_t holder, char *buf, size_t len);
 
 #endif /* SL_UTIL_H */

@@ -104,8 +104,13 @@ static int bind_socket(struct sl_control *c, const char *path, char *err, size_t
     memcpy(c->path, path, strlen(path) + 1);
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int rc = sl_mkdir_parents(path);
-    if (rc == 0)
-        rc = sl_remove_stale_socket(path);
+    pid_t holder = 0;
+    char why[320];
+    if (rc == 0 && (rc = sl_claim_socket_path(path, &holder)) < 0) {
+        snprintf(err, errlen, "control socket \"%s\" %s", path,
+                 sl_socket_path_problem(rc, holder, why, sizeof why));
+        return rc;
+    }
     c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     mode_t old = umask(0177); /* the socket file: 0600 */
     bool bound = false;

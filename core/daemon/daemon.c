@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -259,16 +260,58 @@ static void set_hostname(struct sl_daemon *d, const struct sl_config *c)
         snprintf(d->hostname, sizeof d->hostname, "localhost");
 }
 
-static void write_pidfile(const char *path)
+/* {=== the pidfile: locked (flock) for as long as the daemon runs, so a
+ * second sluiced given the same one refuses to start, naming the first,
+ * before it touches any socket. The lock goes with the process: a daemon
+ * that was killed leaves a file nobody holds, which the next one takes. */
+
+/* The pid written in the pidfile open at fd, or 0. */
+static long pidfile_pid(int fd)
 {
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        sl_log(SL_LOG_WARNING, errno, "fopen() \"%s\" failed", path);
-        return;
-    }
-    fprintf(f, "%ld\n", (long)getpid());
-    fclose(f);
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return strtol(buf, NULL, 10);
 }
+
+/* The pidfile at path, open and locked: its fd, or -1 (logged) when
+ * another process holds it or it cannot be opened (never through a
+ * symbolic link). */
+static int lock_pidfile(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        sl_log(SL_LOG_ERR, errno, "cannot open the pidfile \"%s\"", path);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        long pid = e == EWOULDBLOCK ? pidfile_pid(fd) : 0;
+        if (e != EWOULDBLOCK)
+            sl_log(SL_LOG_ERR, e, "cannot lock the pidfile \"%s\"", path);
+        else if (pid > 0)
+            sl_log(SL_LOG_ERR, 0, "the pidfile \"%s\" is locked by pid %ld: another sluiced "
+                   "runs with it (stop it first)", path, pid);
+        else
+            sl_log(SL_LOG_ERR, 0, "the pidfile \"%s\" is locked: another sluiced runs with it "
+                   "(stop it first)", path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Writes this process's pid into the locked pidfile at fd. */
+static void write_pidfile(int fd, const char *path)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+        sl_log(SL_LOG_WARNING, errno, "cannot write the pidfile \"%s\"", path);
+}
+/* }=== */
 
 static void tell_ready(int fd, char status)
 {
@@ -493,21 +536,33 @@ int sl_daemon_run(const struct sl_options *o, int ready_fd)
         tell_ready(ready_fd, 1);
         return 1;
     }
-    struct sl_daemon d;
-    char err[1024];
-    if (sl_daemon_start(&d, o, err, sizeof err) < 0) {
+    int pfd = o->pidfile != NULL ? lock_pidfile(o->pidfile) : -1;
+    if (o->pidfile != NULL && pfd < 0) {
         close(sfd);
         tell_ready(ready_fd, 1);
         return 1;
     }
-    if (o->pidfile != NULL)
-        write_pidfile(o->pidfile);
+    struct sl_daemon d;
+    char err[1024];
+    if (sl_daemon_start(&d, o, err, sizeof err) < 0) {
+        if (pfd >= 0) {
+            unlink(o->pidfile); /* ours: locked, so no other daemon's */
+            close(pfd);
+        }
+        close(sfd);
+        tell_ready(ready_fd, 1);
+        return 1;
+    }
+    if (pfd >= 0)
+        write_pidfile(pfd, o->pidfile);
     tell_ready(ready_fd, 0);
     serve(&d, sfd);
     sl_daemon_stop(&d);
     close(sfd);
-    if (o->pidfile != NULL)
-        unlink(o->pidfile);
+    if (pfd >= 0) {
+        unlink(o->pidfile); /* before the lock goes, so no other daemon's */
+        close(pfd);
+    }
     return 0;
 }
 /* }=== */

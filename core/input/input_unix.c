@@ -91,12 +91,18 @@ static int unix_open(struct sl_input *in, char *err, size_t errlen)
         return -ENAMETOOLONG;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
+    pid_t holder = 0;
+    char why[320];
     int rc = sl_mkdir_parents(path);
-    if (rc == 0)
-        rc = sl_remove_stale_socket(path);
     if (rc < 0) {
-        snprintf(err, errlen, "input \"%s\": cannot use \"%s\" (%d: %s)", in->conf->name, path,
-                 -rc, rc == -EEXIST ? "exists and is not a socket" : strerror(-rc));
+        snprintf(err, errlen, "input \"%s\": cannot create the directory of \"%s\" (%d: %s)",
+                 in->conf->name, path, -rc, strerror(-rc));
+        return rc;
+    }
+    rc = sl_claim_socket_path(path, &holder);
+    if (rc < 0) {
+        snprintf(err, errlen, "input \"%s\": \"%s\" %s", in->conf->name, path,
+                 sl_socket_path_problem(rc, holder, why, sizeof why));
         return rc;
     }
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
