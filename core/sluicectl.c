@@ -1,6 +1,9 @@
 /* sluicectl.c: sends one command to sluiced's control socket and prints
  * the answer. Exit status: 0 ok, 1 an error answer or no daemon, 2 usage. */
+#include "config.h"
+
 #include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +14,23 @@
 
 #define DEFAULT_SOCKET "/run/sluice.ctl"
 
+static const char *const commands[] = {"stats", "status", "reload", "reopen", "flush", NULL};
+
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: sluicectl [-s SOCKET] stats|reload|reopen|flush\n"
-                 "  -s SOCKET   the daemon's control socket (default $SLUICE_CONTROL or "
+    fprintf(out, "Usage: sluicectl [-s SOCKET] COMMAND\n"
+                 "       sluicectl [-s SOCKET] stats [--pretty]\n"
+                 "Commands:\n"
+                 "  stats     the counters, as one line of JSON (--pretty: indented)\n"
+                 "  status    pid, config file, uptime, the last reload and its result\n"
+                 "  reload    read the config again and switch to it (as SIGHUP, without reopening)\n"
+                 "  reopen    reopen every output's files (as SIGUSR1)\n"
+                 "  flush     make what the outputs wrote durable\n"
+                 "Options:\n"
+                 "  -s, --socket SOCKET  the daemon's control socket (default $SLUICE_CONTROL or "
                  DEFAULT_SOCKET ")\n"
+                 "  -h, --help           this text\n"
+                 "  -V, --version        the version\n"
                  "See sluicectl(1).\n");
 }
 
@@ -33,15 +48,132 @@ static int send_all(int fd, const char *p, size_t len)
     return 0;
 }
 
+/* {=== stats --pretty: re-indents the daemon's one-line JSON, two spaces a
+ * level, a key and its value on one line; strings are copied as they are. */
+struct pretty {
+    int depth;
+    bool in_string, escaped, empty; /* empty: just after { or [ */
+};
+
+static void newline(const struct pretty *p)
+{
+    putchar('\n');
+    for (int i = 0; i < p->depth; i++)
+        fputs("  ", stdout);
+}
+
+static void pretty_byte(struct pretty *p, char ch)
+{
+    if (p->in_string) {
+        putchar(ch);
+        p->in_string = p->escaped || ch != '"';
+        p->escaped = !p->escaped && ch == '\\';
+        return;
+    }
+    bool was_empty = p->empty;
+    if (was_empty && ch != '}' && ch != ']') {
+        p->depth++;
+        newline(p);
+    }
+    p->empty = false;
+    switch (ch) {
+    case '{':
+    case '[': putchar(ch); p->empty = true; return;
+    case '}':
+    case ']':
+        if (p->depth > 0 && !was_empty) {
+            p->depth--;
+            newline(p);
+        }
+        putchar(ch);
+        return;
+    case ',': putchar(ch); newline(p); return;
+    case ':': fputs(": ", stdout); return;
+    case '"': p->in_string = true; putchar(ch); return;
+    case '\n': return; /* the answer's end; one is written at the end */
+    default: putchar(ch); return;
+    }
+}
+/* }=== */
+
+/* Connects to path and sends the command line; the fd, or -1 (said why). */
+static int ask(const char *path, const char *cmd)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) {
+        fprintf(stderr, "sluicectl: socket path \"%s\" is too long\n", path);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        fprintf(stderr, "sluicectl: connect() \"%s\" failed (%d: %s)%s\n", path, errno,
+                strerror(errno), errno == ENOENT ? ": is sluiced running? (-s SOCKET names "
+                "another control socket)" : "");
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (send_all(fd, cmd, strlen(cmd)) < 0 || send_all(fd, "\n", 1) < 0) {
+        fprintf(stderr, "sluicectl: write() \"%s\" failed (%d: %s)\n", path, errno,
+                strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Prints the answer on fd (re-indented when pretty and it is not an
+ * error); the exit status. */
+static int answer(int fd, const char *path, bool pretty)
+{
+    char buf[8192];
+    ssize_t r;
+    int rc = 0;
+    bool first = true;
+    struct pretty p = {0};
+    while ((r = read(fd, buf, sizeof buf)) > 0) {
+        if (first && r >= 6 && memcmp(buf, "error:", 6) == 0)
+            rc = 1, pretty = false;
+        first = false;
+        if (!pretty)
+            fwrite(buf, 1, (size_t)r, stdout);
+        for (ssize_t i = 0; pretty && i < r; i++)
+            pretty_byte(&p, buf[i]);
+    }
+    if (pretty && !first)
+        putchar('\n');
+    if (first) {
+        fprintf(stderr, "sluicectl: no answer from \"%s\"\n", path);
+        rc = 1;
+    }
+    return rc;
+}
+
+static bool known(const char *cmd)
+{
+    for (size_t i = 0; commands[i] != NULL; i++) {
+        if (strcmp(cmd, commands[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
+    static const struct option longs[] = {
+        {"socket", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {"pretty", no_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0}};
     const char *path = getenv("SLUICE_CONTROL");
     if (path == NULL || path[0] == '\0')
         path = DEFAULT_SOCKET;
+    bool pretty = false;
     int opt;
-    while ((opt = getopt(argc, argv, "s:hV")) != -1) {
+    while ((opt = getopt_long(argc, argv, "s:hV", longs, NULL)) != -1) {
         switch (opt) {
         case 's': path = optarg; break;
+        case 'p': pretty = true; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("sluicectl %s\n", PACKAGE_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -52,43 +184,18 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[optind];
-    if (strcmp(cmd, "stats") && strcmp(cmd, "reload") && strcmp(cmd, "reopen") &&
-        strcmp(cmd, "flush")) {
-        fprintf(stderr, "sluicectl: unknown command \"%s\"\n", cmd);
+    if (!known(cmd) || (pretty && strcmp(cmd, "stats") != 0)) {
+        if (!known(cmd))
+            fprintf(stderr, "sluicectl: unknown command \"%s\"\n", cmd);
+        else
+            fprintf(stderr, "sluicectl: --pretty is for stats\n");
         usage(stderr);
         return 2;
     }
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof sa.sun_path) {
-        fprintf(stderr, "sluicectl: socket path \"%s\" is too long\n", path);
+    int fd = ask(path, cmd);
+    if (fd < 0)
         return 1;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        fprintf(stderr, "sluicectl: connect() \"%s\" failed (%d: %s)\n", path, errno,
-                strerror(errno));
-        return 1;
-    }
-    if (send_all(fd, cmd, strlen(cmd)) < 0 || send_all(fd, "\n", 1) < 0) {
-        fprintf(stderr, "sluicectl: write() \"%s\" failed (%d: %s)\n", path, errno,
-                strerror(errno));
-        return 1;
-    }
-    char buf[8192];
-    ssize_t r;
-    int rc = 0;
-    bool first = true;
-    while ((r = read(fd, buf, sizeof buf)) > 0) {
-        if (first && r >= 6 && memcmp(buf, "error:", 6) == 0)
-            rc = 1;
-        first = false;
-        fwrite(buf, 1, (size_t)r, stdout);
-    }
-    if (first) {
-        fprintf(stderr, "sluicectl: no answer from \"%s\"\n", path);
-        rc = 1;
-    }
+    int rc = answer(fd, path, pretty);
     close(fd);
     return rc;
 }

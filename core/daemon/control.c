@@ -374,6 +374,8 @@ static void dispatch(struct sl_control *c, struct client *cl, const char *name,
         else
             c->pending = v, c->cap = cap;
     }
+    if (cmd != NULL && rc == 0 && cl != NULL && cmd->log != NULL)
+        sl_log(SL_LOG_NOTICE, 0, "%s requested on the control socket, %s", cmd->name, cmd->log);
     if (cmd != NULL && rc == 0)
         rc = cmd->run(c->ctx, &b, &f, c->efd);
     if (f != NULL) {

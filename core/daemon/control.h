@@ -35,6 +35,10 @@ typedef int (*sl_control_fn)(void *ctx, struct sluice_buf *answer, struct sl_fan
 struct sl_control_cmd {
     const char *name;
     sl_control_fn run;
+    /* When a client asks (not a signal's sl_control_run), the control logs
+     * "NAME requested on the control socket, LOG" first; NULL: nothing (a
+     * command that changes nothing). */
+    const char *log;
 };
 
 /* Binds path (removing a stale socket, creating the parent directory) and

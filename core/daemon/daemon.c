@@ -191,6 +191,15 @@ static int cmd_stats(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, i
     return -ENOMEM;
 }
 
+static int cmd_status(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
+{
+    if (sl_daemon_status(ctx, b) == 0)
+        return 0;
+    b->len = 0;
+    sl_buf_append(b, "error: out of memory\n", 21);
+    return -ENOMEM;
+}
+
 static int cmd_reload(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
 {
     struct sl_errors errs = {0};
@@ -227,11 +236,15 @@ static int cmd_flush(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, i
     return ask_outputs(ctx, SL_SINK_FLUSH, wait, efd);
 }
 
+/* Commands that change something are logged when a client asks, as their
+ * signals are (on_sighup, SIGUSR1), so the log tells what happened whoever
+ * asked. */
 static const struct sl_control_cmd commands[] = {
-    {"stats", cmd_stats},
-    {"reload", cmd_reload},
-    {"reopen", cmd_reopen},
-    {"flush", cmd_flush},
+    {"stats", cmd_stats, NULL},
+    {"status", cmd_status, NULL},
+    {"reload", cmd_reload, "reloading the config"},
+    {"reopen", cmd_reopen, "reopening files"},
+    {"flush", cmd_flush, "flushing outputs"},
 };
 /* }=== */
 
@@ -488,7 +501,7 @@ void sl_daemon_stop(struct sl_daemon *d)
 
 int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, size_t errlen)
 {
-    *d = (struct sl_daemon){.opts = o, .started_ms = sl_now_ms()};
+    *d = (struct sl_daemon){.opts = o, .started_ms = sl_now_ms(), .started_wall = time(NULL)};
     atomic_init(&d->unrouted, 0);
     struct sl_errors errs = {0};
     struct sl_config *c;

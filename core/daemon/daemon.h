@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "format/format.h"
 #include "input/input.h"
@@ -35,7 +36,15 @@ struct sl_daemon {
     struct sl_sink **retiring; /* owned: outputs a reload removed, still draining */
     size_t nretiring, retire_cap;
     int64_t started_ms;
+    time_t started_wall; /* time() at start, for status */
     char hostname[256];
+    /* Every reload, by signal or control socket (reload.c), for status and
+     * stats: how many, how many failed, and the last one's time (time();
+     * 0: none yet), result and first error. */
+    uint64_t reloads, reloads_failed;
+    time_t last_reload;
+    bool last_reload_ok;
+    char last_reload_error[512];
 };
 
 /* Loads the config and checks it whole, plugins and their keys included.
@@ -93,5 +102,8 @@ void sl_daemon_retire(struct sl_daemon *d, struct sl_sink *s);
 void sl_daemon_reap(struct sl_daemon *d, bool wait);
 /* Appends the stats JSON object (one line, no newline) to buf (stats.c). */
 int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *buf);
+/* Appends status lines ("KEY: VALUE\n": pid, version, config, started,
+ * uptime, reloads, last reload and its result) to buf (stats.c). */
+int sl_daemon_status(struct sl_daemon *d, struct sluice_buf *buf);
 
 #endif /* SL_DAEMON_H */

@@ -350,7 +350,7 @@ static void warn_start_only(const struct sl_config *old, const struct sl_config 
                "sluiced restarts");
 }
 
-int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen)
+static int reload_once(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen)
 {
     static const char what[] = "reload failed, keeping the running config: ";
     struct sl_config *c;
@@ -376,6 +376,21 @@ int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err,
            d->opts->config_path, r.map.in_kept_n, r.in_started, r.in_stopped,
            r.map.out_kept_n, r.map.out_changed_n, r.out_opened, r.out_closed);
     reload_free_maps(&r);
+    return rc;
+}
+
+/* Every reload goes through here, so status tells the last one's result. */
+int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    int rc = reload_once(d, errs, err, errlen);
+    d->reloads++;
+    d->last_reload = time(NULL);
+    d->last_reload_ok = rc == 0;
+    if (rc < 0)
+        d->reloads_failed++;
+    snprintf(d->last_reload_error, sizeof d->last_reload_error, "%s",
+             rc == 0 ? "" : err[0] != '\0' ? err : errs->n > 0 ? errs->v[0] : "failed");
     return rc;
 }
 

@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "daemon/runtime.h"
 #include "common/clock.h"
@@ -156,8 +159,10 @@ static void stats_routes(struct sluice_buf *b, const struct sl_runtime *rt)
 int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *b)
 {
     appendf(b, "{\"version\":\"%s\",\"uptime\":%lld,\"unrouted\":%llu,\"discarded\":%llu,"
-            "\"inputs\":{", PACKAGE_VERSION, (long long)((sl_now_ms() - d->started_ms) / 1000),
-            SL_LD(d->unrouted), d->discarded_before + sl_runtime_discarded(d->rt));
+            "\"reloads\":%llu,\"reloads_failed\":%llu,\"inputs\":{", PACKAGE_VERSION,
+            (long long)((sl_now_ms() - d->started_ms) / 1000), SL_LD(d->unrouted),
+            d->discarded_before + sl_runtime_discarded(d->rt), (unsigned long long)d->reloads,
+            (unsigned long long)d->reloads_failed);
     struct sl_runtime *rt = d->rt;
     for (size_t i = 0; rt != NULL && i < rt->ninputs; i++) {
         if (i > 0)
@@ -174,3 +179,37 @@ int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *b)
     stats_routes(b, rt);
     return sl_buf_append(b, "}", 1);
 }
+
+/* {=== status: KEY: VALUE lines for a person, and for scripts that grep */
+static void utc_text(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "%lld", (long long)t);
+}
+
+int sl_daemon_status(struct sl_daemon *d, struct sluice_buf *b)
+{
+    char when[32];
+    utc_text(d->started_wall, when, sizeof when);
+    appendf(b, "state: running\npid: %ld\nversion: %s\n", (long)getpid(), PACKAGE_VERSION);
+    sl_buf_append(b, "config: ", 8);
+    sl_buf_append(b, d->opts->config_path, strlen(d->opts->config_path));
+    appendf(b, "\nstarted: %s\nuptime: %lld\ninputs: %zu\noutputs: %zu\n", when,
+            (long long)((sl_now_ms() - d->started_ms) / 1000), d->rt ? d->rt->ninputs : 0,
+            d->rt ? d->rt->routing.nsinks : 0);
+    appendf(b, "reloads: %llu\nreloads_failed: %llu\n", (unsigned long long)d->reloads,
+            (unsigned long long)d->reloads_failed);
+    if (d->last_reload == 0)
+        return sl_buf_append(b, "last_reload: never\n", 19);
+    utc_text(d->last_reload, when, sizeof when);
+    appendf(b, "last_reload: %s %s\n", when, d->last_reload_ok ? "ok" : "failed");
+    if (d->last_reload_ok)
+        return 0;
+    /* the error as one line: a config error is FILE:LINE: message */
+    sl_buf_append(b, "last_reload_error: ", 19);
+    for (const char *p = d->last_reload_error; *p != '\0'; p++)
+        sl_buf_append(b, *p == '\n' ? " " : p, 1);
+    return sl_buf_append(b, "\n", 1);
+}
+/* }=== */

@@ -113,10 +113,10 @@ static int cmd_big(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int
 }
 
 static const struct sl_control_cmd cmds[] = {
-    {"hello", cmd_hello},
-    {"fail", cmd_fail},
-    {"reopen", cmd_reopen},
-    {"big", cmd_big},
+    {"hello", cmd_hello, NULL},
+    {"fail", cmd_fail, NULL},
+    {"reopen", cmd_reopen, "reopening files"},
+    {"big", cmd_big, NULL},
 };
 /* }=== */
 
