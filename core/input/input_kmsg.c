@@ -4,7 +4,8 @@
  *
  * Every read() of /dev/kmsg gives one record (parse_kmsg.h), or EAGAIN
  * when none is left (the fd is non-blocking), EINVAL when the buffer is
- * smaller than the record, or EPIPE when records this fd had not read yet
+ * smaller than the record (which the kernel then skips: the buffer is
+ * larger than any record it makes), or EPIPE when records this fd had not read yet
  * were overwritten in the kernel's ring: the next read() then gives the
  * oldest record left, so what was lost shows as a gap in the sequence
  * numbers, which is what `missed` counts (journald's "Missed N kernel
@@ -111,22 +112,18 @@ static void count_gap(struct sl_input *in, struct kmsg *k, uint64_t seq)
     }
 }
 
-/* A record too large for the buffer (EINVAL): a larger one, or past
- * BUF_MAX no record can be read, so the fd skips to the end; the records
- * skipped show as missed. */
-static void grow_or_skip(struct sl_input *in, struct kmsg *k)
+/* A record too large for the buffer (EINVAL): the kernel has moved past
+ * it already, so it is lost, and the gap counts it as missed; a larger
+ * buffer (up to BUF_MAX) keeps the next ones. */
+static void grow(struct sl_input *in, struct kmsg *k)
 {
     char *nb = k->cap < BUF_MAX ? sl_realloc(k->buf, k->cap * 2) : NULL;
+    sl_log(SL_LOG_WARNING, 0, "input \"%s\": a kernel log record over %zu bytes was lost%s",
+           in->conf->name, k->cap, nb != NULL ? "; reading with a larger buffer now" : "");
     if (nb != NULL) {
         k->buf = nb;
         k->cap *= 2;
-        return;
     }
-    sl_log(SL_LOG_ERR, 0, "input \"%s\": a kernel log record does not fit %zu bytes; "
-           "skipping to the newest", in->conf->name, k->cap);
-    if (lseek(k->fd, 0, SEEK_END) < 0)
-        sl_log(SL_LOG_ERR, errno, "input \"%s\": lseek() \"%s\" failed", in->conf->name,
-               KMSG_PATH);
 }
 
 /* One record into k->buf: its length, or 0 when none is left (or the
@@ -142,7 +139,7 @@ static size_t read_record(struct sl_input *in, struct kmsg *k)
         if (errno == EINTR || errno == EPIPE) /* EPIPE: the gap tells how many */
             continue;
         if (errno == EINVAL) {
-            grow_or_skip(in, k);
+            grow(in, k);
             continue;
         }
         sl_log(SL_LOG_ERR, errno, "input \"%s\": read() \"%s\" failed; not reading it again",
@@ -256,15 +253,10 @@ static const char *open_hint(int e)
 static int kmsg_open(struct sl_input *in, char *err, size_t errlen)
 {
     const char *name = in->conf->name;
+    /* open() checks the right to read (kernel.dmesg_restrict). No read
+     * may probe it: one into too small a buffer (rsyslog's read(fd, NULL,
+     * 0)) costs the record, which the kernel skips as it fails. */
     int fd = open(KMSG_PATH, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    /* A zero-length read says whether reading is allowed at all: EINVAL
-     * (too small) where it is, EPERM where a container refuses it. */
-    if (fd >= 0 && read(fd, NULL, 0) < 0 && errno != EINVAL && errno != EAGAIN) {
-        int e = errno;
-        close(fd);
-        fd = -1;
-        errno = e;
-    }
     if (fd < 0) {
         int e = errno;
         snprintf(err, errlen, "input \"%s\": open() \"%s\" failed (%d: %s)%s", name, KMSG_PATH,
