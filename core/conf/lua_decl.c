@@ -464,7 +464,7 @@ static void input_key_names(struct input_ctx *x)
     }
 }
 
-/* "unix, udp or tcp": the kinds, for messages. */
+/* "unix, udp, tcp or kmsg": the kinds, for messages. */
 static const char *kind_list(char *buf, size_t len)
 {
     size_t n = 0;
