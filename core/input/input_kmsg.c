@@ -102,8 +102,10 @@ static void count_gap(struct sl_input *in, struct kmsg *k, uint64_t seq)
     }
     k->have_seq = true;
     k->next_seq = seq + 1;
+    if (k->missed_unlogged == 0)
+        return;
     int64_t now = sl_now_ms();
-    if (k->missed_unlogged > 0 && now - k->missed_logged_ms >= MISSED_LOG_MS) {
+    if (now - k->missed_logged_ms >= MISSED_LOG_MS) {
         sl_log(SL_LOG_WARNING, 0,
                "input \"%s\": missed %llu kernel log records (a gap in their sequence "
                "numbers: overwritten in the kernel's ring, or lost, before they were read)",
