@@ -189,9 +189,10 @@ static size_t read_batch(struct sl_input *in, struct kmsg *k)
         if (m != NULL)
             batch[nb++] = m;
     }
-    if (nb > 0 && !sl_input_dispatch(in, batch, nb, &k->parked) && !k->paused && !k->dead) {
-        k->paused = true;
-        sl_input_watch(in, k->fd, k, false);
+    if (nb > 0 && !sl_input_dispatch(in, batch, nb, &k->parked) && !k->paused) {
+        k->paused = true; /* so resume retries what is parked, dead or not */
+        if (!k->dead)
+            sl_input_watch(in, k->fd, k, false);
     }
     return nread;
 }

@@ -172,6 +172,29 @@ def test_now_skips_the_backlog_and_boot_reads_it():
                   f"({boot.isoformat()})", f"line: {first}")
 
 
+@sluicetest.timeout(60)
+def test_a_blocking_output_pauses_the_input_and_loses_nothing():
+    """Under a full block queue the input stops reading; the kernel's ring
+    holds the records meanwhile, and every one arrives, in order."""
+    need_kmsg()
+    tag = unique("bp")
+    with Daemon(f"""
+input "kernel" {{ type = "kmsg", from = "now" }}
+output "slow" {{ type = "slow", path = "slow.log", format = "raw", delay_ms = 20,
+                queue = {{ capacity = 4, policy = "block" }} }}
+route {{ msg_prefix = "{tag}", to = "slow" }}
+""") as d:
+        n = 60
+        for i in range(n):
+            write_kmsg(f"<14>{tag} {i:03d}".encode())
+        st = d.wait_stat(lambda s: s["outputs"]["slow"]["written"] == n, 20,
+                         f"{n} records written by the slow output")
+        check(st["inputs"]["kernel"]["missed"] == 0, f"missed: {st['inputs']['kernel']}")
+        got = [line.split(b";", 1)[1].decode() for line in d.lines("slow.log")]
+        check(got == [f"{tag} {i:03d}" for i in range(n)], "slow.log is not every record in order",
+              f"got: {got[:5]} ...")
+
+
 def test_two_kmsg_inputs_are_refused():
     with TempDir() as t:
         conf = t.write("two.lua", 'input "a" { type = "kmsg" }\n'
@@ -189,4 +212,5 @@ def test_two_kmsg_inputs_are_refused():
 if __name__ == "__main__":
     sluicetest.main([test_a_written_line_arrives_as_user_info,
                      test_now_skips_the_backlog_and_boot_reads_it,
+                     test_a_blocking_output_pauses_the_input_and_loses_nothing,
                      test_two_kmsg_inputs_are_refused])
