@@ -27,6 +27,11 @@ settings {
 input "devlog" { type = "unix", path = "/dev/log", mode = "0666", rcvbuf = "4M",
                  ratelimit = { interval = "30s", burst = 10000, per = "pid" } }
 
+-- The kernel's log, as rsyslog's imklog reads it (kern.log below). At boot
+-- it reads what the kernel logged since boot; restarted later, only what
+-- comes after (from = "auto"). Needs root or CAP_SYSLOG.
+input "kernel" { type = "kmsg" }
+
 -- Every output fed by /dev/log bounds how long it may hold the machine's
 -- programs: a program calling syslog(3) waits in the kernel while sluiced
 -- does not read /dev/log, and sluiced stops reading when an output's queue

@@ -396,6 +396,22 @@ int sl_msg_build_field(struct sl_msg_builder *b, const char *key, size_t klen, c
     return 0;
 }
 
+char *sl_msg_build_reserve(struct sl_msg_builder *b, size_t len)
+{
+    if (len > UINT32_MAX - b->used)
+        return NULL;
+    size_t total = footprint(b->used + len, b->nfields);
+    struct sl_chunk *c = b->m->chunk, *old = NULL;
+    if (total > c->size - (size_t)((char *)b->m - c->data)) {
+        if (move(b, total, &old) < 0)
+            return NULL;
+        chunk_unref(old); /* nothing is read from the old place after the move */
+    }
+    char *w = (char *)b->m + b->used;
+    b->used += len;
+    return w;
+}
+
 struct sl_msg *sl_msg_build_end(struct sl_msg_builder *b)
 {
     struct sl_msg *m = b->m;

@@ -221,6 +221,13 @@ int sl_msg_build_begin(struct sl_msg_builder *b, struct sl_msgpool *pool, const 
  * nothing: the build goes on. May move b->m (see the top). */
 int sl_msg_build_field(struct sl_msg_builder *b, const char *key, size_t klen, const char *value,
                        size_t vlen);
+/* Reserves len bytes in the message, after what it holds so far, for a
+ * text the parser makes from the raw bytes (kmsg's text with its \xNN
+ * escapes undone): returns where they are, writable until the next builder
+ * call, or NULL (-E2BIG past 4 GiB, or -ENOMEM: the build goes on). A text
+ * field (b->m->msg, say) may point at them: like a span of raw, it moves
+ * with the message. May move b->m, as sl_msg_build_field() does. */
+char *sl_msg_build_reserve(struct sl_msg_builder *b, size_t len);
 /* Closes the build: sets m->fields (in the order added) and hands the
  * message over with one reference, the caller's. Never fails (the room
  * was reserved as fields came). The builder is spent. */

@@ -379,7 +379,8 @@ static bool input_key_equal(const struct sl_input_key *k, const struct sl_input_
     case SL_INPUT_KEY_PATH: return str_eq(*(char *const *)x, *(char *const *)y);
     case SL_INPUT_KEY_LISTEN: return str_eq(a->host, b->host) && str_eq(a->port, b->port);
     case SL_INPUT_KEY_SIZE: return *(const size_t *)x == *(const size_t *)y;
-    case SL_INPUT_KEY_INT: return *(const int *)x == *(const int *)y;
+    case SL_INPUT_KEY_INT:
+    case SL_INPUT_KEY_CHOICE: return *(const int *)x == *(const int *)y;
     case SL_INPUT_KEY_UINT:
     case SL_INPUT_KEY_MODE: return *(const unsigned *)x == *(const unsigned *)y;
     case SL_INPUT_KEY_RATELIMIT: {
@@ -424,7 +425,7 @@ bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_i
                           *(char *const *)((const char *)b + k->offset));
         }
     }
-    return any && same;
+    return !any || same; /* no address key: the kind reads the machine's one (kind.h) */
 }
 /* }=== */
 

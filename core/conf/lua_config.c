@@ -702,9 +702,15 @@ static void check_addresses(struct loader *ld)
             if (a->name == NULL || b->name == NULL || !sl_input_conf_same_address(a, b))
                 continue;
             address_text(b, addr, sizeof addr);
-            sl_errors_add(ld->ctx.errs, ld->ctx.file, b->line,
-                          "input \"%s\": %s is already used by input \"%s\" at %s:%d", b->name,
-                          addr, a->name, ld->ctx.file, a->line);
+            if (addr[0] == '\0') /* a kind with no address key reads the one there is */
+                sl_errors_add(ld->ctx.errs, ld->ctx.file, b->line,
+                              "input \"%s\": there can be one input of type '%s', and input "
+                              "\"%s\" at %s:%d is one", b->name, b->kind->name, a->name,
+                              ld->ctx.file, a->line);
+            else
+                sl_errors_add(ld->ctx.errs, ld->ctx.file, b->line,
+                              "input \"%s\": %s is already used by input \"%s\" at %s:%d",
+                              b->name, addr, a->name, ld->ctx.file, a->line);
             break; /* one report per input, naming the first holder */
         }
     }

@@ -129,6 +129,9 @@ struct sl_ratelimit_conf {
 #define SL_DEFAULT_RATELIMIT_INTERVAL_MS 30000
 #define SL_DEFAULT_RATELIMIT_BURST 10000
 
+/* kmsg's from = "auto" | "boot" | "now": the order of its key's choices. */
+enum sl_input_from { SL_FROM_AUTO, SL_FROM_BOOT, SL_FROM_NOW };
+
 struct sl_input_conf {
     char *name;
     const struct sl_input_kind *kind; /* borrowed: kinds are static (input/kind.h) */
@@ -142,6 +145,7 @@ struct sl_input_conf {
     size_t rcvbuf;         /* SO_RCVBUF; 0 = the default (SL_DEFAULT_UDP_RCVBUF for udp, the kernel's otherwise) */
     unsigned mode;         /* unix: socket file permissions, default 0666 */
     struct sl_ratelimit_conf ratelimit; /* unix: per-sender budgets; off by default */
+    int from;              /* kmsg: where reading starts, enum sl_input_from */
     int line;
 };
 
@@ -221,7 +225,8 @@ void sl_input_conf_free(struct sl_input_conf *in); /* a copy; NULL is a no-op */
 bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_conf *b);
 /* True when a and b would bind the same socket: same kind and equal
  * values of its address keys (kind.h): same host and port (never for port
- * "0"), or same path. */
+ * "0"), or same path; or read the same thing, being of a kind with no
+ * address key (kmsg: the kernel's log). */
 bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b);
 /* }=== */
 

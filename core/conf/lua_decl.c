@@ -489,7 +489,7 @@ static void input_key_names(struct input_ctx *x)
     }
 }
 
-/* "unix, udp or tcp": the kinds, for messages. */
+/* "unix, udp, tcp or kmsg": the kinds, for messages. */
 static const char *kind_list(char *buf, size_t len)
 {
     size_t n = 0;
@@ -612,6 +612,27 @@ static const struct sl_input_key *input_key(const struct sl_input_kind *kind, co
     return k;
 }
 
+/* One of the key's choices: "key 'from': unknown value 'x' ("a", "b")". */
+static void set_choice(const struct sl_decl *d, const char *const *choices, const char *key,
+                       int v, int *field)
+{
+    char *s = NULL, hint[96], list[128];
+    if (!want_string(d, key, v, &s))
+        return;
+    int i = sl_decl_name_index(choices, s);
+    if (i >= 0) {
+        *field = i;
+    } else {
+        size_t n = 0;
+        for (size_t j = 0; choices[j] != NULL && n < sizeof list; j++)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s\"%s\"", j ? ", " : "",
+                                  choices[j]);
+        sl_decl_error(d, "key '%s': unknown value '%s' (%s)%s", key, s, list,
+                      sl_decl_did_you_mean(hint, sizeof hint, "", s, choices));
+    }
+    free(s);
+}
+
 /* Reads the value at v into in as key k says. */
 static void set_input_value(const struct sl_decl *d, const struct sl_input_key *k,
                             const char *key, int v, struct sl_input_conf *in)
@@ -641,6 +662,9 @@ static void set_input_value(const struct sl_decl *d, const struct sl_input_key *
         break;
     case SL_INPUT_KEY_MODE: set_mode(d, key, v, field); break;
     case SL_INPUT_KEY_RATELIMIT: sl_decl_ratelimit(d, key, v, field); break;
+    case SL_INPUT_KEY_CHOICE:
+        set_choice(d, sl_input_kind_choices(in->kind, k->name), key, v, field);
+        break;
     }
 }
 

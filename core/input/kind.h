@@ -50,6 +50,10 @@ enum sl_input_key_type {
     /* a table { interval = "30s", burst = N, per = "pid" | "uid" }: the
      * struct sl_ratelimit_conf at offset (input/ratelimit.h) */
     SL_INPUT_KEY_RATELIMIT,
+    /* one of the strings the kind's choices list for the key: its index,
+     * the int at offset. The loader zeroes the conf, so the first is the
+     * default. */
+    SL_INPUT_KEY_CHOICE,
 };
 
 struct sl_input_key {
@@ -59,7 +63,16 @@ struct sl_input_key {
     long long min, max;   /* SIZE, INT, UINT */
     bool required;        /* "type 'K' needs key 'NAME'" without it */
     bool address;         /* a PATH or LISTEN the input binds: two inputs of the kind
-                           * with equal values clash (a LISTEN with port 0 never does) */
+                           * with equal values clash (a LISTEN with port 0 never does);
+                           * a kind with no address key reads something the machine has
+                           * one of (the kernel's log): two inputs of it always clash */
+};
+
+/* The values a CHOICE key takes, in the kind's descriptor (so the key
+ * tables keep their seven fields). */
+struct sl_input_choice {
+    const char *key;           /* NULL ends a table */
+    const char *const *values; /* NULL-ended; values[0] is the default */
 };
 
 /* The keys most kinds share, for their tables. */
@@ -134,6 +147,7 @@ struct sl_input_kind {
      * the two every input has (its epoll set and wake fd), for the check
      * that the inputs fit RLIMIT_NOFILE; NULL: one (its socket). */
     unsigned (*descriptors)(const struct sl_input_conf *c);
+    const struct sl_input_choice *choices; /* for its CHOICE keys; NULL without */
 };
 
 /* Every kind, in the order messages list them; NULL-ended (kinds.c). */
@@ -144,5 +158,10 @@ const struct sl_input_kind *sl_input_kind_find(const char *name);
 
 /* The key named name of kind k, or NULL. */
 const struct sl_input_key *sl_input_kind_key(const struct sl_input_kind *k, const char *name);
+
+/* The values of the CHOICE key named key: k's, else those of the first
+ * kind that has such a key (the loader checks a key of another kind's
+ * too); NULL for none. */
+const char *const *sl_input_kind_choices(const struct sl_input_kind *k, const char *key);
 
 #endif /* SL_INPUT_KIND_H */

@@ -5,11 +5,13 @@
 #include <string.h>
 
 extern const struct sl_input_kind sl_input_unix, sl_input_udp, sl_input_tcp;
+extern const struct sl_input_kind sl_input_kmsg;
 
 const struct sl_input_kind *const sl_input_kinds[] = {
     &sl_input_unix,
     &sl_input_udp,
     &sl_input_tcp,
+    &sl_input_kmsg,
     NULL,
 };
 
@@ -29,4 +31,21 @@ const struct sl_input_key *sl_input_kind_key(const struct sl_input_kind *k, cons
             return key;
     }
     return NULL;
+}
+
+static const char *const *choices_of(const struct sl_input_kind *k, const char *key)
+{
+    for (const struct sl_input_choice *c = k->choices; c != NULL && c->key != NULL; c++) {
+        if (strcmp(c->key, key) == 0)
+            return c->values;
+    }
+    return NULL;
+}
+
+const char *const *sl_input_kind_choices(const struct sl_input_kind *k, const char *key)
+{
+    const char *const *v = k != NULL ? choices_of(k, key) : NULL;
+    for (size_t i = 0; v == NULL && sl_input_kinds[i] != NULL; i++)
+        v = choices_of(sl_input_kinds[i], key);
+    return v;
 }

@@ -187,7 +187,7 @@ static void test_ratelimit_errors(void **state)
 
 static void test_missing_keys(void **state)
 {
-    expect_only("input 'x' { path = 'p' }\n", 1, "input \"x\": key 'type' is missing (unix, udp or tcp)");
+    expect_only("input 'x' { path = 'p' }\n", 1, "input \"x\": key 'type' is missing (unix, udp, tcp or kmsg)");
     expect_only("input 'x' { type = 'unix' }\n", 1, "input \"x\": type 'unix' needs key 'path'");
     expect_only("input 'x' { type = 'tcp' }\n", 1,
                 "input \"x\": type 'tcp' needs key 'listen' (\"HOST:PORT\")");
@@ -209,9 +209,9 @@ static void test_names(void **state)
     expect_only("input 'a b' { type = 'unix', path = 'a' }\n", 1,
                 "input: bad name \"a b\" (1 to 63 letters, digits, '_', '-' or '.')");
     expect_only("input 'x' { type = 'tpc', listen = 'h:1' }\n", 1,
-                "input \"x\": unknown type 'tpc' (unix, udp or tcp), did you mean 'tcp'?");
+                "input \"x\": unknown type 'tpc' (unix, udp, tcp or kmsg), did you mean 'tcp'?");
     expect_only("input 'x' { type = 'native', path = 'a' }\n", 1,
-                "input \"x\": unknown type 'native' (unix, udp or tcp)");
+                "input \"x\": unknown type 'native' (unix, udp, tcp or kmsg)");
     /* Not the type "tcp": nothing is checked against tcp's keys. */
     expect_only("input 'x' { type = 'tcp\\0', path = 'a' }\n", 1,
                 "input \"x\": key 'type' wants a non-empty string without NUL bytes");
@@ -307,6 +307,26 @@ static void test_same_address(void **state)
                 "input 'f' { type = 'unix', path = 'a.sock' }\n"
                 "input 'g' { type = 'unix', path = 'b.sock' }\n");
     done(&l);
+    /* There is one kernel log: a second kmsg input names the first. */
+    load_text(&l, "input 'k' { type = 'kmsg' }\n"
+                  "input 'j' { type = 'kmsg', from = 'now' }\n");
+    snprintf(want[0], sizeof want[0], "input \"j\": there can be one input of type 'kmsg', "
+             "and input \"k\" at %s:1 is one", l.path);
+    expect(&l, 2, want[0]);
+    assert_int_equal(l.errs.n, 1);
+    done(&l);
+}
+
+/* A CHOICE key's value is one of its strings, with a "did you mean". */
+static void test_choice_values(void **state)
+{
+    expect_only("input 'k' { type = 'kmsg', from = 'bot' }\n", 1,
+                "input \"k\": key 'from': unknown value 'bot' (\"auto\", \"boot\", \"now\"), "
+                "did you mean 'boot'?");
+    expect_only("input 'k' { type = 'kmsg', from = 3 }\n", 1,
+                "input \"k\": key 'from' wants a string, got number");
+    expect_only("input 'k' { type = 'tcp', listen = '127.0.0.1:0', from = 'now' }\n", 1,
+                "input \"k\": key 'from' is not used by type 'tcp' (only by kmsg)");
 }
 
 /* With allocations failing from any point on, a config with errors never
@@ -641,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_duplicates_found_by_sort),
         cmocka_unit_test(test_hostname_refuses_control_bytes),
         cmocka_unit_test(test_same_address),
+        cmocka_unit_test(test_choice_values),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_partial_load),
         cmocka_unit_test(test_listen),

@@ -365,6 +365,47 @@ static void a_build_crossing_the_chunk_end_moves(void **state)
     sl_msgpool_release(&pool);
 }
 
+/* Bytes reserved in the message (kmsg's unescaped text): msg may point at
+ * them, and they move with the message when it crosses a chunk's end,
+ * whether the reserve itself or a later field moves it. */
+static void reserved_bytes_move_with_the_message(void **state)
+{
+    struct sl_msgpool pool;
+    sl_msgpool_init(&pool, "reserve");
+    char text[1000];
+    memset(text, 'r', sizeof text);
+    struct sl_msg *kept[400];
+    size_t n = 0, moved = 0;
+    while (moved < 2) {
+        struct sl_msg_builder b;
+        assert_int_equal(sl_msg_build_begin(&b, &pool, "x", 1, NULL, 0), 0);
+        struct sl_chunk *began = b.m->chunk;
+        char *w = sl_msg_build_reserve(&b, sizeof text);
+        assert_non_null(w);
+        memcpy(w, text, sizeof text);
+        b.m->msg = (struct sl_str){w, sizeof text};
+        assert_int_equal(sl_msg_build_field(&b, "MORE", 4, text, 300), 0);
+        struct sl_msg *m = sl_msg_build_end(&b);
+        assert_memory_equal(m->msg.p, text, sizeof text);
+        assert_memory_equal(m->raw.p, "x", 1);
+        assert_memory_equal(sl_msg_extra(m, "MORE", 4)->value.p, text, 300);
+        assert_true(n < 400);
+        kept[n++] = m;
+        moved += m->chunk != began;
+    }
+    for (size_t i = 0; i < n; i++) {
+        assert_memory_equal(kept[i]->msg.p, text, sizeof text); /* nothing overwrote it */
+        sl_msg_unref(kept[i]);
+    }
+    /* Past 4 GiB of message: refused, the build still usable. */
+    struct sl_msg_builder b;
+    assert_int_equal(sl_msg_build_begin(&b, &pool, "y", 1, NULL, 0), 0);
+    assert_null(sl_msg_build_reserve(&b, (size_t)UINT32_MAX));
+    assert_int_equal(sl_msg_build_field(&b, "K", 1, "v", 1), 0);
+    sl_msg_unref(sl_msg_build_end(&b));
+    sl_msgpool_release(&pool);
+}
+
 static void a_duplicate_key_keeps_the_first_value(void **state)
 {
     struct sl_msgpool pool;
@@ -663,6 +704,7 @@ int main(void)
         cmocka_unit_test(built_message_without_fields),
         cmocka_unit_test(fields_larger_than_a_chunk),
         cmocka_unit_test(a_build_crossing_the_chunk_end_moves),
+        cmocka_unit_test(reserved_bytes_move_with_the_message),
         cmocka_unit_test(a_duplicate_key_keeps_the_first_value),
         cmocka_unit_test(an_empty_value_is_present),
         cmocka_unit_test(keys_and_limits),
