@@ -142,6 +142,7 @@ struct sl_input_conf {
     size_t rcvbuf;         /* SO_RCVBUF; 0 = the default (SL_DEFAULT_UDP_RCVBUF for udp, the kernel's otherwise) */
     unsigned mode;         /* unix: socket file permissions, default 0666 */
     struct sl_ratelimit_conf ratelimit; /* unix: per-sender budgets; off by default */
+    bool trusted;          /* native_stream: believe the sender's _PID/_UID/_GID; default false */
     int line;
 };
 

@@ -50,6 +50,7 @@ enum sl_input_key_type {
     /* a table { interval = "30s", burst = N, per = "pid" | "uid" }: the
      * struct sl_ratelimit_conf at offset (input/ratelimit.h) */
     SL_INPUT_KEY_RATELIMIT,
+    SL_INPUT_KEY_BOOL,   /* true or false: the bool at offset */
 };
 
 struct sl_input_key {
@@ -59,7 +60,9 @@ struct sl_input_key {
     long long min, max;   /* SIZE, INT, UINT */
     bool required;        /* "type 'K' needs key 'NAME'" without it */
     bool address;         /* a PATH or LISTEN the input binds: two inputs of the kind
-                           * with equal values clash (a LISTEN with port 0 never does) */
+                           * with equal values clash (a LISTEN with port 0 never does).
+                           * A kind with several, none required (native_stream: path
+                           * or listen), takes exactly one of them. */
 };
 
 /* The keys most kinds share, for their tables. */

@@ -98,20 +98,20 @@ static void test_input_kinds(void **state)
             assert_true(!key->address || key->type == SL_INPUT_KEY_PATH
                         || key->type == SL_INPUT_KEY_LISTEN);
             /* A key of several kinds is read alike in each: a value is
-             * checked before the type is known. */
+             * checked before the type is known. (Whether a kind needs it
+             * is the kind's: native_stream takes path or listen.) */
             for (size_t j = 0; j < n; j++) {
                 const struct sl_input_key *other = sl_input_kind_key(sl_input_kinds[j], key->name);
                 if (other == NULL)
                     continue;
                 assert_true(other->type == key->type && other->offset == key->offset
                             && other->min == key->min && other->max == key->max
-                            && other->required == key->required
                             && other->address == key->address);
             }
         }
-        assert_int_equal(addresses, 1);
+        assert_true(addresses >= 1); /* several: exactly one is given (kind.h) */
     }
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4);
     assert_null(sl_input_kind_find("carrier-pigeon"));
     assert_null(sl_input_kind_key(sl_input_kind_find("udp"), "path"));
 
@@ -138,6 +138,7 @@ static void change_key(struct sl_input_conf *c, const struct sl_input_key *k, ch
     case SL_INPUT_KEY_UINT:
     case SL_INPUT_KEY_MODE: *(unsigned *)f += 1; break;
     case SL_INPUT_KEY_RATELIMIT: ((struct sl_ratelimit_conf *)f)->burst += 1; break;
+    case SL_INPUT_KEY_BOOL: *(bool *)f = !*(bool *)f; break;
     }
 }
 
