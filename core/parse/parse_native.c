@@ -69,8 +69,8 @@ void sl_native_map_field(struct sl_msg *m, const char *k, size_t klen, const cha
 
 /* One field at raw offset *at: sets key/value offsets and moves *at past
  * it. -EBADMSG when malformed. */
-int sl_native_next_field(const char *p, size_t len, size_t *at, size_t *k, size_t *klen, size_t *v,
-                      size_t *vlen)
+int sl_native_next_field(const char *p, size_t len, size_t *at, size_t *k, size_t *klen,
+                         size_t *v, size_t *vlen)
 {
     size_t i = *at;
     const char *nl = memchr(p + i, '\n', len - i);
