@@ -677,10 +677,10 @@ static void address_text(const struct sl_input_conf *in, char *buf, size_t len)
     buf[0] = '\0';
     for (const struct sl_input_key *k = in->kind->keys; k->name != NULL && n < len; k++) {
         const char *sep = n > 0 ? " " : "";
-        bool set = k->type == SL_INPUT_KEY_LISTEN
-                       ? in->host != NULL
-                       : *(char *const *)((const char *)in + k->offset) != NULL;
-        if (!k->address || !set)
+        if (!k->address)
+            continue;
+        if (k->type == SL_INPUT_KEY_LISTEN ? in->host == NULL
+                                           : *(char *const *)((const char *)in + k->offset) == NULL)
             continue; /* one of several the kind takes, not this one (kind.h) */
         if (k->type != SL_INPUT_KEY_LISTEN)
             n += (size_t)snprintf(buf + n, len - n, "%s\"%s\"", sep,
