@@ -217,6 +217,31 @@ def test_bad_entries_counted_and_skipped():
         check("longer than max_message" in d.log(), "the too large entry is logged")
 
 
+def test_reload_changes_trust():
+    """A reload that changes trusted reopens the input on the same path
+    (the old one gives it up first) and the new setting holds; a reload
+    that changes nothing keeps an open connection and its half entry."""
+    e = entry(text("__REALTIME_TIMESTAMP", "1733270400000000"), text("MESSAGE", "m"),
+              text("_PID", "7"), text("_UID", "8"), text("_GID", "9"))
+    with Daemon(config(f'path = "{SOCKET}"')) as d:
+        held = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        held.connect(d.path(SOCKET))
+        held.sendall(e[:20])  # half an entry, across the reload
+        d.ctl("reload")
+        held.sendall(e[20:])
+        lines = d.wait_json_lines("out.log", 1)
+        check("pid" not in lines[0], "untrusted", lines[0])
+        held.close()
+        d.write_config(config(f'path = "{SOCKET}", trusted = true'))
+        r = d.ctl("reload")
+        check("ok" in r.stdout, "reload", r.stdout, r.stderr)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(d.path(SOCKET))
+            s.sendall(e)
+        lines = d.wait_json_lines("out.log", 2)
+        check(lines[1].get("pid") == 7 and lines[1].get("gid") == 9, "trusted now", lines[1])
+
+
 def test_journalctl_export():
     need_socat()
     if shutil.which("journalctl") is None:
@@ -245,4 +270,5 @@ def test_journalctl_export():
 
 if __name__ == "__main__":
     sluicetest.main([test_unix_socket_socat, test_tcp_trusted, test_any_cut_of_the_stream,
-                     test_bad_entries_counted_and_skipped, test_journalctl_export])
+                     test_bad_entries_counted_and_skipped, test_reload_changes_trust,
+                     test_journalctl_export])
