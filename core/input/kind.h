@@ -129,8 +129,11 @@ struct sl_input_kind {
     const char *name;                        /* type = "NAME" */
     const struct sl_input_key *keys;         /* accepted besides type */
     struct sl_input_ops ops;
-    /* Parses a message read by this kind (input thread); sl_parse (RFC 5424
-     * or RFC 3164, whichever it is) for every kind so far. */
+    /* Parses a message read by this kind (input thread) through
+     * sl_input_message(); sl_parse (RFC 5424 or RFC 3164, whichever it is)
+     * for the syslog kinds. A kind whose messages carry fields makes them
+     * with sl_input_message_fields() and its own parser instead
+     * (native_stream), and names sl_parse here unused. */
     int (*parse)(struct sl_msg *m, const struct sl_parse_ctx *ctx);
     const struct sl_input_counter *counters; /* after the counters every kind has */
     /* The most descriptors an input of this kind with conf c holds, besides
