@@ -383,6 +383,7 @@ static bool input_key_equal(const struct sl_input_key *k, const struct sl_input_
     case SL_INPUT_KEY_CHOICE: return *(const int *)x == *(const int *)y;
     case SL_INPUT_KEY_UINT:
     case SL_INPUT_KEY_MODE: return *(const unsigned *)x == *(const unsigned *)y;
+    case SL_INPUT_KEY_BOOL: return *(const bool *)x == *(const bool *)y;
     case SL_INPUT_KEY_RATELIMIT: {
         const struct sl_ratelimit_conf *r = x, *s = y;
         return r->interval_ms == s->interval_ms && r->burst == s->burst && r->per == s->per;
@@ -407,14 +408,22 @@ bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_co
     return true;
 }
 
+/* Whether c gives address key k a value. */
+static bool address_set(const struct sl_input_key *k, const struct sl_input_conf *c)
+{
+    if (k->type == SL_INPUT_KEY_LISTEN)
+        return c->port != NULL;
+    return *(char *const *)((const char *)c + k->offset) != NULL;
+}
+
 bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b)
 {
     if (a->kind != b->kind || a->kind == NULL)
         return false;
     bool any = false, same = true;
     for (const struct sl_input_key *k = a->kind->keys; k->name != NULL && same; k++) {
-        if (!k->address)
-            continue;
+        if (!k->address || (!address_set(k, a) && !address_set(k, b)))
+            continue; /* one of a kind's several address keys, which neither uses */
         any = true;
         if (k->type == SL_INPUT_KEY_LISTEN) {
             /* Port 0 asks the kernel for a free port: it never collides. */

@@ -679,6 +679,9 @@ static void address_text(const struct sl_input_conf *in, char *buf, size_t len)
         const char *sep = n > 0 ? " " : "";
         if (!k->address)
             continue;
+        if (k->type == SL_INPUT_KEY_LISTEN ? in->host == NULL
+                                           : *(char *const *)((const char *)in + k->offset) == NULL)
+            continue; /* one of several the kind takes, not this one (kind.h) */
         if (k->type != SL_INPUT_KEY_LISTEN)
             n += (size_t)snprintf(buf + n, len - n, "%s\"%s\"", sep,
                                   *(char *const *)((const char *)in + k->offset));

@@ -146,6 +146,7 @@ struct sl_input_conf {
     unsigned mode;         /* unix: socket file permissions, default 0666 */
     struct sl_ratelimit_conf ratelimit; /* unix: per-sender budgets; off by default */
     int from;              /* kmsg: where reading starts, enum sl_input_from */
+    bool trusted;          /* native_stream: believe the sender's _PID/_UID/_GID; default false */
     int line;
 };
 

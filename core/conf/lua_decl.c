@@ -665,6 +665,7 @@ static void set_input_value(const struct sl_decl *d, const struct sl_input_key *
     case SL_INPUT_KEY_CHOICE:
         set_choice(d, sl_input_kind_choices(in->kind, k->name), key, v, field);
         break;
+    case SL_INPUT_KEY_BOOL: want_bool(d, key, v, field); break;
     }
 }
 
@@ -676,6 +677,32 @@ static void set_input(const struct sl_decl *d, int k, const char *key, int v, vo
         return;
     }
     set_input_value(d, input_key(x->in->kind, key), key, v, x->in); /* key is in x->names */
+}
+
+/* A kind with several address keys, none of them required, binds one
+ * (kind.h): exactly one of them must be given. */
+static void check_address_choice(const struct sl_decl *d, const struct input_ctx *x,
+                                 unsigned seen)
+{
+    const struct sl_input_kind *kind = x->in->kind;
+    char names[128] = "";
+    size_t n = 0, given = 0, len = 0;
+    for (const struct sl_input_key *k = kind->keys; k->name != NULL; k++) {
+        if (!k->address)
+            continue;
+        if (k->required)
+            return;
+        int i = sl_decl_name_index(x->names, k->name);
+        given += i >= 0 && (seen & 1u << i);
+        if (len < sizeof names)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s'%s'",
+                                    n == 0 ? "" : " or ", k->name);
+        n++;
+    }
+    if (n > 1 && given == 0)
+        sl_decl_error(d, "type '%s' needs key %s", kind->name, names);
+    else if (n > 1 && given > 1)
+        sl_decl_error(d, "type '%s' takes one of keys %s, not both", kind->name, names);
 }
 
 /* Checks what depends on the kind, once every key has been read. */
@@ -700,6 +727,7 @@ static void check_input(const struct sl_decl *d, const struct input_ctx *x, unsi
             sl_decl_error(d, "type '%s' needs key '%s'%s", kind->name, k->name,
                           k->type == SL_INPUT_KEY_LISTEN ? " (\"HOST:PORT\")" : "");
     }
+    check_address_choice(d, x, seen);
 }
 
 /* The kind named by the table's type, if it names one, before the keys

@@ -15,10 +15,17 @@
 #include <errno.h>
 #include <string.h>
 
+#include "input/framing_export.h"
+
 /* RFC 6587: MSG-LEN = NONZERO-DIGIT 0*9DIGIT fits 10 digits; longer is junk. */
 #define MSGLEN_MAX_DIGITS 10
 
 void sl_framer_init(struct sl_framer *f, size_t max_message)
+{
+    sl_framer_init_as(f, SL_FRAMING_SYSLOG, max_message);
+}
+
+void sl_framer_init_as(struct sl_framer *f, enum sl_framing framing, size_t max_message)
 {
     /* A zero limit could never deliver a byte; one byte still makes progress.
      * A message's length is a uint32_t (msg.h), which also keeps max + 2 and
@@ -27,9 +34,7 @@ void sl_framer_init(struct sl_framer *f, size_t max_message)
         max_message = 1;
     if (max_message > UINT32_MAX)
         max_message = UINT32_MAX;
-    f->max_message = max_message;
-    f->skip = 0;
-    f->skip_to_lf = false;
+    *f = (struct sl_framer){.framing = framing, .max_message = max_message};
 }
 
 static ssize_t found(const char *p, size_t n, unsigned flags, size_t used,
@@ -127,6 +132,8 @@ ssize_t sl_framer_next(struct sl_framer *f, const char *buf, size_t len, bool eo
     *frame = NULL;
     *frame_len = 0;
     *flags = 0;
+    if (f->framing == SL_FRAMING_EXPORT)
+        return sl_framer_next_export(f, buf, len, eof, frame, frame_len, flags);
     if (len == 0)
         return 0; /* with eof, a frame still being skipped simply ends here */
     if (f->skip > 0)

@@ -295,7 +295,7 @@ void sl_dgram_drain(struct sl_input *in)
     for (;;) {
         while (!sl_input_retry(in, &d->parked) && sl_input_may_wait(in))
             sl_input_wait_room(in);
-        /* Past the deadline nothing more is read (input_tcp.c's drain). */
+        /* Past the deadline nothing more is read (input_stream.c's drain). */
         if (d->parked.n > 0 || !sl_input_may_wait(in) || read_batch(in, d) == 0)
             return;
         if (atomic_load(&in->stats.bytes) - start >= budget)

@@ -124,6 +124,13 @@ int sl_input_watch(struct sl_input *in, int fd, void *tag, bool on);
  * and fills in->address with the bound address. Returns the fd or a
  * negative errno with a reason in err. */
 int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errlen);
+/* Binds a unix socket of socktype (SOCK_DGRAM, or SOCK_STREAM, which it
+ * also listens on) to conf path, non-blocking, with the file mode conf
+ * mode, set at bind() whatever the umask (bind_unix.c says how), making
+ * the path's directories and removing a socket an earlier run left there;
+ * fills in->address with the path. Returns the fd or a negative errno
+ * with a reason in err. The caller unlinks the path when done. */
+int sl_input_bind_unix(struct sl_input *in, int socktype, char *err, size_t errlen);
 /* Asks for a receive buffer of want bytes; logs when the kernel grants
  * less (net.core.rmem_max caps it). */
 void sl_input_set_rcvbuf(struct sl_input *in, int fd, size_t want);

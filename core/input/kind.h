@@ -54,6 +54,7 @@ enum sl_input_key_type {
      * the int at offset. The loader zeroes the conf, so the first is the
      * default. */
     SL_INPUT_KEY_CHOICE,
+    SL_INPUT_KEY_BOOL,   /* true or false: the bool at offset */
 };
 
 struct sl_input_key {
@@ -63,9 +64,11 @@ struct sl_input_key {
     long long min, max;   /* SIZE, INT, UINT */
     bool required;        /* "type 'K' needs key 'NAME'" without it */
     bool address;         /* a PATH or LISTEN the input binds: two inputs of the kind
-                           * with equal values clash (a LISTEN with port 0 never does);
-                           * a kind with no address key reads something the machine has
-                           * one of (the kernel's log): two inputs of it always clash */
+                           * with equal values clash (a LISTEN with port 0 never does).
+                           * A kind with several, none required (native_stream: path
+                           * or listen), takes exactly one of them. A kind with no
+                           * address key reads something the machine has one of (the
+                           * kernel's log): two inputs of it always clash */
 };
 
 /* The values a CHOICE key takes, in the kind's descriptor (so the key
@@ -139,8 +142,11 @@ struct sl_input_kind {
     const char *name;                        /* type = "NAME" */
     const struct sl_input_key *keys;         /* accepted besides type */
     struct sl_input_ops ops;
-    /* Parses a message read by this kind (input thread); sl_parse (RFC 5424
-     * or RFC 3164, whichever it is) for every kind so far. */
+    /* Parses a message read by this kind (input thread) through
+     * sl_input_message(); sl_parse (RFC 5424 or RFC 3164, whichever it is)
+     * for the syslog kinds. A kind whose messages carry fields makes them
+     * with sl_input_message_fields() and its own parser instead
+     * (native_stream), and names sl_parse here unused. */
     int (*parse)(struct sl_msg *m, const struct sl_parse_ctx *ctx);
     const struct sl_input_counter *counters; /* after the counters every kind has */
     /* The most descriptors an input of this kind with conf c holds, besides

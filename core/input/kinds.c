@@ -6,12 +6,14 @@
 
 extern const struct sl_input_kind sl_input_unix, sl_input_udp, sl_input_tcp;
 extern const struct sl_input_kind sl_input_kmsg;
+extern const struct sl_input_kind sl_input_native_stream;
 
 const struct sl_input_kind *const sl_input_kinds[] = {
     &sl_input_unix,
     &sl_input_udp,
     &sl_input_tcp,
     &sl_input_kmsg,
+    &sl_input_native_stream,
     NULL,
 };
 

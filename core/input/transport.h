@@ -2,7 +2,7 @@
  * transport.h: the byte stream under a stream input (plain TCP now; TLS and
  * RELP next), in the manner of redis's ConnectionType.
  *
- * input_tcp.c keeps everything a stream input does with a connection: the
+ * input_stream.c keeps everything a stream input does with a connection: the
  * list of them, the buffer and the framer, parking, the idle timeout, the
  * drain at stop. It reaches the bytes only through a struct sl_transport, so
  * a TLS transport is a second implementation of these few ops, not a branch

@@ -48,7 +48,7 @@ static int small_number(const char *v, size_t len, int max)
 
 /* Sets the header field a journal key maps to; the first value wins, as
  * for the extra fields (msg.h: a key given twice keeps its first). */
-static void map_field(struct sl_msg *m, const char *k, size_t klen, const char *v, size_t vlen)
+void sl_native_map_field(struct sl_msg *m, const char *k, size_t klen, const char *v, size_t vlen)
 {
     struct sl_str s = {v, (uint32_t)vlen};
     int n;
@@ -69,8 +69,8 @@ static void map_field(struct sl_msg *m, const char *k, size_t klen, const char *
 
 /* One field at raw offset *at: sets key/value offsets and moves *at past
  * it. -EBADMSG when malformed. */
-static int next_field(const char *p, size_t len, size_t *at, size_t *k, size_t *klen, size_t *v,
-                      size_t *vlen)
+int sl_native_next_field(const char *p, size_t len, size_t *at, size_t *k, size_t *klen,
+                         size_t *v, size_t *vlen)
 {
     size_t i = *at;
     const char *nl = memchr(p + i, '\n', len - i);
@@ -103,22 +103,32 @@ static int next_field(const char *p, size_t len, size_t *at, size_t *k, size_t *
     return sl_native_key_ok(p + *k, *klen) ? 0 : -EBADMSG;
 }
 
+void sl_native_entry_begin(struct sl_msg *m)
+{
+    m->format = SL_FMT_UNPARSED;
+    m->facility = 1; /* user.info: journald's default for an entry without PRIORITY */
+    m->severity = 6;
+    m->pri = 14;
+    m->msg = SL_STR_NIL; /* sl_msg_new's default is the whole raw; MESSAGE sets it */
+}
+
+void sl_native_entry_end(struct sl_msg *m)
+{
+    if (m->msg.p == NULL) /* no MESSAGE: an empty msg, not the entry's bytes */
+        m->msg = (struct sl_str){m->raw.p, 0};
+}
+
 int sl_parse_native(struct sl_msg_builder *b, struct sl_native_counts *c)
 {
     struct sl_native_counts dummy;
     if (c == NULL)
         c = &dummy;
     *c = (struct sl_native_counts){0};
-    struct sl_msg *m = b->m;
-    m->format = SL_FMT_UNPARSED;
-    m->facility = 1; /* user.info: journald's default for an entry without PRIORITY */
-    m->severity = 6;
-    m->pri = 14;
-    m->msg = SL_STR_NIL; /* sl_msg_new's default is the whole raw; MESSAGE sets it */
-    size_t len = m->raw.len, at = 0, nfields = 0;
+    sl_native_entry_begin(b->m);
+    size_t len = b->m->raw.len, at = 0, nfields = 0;
     while (at < len) {
         size_t k, klen, v, vlen;
-        int rc = next_field(b->m->raw.p, len, &at, &k, &klen, &v, &vlen);
+        int rc = sl_native_next_field(b->m->raw.p, len, &at, &k, &klen, &v, &vlen);
         if (rc < 0)
             return rc;
         nfields++;
@@ -127,7 +137,7 @@ int sl_parse_native(struct sl_msg_builder *b, struct sl_native_counts *c)
             c->forged++;
             continue;
         }
-        map_field(b->m, p + k, klen, p + v, vlen);
+        sl_native_map_field(b->m, p + k, klen, p + v, vlen);
         rc = sl_msg_field_key_ok(p + k, klen) ? sl_msg_build_field(b, p + k, klen, p + v, vlen)
                                                : -EINVAL;
         if (rc == -E2BIG || rc == -EINVAL || rc == -ENOMEM)
@@ -135,7 +145,6 @@ int sl_parse_native(struct sl_msg_builder *b, struct sl_native_counts *c)
     }
     if (nfields == 0)
         return -EBADMSG;
-    if (b->m->msg.p == NULL) /* no MESSAGE: an empty msg, not the entry's bytes */
-        b->m->msg = (struct sl_str){b->m->raw.p, 0};
+    sl_native_entry_end(b->m);
     return 0;
 }

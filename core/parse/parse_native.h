@@ -34,4 +34,24 @@ bool sl_native_key_ok(const char *key, size_t len);
  * build, so the entry is dropped whole. */
 int sl_parse_native(struct sl_msg_builder *b, struct sl_native_counts *c);
 
+/* {=== the pieces, shared with the export format's parser (parse_export.h),
+ * whose fields are encoded alike. Thread: the builder's. */
+/* One field of the entry p[0..len) at offset *at: the key at p + *k,
+ * *klen bytes, and the value at p + *v, *vlen bytes, and *at moves past
+ * it. 0, or -EBADMSG when malformed (a bad key, a binary length past the
+ * end, a missing '\n'). Offsets, not pointers, so they outlive a move of
+ * the message (msg.h). */
+int sl_native_next_field(const char *p, size_t len, size_t *at, size_t *k, size_t *klen,
+                         size_t *v, size_t *vlen);
+/* Maps a field to the header field it names (MESSAGE, PRIORITY,
+ * SYSLOG_FACILITY, SYSLOG_IDENTIFIER, SYSLOG_PID, SYSLOG_TIMESTAMP); the
+ * first value wins. Others change nothing. The value stays a span of m. */
+void sl_native_map_field(struct sl_msg *m, const char *k, size_t klen, const char *v,
+                         size_t vlen);
+/* An entry's header fields before its first field (user.info, no msg),
+ * and after its last (an empty msg without MESSAGE). */
+void sl_native_entry_begin(struct sl_msg *m);
+void sl_native_entry_end(struct sl_msg *m);
+/* }=== */
+
 #endif /* SL_PARSE_NATIVE_H */

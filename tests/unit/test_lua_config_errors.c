@@ -37,7 +37,7 @@ static void test_unknown_keys(void **state)
     expect_only("output 'o' { type = 'file', queue = { capcity = 5 } }\n", 1,
                 "output \"o\": unknown key 'queue.capcity', did you mean 'queue.capacity'?");
     expect_only("input 'u' { type = 'unix', path = 'x', listen = '1.2.3.4:5' }\n", 1,
-                "input \"u\": key 'listen' is not used by type 'unix' (only by udp and tcp)");
+                "input \"u\": key 'listen' is not used by type 'unix' (only by udp, tcp and native_stream)");
     expect_only("input 'u' { type = 'unix', 'x', path = 'y' }\n", 1,
                 "input \"u\": unexpected list item 1; write name = value");
 }
@@ -61,7 +61,7 @@ static void test_wrong_types(void **state)
     expect_only("input 't' { type = 'tcp', listen = 'h:1', max_connections = 0 }\n", 1,
                 "input \"t\": key 'max_connections' wants a whole number from 1 to 1048576, got 0");
     expect_only("input 'u' { type = 'udp', listen = 'h:1', max_connections = 5 }\n", 1,
-                "input \"u\": key 'max_connections' is not used by type 'udp' (only by tcp)");
+                "input \"u\": key 'max_connections' is not used by type 'udp' (only by tcp and native_stream)");
     expect_only("output 'o' { type = 'file', f = print }\n", 1,
                 "output \"o\": key 'f' wants a string, number, boolean or table, got function");
     expect_only("local o = output 'o' { type = 'file' }\noutput 'p' { type = 'file', x = o }\n", 2,
@@ -187,12 +187,19 @@ static void test_ratelimit_errors(void **state)
 
 static void test_missing_keys(void **state)
 {
-    expect_only("input 'x' { path = 'p' }\n", 1, "input \"x\": key 'type' is missing (unix, udp, tcp or kmsg)");
+    expect_only("input 'x' { path = 'p' }\n", 1, "input \"x\": key 'type' is missing (unix, udp, tcp, kmsg or native_stream)");
     expect_only("input 'x' { type = 'unix' }\n", 1, "input \"x\": type 'unix' needs key 'path'");
     expect_only("input 'x' { type = 'tcp' }\n", 1,
                 "input \"x\": type 'tcp' needs key 'listen' (\"HOST:PORT\")");
     expect_only("input 'x' { type = 'udp' }\n", 1,
                 "input \"x\": type 'udp' needs key 'listen' (\"HOST:PORT\")");
+    /* A kind with two address keys, neither required, takes one of them. */
+    expect_only("input 'x' { type = 'native_stream' }\n", 1,
+                "input \"x\": type 'native_stream' needs key 'path' or 'listen'");
+    expect_only("input 'x' { type = 'native_stream', path = 'p', listen = '127.0.0.1:1' }\n", 1,
+                "input \"x\": type 'native_stream' takes one of keys 'path' or 'listen', not both");
+    expect_only("input 'x' { type = 'native_stream', path = 'p', trusted = 'yes' }\n", 1,
+                "input \"x\": key 'trusted' wants a boolean, got string");
     expect_only("output 'x' { path = 'p' }\n", 1,
                 "output \"x\": key 'type' is missing (the plugin, e.g. \"file\")");
     expect_only(OUT "\nroute { facility = 'mail' }\n", 3,
@@ -209,9 +216,9 @@ static void test_names(void **state)
     expect_only("input 'a b' { type = 'unix', path = 'a' }\n", 1,
                 "input: bad name \"a b\" (1 to 63 letters, digits, '_', '-' or '.')");
     expect_only("input 'x' { type = 'tpc', listen = 'h:1' }\n", 1,
-                "input \"x\": unknown type 'tpc' (unix, udp, tcp or kmsg), did you mean 'tcp'?");
+                "input \"x\": unknown type 'tpc' (unix, udp, tcp, kmsg or native_stream), did you mean 'tcp'?");
     expect_only("input 'x' { type = 'native', path = 'a' }\n", 1,
-                "input \"x\": unknown type 'native' (unix, udp, tcp or kmsg)");
+                "input \"x\": unknown type 'native' (unix, udp, tcp, kmsg or native_stream)");
     /* Not the type "tcp": nothing is checked against tcp's keys. */
     expect_only("input 'x' { type = 'tcp\\0', path = 'a' }\n", 1,
                 "input \"x\": key 'type' wants a non-empty string without NUL bytes");
@@ -305,7 +312,23 @@ static void test_same_address(void **state)
                 "input 'd' { type = 'tcp', listen = '127.0.0.1:0' }\n"
                 "input 'e' { type = 'tcp', listen = '127.0.0.1:0' }\n"
                 "input 'f' { type = 'unix', path = 'a.sock' }\n"
-                "input 'g' { type = 'unix', path = 'b.sock' }\n");
+                "input 'g' { type = 'unix', path = 'b.sock' }\n"
+                "input 'h' { type = 'native_stream', path = 'a.sock' }\n"
+                "input 'i' { type = 'native_stream', listen = '127.0.0.1:5514' }\n"
+                "input 'j' { type = 'native_stream', path = 'c.sock' }\n");
+    done(&l);
+    /* native_stream binds the one of path and listen it was given. */
+    load_text(&l, "input 'a' { type = 'native_stream', path = 'e.sock' }\n"
+                  "input 'b' { type = 'native_stream', listen = '127.0.0.1:19532' }\n"
+                  "input 'c' { type = 'native_stream', path = 'e.sock', trusted = true }\n"
+                  "input 'd' { type = 'native_stream', listen = '127.0.0.1:19532' }\n");
+    snprintf(want[0], sizeof want[0], "input \"c\": \"e.sock\" is already used by input "
+             "\"a\" at %s:1", l.path);
+    snprintf(want[1], sizeof want[1], "input \"d\": 127.0.0.1:19532 is already used by input "
+             "\"b\" at %s:2", l.path);
+    expect(&l, 3, want[0]);
+    expect(&l, 4, want[1]);
+    assert_int_equal(l.errs.n, 2);
     done(&l);
     /* There is one kernel log: a second kmsg input names the first. */
     load_text(&l, "input 'k' { type = 'kmsg' }\n"
