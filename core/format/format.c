@@ -209,8 +209,30 @@ static size_t fields_sd_bound(const struct sl_msg *m)
     return n;
 }
 
+/* The ']' that closes the message's own element of SD-ID FIELDS_SD_ID (a
+ * relay's sluice wrote it), or NULL when it has none. */
+static const char *own_fields_close(const struct sl_msg *m)
+{
+    if (m->sd.p == NULL || m->format != SL_FMT_RFC5424)
+        return NULL;
+    struct sl_sd_iter it;
+    struct sl_str id, name, value;
+    sl_sd_iter_init(&it, m->sd);
+    while (sl_sd_next_element(&it, &id)) {
+        if (id.len != sizeof FIELDS_SD_ID - 1 || memcmp(id.p, FIELDS_SD_ID, id.len) != 0)
+            continue;
+        while (sl_sd_next_param(&it, &name, &value))
+            ;
+        return it.p > m->sd.p && it.p[-1] == ']' ? it.p - 1 : NULL;
+    }
+    return NULL;
+}
+
 /* STRUCTURED-DATA: the message's own as sent ("-" when none), then, with
- * `fields`, the extra fields' element; "-" only when both are empty. */
+ * `fields`, the extra fields' element; "-" only when both are empty. When
+ * the message has an element of that SD-ID already, the fields go at its
+ * end instead: an SD-ID must not appear twice (6.3.2), a PARAM-NAME may
+ * (7.2.5). */
 static char *put_sd(char *w, const struct sl_msg *m, bool fields)
 {
     uint32_t n = 0;
@@ -218,9 +240,14 @@ static char *put_sd(char *w, const struct sl_msg *m, bool fields)
         n += sd_key_fits(m->fields[i].key);
     if (n == 0)
         return put_field(w, m->sd);
-    if (m->sd.p != NULL && m->sd.len > 0)
-        w = put_text(w, m->sd.p, m->sd.len);
-    w = PUT_LIT(w, "[" FIELDS_SD_ID);
+    const char *close = own_fields_close(m);
+    if (close != NULL) {
+        w = put_text(w, m->sd.p, (size_t)(close - m->sd.p));
+    } else {
+        if (m->sd.p != NULL && m->sd.len > 0)
+            w = put_text(w, m->sd.p, m->sd.len);
+        w = PUT_LIT(w, "[" FIELDS_SD_ID);
+    }
     for (uint32_t i = 0; i < m->nfields; i++) {
         const struct sl_field *x = &m->fields[i];
         if (!sd_key_fits(x->key))
@@ -231,6 +258,8 @@ static char *put_sd(char *w, const struct sl_msg *m, bool fields)
         w = put_sd_param_value(w, x->value);
         *w++ = '"';
     }
+    if (close != NULL)
+        return put_text(w, close, (size_t)(m->sd.p + m->sd.len - close));
     *w++ = ']';
     return w;
 }

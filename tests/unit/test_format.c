@@ -763,6 +763,20 @@ static void test_extra_fields_rfc5424(void **state)
     m->nfields = 1;
     expect_line("rfc5424", m, "<165>1 2003-10-11T22:14:15.003Z h app - ID47 "
                 "[a@1 x=\"1\"][fields@32473 user=\"root\"] body");
+    /* A message with an element of that SD-ID already (from a relay): the
+     * fields join it, as an SD-ID must not repeat. */
+    struct sl_msg *r = parse("<165>1 - h app - - [a@1 x=\"1\"][fields@32473 user=\"x\"][b@1] b");
+    r->fields = x;
+    r->nfields = 2;
+    expect_line("rfc5424", r, "<165>1 2026-11-22T12:00:00.123456+00:00 h app - - [a@1 x=\"1\"]"
+                "[fields@32473 user=\"x\" user=\"root\" q=\"a\\\"b\\\\c\\]d\"][b@1] b");
+    sl_msg_unref(r);
+    r = parse("<165>1 - h app - - [fields@32473] b");
+    r->fields = x;
+    r->nfields = 1;
+    expect_line("rfc5424", r, "<165>1 2026-11-22T12:00:00.123456+00:00 h app - - "
+                "[fields@32473 user=\"root\"] b");
+    sl_msg_unref(r);
     /* A rewrite's raw text is the message's own syntax: no fields there. */
     char out[512];
     size_t n = sl_format_origin(m, out);
