@@ -136,31 +136,36 @@ struct sl_json_sd_value {
     uint32_t next;
 };
 
-/* Makes room for one more of an array of elements of size `size`. */
-static int grow(void *arrp, uint32_t *cap, uint32_t n, size_t size)
+/* arr (n elements of `size` bytes, room for *cap) with room for one more:
+ * arr itself, or moved, *cap updated; NULL, arr untouched, without memory.
+ * n stays below sd.len, so doubling *cap cannot overflow. */
+static void *room(void *arr, uint32_t *cap, uint32_t n, size_t size)
 {
     if (n < *cap)
-        return 0;
+        return arr;
     uint32_t c = *cap ? *cap * 2 : 16;
-    void *p = sl_realloc(*(void **)arrp, (size_t)c * size);
-    if (p == NULL)
-        return -ENOMEM;
-    *(void **)arrp = p;
-    *cap = c;
-    return 0;
+    void *p = sl_realloc(arr, (size_t)c * size);
+    if (p != NULL)
+        *cap = c;
+    return p;
 }
 
 static int sd_add_value(struct sl_json *j, uint32_t g, struct sl_str name, struct sl_str value)
 {
     struct sl_json_sd *sd = &j->sd;
     int64_t k = seen_add(&j->names, g, name);
-    if (k < 0 || grow(&sd->values, &sd->capvalues, sd->nvalues, sizeof *sd->values) < 0)
+    struct sl_json_sd_value *values =
+        k < 0 ? NULL : room(sd->values, &sd->capvalues, sd->nvalues, sizeof *values);
+    if (values == NULL)
         return -ENOMEM;
+    sd->values = values;
     uint32_t v = sd->nvalues++;
     sd->values[v] = (struct sl_json_sd_value){value, NONE};
     if ((uint32_t)k == sd->nnames) { /* a new name of SD-ID g */
-        if (grow(&sd->names, &sd->capnames, sd->nnames, sizeof *sd->names) < 0)
+        struct sl_json_sd_name *names = room(sd->names, &sd->capnames, sd->nnames, sizeof *names);
+        if (names == NULL)
             return -ENOMEM;
+        sd->names = names;
         sd->names[sd->nnames++] = (struct sl_json_sd_name){name, NONE, v, v, 1};
         struct sl_json_sd_id *id = &sd->ids[g];
         if (id->last == NONE)
@@ -194,8 +199,10 @@ static int sd_group(struct sl_json *j, const struct sl_msg *m)
         if (g < 0)
             return -ENOMEM;
         if ((uint32_t)g == sd->nids) {
-            if (grow(&sd->ids, &sd->capids, sd->nids, sizeof *sd->ids) < 0)
+            struct sl_json_sd_id *ids = room(sd->ids, &sd->capids, sd->nids, sizeof *ids);
+            if (ids == NULL)
                 return -ENOMEM;
+            sd->ids = ids;
             sd->ids[sd->nids++] = (struct sl_json_sd_id){id, NONE, NONE};
         }
         while (sl_sd_next_param(&it, &name, &value)) {
