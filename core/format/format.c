@@ -157,12 +157,12 @@ static char *render_origin_3164(struct sl_stamps *s, const struct sl_msg *m, cha
  * relay in RFC 5424 passes them on. Its SD-ID must be private
  * ("name@<enterprise number>", RFC 5424 6.3.2) and sluice has no IANA
  * Private Enterprise Number: 32473 is the one RFC 5612 reserves for
- * documentation and examples, which RFC 5424's own examples use too.
- * syslog-ng writes its own fields under its PEN 18372 (.SDATA.meta), and
- * rsyslog has none to copy. A key is a valid PARAM-NAME as it is (the key
- * rule is a subset of SD-NAME's bytes) but for SD-NAME's 32 bytes at most:
- * a longer key has no name to go under and is left out of this format
- * (json and templates still write it). */
+ * documentation and examples, which RFC 5424's own examples use too, so
+ * no vendor's elements are under it (should sluice get a number of its
+ * own, FIELDS_SD_ID is the one place in the code). A key is a valid
+ * PARAM-NAME as it is (the key rule is a subset of SD-NAME's bytes) but
+ * for SD-NAME's 32 bytes at most: a longer key has no name to go under
+ * and is left out of this format (json and templates still write it). */
 #define FIELDS_SD_ID "fields@32473"
 #define SD_NAME_MAX 32
 
