@@ -150,9 +150,127 @@ static char *render_origin_3164(struct sl_stamps *s, const struct sl_msg *m, cha
     return w;
 }
 
-/* RFC 5424 section 6. The BOM is not written back: MSG-ANY is legal, and a
- * BOM in the middle of a text file only confuses tools that read it. */
-static char *render_rfc5424(struct sl_stamps *s, const struct sl_msg *m, char *w)
+/* {=== the extra fields as an SD element, in "rfc5424"
+ *
+ * A message's extra fields (a journal entry's, or what a transform set)
+ * go into one SD element of their own, after the message's own SD, so a
+ * relay in RFC 5424 passes them on. Its SD-ID must be private
+ * ("name@<enterprise number>", RFC 5424 6.3.2) and sluice has no IANA
+ * Private Enterprise Number: 32473 is the one RFC 5612 reserves for
+ * documentation and examples, which RFC 5424's own examples use too, so
+ * no vendor's elements are under it (should sluice get a number of its
+ * own, FIELDS_SD_ID is the one place in the code). A key is a valid
+ * PARAM-NAME as it is (the key rule is a subset of SD-NAME's bytes) but
+ * for SD-NAME's 32 bytes at most: a longer key has no name to go under
+ * and is left out of this format (json and templates still write it). */
+#define FIELDS_SD_ID "fields@32473"
+#define SD_NAME_MAX 32
+
+/* Every input and transform gives keys that sl_msg_field_key_ok() takes;
+ * checked again since a key that is not one would break the SD syntax. */
+static bool sd_key_fits(struct sl_str key)
+{
+    return key.len <= SD_NAME_MAX && sl_msg_field_key_ok(key.p, key.len);
+}
+
+/* A PARAM-VALUE: '"', '\\' and ']' backslash-escaped (6.3.3); a control
+ * byte and a byte that is not valid UTF-8 (PARAM-VALUE is UTF-8) as "#ooo",
+ * rsyslog's escape, which the text formats use for control bytes. At most
+ * 4 bytes per byte. */
+static char *put_sd_param_value(char *w, struct sl_str v)
+{
+    const unsigned char *p = (const unsigned char *)v.p, *end = p + v.len;
+    while (p < end) {
+        unsigned char c = *p;
+        size_t len = c < 0x80 ? (is_ctl(c) ? 0 : 1) : utf8_len(p, (size_t)(end - p));
+        if (len == 0) {
+            w[0] = '#';
+            w[1] = (char)('0' + (c >> 6));
+            w[2] = (char)('0' + ((c >> 3) & 7));
+            w[3] = (char)('0' + (c & 7));
+            w += 4;
+            p++;
+            continue;
+        }
+        if (c == '"' || c == '\\' || c == ']')
+            *w++ = '\\';
+        w = put(w, (const char *)p, len);
+        p += len;
+    }
+    return w;
+}
+
+/* The most bytes put_sd() writes beyond 4 * sd.len + 1. */
+static size_t fields_sd_bound(const struct sl_msg *m)
+{
+    size_t n = sizeof "[" FIELDS_SD_ID "]";
+    for (uint32_t i = 0; i < m->nfields; i++)
+        n += 4 + (size_t)m->fields[i].key.len + 4 * (size_t)m->fields[i].value.len;
+    return n;
+}
+
+/* The ']' that closes the message's own element of SD-ID FIELDS_SD_ID (a
+ * relay's sluice wrote it), or NULL when it has none. */
+static const char *own_fields_close(const struct sl_msg *m)
+{
+    if (m->sd.p == NULL || m->format != SL_FMT_RFC5424)
+        return NULL;
+    struct sl_sd_iter it;
+    struct sl_str id, name, value;
+    sl_sd_iter_init(&it, m->sd);
+    while (sl_sd_next_element(&it, &id)) {
+        if (id.len != sizeof FIELDS_SD_ID - 1 || memcmp(id.p, FIELDS_SD_ID, id.len) != 0)
+            continue;
+        while (sl_sd_next_param(&it, &name, &value))
+            ;
+        return it.p > m->sd.p && it.p[-1] == ']' ? it.p - 1 : NULL;
+    }
+    return NULL;
+}
+
+/* STRUCTURED-DATA: the message's own as sent ("-" when none), then, with
+ * `fields`, the extra fields' element; "-" only when both are empty. When
+ * the message has an element of that SD-ID already, the fields go at its
+ * end instead: an SD-ID must not appear twice (6.3.2), a PARAM-NAME may
+ * (7.2.5). */
+static char *put_sd(char *w, const struct sl_msg *m, bool fields)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; fields && i < m->nfields; i++)
+        n += sd_key_fits(m->fields[i].key);
+    if (n == 0)
+        return put_field(w, m->sd);
+    const char *close = own_fields_close(m);
+    if (close != NULL) {
+        w = put_text(w, m->sd.p, (size_t)(close - m->sd.p));
+    } else {
+        if (m->sd.p != NULL && m->sd.len > 0)
+            w = put_text(w, m->sd.p, m->sd.len);
+        w = PUT_LIT(w, "[" FIELDS_SD_ID);
+    }
+    for (uint32_t i = 0; i < m->nfields; i++) {
+        const struct sl_field *x = &m->fields[i];
+        if (!sd_key_fits(x->key))
+            continue;
+        *w++ = ' ';
+        w = put(w, x->key.p, x->key.len);
+        w = PUT_LIT(w, "=\"");
+        w = put_sd_param_value(w, x->value);
+        *w++ = '"';
+    }
+    if (close != NULL)
+        return put_text(w, close, (size_t)(m->sd.p + m->sd.len - close));
+    *w++ = ']';
+    return w;
+}
+/* }=== */
+
+/* RFC 5424 section 6, the extra fields in an SD element of their own with
+ * `fields` (the format; a rewrite's raw text has none: they are no part of
+ * the message's own syntax). The BOM is not written back: MSG-ANY is
+ * legal, and a BOM in the middle of a text file only confuses tools that
+ * read it. */
+static char *render_rfc5424(struct sl_stamps *s, const struct sl_msg *m, bool fields, char *w)
 {
     *w++ = '<';
     w = put_uint(w, m->pri);
@@ -167,7 +285,7 @@ static char *render_rfc5424(struct sl_stamps *s, const struct sl_msg *m, char *w
     *w++ = ' ';
     w = put_field(w, m->msgid);
     *w++ = ' ';
-    w = put_field(w, m->sd);
+    w = put_sd(w, m, fields);
     if (m->msg.p != NULL && m->msg.len > 0) {
         *w++ = ' ';
         w = put_text(w, m->msg.p, m->msg.len);
@@ -233,7 +351,7 @@ size_t sl_format_origin(const struct sl_msg *m, char *out)
     struct sl_stamps s = {0};
     char *w = out;
     if (m->format == SL_FMT_RFC5424) {
-        w = render_rfc5424(&s, m, w);
+        w = render_rfc5424(&s, m, false, w);
     } else {
         *w++ = '<';
         w = put_uint(w, m->pri);
@@ -305,8 +423,8 @@ static size_t line_bound(const struct sl_format *f, const struct sl_msg *m)
     switch (f->kind) {
     case K_RAW: return 4 * (size_t)m->raw.len + 1;
     case K_RFC3164:
-    case K_RFC5424:
     case K_RSYSLOG: return 4 * text_total(m) + 2 * TIME_MAX_LEN + 64;
+    case K_RFC5424: return 4 * text_total(m) + 2 * TIME_MAX_LEN + 64 + fields_sd_bound(m);
     case K_JSON: return sl_json_bound(m);
     case K_TEMPLATE: break;
     }
@@ -324,7 +442,7 @@ int sl_format_append(struct sl_format *f, const struct sl_msg *m, struct sluice_
     switch (f->kind) {
     case K_RAW: w = render_raw(m, w); break;
     case K_RFC3164: w = render_rfc3164(&f->stamps, m, w); break;
-    case K_RFC5424: w = render_rfc5424(&f->stamps, m, w); break;
+    case K_RFC5424: w = render_rfc5424(&f->stamps, m, true, w); break;
     case K_RSYSLOG: w = render_rsyslog(&f->stamps, m, w); break;
     case K_JSON: w = sl_json_render(&f->json, &f->stamps, m, w); break;
     case K_TEMPLATE: w = sl_template_render(&f->tpl, &f->stamps, m, w); break;

@@ -6,19 +6,21 @@
  * host tag[pid]: msg"), "rfc3164" (the traditional file format
  * "Mmm dd hh:mm:ss host tag[pid]: msg", RSYSLOG_TraditionalFileFormat; both
  * byte for byte as rsyslog, tests/integration/test_rsyslog_bytes.py),
- * "rfc5424" (the message re-serialised per RFC 5424 section 6), "json" (one
- * object, keys as in sluice.lua(5); a last key "fields" holds the extra
- * fields its input or a transform gave it, when there are any), or a template: any text with
- * {field} placeholders, {fields.KEY} for an extra field, {tag} for rsyslog's
- * %syslogtag%, "{{" and "}}" for literal braces. Extra fields appear only in
- * json and templates.
+ * "rfc5424" (the message re-serialised per RFC 5424 section 6, its extra
+ * fields as one more SD element, "fields@32473"), "json" (one object, keys
+ * as in sluice.lua(5); a last key "fields" holds the extra fields its input
+ * or a transform gave it, when there are any, a binary value as
+ * {"base64":"..."}), or a template: any text with {field} placeholders,
+ * {fields.KEY} for an extra field, {tag} for rsyslog's %syslogtag%, "{{"
+ * and "}}" for literal braces. Extra fields appear only in json, rfc5424
+ * and templates.
  *
  * Every format writes exactly one line ending in '\n'. In the text formats,
  * control bytes in message fields are written as rsyslog does ("#012" for
  * LF, octal), so a message can never split into two lines; TAB is kept but in
  * "rsyslog" and "rfc3164", as rsyslog escapes it on reception by default. JSON
  * strings are always valid JSON and valid UTF-8: invalid UTF-8 bytes become
- * U+FFFD, control bytes \uXXXX escapes.
+ * the text \\xNN, control bytes \uXXXX escapes.
  *
  * Thread: a format object is used by one thread at a time (it caches the last
  * formatted second).
@@ -57,7 +59,8 @@ int sl_buf_append(struct sluice_buf *b, const void *data, size_t len);
 size_t sl_time_rfc3339(const struct sl_time *t, char *out);
 
 /* For rewrite.c: the text of m in its own syntax, as a rewrite's raw. An
- * RFC 5424 message is written as the "rfc5424" format writes it, any other
+ * RFC 5424 message is written as the "rfc5424" format writes it but for
+ * the extra fields' SD element (fields are no part of its syntax), any other
  * as "<PRI>" followed by the "rfc3164" format's line; no newline, control
  * bytes escaped as in the text formats. sl_format_origin_len() is the exact
  * length that sl_format_origin() writes into out (no NUL is added). */

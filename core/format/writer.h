@@ -124,6 +124,24 @@ static inline char *put_text_rs(char *w, const char *p, size_t n)
     return put_text_tab(w, p, n, true);
 }
 
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0: no
+ * overlongs, no surrogates, nothing past U+10FFFF (Unicode table 3-7). */
+static inline size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len = c < 0xc2 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 0;
+    if (len == 0 || n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    }
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+        (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return len;
+}
+
 /* A text field, "-" when NIL: at most 4 * len + 1 bytes. */
 static inline char *put_field(char *w, struct sl_str s)
 {

@@ -22,6 +22,7 @@
 #include "route/lua_msg.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -125,6 +126,37 @@ static unsigned facility_of(const struct sl_lua_msg *px)
     return px->e.set & SL_EDIT_FACILITY ? px->e.facility : px->m->facility;
 }
 
+/* Sets PARAM name to value in the element table at el: a string the first
+ * time, and from the second time a sequence of every value in order, as
+ * json writes a repeated PARAM-NAME (RFC 5424 7.2.5 allows one). */
+static void add_param(lua_State *L, int el, struct sl_str name, struct sl_str value)
+{
+    lua_pushlstring(L, name.p, name.len);
+    luaL_Buffer b;
+    char *out = luaL_buffinitsize(L, &b, value.len);
+    luaL_pushresultsize(&b, sl_sd_unescape(value, out));
+    lua_pushvalue(L, -2);
+    int t = lua_rawget(L, el); /* name value old */
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_rawset(L, el);
+        return;
+    }
+    if (t == LUA_TSTRING) { /* the second value: { old, value } */
+        lua_createtable(L, 2, 0);
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 1);
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 2);
+        lua_rawset(L, el);
+        return;
+    }
+    lua_insert(L, -2); /* name seq value */
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -2);
+    lua_rawseti(L, -2, n + 1);
+    lua_pop(L, 2);
+}
+
 /* m.sd: SD-ID -> { PARAM = value }, built on first use in a call. */
 static void push_sd(lua_State *L, struct sl_lua_msg *px)
 {
@@ -147,13 +179,8 @@ static void push_sd(lua_State *L, struct sl_lua_msg *px)
                 lua_pushvalue(L, -2);
                 lua_rawset(L, -4);
             }
-            while (sl_sd_next_param(&it, &name, &value)) {
-                lua_pushlstring(L, name.p, name.len);
-                luaL_Buffer b;
-                char *out = luaL_buffinitsize(L, &b, value.len);
-                luaL_pushresultsize(&b, sl_sd_unescape(value, out));
-                lua_rawset(L, -3); /* a repeated PARAM: the last one stays */
-            }
+            while (sl_sd_next_param(&it, &name, &value))
+                add_param(L, lua_gettop(L), name, value);
             lua_pop(L, 1);
         }
     }
@@ -260,15 +287,30 @@ static int l_index(lua_State *L)
     return 1;
 }
 
+/* Pushes every value of the sequence at the top, in order, over it, and
+ * returns how many. */
+static int unpack_values(lua_State *L)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    if (n > INT_MAX - LUA_MINSTACK || !lua_checkstack(L, (int)n))
+        luaL_error(L, "sd: %I values are too many to return", n);
+    int t = lua_gettop(L);
+    for (lua_Integer i = 1; i <= n; i++)
+        lua_rawgeti(L, t, i);
+    return (int)n;
+}
+
 /* m:get("sd.ID.PARAM"): an SD-ID and a PARAM-NAME may both hold dots, so
- * every split is tried, the first that names a value wins. */
-static void get_sd(lua_State *L, struct sl_lua_msg *px, const char *k, size_t len)
+ * every split is tried, the first that names a value wins. A PARAM given
+ * more than once gives every value, as results of their own (the first is
+ * all a plain `local v = m:get(...)` keeps). Returns the number of results. */
+static int get_sd(lua_State *L, struct sl_lua_msg *px, const char *k, size_t len)
 {
     push_sd(L, px);
     int sd = lua_gettop(L);
     lua_pushlstring(L, k, len);
     if (lua_rawget(L, sd) != LUA_TNIL) /* "sd.ID" */
-        return;
+        return 1;
     for (size_t i = 1; i + 1 < len; i++) {
         if (k[i] != '.')
             continue;
@@ -277,10 +319,14 @@ static void get_sd(lua_State *L, struct sl_lua_msg *px, const char *k, size_t le
         if (lua_rawget(L, sd) != LUA_TTABLE)
             continue;
         lua_pushlstring(L, k + i + 1, len - i - 1);
-        if (lua_rawget(L, -2) != LUA_TNIL)
-            return;
+        int t = lua_rawget(L, -2);
+        if (t == LUA_TTABLE)
+            return unpack_values(L);
+        if (t != LUA_TNIL)
+            return 1;
     }
     lua_pushnil(L);
+    return 1;
 }
 
 static void get_extra(lua_State *L, struct sl_lua_msg *px, const char *k, size_t len)
@@ -298,8 +344,8 @@ static void get_extra(lua_State *L, struct sl_lua_msg *px, const char *k, size_t
         lua_pushnil(L);
 }
 
-/* m:get(name): a field by name, "sd.ID.PARAM", "fields.KEY" or an extra
- * field's KEY; nil for anything else. */
+/* m:get(name): a field by name, "sd.ID.PARAM" (every value of a repeated
+ * PARAM), "fields.KEY" or an extra field's KEY; nil for anything else. */
 static int l_get(lua_State *L)
 {
     struct sl_lua_msg *px = sl_lua_msg_of(L);
@@ -312,7 +358,7 @@ static int l_get(lua_State *L)
     if (field >= 0)
         push_field(L, px, field);
     else if (len > 3 && memcmp(k, "sd.", 3) == 0)
-        get_sd(L, px, k + 3, len - 3);
+        return get_sd(L, px, k + 3, len - 3);
     else if (len > 7 && memcmp(k, "fields.", 7) == 0)
         get_extra(L, px, k + 7, len - 7);
     else

@@ -290,9 +290,10 @@ static void test_sd_json(void **state)
                              " body");
     assert_int_equal(m->format, SL_FMT_RFC5424);
     char *j = line("json", m);
+    /* q given twice: an array of both values, in order. */
     assert_non_null(strstr(j, "\"sd\":{\"exampleSDID@32473\":{\"iut\":\"3\",\"eventSource\":"
-                              "\"Application\"},\"esc@1\":{\"q\":\"say \\\"hi\\\"\",\"b\":"
-                              "\"a\\\\b\",\"r\":\"x]y\",\"o\":\"\\\\n\"}},\"msg\":\"body\""));
+                              "\"Application\"},\"esc@1\":{\"q\":[\"say \\\"hi\\\"\",\"dup\"],"
+                              "\"b\":\"a\\\\b\",\"r\":\"x]y\",\"o\":\"\\\\n\"}},\"msg\":\"body\""));
     assert_json(j);
     free(j);
     /* The text formats keep SD as sent. */
@@ -302,9 +303,9 @@ static void test_sd_json(void **state)
     sl_msg_unref(m);
 }
 
-/* A hostile SD with thousands of elements and params, many repeated: the
- * first of each wins, each key appears once, and the format object reused
- * for the next message starts clean. */
+/* A hostile SD with thousands of elements and params, many repeated: each
+ * SD-ID once, its repeats merged into it, every value kept in order, and
+ * the format object reused for the next message starts clean. */
 static void test_sd_json_many_repeats(void **state)
 {
     struct sluice_buf raw = {0};
@@ -323,10 +324,11 @@ static void test_sd_json_many_repeats(void **state)
     struct sluice_buf b = {0};
     assert_int_equal(sl_format_append(f, m, &b), 0);
     assert_int_equal(sl_buf_append(&b, "", 1), 0);
-    assert_non_null(strstr(b.data, "\"id0\":{\"x\":\"0\"}"));
-    assert_non_null(strstr(b.data, "\"id999\":{\"x\":\"999\"}"));
-    assert_null(strstr(b.data, "\"x\":\"1000\""));
-    assert_null(strstr(b.data, "\"no\""));
+    assert_json(b.data);
+    assert_non_null(strstr(b.data, "\"id0\":{\"x\":[\"0\",\"no\",\"1000\",\"no\",\"2000\","
+                                   "\"no\"]}"));
+    assert_non_null(strstr(b.data, "\"id999\":{\"x\":[\"999\",\"no\",\"1999\",\"no\","
+                                   "\"2999\",\"no\"]}}"));
     /* Each of the 1000 ids appears exactly once. */
     size_t count = 0;
     for (const char *p = b.data; (p = strstr(p, "\"id")) != NULL; p++)
@@ -342,6 +344,25 @@ static void test_sd_json_many_repeats(void **state)
     free(raw.data);
     sl_format_free(f);
     sl_msg_unref(m2);
+    sl_msg_unref(m);
+}
+
+/* RFC 5424 7.2.5's own example, and a repeated SD-ID merged into the
+ * first, its new names after the first's, a repeat across the two an array. */
+static void test_sd_json_repeated_params(void **state)
+{
+    struct sl_msg *m = parse("<165>1 - h app - - [origin ip=\"192.0.2.1\" ip=\"192.0.2.129\"]"
+                             "[a@1 x=\"1\" q=\"\\]\"][b@1 y=\"2\"][a@1 z=\"3\" x=\"4\"] body");
+    char *j = line("json", m);
+    assert_json(j);
+    assert_non_null(strstr(j, "\"sd\":{\"origin\":{\"ip\":[\"192.0.2.1\",\"192.0.2.129\"]},"
+                              "\"a@1\":{\"x\":[\"1\",\"4\"],\"q\":\"]\",\"z\":\"3\"},"
+                              "\"b@1\":{\"y\":\"2\"}},\"msg\":\"body\""));
+    free(j);
+    /* rfc5424 passes the SD through as it came. */
+    expect_line("rfc5424", m, "<165>1 2026-11-22T12:00:00.123456+00:00 h app - - "
+                "[origin ip=\"192.0.2.1\" ip=\"192.0.2.129\"][a@1 x=\"1\" q=\"\\]\"][b@1 y=\"2\"]"
+                "[a@1 z=\"3\" x=\"4\"] body");
     sl_msg_unref(m);
 }
 
@@ -641,8 +662,9 @@ static void test_extra_fields_json(void **state)
     m->fields = extras;
     m->nfields = 4;
     j = line("json", m);
+    /* note holds a byte that is not UTF-8: binary, so base64. */
     assert_non_null(strstr(j, ",\"input\":\"test\",\"fields\":{\"user\":\"root\","
-                              "\"note\":\"a \\\"q\\\"\\u000a\\\\xff\",\"empty\":\"\","
+                              "\"note\":{\"base64\":\"YSAicSIK/w==\"},\"empty\":\"\","
                               "\"a.b-c_d\":\"dotted\"}}"));
     assert_json(j);
     free(j);
@@ -667,12 +689,100 @@ static void test_extra_fields_template(void **state)
     expect_line("{fields.note}|{fields.empty}|{fields.a.b-c_d}|{fields.nope}|{fields.User}", m,
                 "a \"q\"#012\xff|-|dotted|-|-");
     expect_line("{{fields.user}} {fields.user}{fields.user}", m, "{fields.user} rootroot");
-    /* The fixed formats do not show them. */
+    /* The fixed formats but rfc5424 do not show them. */
     expect_line("rfc3164", m, "Nov 22 10:00:00 myhost prog[123]: text");
+    expect_line("rsyslog", m, "2026-11-22T10:00:00+00:00 myhost prog[123]: text");
     expect_line("raw", m, BSD1);
-    char *l = line("rfc5424", m);
-    assert_null(strstr(l, "root"));
-    free(l);
+    sl_msg_unref(m);
+}
+
+/* Binary in journalctl's sense: not valid UTF-8, or a control character
+ * but TAB and LF (C1 included). Standard base64 with padding, every
+ * length of the last group. Header fields keep \\xNN. */
+static void test_extra_fields_binary_json(void **state)
+{
+    static const struct sl_field bin[] = {
+        {{"nul", 3}, {"a\0b\xff", 4}},
+        {{"one", 3}, {"\x7f", 1}},
+        {{"two", 3}, {"\x01" "b", 2}},
+        {{"three", 5}, {"ab\x01", 3}},
+        {{"c1", 2}, {"\xc2\x85", 2}},
+        {{"text", 4}, {"tab\there\nnl \xc3\xa9 \xc2\xa0", 17}},
+        {{"cr", 2}, {"\r", 1}},
+        {{"esc", 3}, {"\x1b[0m", 4}},
+    };
+    static const char raw[] = "<13>1 - h app - - - m\xff";
+    struct sl_msg *m = parse_at(raw, sizeof raw - 1, NOW, 0);
+    m->fields = bin;
+    m->nfields = sizeof bin / sizeof bin[0];
+    char *j = line("json", m);
+    assert_json(j);
+    assert_non_null(strstr(j, "\"msg\":\"m\\\\xff\""));
+    assert_non_null(strstr(j, ",\"fields\":{\"nul\":{\"base64\":\"YQBi/w==\"},"
+                              "\"one\":{\"base64\":\"fw==\"},\"two\":{\"base64\":\"AWI=\"},"
+                              "\"three\":{\"base64\":\"YWIB\"},\"c1\":{\"base64\":\"woU=\"},"
+                              "\"text\":\"tab\\u0009here\\u000anl \xc3\xa9 \xc2\xa0\","
+                              "\"cr\":{\"base64\":\"DQ==\"},\"esc\":{\"base64\":\"G1swbQ==\"}}}"));
+    free(j);
+    /* A template escapes it as it escapes control bytes. */
+    expect_line("{fields.nul}|{fields.esc}|{fields.text}", m,
+                "a#000b\xff|#033[0m|tab\there#012nl \xc3\xa9 \xc2\xa0");
+    sl_msg_unref(m);
+}
+
+/* rfc5424: the extra fields as one SD element, fields@32473, after the
+ * message's own SD or in place of its "-". */
+static void test_extra_fields_rfc5424(void **state)
+{
+    static const struct sl_field x[] = {
+        {{"user", 4}, {"root", 4}},
+        {{"q", 1}, {"a\"b\\c]d", 7}},
+        {{"bin", 3}, {"a\0b\xff\xc3\xa9\t\n", 8}},
+        {{"empty", 5}, {"", 0}},
+        {{"k23456789012345678901234567890123", 33}, {"too long a name", 15}},
+        {{"k2345678901234567890123456789012", 32}, {"fits", 4}},
+        {{"_SYSTEMD_UNIT", 13}, {"a.service", 9}},
+    };
+    struct sl_msg *m = parse(BSD1);
+    expect_line("rfc5424", m, "<13>1 2026-11-22T10:00:00+00:00 myhost prog 123 - - text");
+    m->fields = x;
+    m->nfields = sizeof x / sizeof x[0];
+    expect_line("rfc5424", m, "<13>1 2026-11-22T10:00:00+00:00 myhost prog 123 - "
+                "[fields@32473 user=\"root\" q=\"a\\\"b\\\\c\\]d\" bin=\"a#000b#377\xc3\xa9\t#012\" "
+                "empty=\"\" k2345678901234567890123456789012=\"fits\" "
+                "_SYSTEMD_UNIT=\"a.service\"] text");
+    /* Only keys too long for an SD-NAME: no element at all. */
+    m->fields = x + 4;
+    m->nfields = 1;
+    expect_line("rfc5424", m, "<13>1 2026-11-22T10:00:00+00:00 myhost prog 123 - - text");
+    sl_msg_unref(m);
+
+    /* After the message's own SD; json shows its SD and its fields apart. */
+    m = parse("<165>1 2003-10-11T22:14:15.003Z h app - ID47 [a@1 x=\"1\"] body");
+    m->fields = x;
+    m->nfields = 1;
+    expect_line("rfc5424", m, "<165>1 2003-10-11T22:14:15.003Z h app - ID47 "
+                "[a@1 x=\"1\"][fields@32473 user=\"root\"] body");
+    /* A message with an element of that SD-ID already (from a relay): the
+     * fields join it, as an SD-ID must not repeat. */
+    struct sl_msg *r = parse("<165>1 - h app - - [a@1 x=\"1\"][fields@32473 user=\"x\"][b@1] b");
+    r->fields = x;
+    r->nfields = 2;
+    expect_line("rfc5424", r, "<165>1 2026-11-22T12:00:00.123456+00:00 h app - - [a@1 x=\"1\"]"
+                "[fields@32473 user=\"x\" user=\"root\" q=\"a\\\"b\\\\c\\]d\"][b@1] b");
+    sl_msg_unref(r);
+    r = parse("<165>1 - h app - - [fields@32473] b");
+    r->fields = x;
+    r->nfields = 1;
+    expect_line("rfc5424", r, "<165>1 2026-11-22T12:00:00.123456+00:00 h app - - "
+                "[fields@32473 user=\"root\"] b");
+    sl_msg_unref(r);
+    /* A rewrite's raw text is the message's own syntax: no fields there. */
+    char out[512];
+    size_t n = sl_format_origin(m, out);
+    assert_int_equal(n, sl_format_origin_len(m));
+    out[n] = '\0';
+    assert_string_equal(out, "<165>1 2003-10-11T22:14:15.003Z h app - ID47 [a@1 x=\"1\"] body");
     sl_msg_unref(m);
 }
 
@@ -680,18 +790,29 @@ static void test_extra_fields_template(void **state)
  * asserts it). */
 static void test_extra_fields_bound(void **state)
 {
-    static char value[4096];
-    memset(value, '\x01', sizeof value);
-    struct sl_field big[2] = {{{"k", 1}, {value, sizeof value}}, {{"\x01", 1}, {value, 100}}};
+    static char ctl[4096], quote[4096], bad[4096];
+    memset(ctl, '\x01', sizeof ctl);
+    memset(quote, '"', sizeof quote);
+    memset(bad, '\xff', sizeof bad);
+    struct sl_field big[4] = {{{"k", 1}, {ctl, sizeof ctl}},
+                              {{"q", 1}, {quote, sizeof quote}},
+                              {{"b", 1}, {bad, sizeof bad}},
+                              {{"\x01", 1}, {ctl, 100}}};
     struct sl_msg *m = parse(BSD1);
     m->fields = big;
-    m->nfields = 2;
+    m->nfields = 4;
     char *j = line("json", m);
     assert_json(j);
-    assert_true(strlen(j) > 6 * sizeof value);
+    assert_true(strlen(j) > 2 * sizeof quote + 2 * 4 * sizeof ctl / 3);
     free(j);
     char *t = line("{fields.k}", m);
-    assert_int_equal(strlen(t), 4 * sizeof value);
+    assert_int_equal(strlen(t), 4 * sizeof ctl);
+    free(t);
+    /* rfc5424: 4 bytes for each control or bad byte, 2 for each quote; the
+     * key that is no SD-NAME left out. */
+    t = line("rfc5424", m);
+    assert_true(strlen(t) > 4 * sizeof ctl + 2 * sizeof quote + 4 * sizeof bad);
+    assert_null(strstr(t, "\x01=\""));
     free(t);
     sl_msg_unref(m);
 }
@@ -750,6 +871,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc5424_example),
         cmocka_unit_test(test_sd_json_many_repeats),
+        cmocka_unit_test(test_sd_json_repeated_params),
         cmocka_unit_test(test_rfc3164_message),
         cmocka_unit_test(test_rfc3164_without_tag),
         cmocka_unit_test(test_nil_fields),
@@ -771,6 +893,8 @@ int main(void)
         cmocka_unit_test(test_credentials_json),
         cmocka_unit_test(test_extra_fields_json),
         cmocka_unit_test(test_extra_fields_template),
+        cmocka_unit_test(test_extra_fields_binary_json),
+        cmocka_unit_test(test_extra_fields_rfc5424),
         cmocka_unit_test(test_extra_fields_bound),
         cmocka_unit_test(test_buffer_growth),
         cmocka_unit_test(test_many_lines_one_buffer),

@@ -634,8 +634,12 @@ static void test_formats_of_a_rewrite(void **state)
         assert_null(strstr(l, "hunter2"));
         free(l);
     }
+    /* The extra fields in an SD element of their own; raw has none. */
     expect_line("rfc5424", r, "<36>1 2003-10-11T22:14:15.003Z mymachine.example.com su 77 ID47 "
-                              "[origin@48577 ip=\"10.0.0.1\"] login password=*** ok");
+                              "[origin@48577 ip=\"10.0.0.1\"][fields@32473 user=\"root\" "
+                              "why=\"said \\\"no\\\"\"] login password=*** ok");
+    expect_line("raw", r, "<36>1 2003-10-11T22:14:15.003Z mymachine.example.com su 77 ID47 "
+                          "[origin@48577 ip=\"10.0.0.1\"] login password=*** ok");
     /* The original is written as received. */
     char *l = line("json", m);
     assert_non_null(strstr(l, "hunter2"));
