@@ -121,7 +121,8 @@ int sl_parse_native(struct sl_msg_builder *b, struct sl_native_counts *c)
         int rc = next_field(b->m->raw.p, len, &at, &k, &klen, &v, &vlen);
         if (rc < 0)
             return rc;
-        nfields++;
+        if (++nfields > SL_NATIVE_MAX_FIELDS)
+            return -EBADMSG;
         const char *p = b->m->raw.p;
         if (p[k] == '_') { /* trusted fields come from the kernel's credentials */
             c->forged++;
