@@ -134,6 +134,9 @@ struct sl_input_kind {
      * the two every input has (its epoll set and wake fd), for the check
      * that the inputs fit RLIMIT_NOFILE; NULL: one (its socket). */
     unsigned (*descriptors)(const struct sl_input_conf *c);
+    /* max_message when the input's table has none; 0: SL_DEFAULT_MAX_MESSAGE
+     * (lua_config.h). The journal's entries are larger than syslog's. */
+    size_t max_message;
 };
 
 /* Every kind, in the order messages list them; NULL-ended (kinds.c). */

@@ -5,11 +5,13 @@
 #include <string.h>
 
 extern const struct sl_input_kind sl_input_unix, sl_input_udp, sl_input_tcp;
+extern const struct sl_input_kind sl_input_native;
 
 const struct sl_input_kind *const sl_input_kinds[] = {
     &sl_input_unix,
     &sl_input_udp,
     &sl_input_tcp,
+    &sl_input_native,
     NULL,
 };
 
