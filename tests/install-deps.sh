@@ -2,13 +2,14 @@
 # Installs the Debian 12 packages sluice needs to build and to run its whole
 # test suite. Uses sudo when not run as root. libcmocka-dev is for the unit
 # tests alone (./configure goes on without it); zstd is the command the
-# tests check compressed files with (zstd -t, zstdcat).
+# tests check compressed files with (zstd -t, zstdcat); python3-systemd
+# and libsystemd-dev are real journal clients for test_native.py.
 set -e
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PACKAGES="build-essential autoconf automake libtool pkg-config \
   liblua5.4-dev libpcre2-dev libzstd-dev libcmocka-dev zstd \
-  python3 bsdutils util-linux mount procps"
+  python3 bsdutils util-linux mount procps python3-systemd libsystemd-dev"
 missing=
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #ifdef SO_MEMINFO
 #include <linux/sock_diag.h> /* SK_MEMINFO_DROPS, SK_MEMINFO_RMEM_ALLOC */
@@ -40,6 +41,10 @@ enum { SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_DROPS }; /* unread: meminfo() says fals
 #define VLEN 32
 #define TRAIL 4 /* CR LF NUL and one more NUL: an ending trim() drops */
 #define BATCH 256 /* datagrams routed together; at most SL_DISPATCH_MAX */
+/* A slot's bytes past this that a large datagram touched go back to the
+ * kernel once it is read (the journal's max_message is 4 MiB: 32 slots of
+ * it would otherwise stay resident after one burst of large entries). */
+#define SLOT_RESIDENT (256 * 1024)
 #define CTL_SIZE (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(uint32_t)))
 #define CTL_FDS_SIZE (CTL_SIZE + CMSG_SPACE(SL_DGRAM_MAX_FDS * sizeof(int)))
 
@@ -241,6 +246,19 @@ static struct sl_msg *read_packet(struct sl_input *in, struct sl_dgram *d, struc
     return m;
 }
 
+/* Gives back the pages of slot p past SLOT_RESIDENT that a datagram of
+ * len bytes touched (see SLOT_RESIDENT); its message has its own copy. */
+static void release_slot(char *p, size_t len)
+{
+    if (len <= SLOT_RESIDENT)
+        return;
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t from = ((uintptr_t)p + SLOT_RESIDENT + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t to = (uintptr_t)p + len;
+    if (to > from)
+        madvise((void *)from, to - from, MADV_DONTNEED);
+}
+
 static size_t trim(const char *p, size_t len)
 {
     while (len > 0 && p[len - 1] == '\0')
@@ -264,11 +282,12 @@ static int receive(struct sl_input *in, struct sl_dgram *d, struct sl_msg **batc
     }
     for (int i = 0; i < n; i++) {
         struct msghdr *h = &d->hdrs[i].msg_hdr;
-        const char *p = d->iov[i].iov_base;
+        char *p = d->iov[i].iov_base;
         if (d->read != NULL) {
             struct sl_msg *m = read_packet(in, d, h, p, d->hdrs[i].msg_len);
             if (m != NULL)
                 batch[(*nb)++] = m;
+            release_slot(p, d->hdrs[i].msg_len);
             continue;
         }
         bool cut = (h->msg_flags & MSG_TRUNC) != 0; /* longer than the slot */
