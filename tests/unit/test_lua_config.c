@@ -111,7 +111,7 @@ static void test_input_kinds(void **state)
         }
         assert_int_equal(addresses, 1);
     }
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4);
     assert_null(sl_input_kind_find("carrier-pigeon"));
     assert_null(sl_input_kind_key(sl_input_kind_find("udp"), "path"));
 
@@ -121,6 +121,14 @@ static void test_input_kinds(void **state)
                 "input 'x' { type = 'unix', path = 'x.sock' }\n");
     assert_ptr_equal(l.c->inputs[0].kind, sl_input_kind_find("udp"));
     assert_ptr_equal(l.c->inputs[1].kind, sl_input_kind_find("unix"));
+    assert_int_equal(l.c->inputs[1].max_message, SL_DEFAULT_MAX_MESSAGE);
+    done(&l);
+
+    /* A kind's own default for max_message, which the key still sets. */
+    load_ok(&l, "input 'j' { type = 'native', path = 'j.sock' }\n"
+                "input 'k' { type = 'native', path = 'k.sock', max_message = '64K' }\n");
+    assert_int_equal(l.c->inputs[0].max_message, 4u << 20);
+    assert_int_equal(l.c->inputs[1].max_message, 64 * 1024);
     done(&l);
 }
 /* }=== */

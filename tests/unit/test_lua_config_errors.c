@@ -175,9 +175,9 @@ static void test_ratelimit_errors(void **state)
                 "input \"u\": key 'ratelimit' holds a list item 1; write name = value");
 #undef U
     expect_only("input 't' { type = 'tcp', listen = '127.0.0.1:1', ratelimit = {} }\n", 1,
-                "input \"t\": key 'ratelimit' is not used by type 'tcp' (only by unix)");
+                "input \"t\": key 'ratelimit' is not used by type 'tcp' (only by unix and native)");
     expect_only("input 'd' { type = 'udp', listen = '127.0.0.1:1', ratelimit = { burst = 5 } }\n",
-                1, "input \"d\": key 'ratelimit' is not used by type 'udp' (only by unix)");
+                1, "input \"d\": key 'ratelimit' is not used by type 'udp' (only by unix and native)");
     /* Its value is checked even where the key is refused: one run says all. */
     struct loaded l;
     load_text(&l, "input 't' { type = 'tcp', listen = '127.0.0.1:1', ratelimit = { per = 'x' } }\n");
@@ -187,7 +187,7 @@ static void test_ratelimit_errors(void **state)
 
 static void test_missing_keys(void **state)
 {
-    expect_only("input 'x' { path = 'p' }\n", 1, "input \"x\": key 'type' is missing (unix, udp or tcp)");
+    expect_only("input 'x' { path = 'p' }\n", 1, "input \"x\": key 'type' is missing (unix, udp, tcp or native)");
     expect_only("input 'x' { type = 'unix' }\n", 1, "input \"x\": type 'unix' needs key 'path'");
     expect_only("input 'x' { type = 'tcp' }\n", 1,
                 "input \"x\": type 'tcp' needs key 'listen' (\"HOST:PORT\")");
@@ -209,9 +209,9 @@ static void test_names(void **state)
     expect_only("input 'a b' { type = 'unix', path = 'a' }\n", 1,
                 "input: bad name \"a b\" (1 to 63 letters, digits, '_', '-' or '.')");
     expect_only("input 'x' { type = 'tpc', listen = 'h:1' }\n", 1,
-                "input \"x\": unknown type 'tpc' (unix, udp or tcp), did you mean 'tcp'?");
-    expect_only("input 'x' { type = 'native', path = 'a' }\n", 1,
-                "input \"x\": unknown type 'native' (unix, udp or tcp)");
+                "input \"x\": unknown type 'tpc' (unix, udp, tcp or native), did you mean 'tcp'?");
+    expect_only("input 'x' { type = 'journald', path = 'a' }\n", 1,
+                "input \"x\": unknown type 'journald' (unix, udp, tcp or native)");
     /* Not the type "tcp": nothing is checked against tcp's keys. */
     expect_only("input 'x' { type = 'tcp\\0', path = 'a' }\n", 1,
                 "input \"x\": key 'type' wants a non-empty string without NUL bytes");
