@@ -16,6 +16,7 @@ SCM_RIGHTS) and by real journal clients.
   each counted and dropped alone: the next good entry still arrives.
 - Every descriptor a sender passes is closed, on the native and on the
   syslog unix input.
+- ratelimit goes by the kernel's pid, as on the unix input.
 - python3-systemd's journal.send() and sd_journal_sendv() ($JOURNAL_CLIENT)
   reach sluice in a mount namespace where /run/systemd/journal/socket is
   its socket (as test_glibc_syslog.py does for /dev/log); they skip where
@@ -283,6 +284,22 @@ def test_descriptors_always_closed():
         check(after <= before, f"sluiced held {before} descriptors, now {after}")
 
 
+@sluicetest.timeout(60)
+def test_ratelimit_by_trusted_pid():
+    config = CONFIG.replace('path = "journal.sock" }',
+                            'path = "journal.sock", ratelimit = { interval = "1h", burst = 5 } }')
+    with Daemon(config) as d:
+        for i in range(20):
+            send(journal(d), entry(MESSAGE=f"r{i}", PRIORITY="6", _PID=str(1000 + i)))
+        send(journal(d), entry(MESSAGE="an error has its own budget", PRIORITY="3"))
+        s = d.wait_stat(lambda s: s["inputs"]["journal"]["received"] >= 21)["inputs"]["journal"]
+        lines = wait_msgs(d, 6)
+        check([o["msg"] for o in lines] == [f"r{i}" for i in range(5)]
+              + ["an error has its own budget"], f"messages: {[o['msg'] for o in lines]}")
+        check(s["suppressed"] == 15, f"stats: {s}, expected suppressed 15 (one sender: the "
+              "kernel's pid, not the forged _PID)")
+
+
 # {=== real clients, in a mount namespace (test_glibc_syslog.py's approach)
 UNSHARE = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-m"]
 MOUNT_FAILED = 99
@@ -393,5 +410,6 @@ def test_sd_journal_sendv():
 if __name__ == "__main__":
     sluicetest.main([test_fields_mapping_and_trusted, test_memfd_entries,
                      test_malformed_each_dropped_alone, test_fields_past_the_limit_dropped,
-                     test_descriptors_always_closed, test_python_systemd_journal_send,
+                     test_descriptors_always_closed, test_ratelimit_by_trusted_pid,
+                     test_python_systemd_journal_send,
                      test_sd_journal_sendv])
