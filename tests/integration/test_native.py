@@ -206,6 +206,7 @@ def test_memfd_entries():
         s = d.wait_stat(lambda s: s["inputs"]["journal"]["received"] >= 6)["inputs"]["journal"]
         check(s["received"] == 6 and s["unsealed"] == 2 and s["too_large"] == 1,
               f"stats: {s}, expected received 6, unsealed 2, too_large 1")
+        check(d.stop() == 0, f"sluiced exited {d.returncode} on SIGTERM")
 
 
 def fds_of(pid):
@@ -249,7 +250,7 @@ def test_malformed_each_dropped_alone():
         s = s["inputs"]["journal"]
         check(s["received"] == n + nbad and s["malformed"] == nbad,
               f"stats: {s}, expected received {n + nbad}, malformed {nbad}")
-        check(d.running(), "sluiced is not running")
+        check(d.stop() == 0, f"sluiced exited {d.returncode} on SIGTERM")
 
 
 @sluicetest.timeout(60)
@@ -282,6 +283,7 @@ def test_descriptors_always_closed():
                     and s["inputs"]["devlog"]["received"] >= 50)
         after = fds_of(d.pid)
         check(after <= before, f"sluiced held {before} descriptors, now {after}")
+        check(d.stop() == 0, f"sluiced exited {d.returncode} on SIGTERM")
 
 
 @sluicetest.timeout(60)
