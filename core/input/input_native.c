@@ -80,8 +80,18 @@ struct proc_info {
     char cmdline[CMDLINE_MAX];
 };
 
+/* The last credentials seen, as text: a sender's entries come in runs,
+ * and three snprintf() calls an entry were a tenth of its cost. */
+struct cred_text {
+    struct ucred cred;
+    bool valid;
+    int len[3];
+    char text[3][24]; /* _PID, _UID, _GID */
+};
+
 struct native {
     struct sl_ratelimit map_log; /* mmap() failures */
+    struct cred_text last;
     struct proc_info proc[PROC_SLOTS];
 };
 
@@ -174,10 +184,19 @@ static void trusted(struct sl_msg_builder *b, const char *key, const char *v, in
         sl_msg_build_field(b, key, strlen(key), v, (size_t)len);
 }
 
-static void trusted_num(struct sl_msg_builder *b, const char *key, long long v)
+/* The text of cred's pid, uid and gid, formatted when they change. */
+static const struct cred_text *cred_text(struct native *st, const struct ucred *cred)
 {
-    char t[24];
-    trusted(b, key, t, snprintf(t, sizeof t, "%lld", v));
+    struct cred_text *t = &st->last;
+    if (!t->valid || t->cred.pid != cred->pid || t->cred.uid != cred->uid
+        || t->cred.gid != cred->gid) {
+        t->cred = *cred;
+        t->valid = true;
+        t->len[0] = snprintf(t->text[0], sizeof t->text[0], "%lld", (long long)cred->pid);
+        t->len[1] = snprintf(t->text[1], sizeof t->text[1], "%lld", (long long)cred->uid);
+        t->len[2] = snprintf(t->text[2], sizeof t->text[2], "%lld", (long long)cred->gid);
+    }
+    return t;
 }
 
 static void trusted_fields(struct sl_msg_builder *b, struct entry_ctx *e)
@@ -185,9 +204,10 @@ static void trusted_fields(struct sl_msg_builder *b, struct entry_ctx *e)
     trusted(b, "_TRANSPORT", "journal", 7);
     if (e->cred == NULL)
         return;
-    trusted_num(b, "_PID", e->cred->pid);
-    trusted_num(b, "_UID", e->cred->uid);
-    trusted_num(b, "_GID", e->cred->gid);
+    const struct cred_text *t = cred_text(e->st, e->cred);
+    trusted(b, "_PID", t->text[0], t->len[0]);
+    trusted(b, "_UID", t->text[1], t->len[1]);
+    trusted(b, "_GID", t->text[2], t->len[2]);
     if (e->cred->pid <= 0)
         return;
     const struct proc_info *p = proc_of(e->st, e->cred->pid, e->now);
