@@ -277,10 +277,14 @@ def test_descriptors_always_closed():
             for i in range(50):
                 send(journal(d), b"" if i % 2 else good(i), [fd] * (1 + i % 3))
                 send(d.path("log.sock"), b"<14>with descriptors %d" % i, [fd, fd])
+            # more than the input has room for (the kernel installs none
+            # past the control buffer): malformed, and nothing kept
+            send(journal(d), b"", [fd] * 20)
+            send(d.path("log.sock"), b"<14>with 20 descriptors", [fd] * 20)
         finally:
             os.close(fd)
-        d.wait_stat(lambda s: s["inputs"]["journal"]["received"] >= 50
-                    and s["inputs"]["devlog"]["received"] >= 50)
+        d.wait_stat(lambda s: s["inputs"]["journal"]["received"] >= 51
+                    and s["inputs"]["devlog"]["received"] >= 51)
         after = fds_of(d.pid)
         check(after <= before, f"sluiced held {before} descriptors, now {after}")
         check(d.stop() == 0, f"sluiced exited {d.returncode} on SIGTERM")
@@ -396,16 +400,42 @@ def test_sd_journal_sendv():
     if not os.access(client, os.X_OK):
         raise Skip(f"$JOURNAL_CLIENT={client} is not built (./configure found no libsystemd)")
     can_unshare()
-    with Daemon(CONFIG) as d:
+    # room for the unprivileged run's memfd entry (see below)
+    config = CONFIG.replace('path = "journal.sock" }', 'path = "journal.sock", max_message = "16M" }')
+    with Daemon(config) as d:
         pid = run_in_namespace(journal(d), [client, "from sd_journal_sendv"], "journal_client")
         o = wait_msgs(d, 1)[0]
         check_client_entry(o, pid, "from sd_journal_sendv", "warning", "journal-client")
         # an entry of 1 MiB and a bit (a datagram, or a memfd where that
         # does not fit: sd_journal decides)
-        pid = run_in_namespace(journal(d), [client, "big one", str(MiB)], "journal_client")
-        o = wait_msgs(d, 2)[1]
-        check_client_entry(o, pid, "big one", "warning", "journal-client")
-        check(o["fields"].get("BIG_FIELD") == "x" * MiB, "BIG_FIELD is not the 1 MiB sent")
+        # As root, sd_journal forces an 8 MiB send buffer and sends 1 MiB as
+        # one datagram. Unprivileged, its buffer stops at net.core.wmem_max
+        # (doubled by the kernel): an entry past that gets EMSGSIZE and goes
+        # as a sealed memfd, which the second run makes sure of.
+        runs = [([client, "big one", str(MiB)], MiB)]
+        unpriv = 2 * wmem_max() + 64 * 1024
+        if os.geteuid() == 0 and sluicetest.which("setpriv") and unpriv < 15 * MiB:
+            runs.append((["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                          client, "big one", str(unpriv)], unpriv))
+        else:
+            print(f"note: no unprivileged memfd run (root: {os.geteuid() == 0}, "
+                  f"setpriv: {bool(sluicetest.which('setpriv'))}, {unpriv} bytes)")
+        for i, (argv, size) in enumerate(runs):
+            pid = run_in_namespace(journal(d), argv, "journal_client")
+            o = wait_msgs(d, 2 + i)[1 + i]
+            check_client_entry(o, pid, "big one", "warning", "journal-client")
+            check(o["fields"].get("BIG_FIELD") == "x" * size,
+                  f"BIG_FIELD is not the {size} bytes sent")
+        if len(runs) > 1:
+            check(o["uid"] == 65534, f"uid {o['uid']}, expected 65534 (setpriv)")
+
+
+def wmem_max():
+    try:
+        with open("/proc/sys/net/core/wmem_max") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 212992  # the kernel's default
 # }===
 
 
