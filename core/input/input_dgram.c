@@ -247,14 +247,16 @@ static struct sl_msg *read_packet(struct sl_input *in, struct sl_dgram *d, struc
 }
 
 /* Gives back the pages of slot p past SLOT_RESIDENT that a datagram of
- * len bytes touched (see SLOT_RESIDENT); its message has its own copy. */
+ * len bytes touched (see SLOT_RESIDENT); its message has its own copy.
+ * Whole pages inside the slot only: madvise() rounds a length up, and the
+ * page the datagram ends in may hold the next slot's unread datagram. */
 static void release_slot(char *p, size_t len)
 {
     if (len <= SLOT_RESIDENT)
         return;
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t from = ((uintptr_t)p + SLOT_RESIDENT + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-    uintptr_t to = (uintptr_t)p + len;
+    uintptr_t mask = (uintptr_t)sysconf(_SC_PAGESIZE) - 1;
+    uintptr_t from = ((uintptr_t)p + SLOT_RESIDENT + mask) & ~mask;
+    uintptr_t to = ((uintptr_t)p + len) & ~mask;
     if (to > from)
         madvise((void *)from, to - from, MADV_DONTNEED);
 }

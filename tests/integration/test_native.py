@@ -29,6 +29,7 @@ import errno
 import fcntl
 import os
 import shlex
+import signal
 import socket
 import struct
 import subprocess
@@ -207,6 +208,42 @@ def test_memfd_entries():
         check(s["received"] == 6 and s["unsealed"] == 2 and s["too_large"] == 1,
               f"stats: {s}, expected received 6, unsealed 2, too_large 1")
         check(d.stop() == 0, f"sluiced exited {d.returncode} on SIGTERM")
+
+
+@sluicetest.timeout(60)
+def test_large_datagrams_in_one_batch():
+    # Entries of exactly max_message bytes, queued while sluiced is stopped
+    # so that one read takes them all: each must come out intact (the pages
+    # of a slot given back after a large datagram are its own only).
+    config = CONFIG.replace('path = "journal.sock" }', 'path = "journal.sock", max_message = "1M" }')
+    with Daemon(config) as d:
+        def sized(i, size):
+            head = entry(MESSAGE=f"large {i}")
+            pad = size - len(head) - len(b"PAD=\n")
+            return head + field("PAD", bytes([65 + i]) * pad)
+        sent = [sized(i, MiB) for i in range(3)] + [sized(3, MiB + 1)]
+        check(all(len(e) == MiB for e in sent[:3]), "entries are not of max_message bytes")
+        os.kill(d.pid, signal.SIGSTOP)
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, 32, 16 * MiB)  # SO_SNDBUFFORCE
+                except OSError:
+                    raise Skip("needs SO_SNDBUFFORCE (root) to queue 4 MiB of datagrams")
+                for e in sent:
+                    s.sendto(e, journal(d))
+        finally:
+            os.kill(d.pid, signal.SIGCONT)
+        send(journal(d), good(0))
+        lines = wait_msgs(d, 4)
+        check([o["msg"] for o in lines] == ["large 0", "large 1", "large 2", "good 0"],
+              f"messages: {[o['msg'] for o in lines]}")
+        for i, o in enumerate(lines[:3]):
+            pad = o["fields"].get("PAD", "")
+            check(pad == chr(65 + i) * len(pad) and len(pad) > MiB - 100,
+                  f"entry {i}: PAD is not intact ({len(pad)} bytes)")
+        s = d.input_stats("journal")
+        check(s["too_large"] == 1, f"stats: {s}, expected too_large 1 (the entry of 1M + 1)")
 
 
 def fds_of(pid):
@@ -442,6 +479,7 @@ def wmem_max():
 if __name__ == "__main__":
     sluicetest.main([test_fields_mapping_and_trusted, test_memfd_entries,
                      test_malformed_each_dropped_alone, test_fields_past_the_limit_dropped,
+                     test_large_datagrams_in_one_batch,
                      test_descriptors_always_closed, test_ratelimit_by_trusted_pid,
                      test_python_systemd_journal_send,
                      test_sd_journal_sendv])
