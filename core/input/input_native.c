@@ -266,7 +266,7 @@ static struct sl_msg *memfd_entry(struct sl_input *in, struct native *st, int fd
         return refuse(in, &in->stats.too_large, (size_t)sb.st_size);
     size_t len = (size_t)sb.st_size;
     void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
+    if (p == MAP_FAILED) { /* no room to map it (ENOMEM): too large for now */
         if (sl_ratelimit_ok(&st->map_log))
             sl_log(SL_LOG_WARNING, errno, "input \"%s\": mmap() of a %zu-byte memfd failed",
                    in->conf->name, len);
