@@ -39,7 +39,10 @@
  * per pid for PROC_TTL seconds (journald caches its client contexts too):
  * a process that execs within that time keeps its old _COMM for it.
  * Reading may fail (the sender exited already, another user's process
- * without privileges): then those fields are absent.
+ * without privileges): then those fields are absent. As for journald, the
+ * pid is the sender's when it sent: one that exited and was reused since
+ * names another process, and reading cmdline waits for the process's
+ * memory map lock, which a process stuck in the kernel may hold.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -205,11 +208,13 @@ static void trusted_fields(struct sl_msg_builder *b, struct entry_ctx *e)
     if (e->cred == NULL)
         return;
     const struct cred_text *t = cred_text(e->st, e->cred);
-    trusted(b, "_PID", t->text[0], t->len[0]);
     trusted(b, "_UID", t->text[1], t->len[1]);
     trusted(b, "_GID", t->text[2], t->len[2]);
+    /* pid 0: a sender in a pid namespace we cannot see into names no
+     * process of ours (journald skips it too) */
     if (e->cred->pid <= 0)
         return;
+    trusted(b, "_PID", t->text[0], t->len[0]);
     const struct proc_info *p = proc_of(e->st, e->cred->pid, e->now);
     trusted(b, "_COMM", p->comm, p->comm_len);
     trusted(b, "_EXE", p->exe, p->exe_len);
