@@ -346,6 +346,20 @@ def test_ratelimit_by_trusted_pid():
               "kernel's pid, not the forged _PID)")
 
 
+@sluicetest.timeout(60)
+def test_reload_keeps_the_socket():
+    with Daemon(CONFIG) as d:
+        send(journal(d), good(0))
+        wait_msgs(d, 1)
+        d.write_config(CONFIG.replace('format = "{msg}"', 'format = "{app_name} {msg}"'))
+        r = d.ctl("reload")
+        check(r.stdout.strip() == "ok", f"reload: {r.stdout!r} {r.stderr!r}")
+        send(journal(d), good(1))
+        lines = wait_msgs(d, 2)
+        check(lines[1]["msg"] == "good 1", f"after reload: {lines[1]}")
+        check(d.input_stats("journal")["received"] == 2, "the input was restarted by reload")
+
+
 # {=== real clients, in a mount namespace (test_glibc_syslog.py's approach)
 UNSHARE = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-m"]
 MOUNT_FAILED = 99
@@ -484,5 +498,6 @@ if __name__ == "__main__":
                      test_malformed_each_dropped_alone, test_fields_past_the_limit_dropped,
                      test_large_datagrams_in_one_batch,
                      test_descriptors_always_closed, test_ratelimit_by_trusted_pid,
+                     test_reload_keeps_the_socket,
                      test_python_systemd_journal_send,
                      test_sd_journal_sendv])
