@@ -360,6 +360,25 @@ def test_reload_keeps_the_socket():
         check(d.input_stats("journal")["received"] == 2, "the input was restarted by reload")
 
 
+@sluicetest.timeout(60)
+def test_reload_unix_to_native_on_one_path():
+    # The new input waits for the old one to give the path up (one path is
+    # one socket, whichever kinds bind it), then binds it: its socket stays.
+    unix_conf = CONFIG.replace('type = "native", path = "journal.sock"',
+                               'type = "unix", path = "journal.sock"')
+    with Daemon(unix_conf) as d:
+        send(journal(d), b"<14>syslog first")
+        wait_msgs(d, 1)
+        d.write_config(CONFIG)
+        r = d.ctl("reload")
+        check(r.stdout.strip() == "ok", f"reload: {r.stdout!r} {r.stderr!r}")
+        d.wait_stat(lambda s: s["inputs"]["journal"]["type"] == "native")
+        send(journal(d), good(1))
+        lines = wait_msgs(d, 2)
+        check(lines[1]["msg"] == "good 1", f"after reload: {lines[1]}")
+        check(os.path.exists(journal(d)), "the socket's path is gone after the reload")
+
+
 # {=== real clients, in a mount namespace (test_glibc_syslog.py's approach)
 UNSHARE = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-m"]
 MOUNT_FAILED = 99
@@ -498,6 +517,6 @@ if __name__ == "__main__":
                      test_malformed_each_dropped_alone, test_fields_past_the_limit_dropped,
                      test_large_datagrams_in_one_batch,
                      test_descriptors_always_closed, test_ratelimit_by_trusted_pid,
-                     test_reload_keeps_the_socket,
+                     test_reload_keeps_the_socket, test_reload_unix_to_native_on_one_path,
                      test_python_systemd_journal_send,
                      test_sd_journal_sendv])
