@@ -67,8 +67,9 @@
 #endif
 #define SEALED (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
 
-#define PROC_SLOTS 8 /* pids remembered, by pid modulo; senders are few */
+#define PROC_SLOTS 16 /* pids remembered (about 130 KiB), by a hash of the pid */
 #define PROC_TTL 2   /* seconds a reading of /proc/PID is reused */
+_Static_assert(PROC_SLOTS == 16, "proc_of() hashes a pid to 4 bits");
 #define COMM_MAX 64  /* TASK_COMM_LEN is 16 */
 #define EXE_MAX 4096
 #define CMDLINE_MAX 4096
@@ -172,7 +173,8 @@ static void read_proc(struct proc_info *p, pid_t pid, int64_t now)
 /* What /proc says about pid, read now or up to PROC_TTL seconds ago. */
 static const struct proc_info *proc_of(struct native *st, pid_t pid, int64_t now)
 {
-    struct proc_info *p = &st->proc[(unsigned)pid % PROC_SLOTS];
+    /* Fibonacci hashing: pids of one burst of forks are consecutive */
+    struct proc_info *p = &st->proc[((uint32_t)pid * 2654435761u) >> 28];
     if (p->pid != pid || now - p->at >= PROC_TTL || now < p->at)
         read_proc(p, pid, now);
     return p;
