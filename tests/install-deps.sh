@@ -3,13 +3,16 @@
 # test suite. Uses sudo when not run as root. libcmocka-dev is for the unit
 # tests alone (./configure goes on without it); zstd is the command the
 # tests check compressed files with (zstd -t, zstdcat); socat and systemd
-# (journalctl) send a journal export stream to native_stream.
+# (journalctl) send a journal export stream to native_stream; python3-systemd
+# and libsystemd-dev are real journal clients for test_native.py;
+# libmicrohttpd-dev and python3-prometheus-client: the metrics endpoint.
 set -e
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PACKAGES="build-essential autoconf automake libtool pkg-config \
   liblua5.4-dev libpcre2-dev libzstd-dev libcmocka-dev zstd \
-  python3 bsdutils util-linux mount procps socat systemd"
+  python3 bsdutils util-linux mount procps socat systemd python3-systemd libsystemd-dev \
+  libmicrohttpd-dev python3-prometheus-client"
 missing=
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

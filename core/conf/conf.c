@@ -414,12 +414,27 @@ static bool address_set(const struct sl_input_key *k, const struct sl_input_conf
     if (k->type == SL_INPUT_KEY_LISTEN)
         return c->port != NULL;
     return *(char *const *)((const char *)c + k->offset) != NULL;
+/* The file system path an input binds (its kind's PATH address key), or NULL. */
+static const char *bound_path(const struct sl_input_conf *c)
+{
+    for (const struct sl_input_key *k = c->kind->keys; k->name != NULL; k++) {
+        if (k->address && k->type == SL_INPUT_KEY_PATH)
+            return *(char *const *)((const char *)c + k->offset);
+    }
+    return NULL;
 }
 
 bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b)
 {
-    if (a->kind != b->kind || a->kind == NULL)
+    if (a->kind == NULL || b->kind == NULL)
         return false;
+    if (a->kind != b->kind) {
+        /* Ports of kinds apart are apart (udp and tcp), but a path is one
+         * file whatever binds it (unix and native): the second bind would
+         * take the first one's socket away. */
+        const char *pa = bound_path(a), *pb = bound_path(b);
+        return pa != NULL && pb != NULL && strcmp(pa, pb) == 0;
+    }
     bool any = false, same = true;
     for (const struct sl_input_key *k = a->kind->keys; k->name != NULL && same; k++) {
         if (!k->address || (!address_set(k, a) && !address_set(k, b)))

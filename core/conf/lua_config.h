@@ -226,8 +226,9 @@ void sl_input_conf_free(struct sl_input_conf *in); /* a copy; NULL is a no-op */
 bool sl_input_conf_equal(const struct sl_input_conf *a, const struct sl_input_conf *b);
 /* True when a and b would bind the same socket: same kind and equal
  * values of its address keys (kind.h): same host and port (never for port
- * "0"), or same path; or read the same thing, being of a kind with no
- * address key (kmsg: the kernel's log). */
+ * "0"), or same path; or, kinds apart, the same path (unix and native); or
+ * read the same thing, being of a kind with no address key (kmsg: the
+ * kernel's log). */
 bool sl_input_conf_same_address(const struct sl_input_conf *a, const struct sl_input_conf *b);
 /* }=== */
 

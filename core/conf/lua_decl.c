@@ -749,6 +749,8 @@ void sl_decl_input(const struct sl_decl *d, int t, struct sl_input_conf *in)
     input_key_names(&x);
     t = lua_absindex(d->L, t);
     in->kind = peek_kind(d->L, t);
+    if (in->kind != NULL && in->kind->max_message != 0)
+        in->max_message = in->kind->max_message; /* before the keys: a max_message key wins */
     unsigned seen = each_key(d, t, NULL, x.names, set_input, &x);
     check_input(d, &x, seen);
 }

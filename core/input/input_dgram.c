@@ -7,6 +7,14 @@
  * bytes are room for that ending, so that a message of exactly max_message
  * bytes and its LF is not taken for a longer one.
  *
+ * Descriptors a sender passes (SCM_RIGHTS) are always closed: a syslog
+ * datagram carries none, and the control buffer has room for two next to
+ * the credentials, which a hostile sender could otherwise pile up in our
+ * descriptor table, two per datagram. A kind with a reader
+ * (sl_dgram_set_reader: the journal's memfds) gets room for
+ * SL_DGRAM_MAX_FDS and sees them before they are closed. Received with
+ * MSG_CMSG_CLOEXEC, so none leaks into a child even for that moment.
+ *
  * Datagram sockets cannot be paused per sender: while messages are parked,
  * the socket is simply not read; a unix datagram sender then blocks in
  * send() (as with rsyslog), and the kernel drops udp, which SO_RXQ_OVFL
@@ -19,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #ifdef SO_MEMINFO
 #include <linux/sock_diag.h> /* SK_MEMINFO_DROPS, SK_MEMINFO_RMEM_ALLOC */
@@ -32,7 +41,12 @@ enum { SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_DROPS }; /* unread: meminfo() says fals
 #define VLEN 32
 #define TRAIL 4 /* CR LF NUL and one more NUL: an ending trim() drops */
 #define BATCH 256 /* datagrams routed together; at most SL_DISPATCH_MAX */
+/* A slot's bytes past this that a large datagram touched go back to the
+ * kernel once it is read (the journal's max_message is 4 MiB: 32 slots of
+ * it would otherwise stay resident after one burst of large entries). */
+#define SLOT_RESIDENT (256 * 1024)
 #define CTL_SIZE (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(uint32_t)))
+#define CTL_FDS_SIZE (CTL_SIZE + CMSG_SPACE(SL_DGRAM_MAX_FDS * sizeof(int)))
 
 struct sl_dgram {
     int fd;
@@ -42,11 +56,14 @@ struct sl_dgram {
     size_t max;  /* max_message */
     size_t slot; /* max + TRAIL */
     char *bufs;
+    sl_dgram_reader *read; /* NULL: syslog messages */
+    void *read_arg;
+    size_t ctl_len; /* CTL_SIZE, or CTL_FDS_SIZE with a reader */
     struct mmsghdr hdrs[VLEN];
     struct iovec iov[VLEN];
     struct sockaddr_storage addrs[VLEN];
     union {
-        char buf[CTL_SIZE];
+        char buf[CTL_FDS_SIZE];
         struct cmsghdr align;
     } ctl[VLEN];
     /* The text of the last sender's address, reused while it repeats. */
@@ -65,6 +82,7 @@ int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **
         d->with_peer = with_peer;
         d->max = in->conf->max_message;
         d->slot = d->max + TRAIL;
+        d->ctl_len = CTL_SIZE;
         d->bufs = sl_malloc(d->slot * VLEN);
     }
     if (d == NULL || d->bufs == NULL) {
@@ -88,6 +106,18 @@ int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **
     return 0;
 }
 
+void sl_dgram_set_reader(struct sl_dgram *d, sl_dgram_reader *read, void *arg)
+{
+    d->read = read;
+    d->read_arg = arg;
+    d->ctl_len = CTL_FDS_SIZE;
+}
+
+void *sl_dgram_reader_arg(const struct sl_dgram *d)
+{
+    return d->read_arg;
+}
+
 void sl_dgram_free(struct sl_input *in, struct sl_dgram *d)
 {
     if (d == NULL)
@@ -108,7 +138,7 @@ static void prepare(struct sl_dgram *d)
             .msg_iov = &d->iov[i],
             .msg_iovlen = 1,
             .msg_control = d->ctl[i].buf,
-            .msg_controllen = sizeof d->ctl[i].buf,
+            .msg_controllen = d->ctl_len,
         };
     }
 }
@@ -135,7 +165,24 @@ static void store_max(atomic_uint_fast64_t *c, uint64_t v)
         ;
 }
 
-/* Reads the kernel's credentials and drop counter from the control data. */
+/* Closes the n descriptors of an SCM_RIGHTS message at data (unaligned). */
+static void close_fds(const unsigned char *data, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int fd;
+        memcpy(&fd, data + i * sizeof fd, sizeof fd);
+        close(fd);
+    }
+}
+
+/* How many descriptors the SCM_RIGHTS message c holds. */
+static size_t nfds_of(const struct cmsghdr *c)
+{
+    return (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+}
+
+/* Reads the kernel's credentials and drop counter from the control data,
+ * and closes what descriptors came (see the top). */
 static void control_data(struct sl_input *in, struct msghdr *h, struct sl_msg *m)
 {
     for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
@@ -152,8 +199,66 @@ static void control_data(struct sl_input *in, struct msghdr *h, struct sl_msg *m
             uint32_t drops;
             memcpy(&drops, CMSG_DATA(c), sizeof drops);
             store_max(&in->stats.kernel_drops, drops);
+        } else if (c->cmsg_type == SCM_RIGHTS) {
+            close_fds(CMSG_DATA(c), nfds_of(c));
         }
     }
+}
+
+/* A reader's datagram (sl_dgram_set_reader): its control data into pkt,
+ * the reader's message, then every descriptor closed. */
+static struct sl_msg *read_packet(struct sl_input *in, struct sl_dgram *d, struct msghdr *h,
+                                  const char *p, size_t len)
+{
+    struct ucred cred;
+    int fds[SL_DGRAM_MAX_FDS];
+    struct sl_dgram_packet pkt = {
+        .data = p, .len = len, .fds = fds,
+        .cut = (h->msg_flags & MSG_TRUNC) != 0,
+        .ctl_cut = (h->msg_flags & MSG_CTRUNC) != 0,
+    };
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level != SOL_SOCKET)
+            continue;
+        if (c->cmsg_type == SCM_CREDENTIALS) {
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            pkt.cred = &cred;
+        } else if (c->cmsg_type == SO_RXQ_OVFL) {
+            uint32_t drops;
+            memcpy(&drops, CMSG_DATA(c), sizeof drops);
+            store_max(&in->stats.kernel_drops, drops);
+        } else if (c->cmsg_type == SCM_RIGHTS) {
+            /* One SCM_RIGHTS message per datagram in practice; any past
+             * the room are closed now, and the reader told (ctl_cut). */
+            size_t n = nfds_of(c), take = n;
+            if (take > SL_DGRAM_MAX_FDS - pkt.nfds) {
+                take = SL_DGRAM_MAX_FDS - pkt.nfds;
+                pkt.ctl_cut = true;
+            }
+            memcpy(fds + pkt.nfds, CMSG_DATA(c), take * sizeof(int));
+            pkt.nfds += (unsigned)take;
+            close_fds(CMSG_DATA(c) + take * sizeof(int), n - take);
+        }
+    }
+    struct sl_msg *m = d->read(in, d->read_arg, &pkt);
+    for (unsigned i = 0; i < pkt.nfds; i++)
+        close(fds[i]);
+    return m;
+}
+
+/* Gives back the pages of slot p past SLOT_RESIDENT that a datagram of
+ * len bytes touched (see SLOT_RESIDENT); its message has its own copy.
+ * Whole pages inside the slot only: madvise() rounds a length up, and the
+ * page the datagram ends in may hold the next slot's unread datagram. */
+static void release_slot(char *p, size_t len)
+{
+    if (len <= SLOT_RESIDENT)
+        return;
+    uintptr_t mask = (uintptr_t)sysconf(_SC_PAGESIZE) - 1;
+    uintptr_t from = ((uintptr_t)p + SLOT_RESIDENT + mask) & ~mask;
+    uintptr_t to = ((uintptr_t)p + len) & ~mask;
+    if (to > from)
+        madvise((void *)from, to - from, MADV_DONTNEED);
 }
 
 static size_t trim(const char *p, size_t len)
@@ -171,7 +276,7 @@ static size_t trim(const char *p, size_t len)
 static int receive(struct sl_input *in, struct sl_dgram *d, struct sl_msg **batch, size_t *nb)
 {
     prepare(d);
-    int n = recvmmsg(d->fd, d->hdrs, VLEN, MSG_DONTWAIT, NULL);
+    int n = recvmmsg(d->fd, d->hdrs, VLEN, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
     if (n <= 0) {
         if (n < 0 && errno != EAGAIN && errno != EINTR)
             sl_log(SL_LOG_WARNING, errno, "input \"%s\": recvmmsg() failed", in->conf->name);
@@ -179,7 +284,14 @@ static int receive(struct sl_input *in, struct sl_dgram *d, struct sl_msg **batc
     }
     for (int i = 0; i < n; i++) {
         struct msghdr *h = &d->hdrs[i].msg_hdr;
-        const char *p = d->iov[i].iov_base;
+        char *p = d->iov[i].iov_base;
+        if (d->read != NULL) {
+            struct sl_msg *m = read_packet(in, d, h, p, d->hdrs[i].msg_len);
+            if (m != NULL)
+                batch[(*nb)++] = m;
+            release_slot(p, d->hdrs[i].msg_len);
+            continue;
+        }
         bool cut = (h->msg_flags & MSG_TRUNC) != 0; /* longer than the slot */
         size_t len = cut ? d->hdrs[i].msg_len : trim(p, d->hdrs[i].msg_len);
         if (len > d->max) {

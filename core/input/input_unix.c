@@ -6,7 +6,7 @@
  * The socket file and its mode: sl_input_bind_unix (bind_unix.c).
  *
  * At stop the path is removed and the socket shut for reading before the
- * last reads (unix_drain), so a late sender gets an error (ENOENT for one
+ * last reads (sl_unix_dgram_drain), so a late sender gets an error (ENOENT for one
  * that sends to the path, EPIPE for one connected, as syslog(3) is)
  * instead of a datagram nobody reads.
  */
@@ -14,38 +14,44 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "input/input_dgram.h"
+#include "input/input_unix.h"
 
-static int unix_open(struct sl_input *in, char *err, size_t errlen)
+int sl_unix_dgram_open(struct sl_input *in, struct sl_dgram **out, char *err, size_t errlen)
 {
     int fd = sl_input_bind_unix(in, SOCK_DGRAM, err, errlen);
     if (fd < 0)
         return fd;
     if (in->conf->rcvbuf > 0)
         sl_input_set_rcvbuf(in, fd, in->conf->rcvbuf);
-    struct sl_dgram *d;
-    int rc = sl_dgram_new(in, fd, false, &d, err, errlen);
+    int rc = sl_dgram_new(in, fd, false, out, err, errlen);
     if (rc < 0) {
         close(fd);
         unlink(in->conf->path);
-        return rc;
     }
-    in->impl = d;
-    return 0;
+    return rc;
+}
+
+static int unix_open(struct sl_input *in, char *err, size_t errlen)
+{
+    struct sl_dgram *d;
+    int rc = sl_unix_dgram_open(in, &d, err, errlen);
+    if (rc == 0)
+        in->impl = d;
+    return rc;
 }
 
 /* Stopping (see the top): no name, no more datagrams, then read what the
  * kernel queued. Every send() that succeeded before the shutdown is in the
  * queue, and the queue stays readable after it. The drain runs once per
  * input, before close, so the path is removed once, here. */
-static void unix_drain(struct sl_input *in)
+void sl_unix_dgram_drain(struct sl_input *in)
 {
     unlink(in->conf->path);
     shutdown(sl_dgram_fd(in->impl), SHUT_RD);
     sl_dgram_drain(in);
 }
 
-static void unix_close(struct sl_input *in)
+void sl_unix_dgram_close(struct sl_input *in)
 {
     sl_dgram_free(in, in->impl);
     in->impl = NULL;
@@ -73,9 +79,9 @@ const struct sl_input_kind sl_input_unix = {
         .open = unix_open,
         .event = sl_dgram_event,
         .resume = sl_dgram_resume,
-        .drain = unix_drain,
+        .drain = sl_unix_dgram_drain,
         .unpark = sl_dgram_unpark,
-        .close = unix_close,
+        .close = sl_unix_dgram_close,
         .refresh_stats = sl_dgram_refresh_stats,
     },
     .parse = sl_parse,

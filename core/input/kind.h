@@ -154,6 +154,9 @@ struct sl_input_kind {
      * that the inputs fit RLIMIT_NOFILE; NULL: one (its socket). */
     unsigned (*descriptors)(const struct sl_input_conf *c);
     const struct sl_input_choice *choices; /* for its CHOICE keys; NULL without */
+    /* max_message when the input's table has none; 0: SL_DEFAULT_MAX_MESSAGE
+     * (lua_config.h). The journal's entries are larger than syslog's. */
+    size_t max_message;
 };
 
 /* Every kind, in the order messages list them; NULL-ended (kinds.c). */

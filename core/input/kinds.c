@@ -7,6 +7,7 @@
 extern const struct sl_input_kind sl_input_unix, sl_input_udp, sl_input_tcp;
 extern const struct sl_input_kind sl_input_kmsg;
 extern const struct sl_input_kind sl_input_native_stream;
+extern const struct sl_input_kind sl_input_native;
 
 const struct sl_input_kind *const sl_input_kinds[] = {
     &sl_input_unix,
@@ -14,6 +15,7 @@ const struct sl_input_kind *const sl_input_kinds[] = {
     &sl_input_tcp,
     &sl_input_kmsg,
     &sl_input_native_stream,
+    &sl_input_native,
     NULL,
 };
 

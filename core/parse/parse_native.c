@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define NATIVE_MAX_KEY 64
+_Static_assert(NATIVE_MAX_KEY <= SL_MSG_MAX_FIELD_KEY, "a journal key is a field key");
 
 bool sl_native_key_ok(const char *key, size_t len)
 {
@@ -131,15 +132,17 @@ int sl_parse_native(struct sl_msg_builder *b, struct sl_native_counts *c)
         int rc = sl_native_next_field(b->m->raw.p, len, &at, &k, &klen, &v, &vlen);
         if (rc < 0)
             return rc;
-        nfields++;
+        if (++nfields > SL_NATIVE_MAX_FIELDS)
+            return -EBADMSG;
         const char *p = b->m->raw.p;
         if (p[k] == '_') { /* trusted fields come from the kernel's credentials */
             c->forged++;
             continue;
         }
         sl_native_map_field(b->m, p + k, klen, p + v, vlen);
-        rc = sl_msg_field_key_ok(p + k, klen) ? sl_msg_build_field(b, p + k, klen, p + v, vlen)
-                                               : -EINVAL;
+        /* A journal key is a field key too ([A-Z0-9_], 1..64 bytes: see
+         * the assert at the top), which sl_msg_build_field checks anyway. */
+        rc = sl_msg_build_field(b, p + k, klen, p + v, vlen);
         if (rc == -E2BIG || rc == -EINVAL || rc == -ENOMEM)
             c->dropped++; /* -EEXIST: a repeated key, the first value stays */
     }

@@ -13,6 +13,12 @@
 
 #include "common/msg.h"
 
+/* The most fields an entry may have; past it the entry is malformed and
+ * dropped whole (journald's ENTRY_FIELD_COUNT_MAX: it ignores the entry).
+ * Between SL_MSG_MAX_FIELDS and this, the first fields are kept and the
+ * rest counted (dropped). */
+#define SL_NATIVE_MAX_FIELDS 1024
+
 /* What an entry had that was not kept, for the kind's counters. */
 struct sl_native_counts {
     uint32_t forged;  /* keys starting with '_': only the daemon sets those */
@@ -30,7 +36,8 @@ bool sl_native_key_ok(const char *key, size_t len);
  * '_' are skipped and counted (forged); fields past SL_MSG_MAX_FIELDS are
  * skipped and counted (dropped): the first ones are kept. c may be NULL.
  * 0, or -EBADMSG for a malformed entry (bad key, truncated length, length
- * past the end, missing '\n', no field at all): the caller then aborts the
+ * past the end, missing '\n', no field at all, more than
+ * SL_NATIVE_MAX_FIELDS fields): the caller then aborts the
  * build, so the entry is dropped whole. */
 int sl_parse_native(struct sl_msg_builder *b, struct sl_native_counts *c);
 

@@ -132,6 +132,7 @@ class Scenario:
     hooks: dict = dataclasses.field(default_factory=dict)
     generators: dict = dataclasses.field(default_factory=dict)
     disk: str = ""              # "": memory queues; "none" | "batch": sluiced's disk.sync
+    syntax: str = "rfc5424"     # the sender's --syntax; "native": sluiced's native input
 
     @property
     def lossy(self):
@@ -198,6 +199,17 @@ SCENARIOS = [
              "(sluiced sync batch)",
              "tcp", conns=1, framing="lf", daemons=("sluiced", "rsyslog"), disk="batch"),
     # }===
+    # {=== the journal's native protocol (issue 12): ~200-byte entries of
+    # five fields against RFC 3164 datagrams of the same size on a unix
+    # socket (a COMPARISONS pair), sluiced only. Both write {msg}, which is
+    # the same "c=.. s=.. xxx" text in both, so the outputs cost the same
+    # and what differs is reading and parsing.
+    Scenario("unix-rfc3164-msg", "Unix datagram socket, RFC 3164, output {msg}",
+             "unix", fmt="msg", daemons=("sluiced",), syntax="rfc3164"),
+    Scenario("unix-native-msg", "Unix datagram socket, journal native protocol (five fields), "
+             "output {msg}",
+             "unix", fmt="msg", daemons=("sluiced",), syntax="native"),
+    # }===
 ]
 
 
@@ -221,6 +233,7 @@ COMPARISONS = [
     # sluiced's in-memory queue is tcp-raw-k1-lf's (policy "block").
     Comparison("disk-none", "tcp-disk-none", "tcp-raw-k1-lf", "disk none/memory", 0.60),
     Comparison("disk-batch", "tcp-disk-batch", "tcp-raw-k1-lf", "disk batch/memory", None),
+    Comparison("native", "unix-native-msg", "unix-rfc3164-msg", "native/RFC 3164", 0.80),
 ]
 
 # More names for --only, each for several scenarios.
@@ -242,6 +255,8 @@ FORMATS = {
         "rsyslog": ("", 'template="RSYSLOG_TraditionalFileFormat"'),
         "syslog-ng": ("", []),   # its default file template: $DATE $HOST $MSGHDR$MSG
     },
+    # The message text alone (sluiced only: the native pair).
+    "msg": {"sluiced": "{msg}"},
 }
 
 # }===
@@ -510,7 +525,8 @@ def sluiced_config(sc, ctx):
         lines.append(f'input "in" {{ type = "udp", listen = "{ctx.target}", '
                      f'rcvbuf = "{UDP_RCVBUF // (1024 * 1024)}M" }}')
     else:
-        lines.append(f'input "in" {{ type = "unix", path = "{ctx.unix_path}" }}')
+        kind = "native" if sc.syntax == "native" else "unix"
+        lines.append(f'input "in" {{ type = "{kind}", path = "{ctx.unix_path}" }}')
     lines.append("")
     fmt = FORMATS[sc.fmt]["sluiced"]
     extra = hook(sc, "sluiced", "output")
@@ -1044,6 +1060,8 @@ def sender_argv(env, sc, ctx, count):
         argv += ["--framing", sc.framing]
     if sc.rate:
         argv += ["--rate", str(sc.rate)]
+    if sc.syntax != "rfc5424":
+        argv += ["--syntax", sc.syntax]
     return argv
 
 

@@ -3,6 +3,7 @@
  *
  *     sender --proto tcp|udp|unix --target ADDR --count N [--conns K]
  *            [--framing lf|octet] [--rate R] [--batch B] [--size S]
+ *            [--syntax rfc5424|rfc3164|native]
  *
  * Sends N RFC 5424 messages of S bytes each (default 200, never shorter than
  * the header), padded with 'x':
@@ -11,6 +12,10 @@
  *
  * where CC is the connection index and SSSSSSSSS the per-connection sequence
  * number from 0, so a reader can check that nothing was lost or reordered.
+ * --syntax rfc3164 sends "<134>Nov 22 10:00:00 benchhost benchapp[1234]: c=CC
+ * s=SSSSSSSSS xxx..." instead; --syntax native (unix only) a journal entry
+ * of five fields, PRIORITY, SYSLOG_FACILITY, SYSLOG_IDENTIFIER, SYSLOG_PID
+ * and MESSAGE=c=CC s=SSSSSSSSS xxx... with its LF, S bytes in all.
  *
  * tcp: K blocking connections (default 1), one thread each, the first
  * sending N/K plus the remainder, the others N/K. Framing is a trailing "\n"
@@ -57,6 +62,9 @@
 
 /* Connection index and sequence number; the 'x' padding follows. */
 #define HEADER_FMT "<134>1 2026-11-22T10:00:00.000000Z benchhost benchapp 1234 ID47 - c=%02u s=%09llu "
+#define HEADER_3164_FMT "<134>Nov 22 10:00:00 benchhost benchapp[1234]: c=%02u s=%09llu "
+#define HEADER_NATIVE_FMT "PRIORITY=6\nSYSLOG_FACILITY=16\nSYSLOG_IDENTIFIER=benchapp\n" \
+                          "SYSLOG_PID=1234\nMESSAGE=c=%02u s=%09llu "
 #define MAX_CONNS 100             /* c=%02u stays two digits */
 #define MAX_SEQ 999999999ULL      /* s=%09llu stays nine digits */
 #define MAX_SIZE (1024 * 1024)
@@ -75,6 +83,8 @@ struct opts {
     unsigned long long rate;      /* 0: as fast as possible */
     unsigned batch;
     unsigned size;
+    const char *header_fmt;       /* HEADER_FMT, HEADER_3164_FMT or HEADER_NATIVE_FMT */
+    bool native;                  /* the last byte of a message is its LF */
 };
 
 /* One connection (tcp) or the one socket (udp, unix); owned by main(),
@@ -119,7 +129,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: sender --proto tcp|udp|unix --target ADDR --count N [--conns K]\n"
-            "              [--framing lf|octet] [--rate R] [--batch B] [--size S]\n");
+            "              [--framing lf|octet] [--rate R] [--batch B] [--size S]\n"
+            "              [--syntax rfc5424|rfc3164|native]\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -224,10 +235,12 @@ static char *make_batch(const struct opts *o, unsigned index)
     }
     /* Formatted aside: snprintf's NUL must not land past the slot. */
     char header[128];
-    int n = snprintf(header, sizeof header, HEADER_FMT, index, 0ULL);
+    int n = snprintf(header, sizeof header, o->header_fmt, index, 0ULL);
     char *m = slot + prefix_len;
     memcpy(m, header, (size_t)n);
     memset(m + n, 'x', msg_len - (size_t)n);
+    if (o->native)
+        m[msg_len - 1] = '\n'; /* the entry's last field ends with its LF */
     if (o->proto == PROTO_TCP && !o->octet)
         m[msg_len] = '\n';
     for (unsigned i = 1; i < o->batch; i++)
@@ -373,7 +386,7 @@ out:
 
 int main(int argc, char **argv)
 {
-    struct opts o = { .conns = 1, .batch = 256, .size = 200 };
+    struct opts o = { .conns = 1, .batch = 256, .size = 200, .header_fmt = HEADER_FMT };
     const char *proto = NULL;
     bool have_count = false, have_conns = false, have_batch = false;
     static const struct option longopts[] = {
@@ -385,6 +398,7 @@ int main(int argc, char **argv)
         { "rate", required_argument, NULL, 'r' },
         { "batch", required_argument, NULL, 'b' },
         { "size", required_argument, NULL, 's' },
+        { "syntax", required_argument, NULL, 'y' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -433,6 +447,16 @@ int main(int argc, char **argv)
                 return usage_error("--size wants a number from 1 to 1048576: \"%s\"", optarg);
             o.size = (unsigned)v;
             break;
+        case 'y':
+            if (strcmp(optarg, "rfc5424") == 0)
+                o.header_fmt = HEADER_FMT;
+            else if (strcmp(optarg, "rfc3164") == 0)
+                o.header_fmt = HEADER_3164_FMT;
+            else if (strcmp(optarg, "native") == 0)
+                o.header_fmt = HEADER_NATIVE_FMT, o.native = true;
+            else
+                return usage_error("--syntax wants rfc5424, rfc3164 or native: \"%s\"", optarg);
+            break;
         case 'h':
             usage();
             return 0;
@@ -456,6 +480,8 @@ int main(int argc, char **argv)
         o.proto = PROTO_UNIX;
     else
         return usage_error("--proto wants tcp, udp or unix: \"%s\"", proto);
+    if (o.native && o.proto != PROTO_UNIX)
+        return usage_error("--syntax native is for unix: %s", proto);
     if (o.proto != PROTO_TCP && have_conns && o.conns != 1)
         return usage_error("--conns is for tcp; %s uses one socket", proto);
     if (o.rate > 0 && o.rate < o.conns)
@@ -472,7 +498,8 @@ int main(int argc, char **argv)
 
     /* The message layout, from the header of connection 0. */
     char header[128];
-    int hl = snprintf(header, sizeof header, HEADER_FMT, 0u, 0ULL);
+    int hl = snprintf(header, sizeof header, o.header_fmt, 0u, 0ULL);
+    hl += o.native; /* and the LF */
     msg_len = o.size < (unsigned)hl ? (size_t)hl : o.size;
     prefix_len = 0;
     if (o.proto == PROTO_TCP && o.octet)

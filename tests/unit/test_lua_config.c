@@ -115,7 +115,7 @@ static void test_input_kinds(void **state)
             assert_true((key->type == SL_INPUT_KEY_CHOICE)
                         == (sl_input_kind_choices(k, key->name) != NULL));
     }
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 6);
     assert_null(sl_input_kind_find("carrier-pigeon"));
     assert_null(sl_input_kind_key(sl_input_kind_find("udp"), "path"));
 
@@ -125,6 +125,14 @@ static void test_input_kinds(void **state)
                 "input 'x' { type = 'unix', path = 'x.sock' }\n");
     assert_ptr_equal(l.c->inputs[0].kind, sl_input_kind_find("udp"));
     assert_ptr_equal(l.c->inputs[1].kind, sl_input_kind_find("unix"));
+    assert_int_equal(l.c->inputs[1].max_message, SL_DEFAULT_MAX_MESSAGE);
+    done(&l);
+
+    /* A kind's own default for max_message, which the key still sets. */
+    load_ok(&l, "input 'j' { type = 'native', path = 'j.sock' }\n"
+                "input 'k' { type = 'native', path = 'k.sock', max_message = '64K' }\n");
+    assert_int_equal(l.c->inputs[0].max_message, 4u << 20);
+    assert_int_equal(l.c->inputs[1].max_message, 64 * 1024);
     done(&l);
     /* kmsg's from: a choice, "auto" unless said. */
     load_ok(&l, "input 'k' { type = 'kmsg' }\n");

@@ -175,9 +175,9 @@ static void test_ratelimit_errors(void **state)
                 "input \"u\": key 'ratelimit' holds a list item 1; write name = value");
 #undef U
     expect_only("input 't' { type = 'tcp', listen = '127.0.0.1:1', ratelimit = {} }\n", 1,
-                "input \"t\": key 'ratelimit' is not used by type 'tcp' (only by unix)");
+                "input \"t\": key 'ratelimit' is not used by type 'tcp' (only by unix and native)");
     expect_only("input 'd' { type = 'udp', listen = '127.0.0.1:1', ratelimit = { burst = 5 } }\n",
-                1, "input \"d\": key 'ratelimit' is not used by type 'udp' (only by unix)");
+                1, "input \"d\": key 'ratelimit' is not used by type 'udp' (only by unix and native)");
     /* Its value is checked even where the key is refused: one run says all. */
     struct loaded l;
     load_text(&l, "input 't' { type = 'tcp', listen = '127.0.0.1:1', ratelimit = { per = 'x' } }\n");
@@ -187,7 +187,7 @@ static void test_ratelimit_errors(void **state)
 
 static void test_missing_keys(void **state)
 {
-    expect_only("input 'x' { path = 'p' }\n", 1, "input \"x\": key 'type' is missing (unix, udp, tcp, kmsg or native_stream)");
+    expect_only("input 'x' { path = 'p' }\n", 1, "input \"x\": key 'type' is missing (unix, udp, tcp, kmsg, native_stream or native)");
     expect_only("input 'x' { type = 'unix' }\n", 1, "input \"x\": type 'unix' needs key 'path'");
     expect_only("input 'x' { type = 'tcp' }\n", 1,
                 "input \"x\": type 'tcp' needs key 'listen' (\"HOST:PORT\")");
@@ -216,9 +216,9 @@ static void test_names(void **state)
     expect_only("input 'a b' { type = 'unix', path = 'a' }\n", 1,
                 "input: bad name \"a b\" (1 to 63 letters, digits, '_', '-' or '.')");
     expect_only("input 'x' { type = 'tpc', listen = 'h:1' }\n", 1,
-                "input \"x\": unknown type 'tpc' (unix, udp, tcp, kmsg or native_stream), did you mean 'tcp'?");
-    expect_only("input 'x' { type = 'native', path = 'a' }\n", 1,
-                "input \"x\": unknown type 'native' (unix, udp, tcp, kmsg or native_stream)");
+                "input \"x\": unknown type 'tpc' (unix, udp, tcp, kmsg, native_stream or native), did you mean 'tcp'?");
+    expect_only("input 'x' { type = 'journald', path = 'a' }\n", 1,
+                "input \"x\": unknown type 'journald' (unix, udp, tcp, kmsg, native_stream or native)");
     /* Not the type "tcp": nothing is checked against tcp's keys. */
     expect_only("input 'x' { type = 'tcp\\0', path = 'a' }\n", 1,
                 "input \"x\": key 'type' wants a non-empty string without NUL bytes");
@@ -289,7 +289,8 @@ static void test_same_address(void **state)
                   "input 'd' { type = 'unix', path = 'log.sock' }\n"
                   "input 'e' { type = 'udp', listen = '[::1]:514' }\n"
                   "input 'f' { type = 'udp', listen = '[::1]:514' }\n"
-                  "input 'g' { type = 'tcp', listen = '127.0.0.1:5514' }\n");
+                  "input 'g' { type = 'tcp', listen = '127.0.0.1:5514' }\n"
+                  "input 'h' { type = 'native', path = 'log.sock' }\n");
     char want[3][8192];
     snprintf(want[0], sizeof want[0], "input \"b\": 127.0.0.1:5514 is already used by input "
              "\"a\" at %s:1", l.path);
@@ -303,7 +304,11 @@ static void test_same_address(void **state)
     snprintf(want[0], sizeof want[0], "input \"g\": 127.0.0.1:5514 is already used by input "
              "\"a\" at %s:1", l.path);
     expect(&l, 7, want[0]); /* the first holder, once */
-    assert_int_equal(l.errs.n, 4);
+    /* one path is one socket, whichever kinds bind it */
+    snprintf(want[0], sizeof want[0], "input \"h\": \"log.sock\" is already used by input "
+             "\"c\" at %s:3", l.path);
+    expect(&l, 8, want[0]);
+    assert_int_equal(l.errs.n, 5);
     done(&l);
     /* Kinds apart, hosts apart, and port 0 (the kernel picks) never clash. */
     load_ok(&l, "input 'a' { type = 'tcp', listen = '127.0.0.1:5514' }\n"

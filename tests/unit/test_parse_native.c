@@ -149,14 +149,23 @@ static void malformed(void **state)
     sl_msg_unref(m);
 }
 
+/* An entry of n fields "F0=v\n" ...; its length in *len. Freed by the caller. */
+static char *entry_of(size_t n, size_t *len)
+{
+    size_t cap = n * 16 + 1;
+    char *e = malloc(cap);
+    assert_non_null(e);
+    *len = 0;
+    for (size_t i = 0; i < n; i++)
+        *len += (size_t)snprintf(e + *len, cap - *len, "F%zu=v\n", i);
+    return e;
+}
+
 static void many_fields_first_kept(void **state)
 {
     (void)state;
-    size_t n = 100000, cap = n * 16, len = 0;
-    char *e = malloc(cap);
-    assert_non_null(e);
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(e + len, cap - len, "F%zu=v\n", i);
+    size_t len, n = SL_NATIVE_MAX_FIELDS;
+    char *e = entry_of(n, &len);
     int rc;
     struct sl_native_counts c;
     struct sl_msg *m = parse(e, len, &rc, &c);
@@ -166,6 +175,21 @@ static void many_fields_first_kept(void **state)
     assert_non_null(sl_msg_extra(m, "F0", 2));
     sl_msg_unref(m);
     free(e);
+}
+
+/* Past SL_NATIVE_MAX_FIELDS the entry is malformed: dropped whole. */
+static void too_many_fields_malformed(void **state)
+{
+    (void)state;
+    size_t sizes[] = {SL_NATIVE_MAX_FIELDS + 1, 100000};
+    for (size_t i = 0; i < 2; i++) {
+        size_t len;
+        char *e = entry_of(sizes[i], &len);
+        int rc;
+        assert_null(parse(e, len, &rc, NULL));
+        assert_int_equal(rc, -EBADMSG);
+        free(e);
+    }
 }
 
 static void key_rules(void **state)
@@ -186,6 +210,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(forged_keys_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(many_fields_first_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(too_many_fields_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(key_rules, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
