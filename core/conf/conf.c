@@ -414,6 +414,8 @@ static bool address_set(const struct sl_input_key *k, const struct sl_input_conf
     if (k->type == SL_INPUT_KEY_LISTEN)
         return c->port != NULL;
     return *(char *const *)((const char *)c + k->offset) != NULL;
+}
+
 /* The file system path an input binds (its kind's PATH address key), or NULL. */
 static const char *bound_path(const struct sl_input_conf *c)
 {
