@@ -290,7 +290,8 @@ static void test_same_address(void **state)
                   "input 'e' { type = 'udp', listen = '[::1]:514' }\n"
                   "input 'f' { type = 'udp', listen = '[::1]:514' }\n"
                   "input 'g' { type = 'tcp', listen = '127.0.0.1:5514' }\n"
-                  "input 'h' { type = 'native', path = 'log.sock' }\n");
+                  "input 'h' { type = 'native', path = 'log.sock' }\n"
+                  "input 'i' { type = 'native_stream', path = 'log.sock' }\n");
     char want[3][8192];
     snprintf(want[0], sizeof want[0], "input \"b\": 127.0.0.1:5514 is already used by input "
              "\"a\" at %s:1", l.path);
@@ -308,7 +309,10 @@ static void test_same_address(void **state)
     snprintf(want[0], sizeof want[0], "input \"h\": \"log.sock\" is already used by input "
              "\"c\" at %s:3", l.path);
     expect(&l, 8, want[0]);
-    assert_int_equal(l.errs.n, 5);
+    snprintf(want[0], sizeof want[0], "input \"i\": \"log.sock\" is already used by input "
+             "\"c\" at %s:3", l.path);
+    expect(&l, 9, want[0]); /* a stream socket too */
+    assert_int_equal(l.errs.n, 6);
     done(&l);
     /* Kinds apart, hosts apart, and port 0 (the kernel picks) never clash. */
     load_ok(&l, "input 'a' { type = 'tcp', listen = '127.0.0.1:5514' }\n"
@@ -318,7 +322,7 @@ static void test_same_address(void **state)
                 "input 'e' { type = 'tcp', listen = '127.0.0.1:0' }\n"
                 "input 'f' { type = 'unix', path = 'a.sock' }\n"
                 "input 'g' { type = 'unix', path = 'b.sock' }\n"
-                "input 'h' { type = 'native_stream', path = 'a.sock' }\n"
+                "input 'h' { type = 'native_stream', path = 'h.sock' }\n"
                 "input 'i' { type = 'native_stream', listen = '127.0.0.1:5514' }\n"
                 "input 'j' { type = 'native_stream', path = 'c.sock' }\n");
     done(&l);
