@@ -499,5 +499,7 @@ void sl_config_free(struct sl_config *c)
     free(c->control);
     free(c->hostname);
     free(c->state_dir);
+    free(c->metrics_host);
+    free(c->metrics_port);
     free(c);
 }

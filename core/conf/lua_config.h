@@ -297,6 +297,8 @@ struct sl_config {
     char *control;                 /* control socket path; NULL: none */
     char *hostname;                /* overrides gethostname(); NULL: ask the system */
     char *state_dir;               /* settings.state_dir: disk queues live in it; NULL: none */
+    char *metrics_host;            /* settings.metrics.listen; NULL: no metrics endpoint */
+    char *metrics_port;
     int shutdown_timeout_ms;       /* settings.shutdown_timeout; SL_DEFAULT_SHUTDOWN_TIMEOUT_MS */
     struct sl_strlist plugin_path; /* searched before the built-in directory */
     struct sl_input_conf *inputs;

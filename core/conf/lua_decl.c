@@ -401,9 +401,43 @@ void sl_decl_strlist_add(struct sl_decl_ctx *ctx, struct sl_strlist *l, const ch
 /* }=== */
 
 /* {=== settings { ... } */
-enum { S_CONTROL, S_HOSTNAME, S_PLUGIN_PATH, S_STATE_DIR, S_LOG_LEVEL, S_SHUTDOWN_TIMEOUT };
+enum {
+    S_CONTROL, S_HOSTNAME, S_PLUGIN_PATH, S_STATE_DIR, S_LOG_LEVEL, S_SHUTDOWN_TIMEOUT, S_METRICS
+};
 static const char *const settings_keys[] = {
-    "control", "hostname", "plugin_path", "state_dir", "log_level", "shutdown_timeout", NULL};
+    "control", "hostname", "plugin_path", "state_dir", "log_level", "shutdown_timeout",
+    "metrics", NULL};
+static bool parse_listen(struct sl_decl_ctx *ctx, const char *s, char **host, char **port);
+
+/* metrics = { listen = "HOST:PORT" }: the Prometheus endpoint (metrics.c),
+ * only in a sluiced built with libmicrohttpd. */
+static const char *const metrics_keys[] = {"listen", NULL};
+
+static void set_metrics_key(const struct sl_decl *d, int k, const char *key, int v, void *obj)
+{
+    struct sl_config *c = obj;
+    char *s = NULL;
+    (void)k;
+    if (want_string(d, key, v, &s) && !parse_listen(d->ctx, s, &c->metrics_host, &c->metrics_port))
+        sl_decl_error(d, "key '%s': bad address '%s' (\"HOST:PORT\" or \"[V6]:PORT\", as "
+                         "\"127.0.0.1:9514\")", key, s);
+    free(s);
+}
+
+static void want_metrics(const struct sl_decl *d, const char *key, int v, struct sl_config *c)
+{
+    if (lua_type(d->L, v) != LUA_TTABLE) {
+        wrong_type(d, key, "a table, as metrics = { listen = \"127.0.0.1:9514\" }", v);
+        return;
+    }
+    unsigned seen = each_key(d, v, key, metrics_keys, set_metrics_key, c);
+    if (!(seen & 1u))
+        sl_decl_error(d, "key 'metrics.listen' is missing (\"HOST:PORT\", as \"127.0.0.1:9514\")");
+#ifndef HAVE_MICROHTTPD
+    sl_decl_error(d, "key '%s': this sluiced was built without libmicrohttpd, so it has no "
+                     "metrics endpoint (apt-get install libmicrohttpd-dev, then build again)", key);
+#endif
+}
 
 #define MAX_HOSTNAME 255 /* RFC 5424's HOSTNAME */
 
@@ -437,6 +471,7 @@ static void set_setting(const struct sl_decl *d, int k, const char *key, int v, 
     case S_HOSTNAME: want_hostname(d, key, v, &c->hostname); break;
     case S_STATE_DIR: want_string(d, key, v, &c->state_dir); break;
     case S_PLUGIN_PATH: want_strlist(d, key, v, &c->plugin_path); break;
+    case S_METRICS: want_metrics(d, key, v, c); break;
     case S_SHUTDOWN_TIMEOUT: {
         long long ms;
         if (sl_decl_want_duration(d, key, v, 0, 3600 * 1000, &ms))

@@ -30,6 +30,7 @@
 
 #include "daemon/control.h"
 #include "daemon/limits.h"
+#include "daemon/metrics.h"
 #include "daemon/runtime.h"
 #include "common/log.h"
 #include "common/alloc.h"
@@ -443,6 +444,10 @@ static void serve(struct sl_daemon *d, int sfd)
     epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
     ev.data.fd = sl_control_fd(d->control);
     epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+    int mfd = d->metrics != NULL ? sl_metrics_fd(d->metrics) : -1;
+    ev.data.fd = mfd;
+    if (mfd >= 0)
+        epoll_ctl(ep, EPOLL_CTL_ADD, mfd, &ev);
     for (;;) {
         struct epoll_event evs[4];
         int n = epoll_wait(ep, evs, 4, loop_timeout(d));
@@ -450,7 +455,9 @@ static void serve(struct sl_daemon *d, int sfd)
         if (d->nretiring > 0)
             sl_daemon_reap(d, false);
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.fd != sfd) {
+            if (evs[i].data.fd == mfd) {
+                sl_metrics_serve(d->metrics, d);
+            } else if (evs[i].data.fd != sfd) {
                 control = true;
             } else if (on_signal(d, sfd)) {
                 close(ep);
@@ -495,6 +502,8 @@ void sl_daemon_stop(struct sl_daemon *d)
            (unsigned long long)d->closed.written, (unsigned long long)d->closed.dropped,
            (unsigned long long)d->closed.failed, SL_LD(d->unrouted), (unsigned long long)lost,
            (unsigned long long)queued);
+    sl_metrics_close(d->metrics); /* scrapes still waiting get 503 */
+    d->metrics = NULL;
     sl_control_close(d->control);
     d->control = NULL;
 }
@@ -527,10 +536,23 @@ int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, 
         sl_config_free(c);
         return rc;
     }
+    if (c->metrics_host != NULL
+        && (rc = sl_metrics_open(&d->metrics, c->metrics_host, c->metrics_port, err, errlen)) < 0) {
+        sl_log(SL_LOG_ERR, 0, "%s", err);
+        sl_control_close(d->control);
+        d->control = NULL;
+        sl_strlist_clear(&search);
+        sl_config_free(c);
+        return rc;
+    }
+    if (d->metrics != NULL)
+        sl_log(SL_LOG_INFO, 0, "metrics on http://%s/metrics", sl_metrics_address(d->metrics));
     size_t nin = c->ninputs, nout = c->noutputs;
     rc = sl_runtime_start(d, c, &search, &d->rt, err, errlen);
     if (rc < 0) {
         sl_log(SL_LOG_ERR, 0, "%s", err);
+        sl_metrics_close(d->metrics);
+        d->metrics = NULL;
         sl_control_close(d->control);
         d->control = NULL;
         return rc;

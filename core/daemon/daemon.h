@@ -30,6 +30,7 @@ struct sl_daemon {
     const struct sl_options *opts;
     struct sl_runtime *rt;
     struct sl_control *control;
+    struct sl_metrics *metrics; /* settings.metrics; NULL: none (metrics.h) */
     atomic_uint_fast64_t unrouted;
     uint64_t discarded_before; /* by the drop routes of configs reloaded away */
     struct sl_sink_totals closed; /* of outputs already closed, for the last log line */

@@ -345,6 +345,10 @@ static void warn_start_only(const struct sl_config *old, const struct sl_config 
     if (!same_setting(old->control, c->control))
         sl_log(SL_LOG_WARNING, 0, "reload: settings.control changed; the control socket "
                "moves when sluiced restarts");
+    if (!same_setting(old->metrics_host, c->metrics_host)
+        || !same_setting(old->metrics_port, c->metrics_port))
+        sl_log(SL_LOG_WARNING, 0, "reload: settings.metrics changed; the metrics endpoint moves "
+               "when sluiced restarts");
     if (!same_setting(old->hostname, c->hostname))
         sl_log(SL_LOG_WARNING, 0, "reload: settings.hostname changed; it takes effect when "
                "sluiced restarts");

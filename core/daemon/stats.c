@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/metrics.h"
 #include "daemon/runtime.h"
 #include "common/clock.h"
 #include "format/format.h"
@@ -200,6 +201,8 @@ int sl_daemon_status(struct sl_daemon *d, struct sluice_buf *b)
             d->rt ? d->rt->routing.nsinks : 0);
     appendf(b, "reloads: %llu\nreloads_failed: %llu\n", (unsigned long long)d->reloads,
             (unsigned long long)d->reloads_failed);
+    if (d->metrics != NULL)
+        appendf(b, "metrics: http://%s/metrics\n", sl_metrics_address(d->metrics));
     if (d->last_reload == 0)
         return sl_buf_append(b, "last_reload: never\n", 19);
     utc_text(d->last_reload, when, sizeof when);
