@@ -3,6 +3,7 @@
 
 - A byte that is not valid UTF-8 reaches json as the text \\xNN (an escaped
   backslash, so the line is still valid JSON), and raw keeps it exactly.
+- VERSION takes one to three digits (999 is RFC 5424, 1000 is not).
 - An RFC 5424 NILVALUE timestamp is null in json, and json always carries
   "received"; rfc5424 still writes a time (the received one).
 - An extra field with NUL, control or invalid UTF-8 bytes (set by a Lua
@@ -59,6 +60,22 @@ def test_invalid_utf8_and_nil_timestamp():
         nil5424 = [l for l in f if b" h nil " in l]
         check(len(nil5424) == 1 and not nil5424[0].startswith(b"<14>1 - "),
               "rfc5424 of a NIL timestamp has no time", f)
+
+
+def test_three_digit_version():
+    """VERSION is NONZERO-DIGIT 0*2DIGIT: 999 is RFC 5424, a four-digit one is not."""
+    v999 = b"<14>999 2026-11-22T10:00:00Z h v999 - - - three digits"
+    v1000 = b"<14>1000 2026-11-22T10:00:00Z h v1000 - - - four digits"
+    with Daemon(CONFIG) as d:
+        sluicetest.tcp_send(d.address("tcp"), sluicetest.lf_frames([v999, v1000]))
+        js = d.wait_json_lines("j.log", 2)
+        by = {o.get("app_name") or o["msg"][:20]: o for o in js}
+        check("v999" in by and by["v999"]["version"] == 999, "VERSION 999 lost", js)
+        check(by["v999"]["msg"] == "three digits", "the message after VERSION 999", js)
+        four = [o for o in js if "four digits" in o["msg"]]
+        check(len(four) == 1 and four[0]["version"] == 0 and four[0]["app_name"] is None,
+              "a four-digit VERSION parsed as RFC 5424 (it is RFC 3164's lenient case)", js)
+        check(v999 in d.wait_lines("r.log", 2), "raw changed the VERSION 999 line")
 
 
 CONFIG_FIELDS = r"""
@@ -142,4 +159,5 @@ def test_binary_fields_and_repeated_params():
 
 
 if __name__ == "__main__":
-    sluicetest.main([test_invalid_utf8_and_nil_timestamp, test_binary_fields_and_repeated_params])
+    sluicetest.main([test_invalid_utf8_and_nil_timestamp, test_three_digit_version,
+                     test_binary_fields_and_repeated_params])
