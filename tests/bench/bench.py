@@ -1646,7 +1646,8 @@ def parse_args(argv):
     ap.add_argument("--daemons", default=",".join(DAEMONS), help="daemons to run (default: all)")
     ap.add_argument("--quick", action="store_true",
                     help=f"N={QUICK_COUNT:,}, runs=1 (unless --count/--runs say otherwise)")
-    ap.add_argument("--out", help="the report (default: tests/bench/RESULTS.md in the source tree)")
+    ap.add_argument("--out", help="the report (default: tests/bench/RESULTS.md in the source tree, "
+                    "RESULTS-partial.md for --only or --quick)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep each run's directory (for a post-mortem)")
     args = ap.parse_args(argv)
     if args.count is None:
@@ -1672,7 +1673,11 @@ def parse_args(argv):
     if bad:
         ap.error(f"unknown daemon(s) {', '.join(bad)}; known: {', '.join(DAEMONS)}")
     if args.out is None:
-        args.out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+        # A partial run (--only, --quick) would replace the whole table of a full
+        # one: it writes beside it, for a person to copy what they measured.
+        partial = args.only or args.quick
+        args.out = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "RESULTS-partial.md" if partial else "RESULTS.md")
     args.builddir = os.path.abspath(args.builddir)
     return args
 
