@@ -38,7 +38,8 @@ int sl_privs_resolve(const char *user, const char *group, struct sl_privs *out, 
                      size_t errlen);
 
 /* For sl_daemon_load (--check, start and reload): appends an error to errs
- * when settings.user or settings.group of c does not resolve. */
+ * when settings.user or settings.group of c does not resolve, and one per
+ * output with a disk queue when settings.user is given (see privs.c). */
 void sl_privs_check(const struct sl_config *c, struct sl_errors *errs);
 
 /* Drops to what c's settings.user / settings.group name, for good: the

@@ -126,6 +126,27 @@ static void unknown_names(void **state)
     assert_int_equal(errs.n, 0);
 }
 
+static void disk_queue_refused_with_user(void **state)
+{
+    char err[512];
+    const char *text = "settings { user = 'root', state_dir = '/tmp' }\n"
+                       "output 'q' { type = 'file', path = 'q.log', queue = { policy = 'disk' } }\n";
+    struct sl_config *c = load(text, err, sizeof err);
+    assert_non_null(c);
+    struct sl_errors errs = {0};
+    sl_privs_check(c, &errs);
+    assert_int_equal(errs.n, 1);
+    assert_non_null(strstr(errs.v[0], "t.lua:2: output \"q\": queue.policy = \"disk\" does "
+                                      "not work with settings.user"));
+    sl_errors_clear(&errs);
+    free(c->user); /* a group alone keeps root's uid: the queue works */
+    c->user = NULL;
+    c->group = strdup("0");
+    sl_privs_check(c, &errs);
+    assert_int_equal(errs.n, 0);
+    sl_config_free(c);
+}
+
 static void explain(void **state)
 {
     struct sl_privs p = {.set = true, .has_user = true, .name = "syslog"};
@@ -196,7 +217,7 @@ int main(void)
         cmocka_unit_test(keys_as_written), cmocka_unit_test(resolve_root),
         cmocka_unit_test(resolve_nobody),  cmocka_unit_test(unknown_names),
         cmocka_unit_test(explain),         cmocka_unit_test(no_keys_no_drop),
-        cmocka_unit_test(drop_in_child),
+        cmocka_unit_test(drop_in_child),   cmocka_unit_test(disk_queue_refused_with_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
