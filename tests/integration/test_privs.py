@@ -150,6 +150,25 @@ def test_reload_cannot_regain_root():
     print(f"a reload to port {port} fails and says why; the old config runs; user is start-only")
 
 
+@sluicetest.timeout(60)
+def test_user_alone_takes_its_primary_group():
+    pw, _ = need_root_and_user()
+    d = Daemon('settings { control = "sluice.ctl", user = %d }\n'
+               'input "tcp" { type = "tcp", listen = "127.0.0.1:0" }\n'
+               'output "all" { type = "file", path = "all.log" }\n'
+               'route { to = "all" }\n' % pw.pw_uid, start=False)
+    with d:
+        os.chmod(d.dir, 0o777)
+        d.start()
+        d.wait_log(f"running as {USER} (uid {pw.pw_uid}, gid {pw.pw_gid})")
+        want_groups = sorted(set(os.getgrouplist(USER, pw.pw_gid)))
+        for tid, (uids, gids, groups) in proc_ids(d.pid).items():
+            check(uids == [str(pw.pw_uid)] * 4 and gids == [str(pw.pw_gid)] * 4
+                  and groups == want_groups, f"task {tid}: {uids} {gids} {groups}")
+        check(d.stop() == 0, f"sluiced exited {d.returncode}")
+    print(f"user = {pw.pw_uid} alone: {USER}'s primary group and groups")
+
+
 def test_unknown_user_is_a_check_error():
     with TempDir() as t:
         for bad, want in (('user = "no-such-user-sluice"', 'settings.user: no user '
@@ -167,4 +186,4 @@ def test_unknown_user_is_a_check_error():
 
 if __name__ == "__main__":
     sluicetest.main([test_unknown_user_is_a_check_error, test_drop_and_receive,
-                     test_reload_cannot_regain_root])
+                     test_reload_cannot_regain_root, test_user_alone_takes_its_primary_group])
