@@ -203,6 +203,12 @@ static void drop_in_child(void **state)
             code = 2;
         else if (setuid(0) == 0 || open("/etc/shadow", O_RDONLY) >= 0)
             code = 3;
+        /* Started as the user already: the same user is fine, root is not. */
+        else if (sl_privs_drop(&c, &p, err, sizeof err) != 0 || !p.dropped)
+            code = 4;
+        else if ((c.user = "root", sl_privs_drop(&c, &p, err, sizeof err)) != -EPERM
+                 || strstr(err, "not root, so it cannot become root") == NULL || p.dropped)
+            code = 5;
         _exit(code);
     }
     int status;
