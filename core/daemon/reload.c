@@ -121,10 +121,10 @@ static int build_outputs(struct reload *r, char *err, size_t errlen)
                               c->state_dir, err + n, errlen - n);
             r->out_opened += rc == 0;
         }
-        if (rc < 0)
+        if (rc < 0) {
             sl_privs_explain(r->privs, rc, NULL, err, errlen);
-        if (rc < 0)
             return rc;
+        }
     }
     return 0;
 }
