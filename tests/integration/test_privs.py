@@ -2,11 +2,12 @@
 """settings.user / settings.group: sluiced started as root drops to them
 once everything is open. Every task of the process has the user's ids (all
 four Uid and Gid fields) and groups; it still receives on its unix and tcp
-sockets; a file it creates afterwards (a rotation) is owned by the user; a
-reload that needs root (a tcp input on a port below 1024) fails with a
-reason that says so, and the running config keeps running; a reload that
-changes the user warns that it takes a restart; an unknown user is a
---check error. Needs root (skipped otherwise) and Debian's nobody/nogroup."""
+sockets; a file it creates afterwards (a rotation, an output a reload
+adds) is owned by the user; a reload that needs root (a tcp input on a
+port below 1024) fails with a reason that says so, and the running config
+keeps running; a reload that changes the user warns that it takes a
+restart; an unknown user is a --check error. Needs root (skipped
+otherwise) and Debian's nobody/nogroup."""
 
 import grp
 import os
@@ -140,14 +141,22 @@ def test_reload_cannot_regain_root():
         lines = d.wait_lines("all.log", 1)
         check(b"after the failed reload" in lines[-1], f"all.log: {lines}")
         # settings.user is start-only: a reload that changes it warns, and
-        # the daemon keeps its ids.
-        d.write_config(CONFIG % ("root", GROUP, ""))
+        # the daemon keeps its ids; an output the reload adds creates its
+        # file as the user.
+        d.write_config(CONFIG % ("root", GROUP, 'output "new" { type = "file", path = "new.log" }'
+                                 '\nroute { to = "new" }'))
         d.ctl("reload", timeout=30)
         d.wait_log("settings.user or settings.group changed")
         for tid, (uids, _, _) in proc_ids(d.pid).items():
             check(uids == [str(pw.pw_uid)] * 4, f"task {tid} after reload: Uid {uids}")
+        tcp_send(d.address("tcp"), lf_frames([b"<13>1 - h app - - - into the new output"]))
+        d.wait_lines("new.log", 1)
+        st = os.stat(d.path("new.log"))
+        check((st.st_uid, st.st_gid) == (pw.pw_uid, gr.gr_gid),
+              f"new.log, created after a reload, owned by {st.st_uid}:{st.st_gid}")
         check(d.stop() == 0, f"sluiced exited {d.returncode}")
-    print(f"a reload to port {port} fails and says why; the old config runs; user is start-only")
+    print(f"a reload to port {port} fails and says why; the old config runs; user is start-only; "
+          "a new output's file is the user's")
 
 
 @sluicetest.timeout(60)
