@@ -6,7 +6,8 @@ sockets; a file it creates afterwards (a rotation, an output a reload
 adds) is owned by the user; a reload that needs root (a tcp input on a
 port below 1024) fails with a reason that says so, and the running config
 keeps running; a reload that changes the user warns that it takes a
-restart; an unknown user is a --check error. Needs root (skipped
+restart; started as another user than root and settings.user, it says
+why and stops; an unknown user is a --check error. Needs root (skipped
 otherwise) and Debian's nobody/nogroup."""
 
 import grp
@@ -178,6 +179,27 @@ def test_user_alone_takes_its_primary_group():
     print(f"user = {pw.pw_uid} alone: {USER}'s primary group and groups")
 
 
+@sluicetest.timeout(60)
+def test_started_as_another_user_stops():
+    pw, _ = need_root_and_user()
+    setpriv = sluicetest.which("setpriv")
+    if setpriv is None:
+        raise Skip("no setpriv (util-linux) to start sluiced as another user")
+    with TempDir() as t:
+        os.chmod(t.dir, 0o777)
+        conf = t.write("s.lua", 'settings { control = "%s", user = "root" }\n'
+                       'input "tcp" { type = "tcp", listen = "127.0.0.1:0" }\n'
+                       'output "all" { type = "file", path = "%s" }\nroute { to = "all" }\n'
+                       % (t.path("s.ctl"), t.path("all.log")))
+        r = sluicetest.run([setpriv, f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+                            "--clear-groups", sluicetest.sluiced_path(), "-n", "-c", conf])
+        check(r.returncode == 1, f"exit {r.returncode}: {r.stderr!r}")
+        check(f"sluiced runs as uid {pw.pw_uid} gid {pw.pw_gid}, not root, so it cannot become "
+              "root" in r.stderr and "stopped:" in r.stderr, r.stderr)
+        check(not os.path.exists(t.path("s.ctl")), "the control socket was left behind")
+    print("started as nobody with user = root: sluiced says why and stops")
+
+
 def test_unknown_user_is_a_check_error():
     with TempDir() as t:
         for bad, want in (('user = "no-such-user-sluice"', 'settings.user: no user '
@@ -195,4 +217,5 @@ def test_unknown_user_is_a_check_error():
 
 if __name__ == "__main__":
     sluicetest.main([test_unknown_user_is_a_check_error, test_drop_and_receive,
-                     test_reload_cannot_regain_root, test_user_alone_takes_its_primary_group])
+                     test_reload_cannot_regain_root, test_user_alone_takes_its_primary_group,
+                     test_started_as_another_user_stops])
