@@ -130,7 +130,8 @@ static void disk_queue_refused_with_user(void **state)
 {
     char err[512];
     const char *text = "settings { user = 'root', state_dir = '/tmp' }\n"
-                       "output 'q' { type = 'file', path = 'q.log', queue = { policy = 'disk' } }\n";
+                       "output 'q' { type = 'file', path = 'q.log',\n"
+                       "             queue = { policy = 'disk' } }\n";
     struct sl_config *c = load(text, err, sizeof err);
     assert_non_null(c);
     struct sl_errors errs = {0};
