@@ -501,5 +501,7 @@ void sl_config_free(struct sl_config *c)
     free(c->state_dir);
     free(c->metrics_host);
     free(c->metrics_port);
+    free(c->user);
+    free(c->group);
     free(c);
 }

@@ -300,6 +300,8 @@ struct sl_config {
     char *metrics_host;            /* settings.metrics.listen; NULL: no metrics endpoint */
     char *metrics_port;
     int shutdown_timeout_ms;       /* settings.shutdown_timeout; SL_DEFAULT_SHUTDOWN_TIMEOUT_MS */
+    char *user, *group;            /* settings.user / .group as written (names or ids): what
+                                    * the daemon drops to after start (privs.h); NULL: none */
     struct sl_strlist plugin_path; /* searched before the built-in directory */
     struct sl_input_conf *inputs;
     size_t ninputs;

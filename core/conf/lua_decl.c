@@ -402,11 +402,12 @@ void sl_decl_strlist_add(struct sl_decl_ctx *ctx, struct sl_strlist *l, const ch
 
 /* {=== settings { ... } */
 enum {
-    S_CONTROL, S_HOSTNAME, S_PLUGIN_PATH, S_STATE_DIR, S_LOG_LEVEL, S_SHUTDOWN_TIMEOUT, S_METRICS
+    S_CONTROL, S_HOSTNAME, S_PLUGIN_PATH, S_STATE_DIR, S_LOG_LEVEL, S_SHUTDOWN_TIMEOUT, S_METRICS,
+    S_USER, S_GROUP
 };
 static const char *const settings_keys[] = {
     "control", "hostname", "plugin_path", "state_dir", "log_level", "shutdown_timeout",
-    "metrics", NULL};
+    "metrics", "user", "group", NULL};
 static bool parse_listen(struct sl_decl_ctx *ctx, const char *s, char **host, char **port);
 
 /* metrics = { listen = "HOST:PORT" }: the Prometheus endpoint (metrics.c),
@@ -463,6 +464,31 @@ static void want_hostname(const struct sl_decl *d, const char *key, int v, char 
     *dst = NULL;
 }
 
+/* settings.user / settings.group: a name, or a numeric id (a string, or
+ * an integer as user = 65534), kept as text. Whether it exists is asked of
+ * the system databases by the daemon (privs.c), not here: the config
+ * reader stays free of NSS lookups (the fuzzer runs it). */
+static void want_account(const struct sl_decl *d, const char *key, int v, char **dst)
+{
+    if (lua_type(d->L, v) == LUA_TNUMBER && lua_isinteger(d->L, v)) {
+        lua_Integer id = lua_tointeger(d->L, v);
+        if (id < 0 || id >= 0xffffffffLL) {
+            sl_decl_error(d, "key '%s': id %lld is out of range", key, (long long)id);
+            return;
+        }
+        char num[24];
+        snprintf(num, sizeof num, "%lld", (long long)id);
+        free(*dst);
+        *dst = sl_decl_strdup(d->ctx, num);
+        return;
+    }
+    if (lua_type(d->L, v) != LUA_TSTRING) {
+        wrong_type(d, key, "a string (a name or a numeric id) or an integer id", v);
+        return;
+    }
+    want_string(d, key, v, dst);
+}
+
 static void set_setting(const struct sl_decl *d, int k, const char *key, int v, void *obj)
 {
     struct sl_config *c = obj;
@@ -472,6 +498,8 @@ static void set_setting(const struct sl_decl *d, int k, const char *key, int v, 
     case S_STATE_DIR: want_string(d, key, v, &c->state_dir); break;
     case S_PLUGIN_PATH: want_strlist(d, key, v, &c->plugin_path); break;
     case S_METRICS: want_metrics(d, key, v, c); break;
+    case S_USER: want_account(d, key, v, &c->user); break;
+    case S_GROUP: want_account(d, key, v, &c->group); break;
     case S_SHUTDOWN_TIMEOUT: {
         long long ms;
         if (sl_decl_want_duration(d, key, v, 0, 3600 * 1000, &ms))

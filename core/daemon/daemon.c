@@ -118,6 +118,7 @@ int sl_daemon_load(const struct sl_options *o, struct sl_config **out,
         /* Even when the loader found errors: every error in one run. */
         size_t loaded = sl_errors_count(errs);
         check_plugins(c, search, errs);
+        sl_privs_check(c, errs);
         sl_errors_sort(errs, before, c->file);
         if (rc == 0 && sl_errors_count(errs) == loaded) {
             *out = c;
@@ -563,6 +564,21 @@ int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, 
     return 0;
 }
 
+/* settings.user / .group, once everything that needs root is open
+ * (privs.h). A failure stops what started: the ids may be half changed. */
+static int drop_privs(struct sl_daemon *d, char *err, size_t errlen)
+{
+    int rc = sl_privs_drop(d->rt->config, &d->privs, err, errlen);
+    if (rc < 0) {
+        sl_log(SL_LOG_ERR, 0, "%s; stopping", err);
+        sl_daemon_stop(d);
+    } else if (d->privs.dropped) {
+        sl_log(SL_LOG_INFO, 0, "running as %s (uid %ld, gid %ld)", d->privs.name,
+               (long)getuid(), (long)getgid());
+    }
+    return rc;
+}
+
 int sl_daemon_run(const struct sl_options *o, int ready_fd)
 {
     int sfd = signals_fd();
@@ -579,7 +595,7 @@ int sl_daemon_run(const struct sl_options *o, int ready_fd)
     }
     struct sl_daemon d;
     char err[1024];
-    if (sl_daemon_start(&d, o, err, sizeof err) < 0) {
+    if (sl_daemon_start(&d, o, err, sizeof err) < 0 || drop_privs(&d, err, sizeof err) < 0) {
         if (pfd >= 0) {
             unlink(o->pidfile); /* ours: locked, so no other daemon's */
             close(pfd);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "daemon/privs.h"
 #include "format/format.h"
 #include "input/input.h"
 #include "conf/lua_config.h"
@@ -39,6 +40,7 @@ struct sl_daemon {
     int64_t started_ms;
     time_t started_wall; /* time() at start, for status */
     char hostname[256];
+    struct sl_privs privs; /* settings.user / .group, dropped to after start (privs.h) */
     /* Every reload, by signal or control socket (reload.c), for status and
      * stats: how many, how many failed, and the last one's time (time();
      * 0: none yet), result and first error. */

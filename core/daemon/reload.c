@@ -63,6 +63,7 @@
 struct reload {
     struct sl_runtime *old; /* running */
     struct sl_runtime *rt;  /* the new one; inputs[i] NULL until opened or moved */
+    const struct sl_privs *privs; /* the daemon's: what it dropped to at start */
     struct sl_reload_map map;
     struct sl_input_plan **plans; /* per kept input, until handed over */
     struct sl_sink_instance **next; /* per changed output, until handed over */
@@ -120,8 +121,10 @@ static int build_outputs(struct reload *r, char *err, size_t errlen)
                               c->state_dir, err + n, errlen - n);
             r->out_opened += rc == 0;
         }
-        if (rc < 0)
+        if (rc < 0) {
+            sl_privs_explain(r->privs, rc, NULL, err, errlen);
             return rc;
+        }
     }
     return 0;
 }
@@ -146,6 +149,7 @@ static int build_inputs(struct reload *r, char *err, size_t errlen)
             rc = -EADDRINUSE;
         } else if (e->action == SL_RELOAD_OPEN) {
             rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, err + n, errlen - n);
+            sl_privs_explain(r->privs, rc, ic->port, err, errlen);
         }
         if (rc < 0)
             return rc;
@@ -259,8 +263,10 @@ static int commit_input(struct reload *r, size_t i, struct sl_errors *errs, char
     char why[1024];
     size_t n = sl_runtime_err_at(why, sizeof why, rt->config->file, ic->line);
     int rc = 0;
-    if (r->map.in[i].action == SL_RELOAD_DEFER)
+    if (r->map.in[i].action == SL_RELOAD_DEFER) {
         rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, why + n, sizeof why - n);
+        sl_privs_explain(r->privs, rc, ic->port, why, sizeof why);
+    }
     if (rc == 0 && rt->inputs[i] != NULL && (rc = sl_input_start(rt->inputs[i])) < 0) {
         snprintf(why + n, sizeof why - n, "input \"%s\": pthread_create() failed (%d: %s)",
                  ic->name, -rc, strerror(-rc));
@@ -339,7 +345,7 @@ static bool same_setting(const char *a, const char *b)
     return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
-/* The control socket and the hostname are set up once, at start. */
+/* The control socket, the hostname and the ids are set up once, at start. */
 static void warn_start_only(const struct sl_config *old, const struct sl_config *c)
 {
     if (!same_setting(old->control, c->control))
@@ -352,6 +358,11 @@ static void warn_start_only(const struct sl_config *old, const struct sl_config 
     if (!same_setting(old->hostname, c->hostname))
         sl_log(SL_LOG_WARNING, 0, "reload: settings.hostname changed; it takes effect when "
                "sluiced restarts");
+    /* Dropped privileges do not come back, and a second drop would need
+     * root: the daemon keeps running as it started. */
+    if (!same_setting(old->user, c->user) || !same_setting(old->group, c->group))
+        sl_log(SL_LOG_WARNING, 0, "reload: settings.user or settings.group changed; sluiced "
+               "keeps running as it started, and the new ones take a restart");
 }
 
 static int reload_once(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen)
@@ -362,7 +373,7 @@ static int reload_once(struct sl_daemon *d, struct sl_errors *errs, char *err, s
     int rc = sl_daemon_load_logged(d->opts, &c, &search, errs, what, err, errlen);
     if (rc < 0)
         return rc;
-    struct reload r = {.old = d->rt};
+    struct reload r = {.old = d->rt, .privs = &d->privs};
     warn_start_only(d->rt->config, c);
     rc = reload_build(d, &r, c, &search, err, errlen);
     if (rc == 0)

@@ -772,11 +772,12 @@ int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errl
     size_t want = c->rcvbuf ? c->rcvbuf : (socktype == SOCK_DGRAM ? SL_DEFAULT_UDP_RCVBUF : 0);
     if (want > 0)
         sl_input_set_rcvbuf(in, fd, want);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+    bool bound = false; /* which call failed: a port below 1024 fails bind(), not listen() */
+    if (!(bound = bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) ||
         (socktype == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)) {
         rc = -errno;
         snprintf(err, errlen, "input \"%s\": %s() \"%s:%s\" failed (%d: %s)", c->name,
-                 socktype == SOCK_STREAM && errno != EADDRINUSE ? "listen" : "bind", c->host,
+                 bound && errno != EADDRINUSE ? "listen" : "bind", c->host,
                  c->port, errno, strerror(errno));
         close(fd);
         freeaddrinfo(ai);
