@@ -5,6 +5,7 @@
 #include "input/kind.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,12 +59,13 @@ void sl_errors_clear(struct sl_errors *e)
     e->lost = 0;
 }
 
-/* The line of an entry "FILE:LINE: ...", 0 for "FILE: ..." (or another
- * file's entry). */
+/* The line of an entry "FILE:LINE: ...", 0 for "FILE: ...". Another
+ * file's entry (one the config included) sorts after the file's own, in
+ * the order it was made: an included file's errors come in its own order. */
 static long entry_line(const char *entry, const char *file, size_t file_len)
 {
     if (strncmp(entry, file, file_len) != 0 || entry[file_len] != ':')
-        return 0;
+        return LONG_MAX;
     return strtol(entry + file_len + 1, NULL, 10);
 }
 
@@ -350,6 +352,7 @@ void sl_input_conf_free(struct sl_input_conf *in)
     if (in == NULL)
         return;
     input_free(in);
+    free((char *)in->file); /* a copy owns its file name, as an output's does */
     free(in);
 }
 
@@ -360,8 +363,13 @@ int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **ou
         return -ENOMEM;
     *in = *src;
     in->name = in->path = in->host = in->port = NULL;
-    if (!dup_str(src->name, &in->name) || !dup_str(src->path, &in->path)
-        || !dup_str(src->host, &in->host) || !dup_str(src->port, &in->port)) {
+    in->file = NULL;
+    char *file = NULL;
+    bool ok = dup_str(src->name, &in->name) && dup_str(src->path, &in->path)
+           && dup_str(src->host, &in->host) && dup_str(src->port, &in->port)
+           && dup_str(src->file, &file);
+    in->file = file;
+    if (!ok) {
         sl_input_conf_free(in);
         return -ENOMEM;
     }
@@ -496,6 +504,12 @@ void sl_config_free(struct sl_config *c)
     sl_strlist_clear(&c->plugin_path);
     free(c->file);
     free(c->source);
+    for (size_t i = 0; i < c->nincludes; i++) {
+        free(c->includes[i].file);
+        free(c->includes[i].source);
+    }
+    free(c->includes);
+    sl_strlist_clear(&c->include_calls);
     free(c->control);
     free(c->hostname);
     free(c->state_dir);
