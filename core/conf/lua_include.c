@@ -37,6 +37,14 @@ bool sl_include_is_glob(const char *path)
     return strpbrk(path, "*?[") != NULL;
 }
 
+/* A directory of the pattern that is not there matches nothing, as a
+ * missing sluice.d/ does; any other failure to read one stops the glob. */
+static int glob_error(const char *path, int err)
+{
+    (void)path;
+    return err != ENOENT && err != ENOTDIR;
+}
+
 static int cmp_bytes(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -46,7 +54,8 @@ int sl_include_expand(const char *path, struct sl_strlist *out, char *err, size_
 {
     glob_t g = {0};
     /* GLOB_NOSORT: glob sorts by the locale's collation; we sort bytes. */
-    int rc = glob(path, GLOB_ERR | GLOB_NOSORT, NULL, &g);
+    errno = 0;
+    int rc = glob(path, GLOB_NOSORT, glob_error, &g);
     if (rc == GLOB_NOMATCH) {
         globfree(&g);
         return 0;
