@@ -2,8 +2,10 @@
  * lua_config.c: running sluice.lua and copying what it declares into C.
  *
  * The chunk runs once, in a fresh state of its own, with only the base,
- * string, table, math and utf8 libraries and four globals written in C:
- * settings, input, output and route. Each declaration checks its table as it
+ * string, table, math and utf8 libraries and five globals written in C:
+ * settings, input, output, route and include (the files it names run in
+ * the same state, lua_include.c; each declaration records the file it was
+ * made in, so every FILE:LINE points into the right one). Each declaration checks its table as it
  * is made (lua_decl.c reads the tables) and appends every problem to the
  * error list instead of raising a Lua error, so one --check run reports
  * everything at once. Only what cannot be checked until the chunk has

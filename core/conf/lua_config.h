@@ -2,7 +2,7 @@
  * lua_config.h: reading sluice.lua into plain C structs.
  *
  * The config file is a Lua 5.4 chunk run once in a fresh state where only the
- * safe base libraries and the four declarations exist:
+ * safe base libraries, the four declarations and include exist:
  *
  *   settings { control = "var/run/sluice.ctl", hostname = "h", plugin_path = {"plugins"} }
  *   input  "name" { type = "unix"|"udp"|"tcp", ... }   (the kinds and their keys: input/kind.h)
@@ -14,6 +14,7 @@
  *            input = ..., to = out | "name" | { ... }, final = true,
  *            where = function(m) ... end, transform = function(m) ... end,
  *            drop = true, on_error = "skip"|"pass" }
+ *   include "sluice.d/NAME.lua"   (a glob too; the files run in the same state)
  *
  * sluice.lua(5) is the reference. Everything the rest of the daemon needs is
  * copied out of Lua, so the state is closed after loading. Route functions
