@@ -60,8 +60,7 @@ void sl_errors_clear(struct sl_errors *e)
 }
 
 /* The line of an entry "FILE:LINE: ...", 0 for "FILE: ...". Another
- * file's entry (one the config included) sorts after the file's own, in
- * the order it was made: an included file's errors come in its own order. */
+ * file's entry sorts after the file's own, in the order it was made. */
 static long entry_line(const char *entry, const char *file, size_t file_len)
 {
     if (strncmp(entry, file, file_len) != 0 || entry[file_len] != ':')
@@ -69,7 +68,22 @@ static long entry_line(const char *entry, const char *file, size_t file_len)
     return strtol(entry + file_len + 1, NULL, 10);
 }
 
+/* Which of files[0..n) the entry is about (n when none), by the longest
+ * name it starts with, and its line there. */
+static size_t entry_place(const char *entry, const char *const *files, size_t n, long *line)
+{
+    size_t best = n, best_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(files[i]);
+        if (len >= best_len && entry_line(entry, files[i], len) != LONG_MAX)
+            best = i, best_len = len;
+    }
+    *line = best < n ? entry_line(entry, files[best], best_len) : 0;
+    return best;
+}
+
 struct sort_entry {
+    size_t rank; /* the file's place in the list given */
     long line;
     size_t seq; /* the place before sorting: keeps the sort stable */
     char *text;
@@ -78,6 +92,8 @@ struct sort_entry {
 static int cmp_sort_entry(const void *pa, const void *pb)
 {
     const struct sort_entry *a = pa, *b = pb;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
     if (a->line != b->line)
         return a->line < b->line ? -1 : 1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
@@ -104,16 +120,24 @@ static void insertion_sort(char **v, size_t count, const char *file, size_t n)
  * promise (--check's output, fuzz_config checks it) that holds then too. */
 void sl_errors_sort(struct sl_errors *e, size_t from, const char *file)
 {
+    sl_errors_sort_files(e, from, &file, 1);
+}
+
+void sl_errors_sort_files(struct sl_errors *e, size_t from, const char *const *files,
+                          size_t nfiles)
+{
     if (e->n <= from + 1)
         return;
-    size_t n = strlen(file), count = e->n - from;
+    size_t n = strlen(files[0]), count = e->n - from;
     struct sort_entry *v = sl_malloc(count * sizeof *v);
-    if (v == NULL) {
-        insertion_sort(e->v + from, count, file, n);
+    if (v == NULL) { /* by the main file's lines, the others after it */
+        insertion_sort(e->v + from, count, files[0], n);
         return;
     }
-    for (size_t i = 0; i < count; i++)
-        v[i] = (struct sort_entry){entry_line(e->v[from + i], file, n), i, e->v[from + i]};
+    for (size_t i = 0; i < count; i++) {
+        v[i] = (struct sort_entry){.seq = i, .text = e->v[from + i]};
+        v[i].rank = entry_place(e->v[from + i], files, nfiles, &v[i].line);
+    }
     qsort(v, count, sizeof *v, cmp_sort_entry);
     for (size_t i = 0; i < count; i++)
         e->v[from + i] = v[i].text;

@@ -5,13 +5,13 @@
  * string, table, math and utf8 libraries and five globals written in C:
  * settings, input, output, route and include (the files it names run in
  * the same state, lua_include.c; each declaration records the file it was
- * made in, so every FILE:LINE points into the right one). Each declaration checks its table as it
- * is made (lua_decl.c reads the tables) and appends every problem to the
- * error list instead of raising a Lua error, so one --check run reports
- * everything at once. Only what cannot be checked until the chunk has
- * finished (routes naming outputs and inputs declared further down, curried
- * calls never given their table) is checked afterwards, in C, once the state
- * is closed.
+ * made in, so every FILE:LINE points into the right one). Each declaration
+ * checks its table as it is made (lua_decl.c reads the tables) and
+ * appends every problem to the error list instead of raising a Lua error,
+ * so one --check run reports everything at once. Only what cannot be
+ * checked until the chunk has finished (routes naming outputs and inputs
+ * declared further down, curried calls never given their table) is checked
+ * afterwards, in C, once the state is closed.
  *
  * Ownership: everything a declaration copies out of Lua is stored in the
  * config at once, before the next call into Lua, so a Lua error (out of
@@ -852,6 +852,22 @@ static void loader_free(struct loader *ld)
 }
 /* }=== */
 
+/* Puts errs->v[before..] in order: by file (the main one, then each
+ * included one as they were read), then by line. */
+static void sort_errors(const struct sl_config *c, struct sl_errors *errs, size_t before)
+{
+    const char **files = sl_calloc(c->nincludes + 1, sizeof *files);
+    if (files == NULL) {
+        sl_errors_sort(errs, before, c->file);
+        return;
+    }
+    files[0] = c->file;
+    for (size_t i = 0; i < c->nincludes; i++)
+        files[i + 1] = c->includes[i].file;
+    sl_errors_sort_files(errs, before, files, c->nincludes + 1);
+    free(files);
+}
+
 /* Loads c->source into c, which has its file; returns 0 or -EINVAL (errors
  * found, or out of memory, in errs). c stays the caller's; id is
  * the main file's, for include cycles (zero when there is no file). */
@@ -877,7 +893,7 @@ static int load(struct sl_config *c, const struct sl_include_id *id, struct sl_e
     if (ld.ctx.oom)
         sl_errors_add(errs, path, 0, "out of memory");
     loader_free(&ld);
-    sl_errors_sort(errs, before, path);
+    sort_errors(c, errs, before);
     return sl_errors_count(errs) != count || ld.ctx.oom ? -EINVAL : 0;
 }
 

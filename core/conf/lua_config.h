@@ -53,6 +53,11 @@ void sl_errors_clear(struct sl_errors *e);
  * without a line ("FILE: ...") counts as line 0; another file's entry (an
  * included file's) comes after all of file's, in the order it was made. */
 void sl_errors_sort(struct sl_errors *e, size_t from, const char *file);
+/* The same for a config that included files: by file, in the order of
+ * files[0..n) (files[0] the main one; borrowed), then by line; entries of
+ * no file listed last. */
+void sl_errors_sort_files(struct sl_errors *e, size_t from, const char *const *files,
+                          size_t nfiles);
 
 struct sl_strlist {
     char **v;

@@ -240,6 +240,10 @@ static void test_declaration_errors(void **state)
     expect_prefix(&t, &l, "sluice.d/a.lua", 4, "route: unknown key 'facilty'");
     expect_in(&t, &l, "sluice.d/a.lua", 4, "route: 'to' names unknown output 'p'");
     expect_prefix(&t, &l, "sluice.d/a.lua", 5, "input \"x\": ");
+    /* in the order of their lines, the checks made after the run too */
+    assert_int_equal(l.errs.n, 4);
+    assert_non_null(strstr(l.errs.v[0], "/a.lua:3: "));
+    assert_non_null(strstr(l.errs.v[3], "/a.lua:5: "));
     done(&l);
     tmp_close(&t);
 }
