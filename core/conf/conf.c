@@ -5,6 +5,7 @@
 #include "input/kind.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,16 +59,31 @@ void sl_errors_clear(struct sl_errors *e)
     e->lost = 0;
 }
 
-/* The line of an entry "FILE:LINE: ...", 0 for "FILE: ..." (or another
- * file's entry). */
+/* The line of an entry "FILE:LINE: ...", 0 for "FILE: ...". Another
+ * file's entry sorts after the file's own, in the order it was made. */
 static long entry_line(const char *entry, const char *file, size_t file_len)
 {
     if (strncmp(entry, file, file_len) != 0 || entry[file_len] != ':')
-        return 0;
+        return LONG_MAX;
     return strtol(entry + file_len + 1, NULL, 10);
 }
 
+/* Which of files[0..n) the entry is about (n when none), by the longest
+ * name it starts with, and its line there. */
+static size_t entry_place(const char *entry, const char *const *files, size_t n, long *line)
+{
+    size_t best = n, best_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(files[i]);
+        if (len >= best_len && entry_line(entry, files[i], len) != LONG_MAX)
+            best = i, best_len = len;
+    }
+    *line = best < n ? entry_line(entry, files[best], best_len) : 0;
+    return best;
+}
+
 struct sort_entry {
+    size_t rank; /* the file's place in the list given */
     long line;
     size_t seq; /* the place before sorting: keeps the sort stable */
     char *text;
@@ -76,6 +92,8 @@ struct sort_entry {
 static int cmp_sort_entry(const void *pa, const void *pb)
 {
     const struct sort_entry *a = pa, *b = pb;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
     if (a->line != b->line)
         return a->line < b->line ? -1 : 1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
@@ -102,16 +120,24 @@ static void insertion_sort(char **v, size_t count, const char *file, size_t n)
  * promise (--check's output, fuzz_config checks it) that holds then too. */
 void sl_errors_sort(struct sl_errors *e, size_t from, const char *file)
 {
+    sl_errors_sort_files(e, from, &file, 1);
+}
+
+void sl_errors_sort_files(struct sl_errors *e, size_t from, const char *const *files,
+                          size_t nfiles)
+{
     if (e->n <= from + 1)
         return;
-    size_t n = strlen(file), count = e->n - from;
+    size_t n = strlen(files[0]), count = e->n - from;
     struct sort_entry *v = sl_malloc(count * sizeof *v);
-    if (v == NULL) {
-        insertion_sort(e->v + from, count, file, n);
+    if (v == NULL) { /* by the main file's lines, the others after it */
+        insertion_sort(e->v + from, count, files[0], n);
         return;
     }
-    for (size_t i = 0; i < count; i++)
-        v[i] = (struct sort_entry){entry_line(e->v[from + i], file, n), i, e->v[from + i]};
+    for (size_t i = 0; i < count; i++) {
+        v[i] = (struct sort_entry){.seq = i, .text = e->v[from + i]};
+        v[i].rank = entry_place(e->v[from + i], files, nfiles, &v[i].line);
+    }
     qsort(v, count, sizeof *v, cmp_sort_entry);
     for (size_t i = 0; i < count; i++)
         e->v[from + i] = v[i].text;
@@ -350,6 +376,7 @@ void sl_input_conf_free(struct sl_input_conf *in)
     if (in == NULL)
         return;
     input_free(in);
+    free((char *)in->file); /* a copy owns its file name, as an output's does */
     free(in);
 }
 
@@ -360,8 +387,13 @@ int sl_input_conf_dup(const struct sl_input_conf *src, struct sl_input_conf **ou
         return -ENOMEM;
     *in = *src;
     in->name = in->path = in->host = in->port = NULL;
-    if (!dup_str(src->name, &in->name) || !dup_str(src->path, &in->path)
-        || !dup_str(src->host, &in->host) || !dup_str(src->port, &in->port)) {
+    in->file = NULL;
+    char *file = NULL;
+    bool ok = dup_str(src->name, &in->name) && dup_str(src->path, &in->path)
+           && dup_str(src->host, &in->host) && dup_str(src->port, &in->port)
+           && dup_str(src->file, &file);
+    in->file = file;
+    if (!ok) {
         sl_input_conf_free(in);
         return -ENOMEM;
     }
@@ -496,6 +528,12 @@ void sl_config_free(struct sl_config *c)
     sl_strlist_clear(&c->plugin_path);
     free(c->file);
     free(c->source);
+    for (size_t i = 0; i < c->nincludes; i++) {
+        free(c->includes[i].file);
+        free(c->includes[i].source);
+    }
+    free(c->includes);
+    sl_strlist_clear(&c->include_calls);
     free(c->control);
     free(c->hostname);
     free(c->state_dir);

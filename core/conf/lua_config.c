@@ -2,14 +2,16 @@
  * lua_config.c: running sluice.lua and copying what it declares into C.
  *
  * The chunk runs once, in a fresh state of its own, with only the base,
- * string, table, math and utf8 libraries and four globals written in C:
- * settings, input, output and route. Each declaration checks its table as it
- * is made (lua_decl.c reads the tables) and appends every problem to the
- * error list instead of raising a Lua error, so one --check run reports
- * everything at once. Only what cannot be checked until the chunk has
- * finished (routes naming outputs and inputs declared further down, curried
- * calls never given their table) is checked afterwards, in C, once the state
- * is closed.
+ * string, table, math and utf8 libraries and five globals written in C:
+ * settings, input, output, route and include (the files it names run in
+ * the same state, lua_include.c; each declaration records the file it was
+ * made in, so every FILE:LINE points into the right one). Each declaration
+ * checks its table as it is made (lua_decl.c reads the tables) and
+ * appends every problem to the error list instead of raising a Lua error,
+ * so one --check run reports everything at once. Only what cannot be
+ * checked until the chunk has finished (routes naming outputs and inputs
+ * declared further down, curried calls never given their table) is checked
+ * afterwards, in C, once the state is closed.
  *
  * Ownership: everything a declaration copies out of Lua is stored in the
  * config at once, before the next call into Lua, so a Lua error (out of
@@ -39,6 +41,7 @@
 #include "common/log.h"
 #include "conf/lua_bounded.h"
 #include "conf/lua_decl.h"
+#include "conf/lua_include.h"
 #include "conf/lua_sluice.h"
 #include "input/kind.h"
 #include "common/alloc.h"
@@ -56,6 +59,7 @@
 /* A curried `input "name"` / `output "name"` waiting for its table. */
 struct pending {
     char *name; /* NULL when the name was not a string */
+    const char *file, *table_file; /* the config's names (sl_decl.file) */
     int line;
     int table_line; /* where the table was given, once done */
     bool output;
@@ -68,11 +72,15 @@ struct loader {
     size_t npend;
     struct sl_decl_targets *targets; /* parallel to c->routes */
     int settings_line;               /* 0: settings not given yet */
+    const char *settings_file;
     long ticks;
     unsigned long steps;         /* C function steps not yet in ticks */
     struct sl_lua_budget budget; /* MEMORY_LIMIT */
     bool ran; /* the chunk ran to its end */
     int err_line;
+    const char *err_file; /* the file of err_line */
+    size_t include_calls; /* made so far */
+    struct sl_include_state inc; /* inc.kept: keep mode's loaded config */
     /* Keep mode (sl_config_run_functions): each route's where and transform
      * go into the registry table SL_CONFIG_FUNCTIONS as they are declared. */
     bool keep;
@@ -97,18 +105,55 @@ static struct loader *declaring(lua_State *L)
     return ld;
 }
 
-/* Line of the innermost running function of the config file, from `level`
- * up; 0 when none is (the call came from a string chunk, say). */
-static int config_line(lua_State *L, int level)
+/* The config that holds the included texts: the one being loaded, or in
+ * keep mode the loaded one the rerun takes them from. */
+static const struct sl_config *texts_of(const struct loader *ld)
 {
-    const char *file = loader_of(L)->ctx.file;
+    return ld->inc.kept != NULL ? ld->inc.kept : ld->ctx.c;
+}
+
+/* The config's own copy of the name of the file the chunk name `source`
+ * ("@PATH") was loaded from, or NULL when it is none of the config's. */
+static const char *config_file_of(const struct loader *ld, const char *source)
+{
+    if (source[0] != '@')
+        return NULL;
+    if (strcmp(source + 1, ld->ctx.file) == 0)
+        return ld->ctx.file;
+    const struct sl_config *t = texts_of(ld);
+    for (size_t i = t->nincludes; i-- > 0;) {
+        if (strcmp(source + 1, t->includes[i].file) == 0)
+            return t->includes[i].file;
+    }
+    return NULL;
+}
+
+/* Line of the innermost running function of a config file (the main one
+ * or one it included), from `level` up, with that file in *file; 0 and
+ * the main file when none is (the call came from a string chunk, say). */
+static int config_line(lua_State *L, int level, const char **file)
+{
+    const struct loader *ld = loader_of(L);
     lua_Debug ar;
     for (; lua_getstack(L, level, &ar); level++) {
-        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && ar.source[0] == '@'
-            && strcmp(ar.source + 1, file) == 0)
+        const char *f;
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0
+            && (f = config_file_of(ld, ar.source)) != NULL) {
+            *file = f;
             return ar.currentline;
+        }
     }
+    *file = ld->ctx.file;
     return 0;
+}
+
+/* A declaration being made by the call at `level`, named `what`. */
+static struct sl_decl decl_at(lua_State *L, struct loader *ld, const char *what)
+{
+    struct sl_decl d = {.L = L, .ctx = &ld->ctx};
+    snprintf(d.what, sizeof d.what, "%s", what);
+    d.line = config_line(L, 1, &d.file);
+    return d;
 }
 
 /* Names of inputs and outputs end up in file names, JSON and log lines. */
@@ -122,11 +167,13 @@ static bool good_name(const char *s)
 static int l_settings(lua_State *L)
 {
     struct loader *ld = declaring(L);
-    struct sl_decl d = {L, &ld->ctx, "settings", config_line(L, 1)};
+    struct sl_decl d = decl_at(L, ld, "settings");
     if (ld->settings_line != 0)
-        sl_decl_error(&d, "given twice (first at line %d)", ld->settings_line);
+        sl_decl_error(&d, "given twice (first at %s%s%d)",
+                      ld->settings_file == d.file ? "line " : ld->settings_file,
+                      ld->settings_file == d.file ? "" : ":", ld->settings_line);
     else
-        ld->settings_line = d.line > 0 ? d.line : -1;
+        ld->settings_line = d.line > 0 ? d.line : -1, ld->settings_file = d.file;
     if (lua_type(L, 1) != LUA_TTABLE)
         sl_decl_error(&d, "wants a table: settings { ... }, got %s", sl_decl_type_name(L, 1));
     else
@@ -154,7 +201,7 @@ static int l_route(lua_State *L)
 {
     struct loader *ld = declaring(L);
     struct sl_config *c = ld->ctx.c;
-    struct sl_decl d = {L, &ld->ctx, "route", config_line(L, 1)};
+    struct sl_decl d = decl_at(L, ld, "route");
     struct sl_decl_targets *x = sl_decl_grow(&ld->ctx, ld->targets, c->nroutes, sizeof *x);
     if (x == NULL)
         return 0;
@@ -166,7 +213,8 @@ static int l_route(lua_State *L)
     x = &ld->targets[c->nroutes];
     r = &c->routes[c->nroutes++];
     *r = (struct sl_route_conf){.facility_mask = SL_FACILITY_ANY,
-                                .severity_mask = SL_SEVERITY_ANY, .line = d.line};
+                                .severity_mask = SL_SEVERITY_ANY, .file = d.file,
+                                .line = d.line};
     if (lua_type(L, 1) != LUA_TTABLE) {
         sl_decl_error(&d, "wants a table: route { ... }, got %s", sl_decl_type_name(L, 1));
         x->broken = true;
@@ -186,14 +234,14 @@ static int declare(lua_State *L, bool output, lua_CFunction table_fn)
 {
     struct loader *ld = declaring(L);
     const char *kind = output ? "output" : "input";
-    struct sl_decl d = {L, &ld->ctx, "", config_line(L, 1)};
-    snprintf(d.what, sizeof d.what, "%s", kind);
+    struct sl_decl d = decl_at(L, ld, kind);
     struct pending *p = sl_decl_grow(&ld->ctx, ld->pend, ld->npend, sizeof *p);
     if (p == NULL)
         return luaL_error(L, "out of memory");
     ld->pend = p;
     p = &ld->pend[ld->npend++];
     p->line = d.line;
+    p->file = d.file;
     p->output = output;
     if (lua_type(L, 1) != LUA_TSTRING) {
         sl_decl_error(&d, "wants a name: %s \"NAME\" { ... }, got %s", kind,
@@ -216,13 +264,14 @@ static struct pending *begin_table(lua_State *L, struct sl_decl *d, const char *
 {
     struct loader *ld = declaring(L);
     struct pending *p = &ld->pend[lua_tointeger(L, lua_upvalueindex(1))];
-    *d = (struct sl_decl){L, &ld->ctx, "", config_line(L, 1)};
+    *d = decl_at(L, ld, "");
     if (p->name != NULL)
         snprintf(d->what, sizeof d->what, "%s \"%s\"", kind, p->name);
     else
         snprintf(d->what, sizeof d->what, "%s", kind);
     p->done = true;
     p->table_line = d->line;
+    p->table_file = d->file;
     if (lua_type(L, 1) != LUA_TTABLE)
         sl_decl_error(d, "wants a table: %s { ... }, got %s", d->what, sl_decl_type_name(L, 1));
     return p;
@@ -242,7 +291,8 @@ static int l_input_table(lua_State *L)
     *in = (struct sl_input_conf){.max_message = SL_DEFAULT_MAX_MESSAGE, .mode = 0666,
                                  .max_connections = SL_DEFAULT_MAX_CONNECTIONS,
                                  .max_connections_per_peer = SL_DEFAULT_MAX_CONNECTIONS_PER_PEER,
-                                 .idle_timeout = SL_DEFAULT_IDLE_TIMEOUT, .line = d.line};
+                                 .idle_timeout = SL_DEFAULT_IDLE_TIMEOUT, .file = d.file,
+                                 .line = d.line};
     in->name = p->name != NULL ? sl_decl_strdup(&ld->ctx, p->name) : NULL;
     if (lua_type(L, 1) == LUA_TTABLE)
         sl_decl_input(&d, 1, in);
@@ -278,7 +328,7 @@ static int l_output_table(lua_State *L)
         return luaL_error(L, "out of memory");
     c->outputs = o;
     o = &c->outputs[c->noutputs++];
-    *o = (struct sl_output_conf){.queue = SL_QUEUE_CONF_DEFAULT, .file = c->file,
+    *o = (struct sl_output_conf){.queue = SL_QUEUE_CONF_DEFAULT, .file = d.file,
                                  .line = d.line};
     o->name = p->name != NULL ? sl_decl_strdup(&ld->ctx, p->name) : NULL;
     if (lua_type(L, 1) == LUA_TTABLE)
@@ -295,6 +345,68 @@ static int l_input(lua_State *L)
 static int l_output(lua_State *L)
 {
     return declare(L, true, l_output_table);
+}
+/* }=== */
+
+/* {=== include "PATTERN" */
+/* The config files running now (each file's main chunk on the stack),
+ * outermost first, into v (room for n); returns how many there are. */
+static int running_files(lua_State *L, const struct loader *ld, const char **v, int n)
+{
+    lua_Debug ar;
+    int k = 0;
+    for (int level = 0; lua_getstack(L, level, &ar); level++) {
+        const char *f;
+        if (lua_getinfo(L, "S", &ar) && strcmp(ar.what, "main") == 0
+            && (f = config_file_of(ld, ar.source)) != NULL && k < n)
+            v[k++] = f;
+    }
+    for (int i = 0; i < k / 2; i++) {
+        const char *x = v[i];
+        v[i] = v[k - 1 - i];
+        v[k - 1 - i] = x;
+    }
+    return k;
+}
+
+/* include "PATTERN": relative to the including file's directory. */
+static int l_include(lua_State *L)
+{
+    struct loader *ld = declaring(L);
+    struct sl_decl d = decl_at(L, ld, "include");
+    size_t len;
+    const char *pattern = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : NULL;
+    if (pattern == NULL || len == 0 || strlen(pattern) != len) {
+        sl_decl_error(&d, "wants a file name or a pattern: include \"sluice.d/*.lua\", got %s",
+                      pattern != NULL ? "a string that is empty or holds a NUL byte"
+                                      : sl_decl_type_name(L, 1));
+        return 0;
+    }
+    snprintf(d.what, sizeof d.what, "include \"%s\"", pattern);
+    const char *slash = strrchr(d.file, '/');
+    if (pattern[0] != '/' && slash != NULL) {
+        lua_pushlstring(L, d.file, (size_t)(slash - d.file) + 1);
+        lua_pushvalue(L, 1);
+        lua_concat(L, 2);
+    } else {
+        lua_pushvalue(L, 1);
+    }
+    const char *path = lua_tostring(L, -1); /* stays on the stack */
+    const char *v[SL_INCLUDE_MAX_DEPTH + 1];
+    int n = running_files(L, ld, v, SL_INCLUDE_MAX_DEPTH + 1);
+    if (n > SL_INCLUDE_MAX_DEPTH) {
+        char chain[1024];
+        sl_include_chain(chain, sizeof chain, v, n, path);
+        sl_decl_error(&d, "includes nested more than %d deep: %s", SL_INCLUDE_MAX_DEPTH, chain);
+        return 0;
+    }
+    size_t k = ld->include_calls++;
+    if (ld->inc.kept == NULL && sl_strlist_push(&ld->ctx.c->include_calls, path) < 0) {
+        ld->ctx.oom = true;
+        return 0;
+    }
+    sl_include_run(L, &ld->inc, &d, path, k, v, n);
+    return 0;
 }
 /* }=== */
 
@@ -342,7 +454,8 @@ static int msghandler(lua_State *L)
         else
             msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
-    loader_of(L)->err_line = config_line(L, 1);
+    struct loader *ld = loader_of(L);
+    ld->err_line = config_line(L, 1, &ld->err_file);
     luaL_traceback(L, L, msg, 1);
     return 1;
 }
@@ -369,10 +482,31 @@ static const char *after_position(const char *msg, const char *file, int *line)
     return p + digits + (p[digits + 1] == ' ' ? 2 : 1);
 }
 
+/* after_position() for each of the config's files, the main one first;
+ * *file is the one that matched. */
+static const char *position_in_config(const struct loader *ld, const char *msg, int *line,
+                                      const char **file)
+{
+    const char *p = after_position(msg, ld->ctx.file, line);
+    if (p != NULL) {
+        *file = ld->ctx.file;
+        return p;
+    }
+    const struct sl_config *t = texts_of(ld);
+    for (size_t i = t->nincludes; i-- > 0;) {
+        if ((p = after_position(msg, t->includes[i].file, line)) != NULL) {
+            *file = t->includes[i].file;
+            return p;
+        }
+    }
+    return NULL;
+}
+
 static void report_lua_error(struct loader *ld, lua_State *L, int status)
 {
+    const char *at = ld->err_file != NULL ? ld->err_file : ld->ctx.file;
     if (status == LUA_ERRMEM) {
-        sl_errors_add(ld->ctx.errs, ld->ctx.file, ld->err_line, "%s",
+        sl_errors_add(ld->ctx.errs, at, ld->err_line, "%s",
                       ld->budget.refused ? "config needs more than 64 MiB of memory"
                                       : "out of memory");
         return;
@@ -384,10 +518,10 @@ static void report_lua_error(struct loader *ld, lua_State *L, int status)
     const char *tb = strstr(full, "\nstack traceback:");
     int len = tb != NULL ? (int)(tb - full) : (int)strlen(full);
     int line = ld->err_line;
-    const char *msg = after_position(full, ld->ctx.file, &line);
+    const char *msg = position_in_config(ld, full, &line, &at);
     if (msg == NULL)
         msg = full;
-    sl_errors_add(ld->ctx.errs, ld->ctx.file, line, "%.*s", len - (int)(msg - full), msg);
+    sl_errors_add(ld->ctx.errs, at, line, "%.*s", len - (int)(msg - full), msg);
 }
 
 /* Like load, but never for binary chunks, which can crash the VM. */
@@ -459,45 +593,12 @@ static void open_libs(lua_State *L)
     lua_register(L, "input", l_input);
     lua_register(L, "output", l_output);
     lua_register(L, "route", l_route);
-}
-
-/* Feeds the config's text to lua_load as luaL_loadfilex() would read the
- * file: without a UTF-8 BOM, and with a first line starting with '#' (a
- * "#!" line) left out but its newline kept, so line numbers stay right. */
-struct source_reader {
-    const char *p;
-    size_t n;
-    bool newline; /* give "\n" first */
-};
-
-static const char *read_source(lua_State *L, void *ud, size_t *size)
-{
-    struct source_reader *r = ud;
-    if (r->newline) {
-        r->newline = false;
-        *size = 1;
-        return "\n";
-    }
-    *size = r->n;
-    r->n = 0;
-    return *size > 0 ? r->p : NULL;
+    lua_register(L, "include", l_include);
 }
 
 static int load_source(lua_State *L, struct loader *ld)
 {
-    struct source_reader r = {ld->source, ld->source_len, false};
-    if (r.n >= 3 && memcmp(r.p, "\xEF\xBB\xBF", 3) == 0)
-        r.p += 3, r.n -= 3;
-    if (r.n > 0 && r.p[0] == '#') {
-        const char *eol = memchr(r.p, '\n', r.n);
-        size_t skip = eol != NULL ? (size_t)(eol - r.p) + 1 : r.n;
-        r.p += skip, r.n -= skip;
-        r.newline = true;
-    }
-    lua_pushfstring(L, "@%s", ld->ctx.file);
-    int status = lua_load(L, read_source, &r, lua_tostring(L, -1), "t");
-    lua_remove(L, -2);
-    return status;
+    return sl_include_load_text(L, ld->source, ld->source_len, ld->ctx.file);
 }
 
 /* Everything that touches the state, run under lua_pcall. */
@@ -556,7 +657,7 @@ static void check_pending(struct loader *ld)
         const struct pending *p = &ld->pend[i];
         const char *kind = p->output ? "output" : "input";
         if (!p->done && p->name != NULL)
-            sl_errors_add(ld->ctx.errs, ld->ctx.file, p->line,
+            sl_errors_add(ld->ctx.errs, p->file, p->line,
                           "%s \"%s\": no table given; write %s \"%s\" { ... }", kind, p->name,
                           kind, p->name);
     }
@@ -626,7 +727,7 @@ static void resolve_route(struct sl_decl_ctx *ctx, size_t ri, const struct sl_de
         const char *name = x->names.v[k];
         long long o = sl_name_index_find(&refs->outs, name);
         if (o < 0) {
-            sl_errors_add(ctx->errs, ctx->file, r->line,
+            sl_errors_add(ctx->errs, r->file, r->line,
                           "route: 'to' names unknown output '%s'%s", name,
                           sl_decl_did_you_mean(hint, sizeof hint, "", name, outs));
         } else if (refs->seen[o] != ri + 1) {
@@ -636,7 +737,7 @@ static void resolve_route(struct sl_decl_ctx *ctx, size_t ri, const struct sl_de
     }
     for (size_t k = 0; k < r->inputs.n; k++) {
         if (sl_name_index_find(&refs->ins, r->inputs.v[k]) < 0)
-            sl_errors_add(ctx->errs, ctx->file, r->line, "route: key 'input' names unknown "
+            sl_errors_add(ctx->errs, r->file, r->line, "route: key 'input' names unknown "
                           "input '%s'%s", r->inputs.v[k],
                           sl_decl_did_you_mean(hint, sizeof hint, "", r->inputs.v[k], ins));
     }
@@ -662,9 +763,11 @@ static void check_duplicates(struct loader *ld, bool output)
             first = i;
             continue;
         }
-        sl_errors_add(ld->ctx.errs, ld->ctx.file, ld->pend[x.v[i].at].table_line,
-                      "%s \"%s\": already declared at line %d", output ? "output" : "input",
-                      x.v[i].name, ld->pend[x.v[first].at].line);
+        const struct pending *a = &ld->pend[x.v[first].at], *b = &ld->pend[x.v[i].at];
+        bool here = a->file == b->table_file;
+        sl_errors_add(ld->ctx.errs, b->table_file, b->table_line,
+                      "%s \"%s\": already declared at %s%s%d", output ? "output" : "input",
+                      x.v[i].name, here ? "line " : a->file, here ? "" : ":", a->line);
     }
     sl_name_index_free(&x);
 }
@@ -706,14 +809,14 @@ static void check_addresses(struct loader *ld)
                 continue;
             address_text(b, addr, sizeof addr);
             if (addr[0] == '\0') /* a kind with no address key reads the one there is */
-                sl_errors_add(ld->ctx.errs, ld->ctx.file, b->line,
+                sl_errors_add(ld->ctx.errs, b->file, b->line,
                               "input \"%s\": there can be one input of type '%s', and input "
                               "\"%s\" at %s:%d is one", b->name, b->kind->name, a->name,
-                              ld->ctx.file, a->line);
+                              a->file, a->line);
             else
-                sl_errors_add(ld->ctx.errs, ld->ctx.file, b->line,
+                sl_errors_add(ld->ctx.errs, b->file, b->line,
                               "input \"%s\": %s is already used by input \"%s\" at %s:%d",
-                              b->name, addr, a->name, ld->ctx.file, a->line);
+                              b->name, addr, a->name, a->file, a->line);
             break; /* one report per input, naming the first holder */
         }
     }
@@ -745,12 +848,30 @@ static void loader_free(struct loader *ld)
         free(ld->targets[i].names.v);
     }
     free(ld->targets);
+    sl_include_state_free(&ld->inc);
 }
 /* }=== */
 
+/* Puts errs->v[before..] in order: by file (the main one, then each
+ * included one as they were read), then by line. */
+static void sort_errors(const struct sl_config *c, struct sl_errors *errs, size_t before)
+{
+    const char **files = sl_calloc(c->nincludes + 1, sizeof *files);
+    if (files == NULL) {
+        sl_errors_sort(errs, before, c->file);
+        return;
+    }
+    files[0] = c->file;
+    for (size_t i = 0; i < c->nincludes; i++)
+        files[i + 1] = c->includes[i].file;
+    sl_errors_sort_files(errs, before, files, c->nincludes + 1);
+    free(files);
+}
+
 /* Loads c->source into c, which has its file; returns 0 or -EINVAL (errors
- * found, or out of memory, in errs). c stays the caller's. */
-static int load(struct sl_config *c, struct sl_errors *errs)
+ * found, or out of memory, in errs). c stays the caller's; id is
+ * the main file's, for include cycles (zero when there is no file). */
+static int load(struct sl_config *c, const struct sl_include_id *id, struct sl_errors *errs)
 {
     size_t before = errs->n, count = sl_errors_count(errs);
     const char *path = c->file;
@@ -759,7 +880,7 @@ static int load(struct sl_config *c, struct sl_errors *errs)
     struct sl_lua_sluice lib = {NULL, NULL, false, {0}};
     struct loader ld = {.ctx = {.file = path, .c = c, .errs = errs}, .lib = &lib,
                         .budget = {.limit = MEMORY_LIMIT}, .source = c->source,
-                        .source_len = c->source_len};
+                        .source_len = c->source_len, .inc.ids[0] = *id};
     run(&ld);
     check_duplicates(&ld, false);
     check_duplicates(&ld, true);
@@ -772,52 +893,19 @@ static int load(struct sl_config *c, struct sl_errors *errs)
     if (ld.ctx.oom)
         sl_errors_add(errs, path, 0, "out of memory");
     loader_free(&ld);
-    sl_errors_sort(errs, before, path);
+    sort_errors(c, errs, before);
     return sl_errors_count(errs) != count || ld.ctx.oom ? -EINVAL : 0;
 }
 
 /* Reads the whole file into c->source: the one text every state runs. */
-static int read_file(struct sl_config *c, struct sl_errors *errs)
+static int read_file(struct sl_config *c, struct sl_include_id *id, struct sl_errors *errs)
 {
-    FILE *f = fopen(c->file, "r");
-    if (f == NULL) {
-        sl_errors_add(errs, c->file, 0, "open() failed (%d: %s)", errno,
-                      strerror(errno));
+    char err[256];
+    if (sl_include_read(c->file, MEMORY_LIMIT, true, &c->source, &c->source_len, id, err,
+                        sizeof err) < 0) {
+        sl_errors_add(errs, c->file, 0, "%s", err);
         return -1;
     }
-    size_t cap = 0, len = 0;
-    char *buf = NULL;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16384;
-            char *nbuf = ncap <= MEMORY_LIMIT ? sl_realloc(buf, ncap + 1) : NULL;
-            if (nbuf == NULL) {
-                sl_errors_add(errs, c->file, 0, "%s",
-                              ncap > MEMORY_LIMIT ? "config file is larger than 64 MiB"
-                                                  : "out of memory");
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        sl_errors_add(errs, c->file, 0, "read() failed (%d: %s)", errno,
-                      strerror(errno));
-        free(buf);
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    c->source = buf;
-    c->source_len = len;
     return 0;
 }
 
@@ -838,10 +926,11 @@ static struct sl_config *config_new(const char *path, struct sl_errors *errs)
 
 int sl_config_load_partial(const char *path, struct sl_config **out, struct sl_errors *errs)
 {
+    struct sl_include_id id;
     *out = config_new(path, errs);
-    if (*out == NULL || read_file(*out, errs) < 0)
+    if (*out == NULL || read_file(*out, &id, errs) < 0)
         return -EINVAL;
-    return load(*out, errs);
+    return load(*out, &id, errs);
 }
 
 int sl_config_load(const char *path, struct sl_config **out, struct sl_errors *errs)
@@ -875,7 +964,7 @@ int sl_config_load_text(const char *text, size_t len, const char *name, struct s
     memcpy(c->source, text, len);
     c->source[len] = '\0';
     c->source_len = len;
-    if (load(c, errs) < 0) {
+    if (load(c, &(struct sl_include_id){0}, errs) < 0) { /* no file: no id */
         sl_config_free(c);
         return -EINVAL;
     }
@@ -894,12 +983,13 @@ static bool ran_differently(const struct sl_config *c, const struct sl_config *a
     }
     for (size_t i = 0; i < c->nroutes; i++) {
         const struct sl_route_conf *a = &c->routes[i], *b = &again->routes[i];
-        if (a->line != b->line || a->has_where != b->has_where
+        if (a->line != b->line || strcmp(a->file, b->file) != 0 || a->has_where != b->has_where
             || a->has_transform != b->has_transform || a->where_line != b->where_line
             || a->transform_line != b->transform_line) {
-            snprintf(why, len, "route %zu (line %d) came out as a route at line %d%s", i + 1,
-                     a->line, b->line,
-                     a->line == b->line ? " with other functions" : "");
+            snprintf(why, len, "route %zu (%s:%d) came out as a route at %s:%d%s", i + 1,
+                     a->file, a->line, b->file, b->line,
+                     a->line == b->line && strcmp(a->file, b->file) == 0
+                         ? " with other functions" : "");
             return true;
         }
     }
@@ -917,7 +1007,7 @@ int sl_config_run_functions(const struct sl_config *c, lua_State *L, struct sl_l
         return -ENOMEM;
     }
     struct loader ld = {.ctx = {.file = file, .c = again, .errs = &errs}, .keep = true,
-                        .lib = lib, .source = c->source, .source_len = c->source_len};
+                        .inc.kept = c, .lib = lib, .source = c->source, .source_len = c->source_len};
     bool quiet = lib->quiet;
     lib->quiet = true; /* what the config logs at its top level, it logged at load */
     run_in(&ld, L);

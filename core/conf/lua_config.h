@@ -2,7 +2,7 @@
  * lua_config.h: reading sluice.lua into plain C structs.
  *
  * The config file is a Lua 5.4 chunk run once in a fresh state where only the
- * safe base libraries and the four declarations exist:
+ * safe base libraries, the four declarations and include exist:
  *
  *   settings { control = "var/run/sluice.ctl", hostname = "h", plugin_path = {"plugins"} }
  *   input  "name" { type = "unix"|"udp"|"tcp", ... }   (the kinds and their keys: input/kind.h)
@@ -14,6 +14,7 @@
  *            input = ..., to = out | "name" | { ... }, final = true,
  *            where = function(m) ... end, transform = function(m) ... end,
  *            drop = true, on_error = "skip"|"pass" }
+ *   include "sluice.d/NAME.lua"   (a glob too; the files run in the same state)
  *
  * sluice.lua(5) is the reference. Everything the rest of the daemon needs is
  * copied out of Lua, so the state is closed after loading. Route functions
@@ -49,8 +50,14 @@ void sl_errors_push(struct sl_errors *e, const char *text);
 void sl_errors_clear(struct sl_errors *e);
 /* Puts e->v[from..] in the order of their lines in `file` (a stable sort):
  * the checks made after a file is read report last otherwise. An entry
- * without a line ("FILE: ...") counts as line 0. */
+ * without a line ("FILE: ...") counts as line 0; another file's entry (an
+ * included file's) comes after all of file's, in the order it was made. */
 void sl_errors_sort(struct sl_errors *e, size_t from, const char *file);
+/* The same for a config that included files: by file, in the order of
+ * files[0..n) (files[0] the main one; borrowed), then by line; entries of
+ * no file listed last. */
+void sl_errors_sort_files(struct sl_errors *e, size_t from, const char *const *files,
+                          size_t nfiles);
 
 struct sl_strlist {
     char **v;
@@ -147,6 +154,8 @@ struct sl_input_conf {
     struct sl_ratelimit_conf ratelimit; /* unix: per-sender budgets; off by default */
     int from;              /* kmsg: where reading starts, enum sl_input_from */
     bool trusted;          /* native_stream: believe the sender's _PID/_UID/_GID; default false */
+    const char *file;      /* where it was declared: the config's (c->file or an included
+                            * file's name); a copy (sl_input_conf_dup) owns its own */
     int line;
 };
 
@@ -198,7 +207,7 @@ struct sl_output_conf {
     struct sl_queue_conf queue;
     struct sl_kv *kv;      /* every key but type, plugin and queue.* */
     size_t nkv;
-    const char *file;      /* the config file, for messages */
+    const char *file;      /* the file it was declared in (as sl_input_conf.file) */
     int line;
     /* A key of its table was refused (reported), so kv is not the table as
      * written and the plugin's own check would misjudge it; only in a config
@@ -284,7 +293,18 @@ struct sl_route_conf {
     bool has_where, has_transform;
     int where_line, transform_line;
     enum sl_on_error on_error;
+    const char *file; /* borrowed: the config's name of the file it was declared in */
     int line;
+};
+
+/* A file that an `include` in the config read, kept as read at load:
+ * each input thread's rerun (sl_config_run_functions) includes this text,
+ * never the file again, so both runs see the same config. */
+struct sl_config_text {
+    char *file;        /* its path, as messages name it: what declarations point to */
+    char *source;
+    size_t source_len;
+    size_t call;       /* the include call that read it, counting from 0 as they ran */
 };
 
 struct sl_config {
@@ -293,6 +313,11 @@ struct sl_config {
      * Lua state runs this same text, even if the file changes meanwhile. */
     char *source;
     size_t source_len;
+    /* The files include read, in the order they ran; include_calls holds
+     * each include call's resolved pattern, in the order the calls ran. */
+    struct sl_config_text *includes;
+    size_t nincludes;
+    struct sl_strlist include_calls;
     bool has_lua;                  /* some route has where or transform */
     char *control;                 /* control socket path; NULL: none */
     char *hostname;                /* overrides gethostname(); NULL: ask the system */

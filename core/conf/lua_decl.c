@@ -102,7 +102,8 @@ void sl_decl_error(const struct sl_decl *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    sl_errors_add(d->ctx->errs, d->ctx->file, d->line, "%s: %s", d->what, text);
+    sl_errors_add(d->ctx->errs, d->file != NULL ? d->file : d->ctx->file, d->line, "%s: %s",
+                  d->what, text);
 }
 /* }=== */
 

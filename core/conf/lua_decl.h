@@ -28,7 +28,7 @@
 
 /* What the readers share with the loader, for one sl_config_load(). */
 struct sl_decl_ctx {
-    const char *file;       /* borrowed: the config's path, for messages */
+    const char *file;       /* borrowed: the config's path (the main file), for messages */
     struct sl_config *c;    /* borrowed: the config being built */
     struct sl_errors *errs; /* borrowed: where problems are appended */
     bool oom;               /* an allocation failed; the loader reports it */
@@ -40,6 +40,10 @@ struct sl_decl {
     struct sl_decl_ctx *ctx;
     char what[96]; /* settings, input "tcp", output "messages", route */
     int line;
+    /* The file it is made in: the config's own copy of its name (c->file or
+     * an included file's, sl_config_text.file), which outlives the load;
+     * what every message about it and the struct it fills carry. */
+    const char *file;
 };
 
 /* Per route, what is resolved once every output is known. The loader owns

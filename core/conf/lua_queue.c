@@ -295,11 +295,11 @@ void sl_decl_check_queues(struct sl_decl_ctx *ctx)
         if (o->queue.policy != SL_POLICY_DISK)
             continue;
         if (c->state_dir == NULL)
-            sl_errors_add(ctx->errs, ctx->file, o->line,
+            sl_errors_add(ctx->errs, o->file, o->line,
                           "output \"%s\": queue policy \"disk\" keeps its segments under "
                           "settings.state_dir, which is not set", o->name ? o->name : "?");
         else if (!safe_component(o->name))
-            sl_errors_add(ctx->errs, ctx->file, o->line,
+            sl_errors_add(ctx->errs, o->file, o->line,
                           "output \"%s\": queue policy \"disk\" keeps its segments in "
                           "state_dir/<output name>, so the name must be letters, digits, '_', "
                           "'-' and '.', not starting with '.'", o->name ? o->name : "?");
@@ -357,7 +357,7 @@ size_t sl_config_warn_hangs(const struct sl_config *c, struct sl_errors *warning
             const struct sl_output_conf *out = &c->outputs[o];
             if (!blocks_unbounded(&out->queue) || !feeds(c, in, o))
                 continue;
-            sl_errors_add(warnings, c->file, out->line,
+            sl_errors_add(warnings, out->file, out->line,
                           "output \"%s\" blocks without queue.block_timeout and is fed by unix "
                           "input \"%s\": while it is stuck, every program logging to %s waits; "
                           "set queue.block_timeout (e.g. \"5s\")",

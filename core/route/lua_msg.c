@@ -500,7 +500,8 @@ static int transform_error(lua_State *L, struct sl_lua_msg *px, const char *fmt,
 {
     const struct sl_route_conf *rc = &px->c->routes[px->route];
     va_list ap;
-    lua_pushfstring(L, "%s:%d: ", px->c->file != NULL ? px->c->file : "config", rc->transform_line);
+    const char *file = rc->file != NULL ? rc->file : px->c->file;
+    lua_pushfstring(L, "%s:%d: ", file != NULL ? file : "config", rc->transform_line);
     va_start(ap, fmt);
     lua_pushvfstring(L, fmt, ap);
     va_end(ap);

@@ -41,7 +41,8 @@ struct sl_route_scratch {
     pcre2_match_data *md;    /* NULL when the config has no pattern */
     pcre2_match_context *mc; /* the limits; the JIT stack */
     pcre2_jit_stack *jit;    /* NULL: the JIT's 32 KiB default, or no JIT */
-    const char *file;        /* borrowed from the config, for log lines */
+    const char *file;        /* borrowed from the config, for log lines: a route's own
+                              * file (sl_route_conf.file) when it has one */
     struct sl_ratelimit log; /* match errors */
     bool match_failed;       /* the last sl_route_matches() met a match error */
     struct sl_filter *filter;     /* NULL when the config has no route functions */
@@ -206,7 +207,7 @@ static bool regex_matches(const struct sl_route_conf *rc, const char *key,
         if (pcre2_get_error_message(got, text, sizeof text) < 0)
             strcpy((char *)text, "unknown error");
         sl_log(SL_LOG_WARNING, 0, "route at %s:%d: key '%s': pcre2_match() failed (%d: %s), "
-               "taken as no match", s->file, rc->line, key, got, (const char *)text);
+               "taken as no match", rc->file != NULL ? rc->file : s->file, rc->line, key, got, (const char *)text);
     }
     return false;
 }
@@ -251,7 +252,7 @@ static bool function_failed(const struct sl_router *r, struct sl_route_scratch *
     atomic_fetch_add_explicit(&r->routes[i].errors, 1, memory_order_relaxed);
     if (sl_ratelimit_ok(&s->lua_log))
         sl_log(SL_LOG_WARNING, 0, "route at %s:%d: %s failed: %s; message %s (on_error = %s)",
-               s->file, rc->line, which, sl_filter_error(s->filter), pass ? "passed" : "skipped",
+               rc->file != NULL ? rc->file : s->file, rc->line, which, sl_filter_error(s->filter), pass ? "passed" : "skipped",
                pass ? "pass" : "skip");
     return pass;
 }
