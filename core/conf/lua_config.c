@@ -854,7 +854,7 @@ static void loader_free(struct loader *ld)
 
 /* Puts errs->v[before..] in order: by file (the main one, then each
  * included one as they were read), then by line. */
-static void sort_errors(const struct sl_config *c, struct sl_errors *errs, size_t before)
+void sl_config_sort_errors(const struct sl_config *c, struct sl_errors *errs, size_t before)
 {
     const char **files = sl_calloc(c->nincludes + 1, sizeof *files);
     if (files == NULL) {
@@ -893,7 +893,7 @@ static int load(struct sl_config *c, const struct sl_include_id *id, struct sl_e
     if (ld.ctx.oom)
         sl_errors_add(errs, path, 0, "out of memory");
     loader_free(&ld);
-    sort_errors(c, errs, before);
+    sl_config_sort_errors(c, errs, before);
     return sl_errors_count(errs) != count || ld.ctx.oom ? -EINVAL : 0;
 }
 

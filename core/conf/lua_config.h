@@ -58,6 +58,10 @@ void sl_errors_sort(struct sl_errors *e, size_t from, const char *file);
  * no file listed last. */
 void sl_errors_sort_files(struct sl_errors *e, size_t from, const char *const *files,
                           size_t nfiles);
+/* sl_errors_sort_files() over c's files: the main one, then each it
+ * included, in the order they were read (lua_config.c). */
+struct sl_config;
+void sl_config_sort_errors(const struct sl_config *c, struct sl_errors *errs, size_t before);
 
 struct sl_strlist {
     char **v;

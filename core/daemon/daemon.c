@@ -92,7 +92,7 @@ static void check_plugins(const struct sl_config *c, const struct sl_strlist *se
         if (rc == -ENOENT && o->plugin == NULL)
             hint_type(o->type, search, err, sizeof err);
         if (rc < 0) {
-            sl_errors_add(errs, c->file, o->line, "%s", err);
+            sl_errors_add(errs, o->file ? o->file : c->file, o->line, "%s", err);
             continue;
         }
         sl_plugin_check(p, o, errs);
@@ -119,7 +119,7 @@ int sl_daemon_load(const struct sl_options *o, struct sl_config **out,
         size_t loaded = sl_errors_count(errs);
         check_plugins(c, search, errs);
         sl_privs_check(c, errs);
-        sl_errors_sort(errs, before, c->file);
+        sl_config_sort_errors(c, errs, before);
         if (rc == 0 && sl_errors_count(errs) == loaded) {
             *out = c;
             return 0;

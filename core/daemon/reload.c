@@ -110,7 +110,8 @@ static int build_outputs(struct reload *r, char *err, size_t errlen)
             rt->routing.sinks[i] = r->old->routing.sinks[e->from];
             continue;
         }
-        size_t n = sl_runtime_err_at(err, errlen, c->file, c->outputs[i].line);
+        size_t n = sl_runtime_err_at(err, errlen, c->outputs[i].file ? c->outputs[i].file : c->file,
+                                     c->outputs[i].line);
         int rc;
         if (e->action == SL_RELOAD_CHANGE) {
             rt->routing.sinks[i] = r->old->routing.sinks[e->from];
@@ -138,7 +139,7 @@ static int build_inputs(struct reload *r, char *err, size_t errlen)
     for (size_t i = 0; i < c->ninputs; i++) {
         const struct sl_input_conf *ic = &c->inputs[i];
         const struct sl_reload_entry *e = &r->map.in[i];
-        size_t n = sl_runtime_err_at(err, errlen, c->file, ic->line);
+        size_t n = sl_runtime_err_at(err, errlen, ic->file ? ic->file : c->file, ic->line);
         int rc = 0;
         if (e->action == SL_RELOAD_KEEP) {
             rc = sl_input_plan_new(&r->plans[i], ic, &rt->routing, err + n, errlen - n);
@@ -212,7 +213,7 @@ static int reload_switch(struct reload *r, char *err, size_t errlen)
                    SWITCH_TIMEOUT_MS / 1000, rc == -ESRCH ? "its thread has ended"
                                                           : "it did not end its batch");
             snprintf(err, errlen, "%s:%d: input \"%s\": could not switch to the new config "
-                     "within %d s", c->file, c->inputs[i].line, sl_input_conf_of(in)->name,
+                     "within %d s", c->inputs[i].file ? c->inputs[i].file : c->file, c->inputs[i].line, sl_input_conf_of(in)->name,
                      SWITCH_TIMEOUT_MS / 1000);
         }
     }
@@ -261,7 +262,7 @@ static int commit_input(struct reload *r, size_t i, struct sl_errors *errs, char
     struct sl_runtime *rt = r->rt;
     const struct sl_input_conf *ic = &rt->config->inputs[i];
     char why[1024];
-    size_t n = sl_runtime_err_at(why, sizeof why, rt->config->file, ic->line);
+    size_t n = sl_runtime_err_at(why, sizeof why, ic->file ? ic->file : rt->config->file, ic->line);
     int rc = 0;
     if (r->map.in[i].action == SL_RELOAD_DEFER) {
         rc = sl_input_open(&rt->inputs[i], ic, &rt->routing, why + n, sizeof why - n);

@@ -50,7 +50,8 @@ static int runtime_start_inputs(struct sl_runtime *rt, char *err, size_t errlen)
         int rc = sl_input_start(rt->inputs[i]);
         if (rc < 0) {
             snprintf(err, errlen, "%s:%d: input \"%s\": pthread_create() failed (%d: %s)",
-                     c->file, c->inputs[i].line, c->inputs[i].name, -rc, strerror(-rc));
+                     c->inputs[i].file ? c->inputs[i].file : c->file, c->inputs[i].line,
+                     c->inputs[i].name, -rc, strerror(-rc));
             return rc;
         }
         sl_log(SL_LOG_INFO, 0, "input \"%s\" listening on %s", c->inputs[i].name,
@@ -71,14 +72,16 @@ int sl_runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist
     }
     int rc = 0;
     for (size_t i = 0; i < c->noutputs && rc == 0; i++) {
-        size_t n = sl_runtime_err_at(err, errlen, c->file, c->outputs[i].line);
+        size_t n = sl_runtime_err_at(err, errlen, c->outputs[i].file ? c->outputs[i].file : c->file,
+                                     c->outputs[i].line);
         rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, c->state_dir,
                           err + n, errlen - n);
         if (rc == 0)
             rt->routing.nsinks = i + 1;
     }
     for (size_t i = 0; i < c->ninputs && rc == 0; i++) {
-        size_t n = sl_runtime_err_at(err, errlen, c->file, c->inputs[i].line);
+        size_t n = sl_runtime_err_at(err, errlen, c->inputs[i].file ? c->inputs[i].file : c->file,
+                                     c->inputs[i].line);
         rc = sl_input_open(&rt->inputs[i], &c->inputs[i], &rt->routing, err + n, errlen - n);
         if (rc == 0)
             rt->ninputs = i + 1;
