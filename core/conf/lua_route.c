@@ -39,8 +39,8 @@ static const char *const route_keys[] = {
     "transform", "drop", "on_error", "fields", NULL};
 /* What each key wants, for a function given where a value belongs. */
 static const char *const route_wants[] = {
-    "a facility name, a list of them or { not = ... }",
-    "a severity name, a comparison like \"<=warning\", a list of them or { not = ... }",
+    "a facility name, a list of them or { [\"not\"] = ... }",
+    "a severity name, a comparison like \"<=warning\", a list of them or { [\"not\"] = ... }",
     "a string or a list of them", "a string or a list of them", "a string", "a string",
     "a string", "a string", "a string", "a string", "a string or a list of them",
     "an output, an output name or a list of them", "a boolean", NULL, NULL, "a boolean",
@@ -292,9 +292,10 @@ static void want_fields(const struct sl_decl *d, const char *key, int v, struct 
 }
 /* }=== */
 
-/* A facility or severity spec into *mask: a name, a list, or { not = ...
- * } with one of those, whose complement the caller takes (returns true).
- * rsyslog's "*.*;auth,authpriv.none" is { not = { "auth", "authpriv" } }. */
+/* A facility or severity spec into *mask: a name, a list, or { ["not"] =
+ * ... } with one of those, whose complement the caller takes (returns
+ * true). Lua reserves `not`, so the key is written in brackets.
+ * rsyslog's "*.*;auth,authpriv.none" is { ["not"] = { "auth", "authpriv" } }. */
 static bool want_mask(const struct sl_decl *d, const char *key, int v, const char *wants,
                       sl_decl_item_fn *item, void *mask)
 {
@@ -314,8 +315,8 @@ static bool want_mask(const struct sl_decl *d, const char *key, int v, const cha
     for (lua_pushnil(L); lua_next(L, v); lua_pop(L, 1))
         keys++;
     if (keys != 1)
-        sl_decl_error(d, "key '%s': a table with 'not' takes nothing else, as in %s = { not = "
-                         "{ ... } }", key, key);
+        sl_decl_error(d, "key '%s': a table with 'not' takes nothing else, as in %s = "
+                         "{ [\"not\"] = { ... } }", key, key);
     else
         sl_decl_each_item(d, full, lua_gettop(L), wants, item, mask);
     lua_pop(L, 1);
@@ -337,7 +338,7 @@ static void set_route(const struct sl_decl *d, int k, const char *key, int v, vo
         bool neg = want_mask(d, key, v, route_wants[k], facility_item, &m);
         r->facility_mask = neg ? ~m & SL_FACILITY_ANY : m;
         if (neg && r->facility_mask == 0)
-            sl_decl_error(d, "key '%s': { not = ... } leaves no facility", key);
+            sl_decl_error(d, "key '%s': { [\"not\"] = ... } leaves no facility", key);
         break;
     }
     case R_SEVERITY: {
@@ -345,7 +346,7 @@ static void set_route(const struct sl_decl *d, int k, const char *key, int v, vo
         bool neg = want_mask(d, key, v, route_wants[k], severity_item, &m);
         r->severity_mask = neg ? (uint8_t)~m : m;
         if (neg && r->severity_mask == 0)
-            sl_decl_error(d, "key '%s': { not = ... } leaves no severity", key);
+            sl_decl_error(d, "key '%s': { [\"not\"] = ... } leaves no severity", key);
         break;
     }
     case R_APP_NAME: sl_decl_want_strlist(d, key, v, &r->app_names); break;

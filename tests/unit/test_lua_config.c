@@ -716,7 +716,7 @@ static void test_route_function_errors(void **state)
                 "(only 'where' and 'transform' take functions)");
     expect_only(OUT "route { severity = function() end, to = 'o' }\n", 2,
                 "route: key 'severity' wants a severity name, a comparison like \"<=warning\", a "
-                "list of them or { not = ... }, got a function (only 'where' and 'transform' take functions)");
+                "list of them or { [\"not\"] = ... }, got a function (only 'where' and 'transform' take functions)");
     expect_only(OUT "route { final = function() end, to = 'o' }\n", 2,
                 "route: key 'final' wants a boolean, got a function (only 'where' and "
                 "'transform' take functions)");
