@@ -203,13 +203,19 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
+/* Whether ch is one of set; strchr() alone would also find a NUL. */
+static bool in_set(const char *set, char ch)
+{
+    return ch != '\0' && strchr(set, ch) != NULL;
+}
+
 /* A name safe anywhere: 1..MAX_NAME letters, digits, '_', '-', '.'. */
 static bool plain(const char *s, size_t n)
 {
     if (n == 0 || n > MAX_NAME)
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (!isalnum((unsigned char)s[i]) && !strchr("_-.", s[i]))
+        if (!isalnum((unsigned char)s[i]) && !in_set("_-.", s[i]))
             return false;
     }
     return true;
@@ -340,7 +346,7 @@ static int params(const char *s, size_t n, struct param *p, int max)
         if (q < e && *q == ')')
             return count;
         const char *k = q;
-        while (q < e && (isalnum((unsigned char)*q) || strchr("._-", *q)))
+        while (q < e && (isalnum((unsigned char)*q) || in_set("._-", *q)))
             q++;
         size_t kn = (size_t)(q - k);
         while (q < e && isspace((unsigned char)*q))
@@ -691,7 +697,7 @@ static void file_name(struct conv *c, const char *path, char *out, size_t len)
     if (n > 4 && strcmp(base + n - 4, ".log") == 0)
         n -= 4;
     for (size_t i = 0; i < n && k < MAX_NAME - 4; i++)
-        out[k++] = isalnum((unsigned char)base[i]) || strchr("_-.", base[i]) ? base[i] : '_';
+        out[k++] = isalnum((unsigned char)base[i]) || in_set("_-.", base[i]) ? base[i] : '_';
     if (k == 0)
         k = (size_t)snprintf(out, len, "file");
     out[k] = '\0';
@@ -906,7 +912,7 @@ static size_t statement(struct conv *c, const struct line *l, size_t nl, size_t 
 static size_t lead_word(const char *s, size_t n)
 {
     size_t k = 0;
-    while (k < n && (isalnum((unsigned char)s[k]) || strchr("_.:-", s[k])))
+    while (k < n && (isalnum((unsigned char)s[k]) || in_set("_.:-", s[k])))
         k++;
     return k;
 }
@@ -921,7 +927,7 @@ static bool rainer_start(const char *s, size_t n)
     if (w > 0 && k < n && s[k] == '(' && memchr(s, '.', w) == NULL)
         return true;
     for (size_t i = 0; kw[i] != NULL; i++) {
-        if (word_is(s, w, kw[i]) && (w == n || !strchr(".,;", s[w])))
+        if (word_is(s, w, kw[i]) && (w == n || !in_set(".,;", s[w])))
             return true;
     }
     return false;
