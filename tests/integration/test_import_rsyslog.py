@@ -198,5 +198,24 @@ def test_debian_default_config():
     print(f"{source}: {len(want)} files, {total} lines, the same messages in each")
 
 
+def test_command_line():
+    """Without rsyslogd: the exit status, stdout and stderr of the option."""
+    sluiced = sluicetest.sluiced_path()
+    r = sluicetest.run([sluiced, "--import-rsyslog", "/nonexistent/rsyslog.conf"])
+    check(r.returncode == 1 and r.stdout == "", f"a missing file: exit {r.returncode}",
+          r.stdout, r.stderr)
+    check('fopen() "/nonexistent/rsyslog.conf" failed (2: ' in r.stderr, r.stderr)
+    with tempfile.TemporaryDirectory(prefix="sl-import-") as d:
+        conf = os.path.join(d, "rsyslog.conf")
+        with open(conf, "w") as f:
+            f.write("mail.* /var/log/mail.log\n*.* @@logs.example.com\n")
+        r = sluicetest.run([sluiced, "--import-rsyslog", conf])
+        check(r.returncode == 0, f"exit {r.returncode}", r.stderr)
+        check('route { facility = "mail", to = "mail" }' in r.stdout, r.stdout)
+        check("-- not converted: *.* @@logs.example.com" in r.stdout, r.stdout)
+        check(r.stderr == f"sluiced: {conf}:2: not converted (sluice has no forwarding output "
+                         "yet): *.* @@logs.example.com\n", repr(r.stderr))
+
+
 if __name__ == "__main__":
-    sluicetest.main([test_debian_default_config])
+    sluicetest.main([test_command_line, test_debian_default_config])
