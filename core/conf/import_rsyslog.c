@@ -22,7 +22,7 @@
  */
 #include "config.h"
 
-#include "conf/import_rsyslog.h"
+#include "conf/import_impl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -36,61 +36,8 @@
 #include "common/alloc.h"
 #include "common/msg.h"
 
-#define NFAC 25    /* rsyslog's: sluice's 24 and mark */
-#define MARK 24
-#define ALLPRI 0xff
-#define NOPRI 0x10 /* rsyslog's INTERNAL_NOPRI: "none" */
-#define MAX_NAME 32
-
-enum format { F_RSYSLOG, F_RFC3164 }; /* RSYSLOG_FileFormat, ..._TraditionalFileFormat */
-static const char *const format_names[] = {"rsyslog", "rfc3164"};
-
-struct buf {
-    char *p;
-    size_t n, cap;
-};
-
-struct line {
-    const char *p;
-    size_t len;
-    unsigned no;
-};
-
-struct file {
-    char *path, *name;
-    enum format format;
-    bool sync, nosync_mark;
-    char owner[MAX_NAME + 1], group[MAX_NAME + 1], mode[8];
-};
-
-struct input {
-    char kind[8];      /* unix, kmsg, udp, tcp */
-    char where[300];   /* the path or HOST:PORT; "" for kmsg */
-};
-
-struct conv {
-    struct buf head, routes;
-    struct file *files;
-    size_t nfiles;
-    struct input inputs[16];
-    size_t ninputs;
-    struct sl_import *im;
-    bool oom;
-    /* what the $-directives have set so far */
-    char owner[MAX_NAME + 1], group[MAX_NAME + 1], mode[8];
-    bool enable_sync;
-    enum format format;
-    bool imuxsock, omit_local;
-    char sock_name[256];
-    char udp_addr[64];
-    /* the filter of the last selector line, for & lines */
-    uint8_t last[NFAC];
-    bool last_ok;
-    unsigned dash_noted;
-};
-
 /* {=== text */
-static void put(struct conv *c, struct buf *b, const char *s, size_t n)
+void sl_imp_put(struct conv *c, struct buf *b, const char *s, size_t n)
 {
     if (c->oom)
         return;
@@ -110,13 +57,12 @@ static void put(struct conv *c, struct buf *b, const char *s, size_t n)
     b->p[b->n] = '\0';
 }
 
-static void puts_(struct conv *c, struct buf *b, const char *s)
+void sl_imp_puts(struct conv *c, struct buf *b, const char *s)
 {
-    put(c, b, s, strlen(s));
+    sl_imp_put(c, b, s, strlen(s));
 }
 
-static void __attribute__((format(printf, 3, 4))) putf(struct conv *c, struct buf *b,
-                                                       const char *fmt, ...)
+void sl_imp_putf(struct conv *c, struct buf *b, const char *fmt, ...)
 {
     char tmp[1024];
     va_list ap;
@@ -124,41 +70,41 @@ static void __attribute__((format(printf, 3, 4))) putf(struct conv *c, struct bu
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n > 0)
-        put(c, b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+        sl_imp_put(c, b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 /* s as a Lua string literal: quotes, backslashes and control bytes escaped. */
-static void put_str(struct conv *c, struct buf *b, const char *s, size_t n)
+void sl_imp_put_str(struct conv *c, struct buf *b, const char *s, size_t n)
 {
-    puts_(c, b, "\"");
+    sl_imp_puts(c, b, "\"");
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '"' || ch == '\\')
-            puts_(c, b, "\\"), put(c, b, s + i, 1);
+            sl_imp_puts(c, b, "\\"), sl_imp_put(c, b, s + i, 1);
         else if (ch < 0x20 || ch == 0x7f)
-            putf(c, b, "\\%03u", ch);
+            sl_imp_putf(c, b, "\\%03u", ch);
         else
-            put(c, b, s + i, 1);
+            sl_imp_put(c, b, s + i, 1);
     }
-    puts_(c, b, "\"");
+    sl_imp_puts(c, b, "\"");
 }
 
 /* s in a "-- " comment: a CR or another control byte would end the
  * comment (Lua takes \r as a line end) and make the rest code, so each
  * becomes '?'. */
-static void put_comment(struct conv *c, struct buf *b, const char *s, size_t n)
+void sl_imp_put_comment(struct conv *c, struct buf *b, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        put(c, b, ch < 0x20 && ch != '\t' ? "?" : ch == 0x7f ? "?" : s + i, 1);
+        sl_imp_put(c, b, ch < 0x20 && ch != '\t' ? "?" : ch == 0x7f ? "?" : s + i, 1);
     }
 }
 
 static void skip_line(struct conv *c, struct buf *b, const struct line *l, const char *why)
 {
-    puts_(c, b, "-- not converted: ");
-    put_comment(c, b, l->p, l->len);
-    puts_(c, b, "\n");
+    sl_imp_puts(c, b, "-- not converted: ");
+    sl_imp_put_comment(c, b, l->p, l->len);
+    sl_imp_puts(c, b, "\n");
     if (c->oom)
         return;
     struct sl_import *im = c->im;
@@ -185,17 +131,17 @@ static void skip(struct conv *c, struct buf *b, const struct line *l, size_t n, 
 {
     for (size_t i = 0; i < n; i++)
         skip_line(c, b, &l[i], why);
-    putf(c, b, "--   (%s)\n", why);
+    sl_imp_putf(c, b, "--   (%s)\n", why);
 }
 /* }=== */
 
 /* {=== small parsing helpers */
-static bool word_is(const char *s, size_t n, const char *w)
+bool sl_imp_word_is(const char *s, size_t n, const char *w)
 {
     return strlen(w) == n && strncasecmp(s, w, n) == 0;
 }
 
-static void trim(const char **s, size_t *n)
+void sl_imp_trim(const char **s, size_t *n)
 {
     while (*n > 0 && isspace((unsigned char)**s))
         (*s)++, (*n)--;
@@ -204,7 +150,7 @@ static void trim(const char **s, size_t *n)
 }
 
 /* Whether ch is one of set; strchr() alone would also find a NUL. */
-static bool in_set(const char *set, char ch)
+bool sl_imp_in_set(const char *set, char ch)
 {
     return ch != '\0' && strchr(set, ch) != NULL;
 }
@@ -215,7 +161,7 @@ static bool plain(const char *s, size_t n)
     if (n == 0 || n > MAX_NAME)
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (!isalnum((unsigned char)s[i]) && !in_set("_-.", s[i]))
+        if (!isalnum((unsigned char)s[i]) && !sl_imp_in_set("_-.", s[i]))
             return false;
     }
     return true;
@@ -251,11 +197,11 @@ static bool port_ok(const char *s, size_t n)
     return v > 0 && v < 65536;
 }
 
-static int template_format(const char *s, size_t n)
+int sl_imp_template_format(const char *s, size_t n)
 {
-    if (word_is(s, n, "RSYSLOG_TraditionalFileFormat"))
+    if (sl_imp_word_is(s, n, "RSYSLOG_TraditionalFileFormat"))
         return F_RFC3164;
-    if (word_is(s, n, "RSYSLOG_FileFormat"))
+    if (sl_imp_word_is(s, n, "RSYSLOG_FileFormat"))
         return F_RSYSLOG;
     return -1;
 }
@@ -292,23 +238,23 @@ static void emit_inputs(struct conv *c, struct buf *b)
         while (k < 3 && strcmp(kinds[k], in->kind) != 0)
             k++;
         if (count[k]++ == 0)
-            putf(c, b, "input \"%s\" { type = \"%s\"", names[k], in->kind);
+            sl_imp_putf(c, b, "input \"%s\" { type = \"%s\"", names[k], in->kind);
         else
-            putf(c, b, "input \"%s_%u\" { type = \"%s\"", names[k], count[k], in->kind);
+            sl_imp_putf(c, b, "input \"%s_%u\" { type = \"%s\"", names[k], count[k], in->kind);
         if (k == 0) {
-            puts_(c, b, ", path = ");
-            put_str(c, b, in->where, strlen(in->where));
+            sl_imp_puts(c, b, ", path = ");
+            sl_imp_put_str(c, b, in->where, strlen(in->where));
         } else if (k >= 2) {
-            puts_(c, b, ", listen = ");
-            put_str(c, b, in->where, strlen(in->where));
+            sl_imp_puts(c, b, ", listen = ");
+            sl_imp_put_str(c, b, in->where, strlen(in->where));
         }
-        puts_(c, b, " }\n");
+        sl_imp_puts(c, b, " }\n");
         if (k == 0 && strcmp(in->where, "/dev/log") == 0)
-            putf(c, b, "-- Where journald owns /dev/log (systemd), rsyslog reads "
+            sl_imp_putf(c, b, "-- Where journald owns /dev/log (systemd), rsyslog reads "
                        "/run/systemd/journal/syslog\n-- (journald's ForwardToSyslog=yes): use "
                        "that path.\n");
         if (k >= 2 && strncmp(in->where, "0.0.0.0:", 8) == 0)
-            putf(c, b, "-- rsyslog listens on IPv6 too: add an input on \"[::]:%s\" for it.\n",
+            sl_imp_putf(c, b, "-- rsyslog listens on IPv6 too: add an input on \"[::]:%s\" for it.\n",
                  in->where + 8);
     }
 }
@@ -318,7 +264,7 @@ static void net_input(struct conv *c, const char *kind, const char *addr, size_t
                       const char *port, size_t plen)
 {
     char where[300];
-    if (alen == 0 || word_is(addr, alen, "*"))
+    if (alen == 0 || sl_imp_word_is(addr, alen, "*"))
         snprintf(where, sizeof where, "0.0.0.0:%.*s", (int)plen, port);
     else
         snprintf(where, sizeof where, "%.*s:%.*s", (int)alen, addr, (int)plen, port);
@@ -346,7 +292,7 @@ static int params(const char *s, size_t n, struct param *p, int max)
         if (q < e && *q == ')')
             return count;
         const char *k = q;
-        while (q < e && (isalnum((unsigned char)*q) || in_set("._-", *q)))
+        while (q < e && (isalnum((unsigned char)*q) || sl_imp_in_set("._-", *q)))
             q++;
         size_t kn = (size_t)(q - k);
         while (q < e && isspace((unsigned char)*q))
@@ -371,7 +317,7 @@ static int params(const char *s, size_t n, struct param *p, int max)
 static const struct param *param(const struct param *p, int n, const char *k)
 {
     for (int i = 0; i < n; i++) {
-        if (word_is(p[i].k, p[i].kn, k))
+        if (sl_imp_word_is(p[i].k, p[i].kn, k))
             return &p[i];
     }
     return NULL;
@@ -383,7 +329,7 @@ static bool params_known(const struct param *p, int n, const char *const *known)
     for (int i = 0; i < n; i++) {
         bool ok = false;
         for (size_t j = 0; known[j] != NULL && !ok; j++)
-            ok = word_is(p[i].k, p[i].kn, known[j]);
+            ok = sl_imp_word_is(p[i].k, p[i].kn, known[j]);
         if (!ok)
             return false;
     }
@@ -395,27 +341,27 @@ static bool load_module(struct conv *c, const char *m, size_t mn, const struct p
     static const char *const plain_load[] = {"load", NULL};
     static const char *const uxsock[] = {"load", "SysSock.Use", "SysSock.Name", NULL};
     static const char *const omfile[] = {"load", "template", NULL};
-    if (word_is(m, mn, "imuxsock") && params_known(p, n, uxsock)) {
+    if (sl_imp_word_is(m, mn, "imuxsock") && params_known(p, n, uxsock)) {
         const struct param *use = param(p, n, "SysSock.Use");
         const struct param *name = param(p, n, "SysSock.Name");
         if (name != NULL && (name->vn == 0 || name->vn >= sizeof c->sock_name ||
                              memchr(name->v, '\0', name->vn) != NULL))
             return false;
         c->imuxsock = true;
-        c->omit_local = use != NULL && word_is(use->v, use->vn, "off");
+        c->omit_local = use != NULL && sl_imp_word_is(use->v, use->vn, "off");
         if (name != NULL)
             snprintf(c->sock_name, sizeof c->sock_name, "%.*s", (int)name->vn, name->v);
         return true;
     }
-    if (word_is(m, mn, "imklog") && params_known(p, n, plain_load)) {
+    if (sl_imp_word_is(m, mn, "imklog") && params_known(p, n, plain_load)) {
         add_input(c, "kmsg", "");
         return true;
     }
-    if ((word_is(m, mn, "imudp") || word_is(m, mn, "imtcp")) && params_known(p, n, plain_load))
+    if ((sl_imp_word_is(m, mn, "imudp") || sl_imp_word_is(m, mn, "imtcp")) && params_known(p, n, plain_load))
         return true; /* the input() lines make the inputs */
-    if (word_is(m, mn, "builtin:omfile") && params_known(p, n, omfile)) {
+    if (sl_imp_word_is(m, mn, "builtin:omfile") && params_known(p, n, omfile)) {
         const struct param *t = param(p, n, "template");
-        int f = t != NULL ? template_format(t->v, t->vn) : (int)c->format;
+        int f = t != NULL ? sl_imp_template_format(t->v, t->vn) : (int)c->format;
         if (f < 0)
             return false;
         c->format = (enum format)f;
@@ -441,7 +387,7 @@ static bool rainer_object(struct conv *c, const char *s, size_t n)
     const struct param *type = param(p, np, "type");
     if (type == NULL)
         return false;
-    if (word_is(type->v, type->vn, "imuxsock") && params_known(p, np, ux_keys)) {
+    if (sl_imp_word_is(type->v, type->vn, "imuxsock") && params_known(p, np, ux_keys)) {
         const struct param *sock = param(p, np, "socket");
         char path[256];
         if (sock == NULL || sock->vn == 0 || sock->vn >= sizeof path ||
@@ -451,8 +397,8 @@ static bool rainer_object(struct conv *c, const char *s, size_t n)
         add_input(c, "unix", path);
         return true;
     }
-    bool udp = word_is(type->v, type->vn, "imudp");
-    if (!udp && !word_is(type->v, type->vn, "imtcp"))
+    bool udp = sl_imp_word_is(type->v, type->vn, "imudp");
+    if (!udp && !sl_imp_word_is(type->v, type->vn, "imtcp"))
         return false;
     const struct param *port = param(p, np, "port"), *addr = param(p, np, "address");
     if (!params_known(p, np, in_keys) || port == NULL || !port_ok(port->v, port->vn) ||
@@ -473,371 +419,63 @@ static bool directive(struct conv *c, const struct line *l, const char **why)
     while (wn < n && !isspace((unsigned char)s[wn]))
         wn++;
     arg = s + wn, an = n - wn;
-    trim(&arg, &an);
+    sl_imp_trim(&arg, &an);
     *why = "no sluice equivalent";
-    if (word_is(s, wn, "ModLoad")) {
+    if (sl_imp_word_is(s, wn, "ModLoad")) {
         struct param p = {"load", arg, 4, an};
         *why = "a module sluice has no input or output for";
         return load_module(c, arg, an, &p, 1);
     }
-    if (word_is(s, wn, "FileOwner") || word_is(s, wn, "FileOwnerNum") ||
-        word_is(s, wn, "FileGroup") || word_is(s, wn, "FileGroupNum")) {
-        bool owner = word_is(s, 5, "FileO");
+    if (sl_imp_word_is(s, wn, "FileOwner") || sl_imp_word_is(s, wn, "FileOwnerNum") ||
+        sl_imp_word_is(s, wn, "FileGroup") || sl_imp_word_is(s, wn, "FileGroupNum")) {
+        bool owner = sl_imp_word_is(s, 5, "FileO");
         *why = "not a user or group name";
         if (!plain(arg, an))
             return false;
         snprintf(owner ? c->owner : c->group, MAX_NAME + 1, "%.*s", (int)an, arg);
         return true;
     }
-    if (word_is(s, wn, "FileCreateMode")) {
+    if (sl_imp_word_is(s, wn, "FileCreateMode")) {
         *why = "not a mode from 0000 to 0777";
         return octal_mode(arg, an, c->mode);
     }
-    if (word_is(s, wn, "DirCreateMode") && word_is(arg, an, "0755"))
+    if (sl_imp_word_is(s, wn, "DirCreateMode") && sl_imp_word_is(arg, an, "0755"))
         return true; /* what the file plugin does */
-    if (word_is(s, wn, "ActionFileEnableSync")) {
-        c->enable_sync = word_is(arg, an, "on");
-        return c->enable_sync || word_is(arg, an, "off");
+    if (sl_imp_word_is(s, wn, "ActionFileEnableSync")) {
+        c->enable_sync = sl_imp_word_is(arg, an, "on");
+        return c->enable_sync || sl_imp_word_is(arg, an, "off");
     }
-    if (word_is(s, wn, "ActionFileDefaultTemplate")) {
-        int f = template_format(arg, an);
+    if (sl_imp_word_is(s, wn, "ActionFileDefaultTemplate")) {
+        int f = sl_imp_template_format(arg, an);
         *why = "only RSYSLOG_FileFormat and RSYSLOG_TraditionalFileFormat convert";
         if (f >= 0)
             c->format = (enum format)f;
         return f >= 0;
     }
-    if (word_is(s, wn, "OmitLocalLogging")) {
-        c->omit_local = word_is(arg, an, "on");
+    if (sl_imp_word_is(s, wn, "OmitLocalLogging")) {
+        c->omit_local = sl_imp_word_is(arg, an, "on");
         return true;
     }
-    if (word_is(s, wn, "SystemLogSocketName") && an > 0 && an < sizeof c->sock_name &&
+    if (sl_imp_word_is(s, wn, "SystemLogSocketName") && an > 0 && an < sizeof c->sock_name &&
         memchr(arg, '\0', an) == NULL) {
         snprintf(c->sock_name, sizeof c->sock_name, "%.*s", (int)an, arg);
         return true;
     }
-    if (word_is(s, wn, "UDPServerAddress") && plain(arg, an)) {
+    if (sl_imp_word_is(s, wn, "UDPServerAddress") && plain(arg, an)) {
         snprintf(c->udp_addr, sizeof c->udp_addr, "%.*s", (int)an, arg);
         return true;
     }
-    bool udp = word_is(s, wn, "UDPServerRun");
-    if ((udp || word_is(s, wn, "InputTCPServerRun")) && port_ok(arg, an)) {
+    bool udp = sl_imp_word_is(s, wn, "UDPServerRun");
+    if ((udp || sl_imp_word_is(s, wn, "InputTCPServerRun")) && port_ok(arg, an)) {
         net_input(c, udp ? "udp" : "tcp", udp ? c->udp_addr : "", udp ? strlen(c->udp_addr) : 0,
                   arg, an);
         return true;
     }
-    if (word_is(s, wn, "Umask"))
+    if (sl_imp_word_is(s, wn, "Umask"))
         *why = "sluiced keeps the umask it is started with; each output has its mode";
-    if (word_is(s, wn, "WorkDirectory"))
+    if (sl_imp_word_is(s, wn, "WorkDirectory"))
         *why = "sluice keeps its state in settings.state_dir, needed only by disk queues";
     return false;
-}
-/* }=== */
-
-/* {=== selectors, as rsyslog's DecodePRIFilter() */
-static int facility_num(const char *s, size_t n)
-{
-    if (word_is(s, n, "mark"))
-        return MARK;
-    if (word_is(s, n, "solaris-cron"))
-        return 15;
-    return sl_facility_from_name(s, n);
-}
-
-/* The priority of one selector: 0..7, ALLPRI or NOPRI; -1 when unknown. */
-static int priority_num(const char *s, size_t n)
-{
-    if (word_is(s, n, "*"))
-        return ALLPRI;
-    if (word_is(s, n, "none"))
-        return NOPRI;
-    if (n == 1 && s[0] >= '0' && s[0] <= '7')
-        return s[0] - '0';
-    return sl_severity_from_name(s, n);
-}
-
-static void apply(uint8_t *m, int pri, bool single, bool ignore)
-{
-    if (pri == NOPRI)
-        *m = ignore ? ALLPRI : 0;
-    else if (single)
-        *m = ignore ? *m & (uint8_t)~(1u << pri) : *m | (uint8_t)(1u << pri);
-    else if (pri == ALLPRI)
-        *m = ignore ? 0 : ALLPRI;
-    else
-        *m = ignore ? *m & (uint8_t)~((2u << pri) - 1) : *m | (uint8_t)((2u << pri) - 1);
-}
-
-/* One "fac,fac.pri" of a selector list into m. */
-static bool selector(const char *s, size_t n, uint8_t m[NFAC])
-{
-    const char *dot = memchr(s, '.', n);
-    if (dot == NULL)
-        return false;
-    const char *p = dot + 1;
-    size_t pn = (size_t)(s + n - p);
-    bool ignore = pn > 0 && *p == '!';
-    p += ignore, pn -= ignore;
-    bool single = pn > 0 && *p == '=';
-    p += single, pn -= single;
-    int pri = priority_num(p, pn);
-    if (pri < 0 || (single && (pri == ALLPRI || pri == NOPRI)))
-        return false;
-    for (const char *f = s; f < dot;) {
-        size_t fn = 0;
-        while (f + fn < dot && f[fn] != ',')
-            fn++;
-        int fac = word_is(f, fn, "*") ? NFAC : facility_num(f, fn);
-        if (fac < 0)
-            return false;
-        for (int i = fac == NFAC ? 0 : fac; i < (fac == NFAC ? NFAC : fac + 1); i++)
-            apply(&m[i], pri, single, ignore);
-        f += fn + 1;
-    }
-    return true;
-}
-
-static bool selectors(const char *s, size_t n, uint8_t m[NFAC])
-{
-    memset(m, 0, NFAC);
-    for (const char *e = s + n; s <= e;) {
-        const char *semi = memchr(s, ';', (size_t)(e - s));
-        size_t len = semi ? (size_t)(semi - s) : (size_t)(e - s);
-        if (!selector(s, len, m))
-            return false;
-        s += len + 1;
-    }
-    return true;
-}
-/* }=== */
-
-/* {=== routes */
-/* facility = ... for the facilities in set (0..23), or nothing for all. */
-static void put_facilities(struct conv *c, struct buf *b, uint32_t set)
-{
-    unsigned in = (unsigned)__builtin_popcount(set);
-    if (in == 24)
-        return;
-    bool neg = in > 12;
-    uint32_t list = neg ? ~set & 0x00ffffffu : set;
-    unsigned k = (unsigned)__builtin_popcount(list), j = 0;
-    puts_(c, b, neg ? "facility = { [\"not\"] = " : "facility = ");
-    if (k > 1)
-        puts_(c, b, "{ ");
-    for (unsigned f = 0; f < 24; f++) {
-        if (list & 1u << f)
-            putf(c, b, "%s\"%s\"", j++ ? ", " : "", sl_facility_name(f));
-    }
-    puts_(c, b, k > 1 ? " }" : "");
-    puts_(c, b, neg ? " }, " : ", ");
-}
-
-static void put_severities(struct conv *c, struct buf *b, uint8_t m)
-{
-    if (m == ALLPRI)
-        return;
-    int lo = __builtin_ctz(m), hi = 31 - __builtin_clz(m);
-    bool run = (unsigned)__builtin_popcount(m) == (unsigned)(hi - lo + 1);
-    if (lo == hi)
-        putf(c, b, "severity = \"%s\", ", sl_severity_name((unsigned)lo));
-    else if (run && lo == 0)
-        putf(c, b, "severity = \"<=%s\", ", sl_severity_name((unsigned)hi));
-    else if (run && hi == 7)
-        putf(c, b, "severity = \">=%s\", ", sl_severity_name((unsigned)lo));
-    else if (__builtin_popcount((uint8_t)~m) == 1)
-        putf(c, b, "severity = { [\"not\"] = \"%s\" }, ",
-             sl_severity_name((unsigned)__builtin_ctz((uint8_t)~m)));
-    else {
-        puts_(c, b, "severity = { ");
-        for (unsigned i = 0, j = 0; i < 8; i++) {
-            if (m & 1u << i)
-                putf(c, b, "%s\"%s\"", j++ ? ", " : "", sl_severity_name(i));
-        }
-        puts_(c, b, " }, ");
-    }
-}
-
-/* The routes of one rule: a route per group of facilities with one mask,
- * to the output named to, or drop = true for NULL. */
-static void emit_routes(struct conv *c, const uint8_t m[NFAC], const char *to)
-{
-    struct buf *b = &c->routes;
-    uint32_t done = 0;
-    for (unsigned f = 0; f < 24; f++) {
-        if (m[f] == 0 || done & 1u << f)
-            continue;
-        uint32_t set = 0;
-        for (unsigned g = f; g < 24; g++) {
-            if (m[g] == m[f])
-                set |= 1u << g;
-        }
-        done |= set;
-        puts_(c, b, "route { ");
-        put_facilities(c, b, set);
-        put_severities(c, b, m[f]);
-        if (to != NULL) {
-            puts_(c, b, "to = ");
-            put_str(c, b, to, strlen(to));
-            puts_(c, b, " }\n");
-        } else {
-            puts_(c, b, "drop = true }\n");
-        }
-    }
-    if (done == 0)
-        putf(c, b, "--   (matches no message%s: no route)\n", m[MARK] ? " sluice has" : "");
-}
-/* }=== */
-
-/* {=== files */
-/* An output name from the file's name: "/var/log/auth.log" is "auth". */
-static void file_name(struct conv *c, const char *path, char *out, size_t len)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strlen(base), k = 0;
-    if (n > 4 && strcmp(base + n - 4, ".log") == 0)
-        n -= 4;
-    for (size_t i = 0; i < n && k < MAX_NAME - 4; i++)
-        out[k++] = isalnum((unsigned char)base[i]) || in_set("_-.", base[i]) ? base[i] : '_';
-    if (k == 0)
-        k = (size_t)snprintf(out, len, "file");
-    out[k] = '\0';
-    for (unsigned dup = 2;; dup++) {
-        size_t i = 0;
-        while (i < c->nfiles && strcmp(c->files[i].name, out) != 0)
-            i++;
-        if (i == c->nfiles)
-            return;
-        snprintf(out + k, len - k, "_%u", dup);
-    }
-}
-
-/* The output for path (borrowed), made on first sight; NULL out of memory. */
-static struct file *file_for(struct conv *c, const char *path, enum format f, bool nosync)
-{
-    for (size_t i = 0; i < c->nfiles; i++) {
-        if (strcmp(c->files[i].path, path) == 0)
-            return &c->files[i];
-    }
-    struct file *v = sl_realloc(c->files, (c->nfiles + 1) * sizeof *v);
-    if (v == NULL) {
-        c->oom = true;
-        return NULL;
-    }
-    c->files = v;
-    struct file *x = &v[c->nfiles];
-    char name[MAX_NAME + 1];
-    file_name(c, path, name, sizeof name);
-    *x = (struct file){.path = sl_strdup(path), .name = sl_strdup(name), .format = f,
-                       .sync = c->enable_sync && !nosync, .nosync_mark = nosync};
-    if (x->path == NULL || x->name == NULL) {
-        free(x->path), free(x->name);
-        c->oom = true;
-        return NULL;
-    }
-    memcpy(x->owner, c->owner, sizeof x->owner);
-    memcpy(x->group, c->group, sizeof x->group);
-    memcpy(x->mode, c->mode, sizeof x->mode);
-    c->nfiles++;
-    return x;
-}
-
-static void emit_files(struct conv *c, struct buf *b)
-{
-    for (size_t i = 0; i < c->nfiles; i++) {
-        const struct file *f = &c->files[i];
-        putf(c, b, "output \"%s\" { type = \"file\", path = ", f->name);
-        put_str(c, b, f->path, strlen(f->path));
-        putf(c, b, ", format = \"%s\"", format_names[f->format]);
-        if (f->owner[0])
-            putf(c, b, ", owner = \"%s\"", f->owner);
-        if (f->group[0])
-            putf(c, b, ", group = \"%s\"", f->group);
-        if (f->mode[0])
-            putf(c, b, ", mode = \"%s\"", f->mode);
-        if (f->sync)
-            puts_(c, b, ", sync = \"batch\"");
-        /* rsyslog's main queue, full, waits 2s (queue.timeoutEnqueue) and
-         * then drops: a stuck file holds no sender longer */
-        puts_(c, b, ",\n  queue = { block_timeout = \"2s\" } }\n");
-    }
-}
-/* }=== */
-
-/* {=== actions */
-/* The file of an action "-/path;TEMPLATE" into *out, or why not. */
-static const char *file_action(struct conv *c, const char *a, size_t an, struct file **out)
-{
-    bool nosync = a[0] == '-';
-    a += nosync, an -= nosync;
-    const char *semi = memchr(a, ';', an);
-    size_t pn = semi ? (size_t)(semi - a) : an;
-    const char *t = semi ? semi + 1 : "";
-    size_t tn = semi ? an - pn - 1 : 0;
-    int f = (int)c->format;
-    trim(&a, &pn);
-    trim(&t, &tn);
-    if (tn > 0 && (f = template_format(t, tn)) < 0)
-        return "only RSYSLOG_FileFormat and RSYSLOG_TraditionalFileFormat convert";
-    if (pn > 4000 || memchr(a, '\0', pn) != NULL)
-        return "not a file name";
-    for (size_t i = 0; i < pn; i++) {
-        if ((unsigned char)a[i] < 0x20 || a[i] == 0x7f)
-            return "not a file name";
-    }
-    const char *brace = memchr(a, '{', pn);
-    if (brace != NULL && memchr(brace, '}', pn - (size_t)(brace - a)) != NULL)
-        return "a file name with { and } is a template to sluice (see type = \"perproc\")";
-    char *path = sl_strndup(a, pn);
-    if (path == NULL) {
-        c->oom = true;
-        return "out of memory";
-    }
-    *out = file_for(c, path, (enum format)f, nosync);
-    free(path);
-    return *out ? NULL : "out of memory";
-}
-
-/* Why an action other than a file or a discard does not convert. */
-static const char *action_why(const char *a, size_t an)
-{
-    if (a[0] == '@')
-        return "sluice has no forwarding output yet";
-    if (a[0] == '*' || (an > 10 && strncasecmp(a, ":omusrmsg:", 10) == 0) ||
-        isalpha((unsigned char)a[0]))
-        return "sluice has no output that writes to users' terminals yet";
-    if (a[0] == '|')
-        return "sluice has no named-pipe output";
-    if (a[0] == '?' || (an > 1 && a[0] == '-' && a[1] == '?'))
-        return "a dynamic file: see type = \"perproc\" in sluice.lua(5)";
-    return "an action sluice has no output for";
-}
-
-/* One rule: the filter m and the action a (from a selector line or an &
- * line). */
-static bool rule(struct conv *c, const struct line *l, const uint8_t m[NFAC], const char *a,
-                 size_t an, const char **why)
-{
-    struct file *f = NULL;
-    trim(&a, &an);
-    bool drop = word_is(a, an, "~") || word_is(a, an, "stop");
-    if (an == 0) {
-        *why = "no action";
-        return false;
-    }
-    if (!drop && a[0] != '/' && !(an > 1 && a[0] == '-' && a[1] == '/')) {
-        *why = action_why(a, an);
-        return false;
-    }
-    if (!drop && (*why = file_action(c, a, an, &f)) != NULL)
-        return false;
-    puts_(c, &c->routes, "-- ");
-    put_comment(c, &c->routes, l->p, l->len);
-    puts_(c, &c->routes, "\n");
-    if (f != NULL && a[0] == '-' && !c->dash_noted++)
-        puts_(c, &c->routes, "--   (the - is rsyslog's no-sync mark: rsyslog syncs no file unless "
-                           "$ActionFileEnableSync on)\n");
-    emit_routes(c, m, f ? f->name : NULL);
-    return true;
 }
 /* }=== */
 
@@ -846,7 +484,7 @@ static bool blank(const struct line *l)
 {
     const char *s = l->p;
     size_t n = l->len;
-    trim(&s, &n);
+    sl_imp_trim(&s, &n);
     return n == 0 || s[0] == '#';
 }
 
@@ -854,7 +492,7 @@ static bool blank(const struct line *l)
 static bool ends_with_word(const char *s, size_t n, const char *w)
 {
     size_t wn = strlen(w);
-    trim(&s, &n);
+    sl_imp_trim(&s, &n);
     return n >= wn && strncasecmp(s + n - wn, w, wn) == 0 &&
            (n == wn || !isalnum((unsigned char)s[n - wn - 1]));
 }
@@ -887,8 +525,8 @@ static size_t statement(struct conv *c, const struct line *l, size_t nl, size_t 
                          (s[k] == ')' || s[k] == '}' || s[k] == ']');
             }
         }
-        put(c, text, s, code < n ? code : n);
-        puts_(c, text, " ");
+        sl_imp_put(c, text, s, code < n ? code : n);
+        sl_imp_puts(c, text, " ");
         if (i + 1 >= nl)
             return i;
         if (depth > 0 || quote || ends_with_word(s, code, "then") ||
@@ -901,7 +539,7 @@ static size_t statement(struct conv *c, const struct line *l, size_t nl, size_t 
             return i;
         const char *t = l[j].p;
         size_t tn = l[j].len;
-        trim(&t, &tn);
+        sl_imp_trim(&t, &tn);
         if (!(t[0] == '{' || (tn >= 4 && strncasecmp(t, "else", 4) == 0)))
             return i;
         i = j - 1; /* the blank lines between go with it */
@@ -912,7 +550,7 @@ static size_t statement(struct conv *c, const struct line *l, size_t nl, size_t 
 static size_t lead_word(const char *s, size_t n)
 {
     size_t k = 0;
-    while (k < n && (isalnum((unsigned char)s[k]) || in_set("_.:-", s[k])))
+    while (k < n && (isalnum((unsigned char)s[k]) || sl_imp_in_set("_.:-", s[k])))
         k++;
     return k;
 }
@@ -927,7 +565,7 @@ static bool rainer_start(const char *s, size_t n)
     if (w > 0 && k < n && s[k] == '(' && memchr(s, '.', w) == NULL)
         return true;
     for (size_t i = 0; kw[i] != NULL; i++) {
-        if (word_is(s, w, kw[i]) && (w == n || !in_set(".,;", s[w])))
+        if (sl_imp_word_is(s, w, kw[i]) && (w == n || !sl_imp_in_set(".,;", s[w])))
             return true;
     }
     return false;
@@ -935,7 +573,7 @@ static bool rainer_start(const char *s, size_t n)
 
 static void include(struct conv *c, const struct line *l, size_t n)
 {
-    puts_(c, &c->routes, "-- Convert the files this includes too (sluiced --import-rsyslog FILE "
+    sl_imp_puts(c, &c->routes, "-- Convert the files this includes too (sluiced --import-rsyslog FILE "
                        "> sluice.d/NAME.lua,\n-- keeping their outputs and routes, as their "
                        "inputs are here) and include them\n-- at this place: include "
                        "\"sluice.d/*.lua\" (see sluice.lua(5)).\n");
@@ -947,7 +585,7 @@ static void rainer(struct conv *c, const struct line *l, size_t n, struct buf *t
 {
     const char *s = text->p;
     size_t sn = text->n;
-    trim(&s, &sn);
+    sl_imp_trim(&s, &sn);
     c->last_ok = false;
     if (strncasecmp(s, "include", 7) == 0 && lead_word(s, sn) == 7) {
         include(c, l, n);
@@ -957,9 +595,9 @@ static void rainer(struct conv *c, const struct line *l, size_t n, struct buf *t
                (strncasecmp(s, "input", 5) == 0 && lead_word(s, sn) == 5);
     if (obj && rainer_object(c, s, sn)) {
         for (size_t i = 0; i < n; i++) {
-            puts_(c, &c->head, "-- ");
-            put_comment(c, &c->head, l[i].p, l[i].len);
-            puts_(c, &c->head, "\n");
+            sl_imp_puts(c, &c->head, "-- ");
+            sl_imp_put_comment(c, &c->head, l[i].p, l[i].len);
+            sl_imp_puts(c, &c->head, "\n");
         }
         return;
     }
@@ -975,10 +613,10 @@ static void selector_line(struct conv *c, const struct line *l, const char *s, s
     const char *why = "not a selector line rsyslog would read";
     while (k < n && !isspace((unsigned char)s[k]))
         k++;
-    c->last_ok = selectors(s, k, c->last);
+    c->last_ok = sl_imp_selectors(s, k, c->last);
     if (!c->last_ok)
         why = "a selector with an unknown facility or priority";
-    if (c->last_ok && rule(c, l, c->last, s + k, n - k, &why))
+    if (c->last_ok && sl_imp_rule(c, l, c->last, s + k, n - k, &why))
         return;
     skip(c, &c->routes, l, 1, why);
 }
@@ -990,16 +628,16 @@ static void one_line(struct conv *c, const struct line *l, const char *s, size_t
         if (lead_word(s + 1, n - 1) == 13 && strncasecmp(s + 1, "IncludeConfig", 13) == 0) {
             include(c, l, 1);
         } else if (directive(c, l, &why)) {
-            puts_(c, &c->head, "-- ");
-            put_comment(c, &c->head, l->p, l->len);
-            puts_(c, &c->head, ": converted\n");
+            sl_imp_puts(c, &c->head, "-- ");
+            sl_imp_put_comment(c, &c->head, l->p, l->len);
+            sl_imp_puts(c, &c->head, ": converted\n");
         } else {
             skip(c, &c->head, l, 1, why);
         }
     } else if (s[0] == '&') {
         if (!c->last_ok)
             skip(c, &c->routes, l, 1, "it follows a line that was not converted");
-        else if (!rule(c, l, c->last, s + 1, n - 1, &why))
+        else if (!sl_imp_rule(c, l, c->last, s + 1, n - 1, &why))
             skip(c, &c->routes, l, 1, why);
     } else if (s[0] == ':') {
         c->last_ok = false;
@@ -1039,7 +677,7 @@ static size_t continued(struct conv *c, const struct line *l, size_t nl, size_t 
         bool more = n > 0 && s[n - 1] == '\\' && i + 1 < nl;
         while (i > first && n > 0 && isspace((unsigned char)*s))
             s++, n--; /* as sysklogd: a continuation's indent is not kept */
-        put(c, j, s, more ? n - 1 : n);
+        sl_imp_put(c, j, s, more ? n - 1 : n);
         if (!more)
             return i;
     }
@@ -1051,7 +689,7 @@ static void convert(struct conv *c, const struct line *l, size_t nl)
     for (size_t i = 0; i < nl && !c->oom; i++) {
         const char *s = l[i].p;
         size_t n = l[i].len;
-        trim(&s, &n);
+        sl_imp_trim(&s, &n);
         if (n == 0 || s[0] == '#')
             continue;
         text.n = 0;
@@ -1069,7 +707,7 @@ static void convert(struct conv *c, const struct line *l, size_t nl)
                 struct line joined = {text.p, text.n, l[i].no};
                 const char *js = text.p;
                 size_t jn = text.n;
-                trim(&js, &jn);
+                sl_imp_trim(&js, &jn);
                 one_line(c, &joined, js, jn);
             }
             i = end;
@@ -1082,16 +720,16 @@ static void convert(struct conv *c, const struct line *l, size_t nl)
 
 static void assemble(struct conv *c, const char *source, struct buf *out)
 {
-    puts_(c, out, "-- sluice.lua converted from ");
-    put_comment(c, out, source, strlen(source));
-    puts_(c, out, " by sluiced --import-rsyslog.\n-- Check it with sluiced --check -c FILE; "
+    sl_imp_puts(c, out, "-- sluice.lua converted from ");
+    sl_imp_put_comment(c, out, source, strlen(source));
+    sl_imp_puts(c, out, " by sluiced --import-rsyslog.\n-- Check it with sluiced --check -c FILE; "
                 "see sluice.lua(5).\n\n");
     emit_inputs(c, out);
-    put(c, out, c->head.p ? c->head.p : "", c->head.n);
-    puts_(c, out, "\n-- One output per file, in rsyslog's format\n");
-    emit_files(c, out);
-    puts_(c, out, "\n-- The rules, in their order\n");
-    put(c, out, c->routes.p ? c->routes.p : "", c->routes.n);
+    sl_imp_put(c, out, c->head.p ? c->head.p : "", c->head.n);
+    sl_imp_puts(c, out, "\n-- One output per file, in rsyslog's format\n");
+    sl_imp_emit_files(c, out);
+    sl_imp_puts(c, out, "\n-- The rules, in their order\n");
+    sl_imp_put(c, out, c->routes.p ? c->routes.p : "", c->routes.n);
 }
 
 void sl_import_free(struct sl_import *im)
