@@ -224,6 +224,13 @@ static struct file *file_for(struct conv *c, const char *path, enum format f, bo
     return x;
 }
 
+/* $FileOwnerNum 104: a number, which the file plugin takes as a uid. */
+static bool digits(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    return n > 0 && n < 10 && s[n] == '\0';
+}
+
 void sl_imp_emit_files(struct conv *c, struct buf *b)
 {
     for (size_t i = 0; i < c->nfiles; i++) {
@@ -232,9 +239,9 @@ void sl_imp_emit_files(struct conv *c, struct buf *b)
         sl_imp_put_str(c, b, f->path, strlen(f->path));
         sl_imp_putf(c, b, ", format = \"%s\"", format_names[f->format]);
         if (f->owner[0])
-            sl_imp_putf(c, b, ", owner = \"%s\"", f->owner);
+            sl_imp_putf(c, b, digits(f->owner) ? ", owner = %s" : ", owner = \"%s\"", f->owner);
         if (f->group[0])
-            sl_imp_putf(c, b, ", group = \"%s\"", f->group);
+            sl_imp_putf(c, b, digits(f->group) ? ", group = %s" : ", group = \"%s\"", f->group);
         if (f->mode[0])
             sl_imp_putf(c, b, ", mode = \"%s\"", f->mode);
         if (f->sync)
@@ -285,6 +292,8 @@ static const char *action_why(const char *a, size_t an)
 {
     if (a[0] == '@')
         return "sluice has no forwarding output yet";
+    if (an > 7 && strncasecmp(a, "action(", 7) == 0)
+        return "RainerScript action(): write it as an output";
     if (a[0] == '*' || (an > 10 && strncasecmp(a, ":omusrmsg:", 10) == 0) ||
         isalpha((unsigned char)a[0]))
         return "sluice has no output that writes to users' terminals yet";

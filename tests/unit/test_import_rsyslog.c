@@ -197,6 +197,9 @@ static void test_inputs_and_directives(void **state)
     assert_true(has(&x, "listen = \"127.0.0.1:514\""));
     assert_true(has(&x, "listen = \"0.0.0.0:514\""));
     finish(&x);
+    convert(&x, "$FileOwnerNum 104\n$FileGroupNum 4\n*.* /var/log/f\n");
+    assert_true(has(&x, "owner = 104, group = 4,"));
+    finish(&x);
     convert(&x, "module(load=\"imuxsock\" SysSock.Use=\"off\")\n");
     assert_int_equal(x.l.c->ninputs, 0);
     finish(&x);
@@ -225,8 +228,10 @@ static void test_not_converted(void **state)
                 "*.* |/dev/xconsole\n"                   /* 16 */
                 "# a comment\n\n"                        /* 17, 18 */
                 "*.*\t/var/log/ok\r\n"                   /* 19 */
-                "$Umask 0022\n");                        /* 20 */
-    static const unsigned want[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20};
+                "$Umask 0022\n"                          /* 20 */
+                "*.* action(type=\"omfwd\" target=\"x\")\n"); /* 21 */
+    static const unsigned want[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20,
+                                    21};
     assert_int_equal(x.im.nskipped, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < x.im.nskipped; i++) {
         assert_int_equal(x.im.skipped[i].line, want[i]);
@@ -235,6 +240,7 @@ static void test_not_converted(void **state)
         assert_true(has(&x, comment));
     }
     assert_true(has(&x, "forwarding"));
+    assert_string_equal(x.im.skipped[17].why, "RainerScript action(): write it as an output");
     assert_true(has(&x, "include \"sluice.d/*.lua\""));
     assert_int_equal(x.l.c->noutputs, 1); /* ok, without its CR */
     assert_string_equal(x.l.c->outputs[0].name, "ok");
