@@ -65,6 +65,7 @@ struct conv {
     /* the filter of the last selector line, for & lines */
     uint8_t last[NFAC];
     bool last_ok;
+    struct buf cond; /* a property filter's condition, "KEY = VALUE, ", for its routes */
     unsigned dash_noted;
 };
 

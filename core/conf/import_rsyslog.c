@@ -613,12 +613,67 @@ static void selector_line(struct conv *c, const struct line *l, const char *s, s
     const char *why = "not a selector line rsyslog would read";
     while (k < n && !isspace((unsigned char)s[k]))
         k++;
+    c->cond.n = 0;
     c->last_ok = sl_imp_selectors(s, k, c->last);
     if (!c->last_ok)
         why = "a selector with an unknown facility or priority";
     if (c->last_ok && sl_imp_rule(c, l, c->last, s + k, n - k, &why))
         return;
     skip(c, &c->routes, l, 1, why);
+}
+
+/* The route key for a property filter ":PROP, OP, " that converts: the
+ * same test in sluice. rsyslog's msg starts with the space after the tag,
+ * so only contains is the same for it. */
+static const char *property_key(const char *p, size_t pn, const char *op, size_t on)
+{
+    if (sl_imp_word_is(p, pn, "msg") && sl_imp_word_is(op, on, "contains"))
+        return "msg_contains";
+    if (sl_imp_word_is(p, pn, "programname") && sl_imp_word_is(op, on, "isequal"))
+        return "app_name";
+    if (sl_imp_word_is(p, pn, "hostname") && sl_imp_word_is(op, on, "isequal"))
+        return "hostname";
+    return NULL;
+}
+
+/* ":PROP, OP, \"VALUE\" ACTION": every facility and severity, and the
+ * condition. */
+static void property_line(struct conv *c, const struct line *l, const char *s, size_t n)
+{
+    const char *e = s + n, *p = s + 1, *c1 = memchr(p, ',', n - 1), *c2, *why = NULL;
+    c->last_ok = false;
+    c2 = c1 ? memchr(c1 + 1, ',', (size_t)(e - c1 - 1)) : NULL;
+    const char *op = c1 ? c1 + 1 : NULL, *q = c2 ? c2 + 1 : e;
+    size_t pn = c1 ? (size_t)(c1 - p) : 0, on = c2 ? (size_t)(c2 - op) : 0;
+    sl_imp_trim(&p, &pn);
+    if (op != NULL)
+        sl_imp_trim(&op, &on);
+    while (q < e && isspace((unsigned char)*q))
+        q++;
+    const char *key = c2 ? property_key(p, pn, op, on) : NULL;
+    struct buf v = {0};
+    if (key != NULL && q < e && *q == '"') {
+        for (q++; q < e && *q != '"'; q++) {
+            if (*q == '\\' && q + 1 < e)
+                q++; /* \" and \\ */
+            sl_imp_put(c, &v, q, 1);
+        }
+    }
+    if (key == NULL || q >= e || v.n == 0 || memchr(v.p, '\0', v.n) != NULL) {
+        free(v.p);
+        skip(c, &c->routes, l, 1, "a property filter other than msg contains, programname "
+                                  "isequal, hostname isequal: write it as a route with where");
+        return;
+    }
+    c->cond.n = 0;
+    sl_imp_putf(c, &c->cond, "%s = ", key);
+    sl_imp_put_str(c, &c->cond, v.p, v.n);
+    sl_imp_puts(c, &c->cond, ", ");
+    free(v.p);
+    memset(c->last, 0xff, sizeof c->last);
+    c->last_ok = !c->oom;
+    if (c->last_ok && !sl_imp_rule(c, l, c->last, q + 1, (size_t)(e - q - 1), &why))
+        skip(c, &c->routes, l, 1, why);
 }
 
 static void one_line(struct conv *c, const struct line *l, const char *s, size_t n)
@@ -640,9 +695,7 @@ static void one_line(struct conv *c, const struct line *l, const char *s, size_t
         else if (!sl_imp_rule(c, l, c->last, s + 1, n - 1, &why))
             skip(c, &c->routes, l, 1, why);
     } else if (s[0] == ':') {
-        c->last_ok = false;
-        skip(c, &c->routes, l, 1, "a property filter: write it as a route with msg_contains, "
-                                  "app_name, ... or where");
+        property_line(c, l, s, n);
     } else {
         selector_line(c, l, s, n);
     }
@@ -756,6 +809,7 @@ int sl_import_rsyslog(const char *text, size_t len, const char *source, struct s
     free(l);
     free(c.head.p);
     free(c.routes.p);
+    free(c.cond.p);
     for (size_t i = 0; i < c.nfiles; i++)
         free(c.files[i].path), free(c.files[i].name);
     free(c.files);

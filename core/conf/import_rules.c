@@ -155,6 +155,7 @@ static void emit_routes(struct conv *c, const uint8_t m[NFAC], const char *to)
         }
         done |= set;
         sl_imp_puts(c, b, "route { ");
+        sl_imp_put(c, b, c->cond.p ? c->cond.p : "", c->cond.n);
         put_facilities(c, b, set);
         put_severities(c, b, m[f]);
         if (to != NULL) {

@@ -156,6 +156,31 @@ static void test_drop_and_ampersand(void **state)
     finish(&x);
 }
 
+static bool has(const struct conv *x, const char *s);
+
+/* :msg, contains and the like: their condition on every route of the rule,
+ * and of the & lines after it. */
+static void test_property_filters(void **state)
+{
+    (void)state;
+    struct conv x;
+    convert(&x, ":msg, contains, \"seg\\\"fault\" /var/log/crash\n& stop\n"
+                ":programname, isequal, \"sshd\" -/var/log/ssh.log\n"
+                ":hostname, isequal, \"gw\" /var/log/gw\n*.* /var/log/all\n");
+    const struct sl_config *c = x.l.c;
+    assert_int_equal(x.im.nskipped, 0);
+    assert_int_equal(c->nroutes, 5);
+    assert_string_equal(c->routes[0].msg_contains, "seg\"fault");
+    assert_string_equal(c->routes[1].msg_contains, "seg\"fault");
+    assert_true(c->routes[1].drop);
+    assert_int_equal(c->routes[2].app_names.n, 1);
+    assert_string_equal(c->routes[2].app_names.v[0], "sshd");
+    assert_string_equal(c->routes[3].hostnames.v[0], "gw");
+    assert_null(c->routes[4].msg_contains); /* a selector line has no condition */
+    assert_int_equal(c->routes[4].app_names.n, 0);
+    finish(&x);
+}
+
 static bool has(const struct conv *x, const char *s)
 {
     if (strstr(x->im.lua, s) != NULL)
@@ -219,7 +244,7 @@ static void test_not_converted(void **state)
                 "  action(type=\"omfile\" file=\"/x\")\n" /* 7 */
                 "  stop\n"                               /* 8 */
                 "}\n"                                    /* 9 */
-                ":msg, contains, \"x\" /var/log/x\n"     /* 10 */
+                ":msg, startswith, \"x\" /var/log/x\n"   /* 10 */
                 "& stop\n"                               /* 11 */
                 "$IncludeConfig /etc/rsyslog.d/*.conf\n" /* 12 */
                 "mial.* /var/log/y\n"                    /* 13 */
@@ -272,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_inputs_and_directives),
         cmocka_unit_test(test_not_converted),
         cmocka_unit_test(test_hostile_text),
+        cmocka_unit_test(test_property_filters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
