@@ -4,7 +4,8 @@
  *
  * What converts: the selector lines distributions ship (facility.priority
  * with , ; .none = ! *, as rsyslog reads them) writing to files, & lines,
- * ~ and stop; imuxsock, imklog, imudp and imtcp in either syntax; the
+ * ~ and stop; the property filters msg contains, programname isequal and
+ * hostname isequal; imuxsock, imklog, imudp and imtcp in either syntax; the
  * $-directives that set how files are created ($FileOwner, $FileGroup,
  * $FileCreateMode, $ActionFileEnableSync, $ActionFileDefaultTemplate).
  * Every other line that is not blank or a comment gets a comment of its
