@@ -39,8 +39,8 @@ static const char *const route_keys[] = {
     "transform", "drop", "on_error", "fields", NULL};
 /* What each key wants, for a function given where a value belongs. */
 static const char *const route_wants[] = {
-    "a facility name or a list of them",
-    "a severity name, a comparison like \"<=warning\" or a list of them",
+    "a facility name, a list of them or { [\"not\"] = ... }",
+    "a severity name, a comparison like \"<=warning\", a list of them or { [\"not\"] = ... }",
     "a string or a list of them", "a string or a list of them", "a string", "a string",
     "a string", "a string", "a string", "a string", "a string or a list of them",
     "an output, an output name or a list of them", "a boolean", NULL, NULL, "a boolean",
@@ -52,6 +52,26 @@ struct route_ctx {
     struct sl_decl_targets *x;
 };
 
+/* "auth,authpriv" is rsyslog's way to write a list; a name never has a
+ * comma, so the error says how to write it here. */
+static void list_hint(const struct sl_decl *d, const char *key, const char *s)
+{
+    char list[160];
+    size_t n = 0;
+    for (const char *p = s; n + 8 < sizeof list;) {
+        size_t len = strcspn(p, ",");
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s\"%.*s\"", n ? ", " : "",
+                              (int)(len < 32 ? len : 32), p);
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    if (n >= sizeof list)
+        n = sizeof list - 1;
+    list[n] = '\0';
+    sl_decl_error(d, "unknown %s '%s' (a list is written %s = { %s })", key, s, key, list);
+}
+
 static bool facility_item(const struct sl_decl *d, const char *key, int idx, void *obj)
 {
     const char *names[25], *s;
@@ -62,6 +82,10 @@ static bool facility_item(const struct sl_decl *d, const char *key, int idx, voi
     int f = sl_facility_from_name(s, strlen(s));
     if (f >= 0) {
         *(uint32_t *)obj |= 1u << f;
+        return true;
+    }
+    if (strchr(s, ',') != NULL) {
+        list_hint(d, "facility", s);
         return true;
     }
     for (unsigned i = 0; i < 25; i++)
@@ -93,6 +117,10 @@ static bool severity_item(const struct sl_decl *d, const char *key, int idx, voi
     }
     name += strspn(name, " ");
     int v = sl_severity_from_name(name, strlen(name));
+    if (v < 0 && op < 0 && strchr(s, ',') != NULL) {
+        list_hint(d, "severity", s);
+        return true;
+    }
     if (v < 0) {
         for (unsigned i = 0; i < 9; i++)
             names[i] = sl_severity_name(i);
@@ -264,6 +292,37 @@ static void want_fields(const struct sl_decl *d, const char *key, int v, struct 
 }
 /* }=== */
 
+/* A facility or severity spec into *mask: a name, a list, or { ["not"] =
+ * ... } with one of those, whose complement the caller takes (returns
+ * true). Lua reserves `not`, so the key is written in brackets.
+ * rsyslog's "*.*;auth,authpriv.none" is { ["not"] = { "auth", "authpriv" } }. */
+static bool want_mask(const struct sl_decl *d, const char *key, int v, const char *wants,
+                      sl_decl_item_fn *item, void *mask)
+{
+    lua_State *L = d->L;
+    v = lua_absindex(L, v);
+    if (lua_type(L, v) == LUA_TTABLE)
+        lua_pushliteral(L, "not");
+    if (lua_type(L, v) != LUA_TTABLE || lua_rawget(L, v) == LUA_TNIL) {
+        if (lua_type(L, v) == LUA_TTABLE)
+            lua_pop(L, 1);
+        sl_decl_each_item(d, key, v, wants, item, mask);
+        return false;
+    }
+    char full[64];
+    snprintf(full, sizeof full, "%s.not", key);
+    int keys = 0;
+    for (lua_pushnil(L); lua_next(L, v); lua_pop(L, 1))
+        keys++;
+    if (keys != 1)
+        sl_decl_error(d, "key '%s': a table with 'not' takes nothing else, as in %s = "
+                         "{ [\"not\"] = { ... } }", key, key);
+    else
+        sl_decl_each_item(d, full, lua_gettop(L), wants, item, mask);
+    lua_pop(L, 1);
+    return keys == 1;
+}
+
 static void set_route(const struct sl_decl *d, int k, const char *key, int v, void *obj)
 {
     struct route_ctx *x = obj;
@@ -274,16 +333,22 @@ static void set_route(const struct sl_decl *d, int k, const char *key, int v, vo
         return;
     }
     switch (k) {
-    case R_FACILITY:
-        r->facility_mask = 0;
-        sl_decl_each_item(d, key, v, "a facility name or a list of them", facility_item,
-                  &r->facility_mask);
+    case R_FACILITY: {
+        uint32_t m = 0;
+        bool neg = want_mask(d, key, v, route_wants[k], facility_item, &m);
+        r->facility_mask = neg ? ~m & SL_FACILITY_ANY : m;
+        if (neg && r->facility_mask == 0)
+            sl_decl_error(d, "key '%s': { [\"not\"] = ... } leaves no facility", key);
         break;
-    case R_SEVERITY:
-        r->severity_mask = 0;
-        sl_decl_each_item(d, key, v, "a severity name, a comparison like \"<=warning\" or a list of them",
-                  severity_item, &r->severity_mask);
+    }
+    case R_SEVERITY: {
+        uint8_t m = 0;
+        bool neg = want_mask(d, key, v, route_wants[k], severity_item, &m);
+        r->severity_mask = neg ? (uint8_t)~m : m;
+        if (neg && r->severity_mask == 0)
+            sl_decl_error(d, "key '%s': { [\"not\"] = ... } leaves no severity", key);
         break;
+    }
     case R_APP_NAME: sl_decl_want_strlist(d, key, v, &r->app_names); break;
     case R_HOSTNAME: sl_decl_want_strlist(d, key, v, &r->hostnames); break;
     case R_INPUT: sl_decl_want_strlist(d, key, v, &r->inputs); break;

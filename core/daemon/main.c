@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf/import_rsyslog.h"
 #include "daemon/daemon.h"
 #include "daemon/limits.h"
 #include "common/log.h"
@@ -26,6 +27,7 @@ static void usage(FILE *out)
             "  -p, --pidfile FILE      write the process id to FILE\n"
             "  -v, --verbose           log debug lines too\n"
             "      --check             check the configuration and exit (0: good, 1: errors)\n"
+            "      --import-rsyslog FILE  print FILE (an rsyslog.conf) as a sluice.lua\n"
             "  -V, --version           print the version and exit\n"
             "  -h, --help              print this help and exit\n"
             "Plugins are looked for in the -P directories, settings.plugin_path,\n"
@@ -68,6 +70,45 @@ static int daemonize(int *ready_fd)
     return 0;
 }
 
+/* --import-rsyslog FILE: the sluice.lua on stdout, each line not converted
+ * on stderr. Returns the exit status: 0, or 1 when FILE cannot be read. */
+static int import_rsyslog(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    if (f == NULL) {
+        fprintf(stderr, "sluiced: fopen() \"%s\" failed (%d: %s)\n", path, errno, strerror(errno));
+        return 1;
+    }
+    bool bad = false;
+    while (!bad && !feof(f) && !ferror(f)) {
+        if (len == cap) {
+            char *t = cap < (64u << 20) ? sl_realloc(text, cap = cap ? cap * 2 : 65536) : NULL;
+            bad = t == NULL; /* past 64M, or out of memory */
+            text = t ? t : text;
+        }
+        if (!bad)
+            len += fread(text + len, 1, cap - len, f);
+    }
+    bad = bad || ferror(f);
+    fclose(f);
+    struct sl_import im;
+    if (bad || sl_import_rsyslog(text ? text : "", len, path, &im) < 0) {
+        fprintf(stderr, "sluiced: \"%s\": %s\n", path,
+                bad ? "could not read it whole (at most 64M)" : "out of memory");
+        free(text);
+        return 1;
+    }
+    fwrite(im.lua, 1, im.len, stdout);
+    for (size_t i = 0; i < im.nskipped; i++)
+        fprintf(stderr, "sluiced: %s:%u: not converted (%s): %s\n", path, im.skipped[i].line,
+                im.skipped[i].why, im.skipped[i].text);
+    sl_import_free(&im);
+    free(text);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int add_path(struct sl_strlist *l, const char *dir)
 {
     char **v = sl_realloc(l->v, (l->n + 1) * sizeof *v);
@@ -87,6 +128,7 @@ int main(int argc, char **argv)
         {"pidfile", required_argument, NULL, 'p'},
         {"verbose", no_argument, NULL, 'v'},
         {"check", no_argument, NULL, 'C'},
+        {"import-rsyslog", required_argument, NULL, 'I'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -112,6 +154,7 @@ int main(int argc, char **argv)
         case 'p': o.pidfile = optarg; break;
         case 'v': o.verbose = true; break;
         case 'C': check = true; break;
+        case 'I': free(o.plugin_path.v); return import_rsyslog(optarg);
         case 'V': printf("sluiced %s\n", PACKAGE_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
