@@ -12,7 +12,7 @@
  * changing the masks the ones before it left ("*.*;auth,authpriv.none"
  * clears auth's and authpriv's). The facilities are then grouped by mask,
  * and each group is one route: its facility list (or its complement,
- * ["not"], when shorter) and its severity spec. rsyslog's mark facility
+ * except, when shorter) and its severity spec. rsyslog's mark facility
  * (24) has no messages in sluice and is left out.
  *
  * RainerScript statements (module(), input(), if ... then, ruleset() { })

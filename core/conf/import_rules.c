@@ -103,7 +103,7 @@ static void put_facilities(struct conv *c, struct buf *b, uint32_t set)
     bool neg = in > 12;
     uint32_t list = neg ? ~set & 0x00ffffffu : set;
     unsigned k = (unsigned)__builtin_popcount(list), j = 0;
-    sl_imp_puts(c, b, neg ? "facility = { [\"not\"] = " : "facility = ");
+    sl_imp_puts(c, b, neg ? "facility = { except = " : "facility = ");
     if (k > 1)
         sl_imp_puts(c, b, "{ ");
     for (unsigned f = 0; f < 24; f++) {
@@ -127,7 +127,7 @@ static void put_severities(struct conv *c, struct buf *b, uint8_t m)
     else if (run && hi == 7)
         sl_imp_putf(c, b, "severity = \">=%s\", ", sl_severity_name((unsigned)lo));
     else if (__builtin_popcount((uint8_t)~m) == 1)
-        sl_imp_putf(c, b, "severity = { [\"not\"] = \"%s\" }, ",
+        sl_imp_putf(c, b, "severity = { except = \"%s\" }, ",
              sl_severity_name((unsigned)__builtin_ctz((uint8_t)~m)));
     else {
         sl_imp_puts(c, b, "severity = { ");

@@ -39,8 +39,8 @@ static const char *const route_keys[] = {
     "transform", "drop", "on_error", "fields", NULL};
 /* What each key wants, for a function given where a value belongs. */
 static const char *const route_wants[] = {
-    "a facility name, a list of them or { [\"not\"] = ... }",
-    "a severity name, a comparison like \"<=warning\", a list of them or { [\"not\"] = ... }",
+    "a facility name, a list of them or { except = ... }",
+    "a severity name, a comparison like \"<=warning\", a list of them or { except = ... }",
     "a string or a list of them", "a string or a list of them", "a string", "a string",
     "a string", "a string", "a string", "a string", "a string or a list of them",
     "an output, an output name or a list of them", "a boolean", NULL, NULL, "a boolean",
@@ -292,17 +292,18 @@ static void want_fields(const struct sl_decl *d, const char *key, int v, struct 
 }
 /* }=== */
 
-/* A facility or severity spec into *mask: a name, a list, or { ["not"] =
+/* A facility or severity spec into *mask: a name, a list, or { except =
  * ... } with one of those, whose complement the caller takes (returns
- * true). Lua reserves `not`, so the key is written in brackets.
- * rsyslog's "*.*;auth,authpriv.none" is { ["not"] = { "auth", "authpriv" } }. */
+ * true). `except`, not `not`: Lua reserves `not`, which would need
+ * brackets ({ ["not"] = ... }) in every config.
+ * rsyslog's "*.*;auth,authpriv.none" is { except = { "auth", "authpriv" } }. */
 static bool want_mask(const struct sl_decl *d, const char *key, int v, const char *wants,
                       sl_decl_item_fn *item, void *mask)
 {
     lua_State *L = d->L;
     v = lua_absindex(L, v);
     if (lua_type(L, v) == LUA_TTABLE)
-        lua_pushliteral(L, "not");
+        lua_pushliteral(L, "except");
     if (lua_type(L, v) != LUA_TTABLE || lua_rawget(L, v) == LUA_TNIL) {
         if (lua_type(L, v) == LUA_TTABLE)
             lua_pop(L, 1);
@@ -310,13 +311,13 @@ static bool want_mask(const struct sl_decl *d, const char *key, int v, const cha
         return false;
     }
     char full[64];
-    snprintf(full, sizeof full, "%s.not", key);
+    snprintf(full, sizeof full, "%s.except", key);
     int keys = 0;
     for (lua_pushnil(L); lua_next(L, v); lua_pop(L, 1))
         keys++;
     if (keys != 1)
-        sl_decl_error(d, "key '%s': a table with 'not' takes nothing else, as in %s = "
-                         "{ [\"not\"] = { ... } }", key, key);
+        sl_decl_error(d, "key '%s': a table with 'except' takes nothing else, as in %s = "
+                         "{ except = { ... } }", key, key);
     else
         sl_decl_each_item(d, full, lua_gettop(L), wants, item, mask);
     lua_pop(L, 1);
@@ -338,7 +339,7 @@ static void set_route(const struct sl_decl *d, int k, const char *key, int v, vo
         bool neg = want_mask(d, key, v, route_wants[k], facility_item, &m);
         r->facility_mask = neg ? ~m & SL_FACILITY_ANY : m;
         if (neg && r->facility_mask == 0)
-            sl_decl_error(d, "key '%s': { [\"not\"] = ... } leaves no facility", key);
+            sl_decl_error(d, "key '%s': { except = ... } leaves no facility", key);
         break;
     }
     case R_SEVERITY: {
@@ -346,7 +347,7 @@ static void set_route(const struct sl_decl *d, int k, const char *key, int v, vo
         bool neg = want_mask(d, key, v, route_wants[k], severity_item, &m);
         r->severity_mask = neg ? (uint8_t)~m : m;
         if (neg && r->severity_mask == 0)
-            sl_decl_error(d, "key '%s': { [\"not\"] = ... } leaves no severity", key);
+            sl_decl_error(d, "key '%s': { except = ... } leaves no severity", key);
         break;
     }
     case R_APP_NAME: sl_decl_want_strlist(d, key, v, &r->app_names); break;

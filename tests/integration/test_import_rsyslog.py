@@ -85,7 +85,7 @@ def convert(text, d):
     r = sluicetest.run([sluicetest.sluiced_path(), "--import-rsyslog", path])
     check(r.returncode == 0, f"--import-rsyslog exited {r.returncode}", r.stderr)
     lua = r.stdout
-    check('facility = { ["not"] = { "auth", "authpriv" } }' in lua,
+    check('facility = { except = { "auth", "authpriv" } }' in lua,
           "*.*;auth,authpriv.none is not one route", lua)
     check('path = "/dev/log"' in lua, "imuxsock is not the unix input on /dev/log", lua)
     lua = lua.replace('"/var/log/', '"log/').replace('"/dev/log"', '"sl.sock"')

@@ -430,8 +430,8 @@ static void test_severity_masks(void **state)
     assert_int_equal(severity_mask("'panic'"), 0x01);
     assert_int_equal(severity_mask("{ 'err', 'crit' }"), 0x0c);
     assert_int_equal(severity_mask("{ '<=crit', 'debug' }"), 0x87);
-    assert_int_equal(severity_mask("{ ['not'] = 'debug' }"), 0x7f);
-    assert_int_equal(severity_mask("{ ['not'] = { '<=err', 'info' } }"), 0xb0);
+    assert_int_equal(severity_mask("{ except = 'debug' }"), 0x7f);
+    assert_int_equal(severity_mask("{ except = { '<=err', 'info' } }"), 0xb0);
 }
 
 static uint32_t facility_mask(const char *lua_value)
@@ -453,9 +453,9 @@ static void test_facility_lists(void **state)
     assert_int_equal(facility_mask("{ 'local0', 'local7', 'mail' }"), 1u << 16 | 1u << 23 | 1u << 2);
     assert_int_equal(facility_mask("'CRON'"), 1u << 9);
     /* rsyslog's *.*;auth,authpriv.none: the complement, of the 24 facilities */
-    assert_int_equal(facility_mask("{ ['not'] = { 'auth', 'authpriv' } }"),
+    assert_int_equal(facility_mask("{ except = { 'auth', 'authpriv' } }"),
                      SL_FACILITY_ANY & ~(1u << 4 | 1u << 10));
-    assert_int_equal(facility_mask("{ ['not'] = 'kern' }"), SL_FACILITY_ANY & ~1u);
+    assert_int_equal(facility_mask("{ except = 'kern' }"), SL_FACILITY_ANY & ~1u);
 }
 
 static void test_queue_settings(void **state)
@@ -716,7 +716,7 @@ static void test_route_function_errors(void **state)
                 "(only 'where' and 'transform' take functions)");
     expect_only(OUT "route { severity = function() end, to = 'o' }\n", 2,
                 "route: key 'severity' wants a severity name, a comparison like \"<=warning\", a "
-                "list of them or { [\"not\"] = ... }, got a function (only 'where' and 'transform' take functions)");
+                "list of them or { except = ... }, got a function (only 'where' and 'transform' take functions)");
     expect_only(OUT "route { final = function() end, to = 'o' }\n", 2,
                 "route: key 'final' wants a boolean, got a function (only 'where' and "
                 "'transform' take functions)");

@@ -505,7 +505,7 @@ static void test_facility_severity_errors(void **state)
                 "route: severity '>debug' matches no severity");
     expect_only(OUT "route { severity = 3, to = 'o' }\n", 2,
                 "route: key 'severity' wants a severity name, a comparison like \"<=warning\", "
-                "a list of them or { [\"not\"] = ... }, got number");
+                "a list of them or { except = ... }, got number");
     /* negation: the complement of a spec, which must leave something */
     expect_only(OUT "route { facility = 'auth,authpriv', to = 'o' }\n", 2,
                 "route: unknown facility 'auth,authpriv' (a list is written facility = { "
@@ -513,15 +513,15 @@ static void test_facility_severity_errors(void **state)
     expect_only(OUT "route { severity = 'info,notice', to = 'o' }\n", 2,
                 "route: unknown severity 'info,notice' (a list is written severity = { "
                 "\"info\", \"notice\" })");
-    expect_only(OUT "route { severity = { ['not'] = '<=debug' }, to = 'o' }\n", 2,
-                "route: key 'severity': { [\"not\"] = ... } leaves no severity");
-    expect_only(OUT "route { facility = { ['not'] = 'auth', 'mail' }, to = 'o' }\n", 2,
-                "route: key 'facility': a table with 'not' takes nothing else, as in facility = "
-                "{ [\"not\"] = { ... } }");
-    expect_only(OUT "route { facility = { ['not'] = { 'mial' } }, to = 'o' }\n", 2,
+    expect_only(OUT "route { severity = { except = '<=debug' }, to = 'o' }\n", 2,
+                "route: key 'severity': { except = ... } leaves no severity");
+    expect_only(OUT "route { facility = { except = 'auth', 'mail' }, to = 'o' }\n", 2,
+                "route: key 'facility': a table with 'except' takes nothing else, as in facility = "
+                "{ except = { ... } }");
+    expect_only(OUT "route { facility = { except = { 'mial' } }, to = 'o' }\n", 2,
                 "route: unknown facility 'mial', did you mean 'mail'?");
-    expect_only(OUT "route { facility = { ['not'] = 3 }, to = 'o' }\n", 2,
-                "route: key 'facility.not' wants a facility name, a list of them or { [\"not\"] = "
+    expect_only(OUT "route { facility = { except = 3 }, to = 'o' }\n", 2,
+                "route: key 'facility.except' wants a facility name, a list of them or { except = "
                 "... }, got number");
 }
 
