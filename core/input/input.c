@@ -750,7 +750,7 @@ void sl_input_set_rcvbuf(struct sl_input *in, int fd, size_t want)
 int sl_input_take_passed(struct sl_input *in, const struct sl_activation_want *w)
 {
     const char *name = NULL;
-    int fd = sl_activation_take(in->routing->sockets, w, &name);
+    int fd = sl_activation_take(in->routing != NULL ? in->routing->sockets : NULL, w, &name);
     if (fd < 0)
         return fd;
     in->passed = true;

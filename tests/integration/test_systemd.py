@@ -38,6 +38,7 @@ def config(d, port, changed=False):
     return f"""
 input "syslog" {{ type = "unix", path = "{d.path('log')}"{extra} }}
 input "tcp" {{ type = "tcp", listen = "127.0.0.1:{port}" }}
+input "journal" {{ type = "native_stream", path = "{d.path('export.sock')}" }}
 output "out" {{ type = "file", path = "out.log", format = "raw" }}
 route {{ to = "out" }}
 """
@@ -126,7 +127,7 @@ class Activated(Daemon):
             setenv += ["-E", f"{k}={v}"]
         cmd = ([ACTIVATE, "--datagram", "-l", self.path("log")] + setenv + ["--",
                 ACTIVATE, "-l", f"127.0.0.1:{self.port}", "-l", f"127.0.0.1:{self.spare}",
-                "--fdname=syslog:tcp:spare"] + setenv
+                "-l", self.path("export.sock"), "--fdname=syslog:tcp:spare:journal"] + setenv
                + ["--", sluicetest.sluiced_path(), "-n", "-c", self.conf_path])
         self.proc = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
                                      stdout=self._log_file, stderr=self._log_file)
@@ -168,13 +169,21 @@ def test_activation_and_notify():
             check(any(want in l for l in lines), f"{want!r} did not arrive", lines)
         check(os.stat(log).st_ino == ino, "sluiced replaced the passed socket's file")
         d.wait_log("fd 5 (spare) matches no input")
+        # A unix stream socket, for native_stream (journald's ForwardToSocket=).
+        exp = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        exp.connect(d.path("export.sock"))
+        exp.sendall(b"MESSAGE=through the passed export socket\nPRIORITY=5\n\n")
+        exp.close()
+        lines = d.wait_lines("out.log", 4)
+        check(any(b"through the passed export socket" in l for l in lines),
+              "the export entry did not arrive", lines)
         # What sluiced listens on: the passed sockets and its control socket.
         names, listen = bound_unix(), tcp_listeners()
         mine = socket_inodes(pid)
         ports = sorted(listen[i] for i in mine if i in listen)
         check(ports == [port], f"sluiced listens on TCP {ports}, not only the passed {port}")
-        paths = sorted(names[i] for i in mine if i in names)
-        check(paths == sorted([log, "sluice.ctl"]), f"sluiced's unix sockets: {paths}")
+        paths = sorted({names[i] for i in mine if i in names})  # an accepted one has its path
+        check(paths == sorted([log, d.path("export.sock"), "sluice.ctl"]), f"sluiced's unix sockets: {paths}")
 
         # The watchdog: every 100 ms.
         notify.got.clear()
@@ -193,7 +202,7 @@ def test_activation_and_notify():
         states = [l for s in seen for l in s.split("\n") if l in ("RELOADING=1", "READY=1")]
         check(states[-2:] == ["RELOADING=1", "READY=1"], f"around the reload: {seen!r}")
         send_unix(log, "third, after the reload")
-        lines = d.wait_lines("out.log", 4)
+        lines = d.wait_lines("out.log", 5)
         check(any(b"third, after the reload" in l for l in lines), "lost after reload", lines)
         check(os.stat(log).st_ino == ino, "the reload replaced the passed socket's file")
         check(sorted(listen.get(i) for i in socket_inodes(pid) if i in tcp_listeners())
@@ -203,7 +212,8 @@ def test_activation_and_notify():
         notify.wait("STOPPING=1")
         check(d.wait_exit() == 0, f"sluiced exited {d.returncode}")
         tcp.close()
-        check(os.path.exists(log), "sluiced unlinked the passed socket's path at stop")
+        for p in (log, d.path("export.sock")):
+            check(os.path.exists(p), f"sluiced unlinked the passed socket {p} at stop")
         notify.close()
     print("passed sockets used, nothing bound; READY, RELOADING, WATCHDOG, STOPPING sent")
 
