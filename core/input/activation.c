@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +48,18 @@ static bool same_inet(const struct sockaddr *a, const struct sockaddr *b)
            && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }
 
+/* systemd's ListenStream=514 is [::]:514, dual-stack (BindIPv6Only=default):
+ * it is also 0.0.0.0:514, which a config written for IPv4 names. */
+static bool any_v4_in_v6(const struct sockaddr *want, const struct sockaddr *sa)
+{
+    if (want->sa_family != AF_INET || sa->sa_family != AF_INET6)
+        return false;
+    const struct sockaddr_in *x = (const void *)want;
+    const struct sockaddr_in6 *y = (const void *)sa;
+    return x->sin_addr.s_addr == htonl(INADDR_ANY) && x->sin_port == y->sin6_port
+           && memcmp(&y->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0;
+}
+
 bool sl_activation_match(const struct sockaddr *sa, socklen_t salen, int socktype,
                          bool listening, const struct sl_activation_want *w)
 {
@@ -66,14 +79,14 @@ bool sl_activation_match(const struct sockaddr *sa, socklen_t salen, int socktyp
     if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || w->path != NULL
         || w->port == NULL)
         return false;
-    struct addrinfo hints = {.ai_family = sa->sa_family, .ai_socktype = socktype,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = socktype,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     if (getaddrinfo(w->host, w->port, &hints, &ai) != 0)
         return false;
     bool same = false;
     for (const struct addrinfo *p = ai; p != NULL && !same; p = p->ai_next)
-        same = same_inet(p->ai_addr, sa);
+        same = same_inet(p->ai_addr, sa) || any_v4_in_v6(p->ai_addr, sa);
     freeaddrinfo(ai);
     return same;
 }

@@ -54,7 +54,8 @@ void sl_activation_close_unused(struct sl_activation *a);
 /* True when the socket at sa (of family, type and listening state as
  * getsockopt tells) is what w asks for: a unix path equal to w->path, or
  * an inet address one of w->host:port's (getaddrinfo, AI_PASSIVE) is
- * equal to; a stream socket must be listening. Thread: any. */
+ * equal to (and [::]:PORT, systemd's dual-stack default, for 0.0.0.0:PORT);
+ * a stream socket must be listening. Thread: any. */
 bool sl_activation_match(const struct sockaddr *sa, socklen_t salen, int socktype,
                          bool listening, const struct sl_activation_want *w);
 

@@ -780,6 +780,8 @@ int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errl
         if (pfd < 0)
             snprintf(err, errlen, "input \"%s\": cannot take the passed socket (%d: %s)",
                      c->name, -pfd, strerror(-pfd));
+        else if (c->rcvbuf > 0) /* asked for: over the unit's ReceiveBuffer= */
+            sl_input_set_rcvbuf(in, pfd, c->rcvbuf);
         return pfd;
     }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = socktype,

@@ -83,7 +83,16 @@ static void test_inet(void **state)
     inet_pton(AF_INET6, "::1", &in6.sin6_addr);
     w = (struct sl_activation_want){.host = "::1", .port = "601", .socktype = SOCK_STREAM};
     assert_true(sl_activation_match((void *)&in6, sizeof in6, SOCK_STREAM, true, &w));
+    /* [::]:601, systemd's dual-stack ListenStream=601, is 0.0.0.0:601 too */
+    struct sockaddr_in6 any6 = {.sin6_family = AF_INET6, .sin6_port = htons(601),
+                                .sin6_addr = IN6ADDR_ANY_INIT};
+    w.host = "0.0.0.0";
+    assert_true(sl_activation_match((void *)&any6, sizeof any6, SOCK_STREAM, true, &w));
+    w.port = "602";
+    assert_false(sl_activation_match((void *)&any6, sizeof any6, SOCK_STREAM, true, &w));
+    w.port = "601";
     w.host = "127.0.0.1";
+    assert_false(sl_activation_match((void *)&any6, sizeof any6, SOCK_STREAM, true, &w));
     assert_false(sl_activation_match((void *)&in6, sizeof in6, SOCK_STREAM, true, &w));
     w.host = "not an address at all";
     assert_false(sl_activation_match((void *)&in6, sizeof in6, SOCK_STREAM, true, &w));
