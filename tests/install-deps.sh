@@ -5,7 +5,8 @@
 # tests check compressed files with (zstd -t, zstdcat); socat and systemd
 # (journalctl) send a journal export stream to native_stream; python3-systemd
 # and libsystemd-dev are real journal clients for test_native.py;
-# libmicrohttpd-dev and python3-prometheus-client: the metrics endpoint.
+# libmicrohttpd-dev and python3-prometheus-client: the metrics endpoint;
+# systemd-socket-activate and systemd-analyze (systemd): test_systemd.py.
 set -e
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

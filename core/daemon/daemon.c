@@ -31,6 +31,7 @@
 #include "daemon/control.h"
 #include "daemon/limits.h"
 #include "daemon/metrics.h"
+#include "input/activation.h"
 #include "daemon/runtime.h"
 #include "common/log.h"
 #include "common/alloc.h"
@@ -435,7 +436,7 @@ static int loop_timeout(const struct sl_daemon *d)
     int t = sl_control_timeout(d->control);
     if (d->nretiring > 0 && (t < 0 || t > REAP_INTERVAL_MS))
         t = REAP_INTERVAL_MS;
-    return t;
+    return sl_notify_timeout(&d->notify, t);
 }
 
 static void serve(struct sl_daemon *d, int sfd)
@@ -453,6 +454,7 @@ static void serve(struct sl_daemon *d, int sfd)
         struct epoll_event evs[4];
         int n = epoll_wait(ep, evs, 4, loop_timeout(d));
         bool control = n == 0; /* a deadline of the control's */
+        sl_notify_tick(&d->notify); /* the watchdog: proof that this loop runs */
         if (d->nretiring > 0)
             sl_daemon_reap(d, false);
         for (int i = 0; i < n; i++) {
@@ -492,6 +494,8 @@ void sl_daemon_stop(struct sl_daemon *d)
         sl_sink_stop(d->retiring[i], deadline); /* stopping already: no-op */
     sl_runtime_stop(d->rt, deadline, &d->closed);
     d->rt = NULL;
+    sl_activation_free(d->sockets); /* after the inputs: they held dups */
+    d->sockets = NULL;
     sl_daemon_reap(d, true);
     /* Given up while closing: batches still failing at the deadline, and
      * what blocked inputs had parked (abandoned); drops meanwhile. */
@@ -549,15 +553,19 @@ int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, 
     if (d->metrics != NULL)
         sl_log(SL_LOG_INFO, 0, "metrics on http://%s/metrics", sl_metrics_address(d->metrics));
     size_t nin = c->ninputs, nout = c->noutputs;
+    (void)sl_activation_collect(&d->sockets); /* a failure is logged: inputs bind their own */
     rc = sl_runtime_start(d, c, &search, &d->rt, err, errlen);
     if (rc < 0) {
         sl_log(SL_LOG_ERR, 0, "%s", err);
+        sl_activation_free(d->sockets); /* never unlinks: the manager's sockets stay */
+        d->sockets = NULL;
         sl_metrics_close(d->metrics);
         d->metrics = NULL;
         sl_control_close(d->control);
         d->control = NULL;
         return rc;
     }
+    sl_activation_close_unused(d->sockets);
     /* ctl lives in the config, which the runtime now owns. */
     sl_log(SL_LOG_INFO, 0, "sluiced %s started, %zu inputs, %zu outputs, control socket %s",
            PACKAGE_VERSION, nin, nout, ctl);
@@ -607,7 +615,10 @@ int sl_daemon_run(const struct sl_options *o, int ready_fd)
     if (pfd >= 0)
         write_pidfile(pfd, o->pidfile);
     tell_ready(ready_fd, 0);
+    sl_notify_init(&d.notify);
+    sl_notify_ready();
     serve(&d, sfd);
+    sl_notify_stopping();
     sl_daemon_stop(&d);
     close(sfd);
     if (pfd >= 0) {

@@ -17,6 +17,7 @@
 #include "format/format.h"
 #include "input/input.h"
 #include "conf/lua_config.h"
+#include "daemon/notify.h"
 #include "daemon/runtime.h"
 
 struct sl_options {
@@ -32,6 +33,8 @@ struct sl_daemon {
     struct sl_runtime *rt;
     struct sl_control *control;
     struct sl_metrics *metrics; /* settings.metrics; NULL: none (metrics.h) */
+    struct sl_activation *sockets; /* owned: what systemd passed (activation.h); NULL: none */
+    struct sl_notify notify;       /* the watchdog's schedule (notify.h) */
     atomic_uint_fast64_t unrouted;
     uint64_t discarded_before; /* by the drop routes of configs reloaded away */
     struct sl_sink_totals closed; /* of outputs already closed, for the last log line */

@@ -399,7 +399,9 @@ static int reload_once(struct sl_daemon *d, struct sl_errors *errs, char *err, s
 int sl_daemon_reload_err(struct sl_daemon *d, struct sl_errors *errs, char *err, size_t errlen)
 {
     err[0] = '\0';
+    sl_notify_reloading();
     int rc = reload_once(d, errs, err, errlen);
+    sl_notify_ready(); /* a refused reload leaves the old config running */
     d->reloads++;
     d->last_reload = time(NULL);
     d->last_reload_ok = rc == 0;

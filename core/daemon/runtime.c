@@ -31,6 +31,7 @@ struct sl_runtime *sl_runtime_new(struct sl_daemon *d, struct sl_config *c,
     rt->search = *search;
     *search = (struct sl_strlist){0};
     rt->routing.unrouted = &d->unrouted;
+    rt->routing.sockets = d->sockets; /* every config's inputs take from it */
     rt->routing.hostname = (struct sl_str){d->hostname, (uint32_t)strlen(d->hostname)};
     rt->routing.sinks = sl_calloc(c->noutputs ? c->noutputs : 1, sizeof *rt->routing.sinks);
     rt->inputs = sl_calloc(c->ninputs ? c->ninputs : 1, sizeof *rt->inputs);

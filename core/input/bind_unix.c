@@ -14,6 +14,9 @@
  * attributes (unshare(CLONE_FS): cwd, root and umask), whose umask is then
  * nobody else's. Where unshare() is refused (seccomp in some containers),
  * the socket keeps the fchmod()ed mode less the umask, and that is logged.
+ *
+ * A socket systemd passed at the path is taken instead (activation.h): its
+ * file, mode and owner are the socket unit's, and it is never unlinked.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -85,6 +88,14 @@ int sl_input_bind_unix(struct sl_input *in, int socktype, char *err, size_t errl
         return -ENAMETOOLONG;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
+    struct sl_activation_want w = {.path = path, .socktype = socktype};
+    int pfd = sl_input_take_passed(in, &w);
+    if (pfd != -ENOENT) {
+        if (pfd < 0)
+            snprintf(err, errlen, "input \"%s\": cannot take the passed socket \"%s\" (%d: %s)",
+                     in->conf->name, path, -pfd, strerror(-pfd));
+        return pfd;
+    }
     pid_t holder = 0;
     char why[320];
     int rc = sl_mkdir_parents(path);

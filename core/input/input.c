@@ -747,9 +747,43 @@ void sl_input_set_rcvbuf(struct sl_input *in, int fd, size_t want)
                "(raise net.core.rmem_max)", in->conf->name, got / 2, size);
 }
 
+int sl_input_take_passed(struct sl_input *in, const struct sl_activation_want *w)
+{
+    const char *name = NULL;
+    int fd = sl_activation_take(in->routing != NULL ? in->routing->sockets : NULL, w, &name);
+    if (fd < 0)
+        return fd;
+    in->passed = true;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (w->path != NULL)
+        snprintf(in->address, sizeof in->address, "%s", w->path);
+    else if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        sl_sockaddr_text(&ss, in->address, sizeof in->address, true);
+    sl_log(SL_LOG_INFO, 0, "input \"%s\": using the socket %s (%s) passed by the service manager",
+           in->conf->name, in->address, name);
+    return fd;
+}
+
+void sl_input_unlink_path(struct sl_input *in)
+{
+    if (!in->passed && in->conf->path != NULL)
+        unlink(in->conf->path);
+}
+
 int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errlen)
 {
     const struct sl_input_conf *c = in->conf;
+    struct sl_activation_want w = {.host = c->host, .port = c->port, .socktype = socktype};
+    int pfd = sl_input_take_passed(in, &w);
+    if (pfd != -ENOENT) {
+        if (pfd < 0)
+            snprintf(err, errlen, "input \"%s\": cannot take the passed socket (%d: %s)",
+                     c->name, -pfd, strerror(-pfd));
+        else if (c->rcvbuf > 0) /* asked for: over the unit's ReceiveBuffer= */
+            sl_input_set_rcvbuf(in, pfd, c->rcvbuf);
+        return pfd;
+    }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = socktype,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;

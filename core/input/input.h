@@ -59,6 +59,7 @@ struct sl_routing {
     size_t nsinks;
     atomic_uint_fast64_t *unrouted; /* the daemon's counter */
     struct sl_str hostname;         /* the local hostname, for RFC 3164 without one */
+    struct sl_activation *sockets;  /* borrowed: the daemon's passed sockets; NULL: none */
 };
 
 struct sl_input_stats {

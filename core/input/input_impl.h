@@ -10,6 +10,7 @@
 #ifndef SL_INPUT_IMPL_H
 #define SL_INPUT_IMPL_H
 
+#include "input/activation.h"
 #include "input/framing.h"
 #include "input/input.h"
 #include "input/ratelimit.h"
@@ -53,6 +54,9 @@ struct sl_input {
     struct sl_parse_ctx pctx;
     struct sl_route_scratch *scratch; /* this thread's, for the router's regexes */
     char address[128]; /* what it is bound to, for stats and logs */
+    /* Set at open: its socket was passed by systemd (activation.h), so it
+     * is never unlinked nor shut down: the service manager keeps it. */
+    bool passed;
     struct sl_input_stats stats;
     void *impl; /* the kind's own state */
     /* Owned; NULL without a ratelimit key. Made at open from the conf's
@@ -120,6 +124,10 @@ void sl_parked_drop(struct sl_input *in, struct sl_parked *parked);
  * source: out of the set, even a hang-up cannot spin the loop); tag comes
  * back in event(). */
 int sl_input_watch(struct sl_input *in, int fd, void *tag, bool on);
+/* The binding of every socket kind: the two below first take the socket
+ * systemd passed at the input's address, when there is one (activation.h;
+ * then in->passed is set, nothing is bound and no path made or unlinked),
+ * and bind their own otherwise. */
 /* Binds a udp or tcp socket (socktype) to conf host:port, non-blocking,
  * and fills in->address with the bound address. Returns the fd or a
  * negative errno with a reason in err. */
@@ -129,8 +137,14 @@ int sl_input_bind_inet(struct sl_input *in, int socktype, char *err, size_t errl
  * mode, set at bind() whatever the umask (bind_unix.c says how), making
  * the path's directories and removing a socket an earlier run left there;
  * fills in->address with the path. Returns the fd or a negative errno
- * with a reason in err. The caller unlinks the path when done. */
+ * with a reason in err. The caller removes the path when done, through
+ * sl_input_unlink_path. */
 int sl_input_bind_unix(struct sl_input *in, int socktype, char *err, size_t errlen);
+/* Removes the input's socket path, unless its socket was passed. */
+void sl_input_unlink_path(struct sl_input *in);
+/* The passed socket matching w (activation.h) as the input's, logged, with
+ * in->passed and in->address set; -ENOENT when none matches. */
+int sl_input_take_passed(struct sl_input *in, const struct sl_activation_want *w);
 /* Asks for a receive buffer of want bytes; logs when the kernel grants
  * less (net.core.rmem_max caps it). */
 void sl_input_set_rcvbuf(struct sl_input *in, int fd, size_t want);

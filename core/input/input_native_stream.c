@@ -71,16 +71,15 @@ static int native_stream_open(struct sl_input *in, char *err, size_t errlen)
     if (lfd < 0)
         return lfd;
     int rc = sl_stream_open(in, lfd, &export_proto, err, errlen);
-    if (rc < 0 && unix_path)
-        unlink(in->conf->path);
+    if (rc < 0)
+        sl_input_unlink_path(in); /* never a passed socket's */
     return rc;
 }
 
 /* Stopping (see the top): the name first, then what is buffered. */
 static void native_stream_drain(struct sl_input *in)
 {
-    if (in->conf->path != NULL)
-        unlink(in->conf->path);
+    sl_input_unlink_path(in); /* never a passed socket's */
     sl_stream_drain(in);
 }
 

@@ -26,7 +26,7 @@ int sl_unix_dgram_open(struct sl_input *in, struct sl_dgram **out, char *err, si
     int rc = sl_dgram_new(in, fd, false, out, err, errlen);
     if (rc < 0) {
         close(fd);
-        unlink(in->conf->path);
+        sl_input_unlink_path(in); /* never a passed socket's */
     }
     return rc;
 }
@@ -46,8 +46,13 @@ static int unix_open(struct sl_input *in, char *err, size_t errlen)
  * input, before close, so the path is removed once, here. */
 void sl_unix_dgram_drain(struct sl_input *in)
 {
-    unlink(in->conf->path);
-    shutdown(sl_dgram_fd(in->impl), SHUT_RD);
+    /* A passed socket is the service manager's: it keeps its name, and
+     * stays open for reading for the next sluiced (or the same one's
+     * reopened input); a shutdown would end it for all of them. */
+    if (!in->passed) {
+        sl_input_unlink_path(in);
+        shutdown(sl_dgram_fd(in->impl), SHUT_RD);
+    }
     sl_dgram_drain(in);
 }
 
