@@ -36,7 +36,7 @@ input "kernel" { type = "kmsg" }
 local bounded = { block_timeout = "5s" }
 
 -- rsyslog's $FileOwner root, $FileGroup adm, $FileCreateMode 0640, and its
--- traditional line format (format = "rsyslog"). As rsyslog does by default,
+-- line format (format = "rsyslog": its RSYSLOG_FileFormat). As rsyslog does,
 -- no fsync per line (a "-" before the path, or none, is the same today).
 local function logfile(name, path)
     return output(name) {
