@@ -20,7 +20,10 @@ settings {
 }
 
 -- rsyslog's imuxsock: local programs (syslog(3), logger(1)) write here.
--- The kernel tells sluiced the sender's pid, uid and gid.
+-- The kernel tells sluiced the sender's pid, uid and gid. Under systemd,
+-- /dev/log is a symlink to journald's socket, which sluiced never follows
+-- nor removes: there, journald forwards to /run/systemd/journal/syslog
+-- (ForwardToSyslog=yes), where rsyslog listened: use that path instead.
 input "devlog" { type = "unix", path = "/dev/log", mode = "0666" }
 
 -- rsyslog's imklog: the kernel's own log, from /dev/kmsg (root or
