@@ -12,11 +12,15 @@ keeps its own prefix: installing it with prefix=... would rebuild its
 daemon under the other tests' feet.)
 
 Steps, each bounded in time:
-  1. configure and build TMP/build; `make install DESTDIR=TMP/dest`;
+  1. configure and build TMP/build (from the source tree, or from a copy
+     that `make distdir` makes when the tree is configured in place);
+     `make install DESTDIR=TMP/dest`;
   2. what goes where: sbin/sluiced, bin/sluicectl, the plugins in
      lib/sluice, the header and .pc, the man pages, etc/sluice/sluice.lua
      (a copy of config/system/sluice.lua), share/doc/sluice/examples/;
-  3. `sbin/sluiced --check` with no -c passes on the installed config;
+  3. `sbin/sluiced --check` with no -c passes on the installed config, with
+     no warning; `sluicectl -h` names /run/sluice/control.sock, `sluiced -h`
+     the installed config;
   4. the installed daemon runs a copy of that config with its paths moved
      into TMP/root (/dev/log, /var/log/, /run/). The kmsg input is removed:
      it would read this machine's real kernel log (and needs root).
@@ -29,9 +33,9 @@ Steps, each bounded in time:
      sluice.lua.dist (and says so); a third, over an unchanged one, writes
      nothing beside it.
 
-Environment: TOP_SRCDIR (else found from this file). Exit 0 pass, 77 skip
-(no logger, or the source tree is configured in place so no second build
-can be made from it), 1 fail. Standard library only.
+Environment: TOP_SRCDIR (else found from this file); TOP_BUILDDIR (for
+`make distdir` when the source tree is configured in place). Exit 0 pass,
+77 skip (no logger), 1 fail. Standard library only.
 """
 
 import os
@@ -85,9 +89,24 @@ def clean_env():
     return env
 
 
+def clean_source(src, tmp, env):
+    """A source tree that can be configured out of tree: src itself, unless
+    it is configured in place (the README's ./configure && make check),
+    which configure refuses for a second build; then the distribution's
+    files, copied by `make distdir` from the build tree."""
+    if not os.path.exists(os.path.join(src, "config.status")):
+        return src
+    builddir = os.environ.get("TOP_BUILDDIR") or src
+    copy = os.path.join(tmp, "src")
+    run(["make", "-C", builddir, "distdir", "distdir=" + copy], 300, "make distdir",
+        env=env)
+    return copy
+
+
 def build_and_install(src, tmp, env):
     """Steps 1: TMP/build with --prefix=TMP/p, installed into TMP/dest;
-    returns (prefix, dest)."""
+    returns (build, prefix, dest)."""
+    src = clean_source(src, tmp, env)
     prefix = os.path.join(tmp, "p")
     dest = os.path.join(tmp, "dest")
     build = os.path.join(tmp, "build")
@@ -243,9 +262,6 @@ def main():
     src = os.environ.get("TOP_SRCDIR") or os.path.dirname(
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     src = os.path.abspath(src)
-    if os.path.exists(os.path.join(src, "config.status")):
-        log("SKIP: %s is configured in place; a second build cannot be made from it" % src)
-        return SKIP
     env = clean_env()
     tmp = tempfile.mkdtemp(prefix="sluice-install-")
     try:
@@ -256,6 +272,13 @@ def main():
         if "warning" in out.lower():
             raise Failure("sluiced --check warns on the installed config:\n" + out)
         log("sluiced --check: %s" % out.strip())
+        out = run([os.path.join(prefix, "bin/sluicectl"), "-h"], 10, "sluicectl -h", env=env)
+        if "/run/sluice/control.sock" not in out:
+            raise Failure("sluicectl -h names no default /run/sluice/control.sock:\n" + out)
+        out = run([os.path.join(prefix, "sbin/sluiced"), "-h"], 10, "sluiced -h", env=env)
+        if os.path.join(prefix, "etc/sluice/sluice.lua") not in out:
+            raise Failure("sluiced -h names no default %s/etc/sluice/sluice.lua:\n%s"
+                          % (prefix, out))
         run_daemon(prefix, tmp, env)
         reinstall(build, prefix, dest, env)
         log("PASS")
