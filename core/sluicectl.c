@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define DEFAULT_SOCKET "/run/sluice.ctl"
+#define DEFAULT_SOCKET "/run/sluice/control.sock"
 
 static const char *const commands[] = {"stats", "status", "reload", "reopen", "flush", NULL};
 

@@ -6,7 +6,7 @@
 -- this socket there for chosen programs instead (README.md, "Journal
 -- clients"). Check it with:  sluiced --check -c journal.lua
 
-settings { control = "/run/sluice.ctl", log_level = "notice" }
+settings { control = "/run/sluice/control.sock", log_level = "notice" }
 
 -- Entries up to 4M (the native input's default; larger memfds are counted
 -- as too_large). Each process may send 10000 entries per 30 s in each

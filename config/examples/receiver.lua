@@ -4,7 +4,7 @@
 -- Binding port 514 needs root or CAP_NET_BIND_SERVICE; 5514 does not.
 
 settings {
-    control = "/run/sluice.ctl",
+    control = "/run/sluice/control.sock",
     -- Names this host in messages that arrive without one.
     hostname = "loghost",
 }

@@ -12,7 +12,7 @@
 -- compressed archive of everything keeps a year of history by day.
 
 settings {
-    control = "/run/sluice.ctl",
+    control = "/run/sluice/control.sock",
     -- Where `make install` put the plugins is searched anyway; list more here.
     -- plugin_path = { "/usr/local/lib/sluice" },
     log_level = "notice",

@@ -532,7 +532,7 @@ int sl_daemon_start(struct sl_daemon *d, const struct sl_options *o, char *err, 
     for (size_t i = 0; i < hangs.n; i++)
         sl_log(SL_LOG_WARNING, 0, "%s", hangs.v[i]);
     sl_errors_clear(&hangs);
-    const char *ctl = c->control != NULL ? c->control : "/run/sluice.ctl";
+    const char *ctl = c->control != NULL ? c->control : "/run/sluice/control.sock";
     rc = sl_control_open(&d->control, ctl, commands, sizeof commands / sizeof commands[0], d, err,
                          errlen);
     if (rc < 0) {

@@ -32,6 +32,7 @@ has core/sluiced "$work/a"
 make -j"$jobs" >/dev/null
 make install >/dev/null
 has "$work/b/sbin/sluiced" "$work/b"
+test -f "$work/b/etc/sluice/sluice.lua" || { echo "FAIL: no $work/b/etc/sluice/sluice.lua"; exit 1; }
 lacks "$work/b/sbin/sluiced" "$work/a"
 
 make install prefix="$work/c" >/dev/null
