@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sluicectl.c: sends one command to sluiced's control socket and prints
  * the answer. Exit status: 0 ok, 1 an error answer or no daemon, 2 usage. */
 #include "config.h"

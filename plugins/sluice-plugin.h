@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sluice-plugin.h: the output plugin ABI of sluice.
  *

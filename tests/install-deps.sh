@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian 12 packages sluice needs to build and to run its whole
 # test suite. Uses sudo when not run as root. libcmocka-dev is for the unit
 # tests alone (./configure goes on without it); zstd is the command the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc.h: the one allocation wrapper of the daemon (as fluent-bit's
  * flb_malloc), so tests can make any allocation fail and walk every error

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.c: the monotonic clock (clock.h). */
 #include "common/clock.h"
 

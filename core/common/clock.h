@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * clock.h: the daemon's one clock for timeouts, deadlines and rate limits:
  * CLOCK_MONOTONIC, never the wall clock, which may jump when it is set.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * crc32c.c: CRC-32C, slice-by-8 in portable C, and the SSE4.2 instruction
  * where the CPU has it (crc32c.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * crc32c.h: CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the
  * checksum of the disk queue's records, segment headers and state slots

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fields.h: the message fields, in one table (as libuv's UV_ERRNO_MAP), and
  * what is derived from it: the names templates and route functions know,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.c: the daemon's own log, on stderr. */
 #include "common/log.h"
 #include "common/clock.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* msg.c: message allocation from per-input chunks, the builder of messages
  * with fields, reference counting, names. */
 #include "common/msg.h"

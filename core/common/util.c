@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* util.c: small helpers several modules share. */
 #include "config.h" /* _GNU_SOURCE (AC_USE_SYSTEM_EXTENSIONS): struct ucred */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* util.h: small helpers several modules share. Thread: any. */
 #ifndef SL_UTIL_H
 #define SL_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* conf.c: the parts of the config model that do not need Lua: error lists,
  * string lists, size strings, look-ups and freeing. */
 #include "conf/lua_config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * import_impl.h: what the two halves of the rsyslog.conf converter share
  * (internal to import_rsyslog.c, the lines and statements, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * import_rsyslog.c: an rsyslog.conf into a sluice.lua (import_rsyslog.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * import_rsyslog.h: an rsyslog.conf turned into a sluice.lua, for
  * `sluiced --import-rsyslog FILE` (sluiced(8)).

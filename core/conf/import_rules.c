@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * import_rules.c: the rules of an rsyslog.conf (import_impl.h): selectors
  * decoded as rsyslog's DecodePRIFilter() does (see import_rsyslog.c's

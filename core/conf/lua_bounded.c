@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_bounded.c: the step count, and string.rep and the table functions
  * that obey it (lua_bounded.h).

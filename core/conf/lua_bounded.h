@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_bounded.h: the sandbox's C functions whose work grows with their
  * input, made to obey the state's time bound.

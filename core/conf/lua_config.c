@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_config.c: running sluice.lua and copying what it declares into C.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_config.h: reading sluice.lua into plain C structs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_decl.c: reading the table of each declaration in sluice.lua.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_decl.h: reading the tables of sluice.lua's declarations into C.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_include.c: naming and reading the files an include asks for.
  *

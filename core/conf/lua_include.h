@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_include.h: the files that sluice.lua's `include "PATTERN"` reads,
  * and running them in the config's state.

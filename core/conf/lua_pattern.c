@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_pattern.c: string.find, match, gmatch and gsub with a step count
  * (lua_bounded.h).

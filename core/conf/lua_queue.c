@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_queue.c: an output's `queue = { ... }` table, into struct
  * sl_queue_conf, and durations ("5s") for every reader.

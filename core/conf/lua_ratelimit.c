@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_ratelimit.c: an input's `ratelimit = { ... }` table, into struct
  * sl_ratelimit_conf (what the limiter does with it: input/ratelimit.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_route.c: reading a route { ... } declaration of sluice.lua (the
  * keys of ROUTES in sluice.lua(5)) into struct sl_route_conf: facility and

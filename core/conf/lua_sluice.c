@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_sluice.c: the `sluice` library (lua_sluice.h).
  *

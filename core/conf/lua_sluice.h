@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_sluice.h: the `sluice` library of the config's Lua states.
  *

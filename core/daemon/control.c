@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * control.c: the control socket, served on the main thread without ever
  * blocking it, so one client's slowness costs only that client.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * daemon.c: loading and checking the config, start-up, the main loop
  * (signals and the control socket's commands) and shutdown. Reload is in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * daemon.h: the running daemon around its runtime (runtime.h: one
  * config's outputs and inputs): the signal loop, reload, reopen, flush and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* limits.c: RLIMIT_NOFILE at start-up and the check that the config fits
  * it (limits.h). */
 #include "daemon/limits.h"

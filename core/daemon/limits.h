@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * limits.h: the descriptors the daemon may hold (RLIMIT_NOFILE).
  *

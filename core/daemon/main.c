@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c: sluiced's command line. */
 #include <errno.h>
 #include <fcntl.h>

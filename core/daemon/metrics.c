@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.c: the HTTP side of settings.metrics (metrics.h), through
  * libmicrohttpd rather than an HTTP parser of our own.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.h: settings.metrics, GET /metrics in the Prometheus text format.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * notify.c: sd_notify for the daemon's states and its watchdog (notify.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * notify.h: telling the service manager (systemd, sd_notify) what the
  * daemon does: READY=1 once every input is bound and every output open,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * privs.c: settings.user and settings.group (privs.h): resolving the
  * names, dropping to them after start, and checking there is no way back.

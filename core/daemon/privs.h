@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * privs.h: dropping root's privileges once the daemon has started
  * (settings.user, settings.group), as rsyslog's $PrivDropToUser and

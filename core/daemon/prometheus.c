@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * prometheus.c: the stats object in the Prometheus text format (version
  * 0.0.4), for GET /metrics (metrics.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reload.c: reloading the config (SIGHUP, sluicectl reload) in the steps
  * below: reload_build (2), reload_switch (3), reload_abandon (when 2 or 3

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reload_map.c: the reload's decisions (reload_map.h). Names are unique
  * within a config (the loader checks), so a name finds at most one running

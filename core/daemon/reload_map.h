@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reload_map.h: what a reload does with each output and input, decided
  * from settings alone: which running one each of the new config keeps,

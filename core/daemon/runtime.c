@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runtime.c: one config's outputs and inputs (runtime.h), opened and
  * closed in the order the top of daemon.c gives: outputs before inputs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runtime.h: what one config runs (a "runtime"): its outputs (sinks) and
  * inputs, the routing between them, the config itself and the plugin search

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stats.c: the stats JSON object (sluicectl stats; sl_daemon_stats in
  * daemon.h): the daemon's counters, then each input's, each output's and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * format.c: turning a message into one line of output (format.h): the
  * format object, the dispatch, and the fixed text formats.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * json.h: the "json" format (format.h): one object per message, keys as in
  * sluice.lua(5), strings always valid JSON and valid UTF-8.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stamp.c: RFC 3339 and RFC 3164 time stamps (stamp.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stamp.h: the time stamps formats write: RFC 3339 ("2026-11-22T10:00:00.123456+01:00",
  * as RFC 5424 and json write it) and RFC 3164 ("Nov 22 10:00:00", local time).

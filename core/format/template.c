@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * template.c: {field} templates (template.h): compiled once, rendered per
  * line with the shared cursor writers (writer.h).

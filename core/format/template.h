@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * template.h: templates, the formats written as text with {field}
  * placeholders (format.h): {fields.KEY} for an extra field, "{{" and "}}"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer.h: the cursor writers every format shares (format.c, stamp.c,
  * json.c, template.c).

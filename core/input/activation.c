@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation.c: the table of sockets systemd passed (activation.h draws
  * the design), and the address matching.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation.h: the sockets systemd passed (socket activation: LISTEN_FDS,
  * LISTEN_FDNAMES, read with sd_listen_fds_with_names), matched to inputs by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bind_unix.c: a unix socket at the input's path, datagram (the unix kind)
  * or stream (native_stream), with the mode of the input's conf.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framing.c: RFC 6587 framing, detected frame by frame.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framing.h: finding frames in a byte stream (TCP, unix stream), in one of
  * two framings (enum sl_framing): RFC 6587 for syslog, below, or the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framing_export.c: entries of the journal export format in a byte stream
  * (framing.h has the contract).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* framing_export.h: the journal export framer, for framing.c's
  * sl_framer_next() (the contract is in framing.h). Thread: the framer's. */
 #ifndef SL_FRAMING_EXPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input.c: what every kind of input shares: the thread and its epoll loop,
  * turning frames into messages, routing a batch, parking what a blocked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input.h: input threads, whatever their kind (kind.h: unix datagram, udp,
  * tcp).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_dgram.c: one recvmmsg() call reads up to VLEN datagrams into slots
  * of max_message + TRAIL bytes (only touched pages cost memory), which

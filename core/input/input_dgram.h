@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_dgram.h: reading datagram sockets (unix and udp) in batches with
  * recvmmsg(), shared by input_unix.c and input_udp.c.

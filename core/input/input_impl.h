@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_impl.h: the kind-facing half of an input (input.h is the half the
  * daemon sees, where struct sl_input is opaque). Included by input.c and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_kmsg.c: the kernel's log, read from /dev/kmsg, the role of
  * rsyslog's imklog / imkmsg and of journald's kmsg reader.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_native.c: the systemd journal's native protocol (`type = "native"`)
  * on a unix datagram socket, so that sd_journal_send(), python-systemd and

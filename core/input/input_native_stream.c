@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_native_stream.c: the systemd journal export format over a stream,
  * a unix stream socket at `path` or TCP at `listen`: what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_stream.c: the connections of a stream input (input_stream.h): a
  * listening socket, TCP or unix stream, and many connections on one epoll

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_stream.h: what the stream kinds of input share (input_stream.c):
  * a listening socket and its connections, each with its buffer and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_tcp.c: syslog over TCP, RFC 6587 framing (framing.h), on the
  * stream inputs' connection code (input_stream.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* input_udp.c: syslog over UDP (RFC 5426): one message per datagram. */
 #include <stddef.h>
 #include <unistd.h>

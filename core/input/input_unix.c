@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_unix.c: the /dev/log role: a unix datagram socket at a path, with
  * the sender's pid/uid/gid taken from the kernel (SO_PASSCRED), which a

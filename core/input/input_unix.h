@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_unix.h: the unix datagram socket at conf->path (input_unix.c),
  * for the kinds that listen on one: unix (syslog) and native (the

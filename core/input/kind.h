@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kind.h: one descriptor per kind of input, in the spirit of nginx's
  * ngx_module_t and its command table: the kind's name (`type = "NAME"`),

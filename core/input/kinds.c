@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kinds.c: the table of input kinds (kind.h). A new kind is declared and
  * listed here, and nowhere else. */
 #include "input/kind.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* peers.c: connections per source address (peers.h). */
 #include "input/peers.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * peers.h: how many connections each source address has open, for a
  * stream input's max_connections_per_peer.

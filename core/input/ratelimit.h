@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ratelimit.h: a budget per sender, for the datagram inputs whose messages
  * carry the kernel's credentials (SCM_CREDENTIALS: the unix input, where

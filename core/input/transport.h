@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * transport.h: the byte stream under a stream input (plain TCP now; TLS and
  * RELP next), in the manner of redis's ConnectionType.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * transport_plain.c: the plain TCP transport (transport.h): the socket's
  * own bytes, no state of its own. The tcp input's behaviour before there

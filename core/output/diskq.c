@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diskq.c: the disk queue (diskq.h); its file formats and recovery are in
  * diskq_seg.c.

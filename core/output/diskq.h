@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diskq.h: the disk queue, the second implementation of the queue
  * interface (queue.h): a write-ahead queue in segment files under one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diskq_impl.h: what diskq.c (the queue's operations) and diskq_open.c
  * (open and recovery's adoption) share. Not for any other file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diskq_open.c: opening a disk queue (diskq.h): its directory, made safe
  * and locked, then the segments recovery kept (diskq_seg.c) adopted as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diskq_seg.c: the disk queue's file formats and its recovery scan
  * (diskq_seg.h).

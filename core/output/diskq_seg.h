@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diskq_seg.h: the disk queue's files (diskq.h): segment headers, records,
  * the state file's two slots, and the recovery scan run at open.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fanout.c: one request to many outputs at once (fanout.h).
  */

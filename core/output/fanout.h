@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fanout.h: one request (reopen or flush) to many outputs at once.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * msg_codec.c: a message as bytes and back (msg_codec.h).
  *

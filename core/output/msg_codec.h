@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * msg_codec.h: a struct sl_msg as bytes and back, for the disk queue's
  * records (diskq.h). Every field is kept: the numbers, each text field

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * overload.c: an output's policy for what its queue cannot take
  * (overload.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * overload.h: what an output does with the messages its queue cannot take
  * (sluice.lua(5), queue): the policies block and drop, the overflow of a

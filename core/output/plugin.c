@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * plugin.c: finding, loading and checking output plugins, and the host
  * function table they call back through.

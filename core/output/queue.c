@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * queue.c: the bounded memory queue, the first implementation of the queue
  * interface (queue.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * queue.h: the queue in front of each output, as an interface, and its
  * first implementation, the bounded memory queue (queue.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* room.c: the set of eventfds waiting for room (room.h). */
 #include "output/room.h"
 

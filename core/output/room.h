@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * room.h: the eventfds of producers waiting for room in an output's queue,
  * as a set: each fd at most once, written (8 bytes of 1) when room comes.

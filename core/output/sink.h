@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sink.h: one output: its plugin instance, its queue, the policy applied
  * when the queue is full, its counters and its worker thread. Inputs offer

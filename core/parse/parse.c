@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parse.c: format detection, the unparsed fallback, and the SD iterator. */
 #include "parse/parse.h"
 

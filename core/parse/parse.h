@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse.h: RFC 5424 and RFC 3164 parsers, run once per message, in place.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse_cursor.h: the byte cursor both parsers walk m->raw with. Private to
  * parse_rfc5424.c and parse_rfc3164.c. raw is not NUL-terminated: every read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse_export.c: an entry of the journal export format (parse_export.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse_export.h: one entry of the systemd journal export format
  * (https://systemd.io/JOURNAL_EXPORT_FORMATS/), as the export framer

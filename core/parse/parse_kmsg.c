@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse_kmsg.c: a /dev/kmsg record (parse_kmsg.h).
  *

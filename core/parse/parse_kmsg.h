@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse_kmsg.h: one record of the kernel's log as /dev/kmsg gives it
  * (Documentation/ABI/testing/dev-kmsg in the kernel's tree):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse_native.c: the journal's native protocol (parse_native.h).
  *

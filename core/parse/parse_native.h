@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse_native.h: the systemd journal's native protocol, one entry per
  * datagram (or memfd): fields "KEY=VALUE\n", or binary "KEY\n" + a 64-bit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse_rfc3164.c: RFC 3164 as real senders write it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parse_rfc5424.c: RFC 5424 section 6, strictly.
  *

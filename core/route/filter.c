@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * filter.c: route functions (where, transform) run per message (filter.h).
  *

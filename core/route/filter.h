@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * filter.h: route functions in Lua (where, transform), run per message.
  *

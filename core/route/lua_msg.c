@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_msg.c: `m`, the message as route functions see it (lua_msg.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_msg.h: the message as route functions see it, `m` (filter.h).
  *

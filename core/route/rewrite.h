@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rewrite.h: copy-on-write rewrites of a message, for route transforms.
  *

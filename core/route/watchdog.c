@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * watchdog.c: the thread that stops runaway route functions (watchdog.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * watchdog.h: stops a route function that runs past SL_FILTER_TIME_LIMIT_MS
  * (filter.h), without a hook on the calls that behave.

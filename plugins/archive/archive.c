@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * archive.c: the `archive` output plugin: messages as lines in a zstd
  * stream, one frame per flush, in files that may split by time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * archive_file.c: path templates, the repair scan and config values of the
  * archive output (archive_file.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * archive_file.h: the pieces of the archive output (archive.c) that need
  * no host, so the unit test drives them alone. Prefix arc_.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * file.c: the `file` output plugin: one line per message, appended to a file.
  *

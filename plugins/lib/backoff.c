@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * backoff.c: when to try again after failures (plugin_lib.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * batch.c: the resumable batch buffer (plugin_lib.h).
  *

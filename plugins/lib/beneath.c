@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * beneath.c: opening files beneath a directory fd, never through a
  * symlink (beneath.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * beneath.h: opening files beneath a directory descriptor without
  * following any symlink found there, for outputs whose file names come

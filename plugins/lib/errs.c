@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * errs.c: several reasons in one err buffer (plugin_lib.h), so check()
  * reports every bad value in one run of sluiced --check, not the first.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * file_open.c: creating and opening a plugin's output file (plugin_lib.h).
  *

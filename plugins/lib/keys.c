@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * keys.c: reading the config keys that several plugins share
  * (plugin_lib.h): a file's mode, its owner and group, and durations, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * name_enc.c: a field value as one file name component (name_enc.h).
  *

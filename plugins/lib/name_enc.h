@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * name_enc.h: a message field's value as one file name component, for the
  * perproc output, whose file names come from what senders write and so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * plugin_lib.h: code the output plugins share, as a libtool convenience
  * library (plugins/lib/libsluiceplugin.la) linked into each plugin, so a

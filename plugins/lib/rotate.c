@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rotate.c: size rotation of an output's files (rotate.h).
  *

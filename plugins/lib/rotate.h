@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rotate.h: rotation of an output's files, shared by the plugins that
  * write files (file, perproc):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rotate_priv.h: what rotate.c and rotate_zstd.c share and no plugin
  * needs: the compressor's lock, taken by the shift and the pruning so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rotate_zstd.c: compressing an output's old files in the background
  * (rotate = { compress = "zstd" }, rotate.h).

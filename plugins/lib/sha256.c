@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sha256.c: SHA-256 as FIPS 180-4 section 6.2 writes it (sha256.h).
  * The test vectors of FIPS 180-4's examples are in tests/unit/test_names.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sha256.h: SHA-256 (FIPS 180-4), small and dependency-free, for the name
  * encoder (name_enc.h), which shortens an over-long value to a prefix and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * zstd_out.c: zstd writing for the plugins (zstd_out.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * zstd_out.h: zstd writing for the plugins, written once (libzstd's
  * streaming API, no framing of our own): the archive output's frames, and

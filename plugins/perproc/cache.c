@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cache.c: perproc's open files by name and in order of use (cache.h).
  */

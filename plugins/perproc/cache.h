@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cache.h: perproc's open files, by name: a hash table for the lookup of
  * each message's file and a list in order of use, so that the least

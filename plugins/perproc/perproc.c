@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perproc.c: the `perproc` output plugin: one file per process (or per any
  * other fields of the message), named by a template.

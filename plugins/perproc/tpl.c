@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tpl.c: perproc's name template (tpl.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tpl.h: perproc's `name` template, "{app_name}/{pid}.log": compiled once
  * (with every rule that keeps the names safe checked there, so --check

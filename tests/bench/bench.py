@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """bench.py: sluiced side by side with rsyslog, syslog-ng and a ceiling.
 
     python3 tests/bench/bench.py --builddir BUILDDIR [--runs R] [--count N]

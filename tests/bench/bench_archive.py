@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """bench_archive.py: the archive output (type = "archive") against sluiced's
 plain file output and rsyslog's omfile writing zstd, and its compression
 ratio on a realistic corpus against gzip -6 and zstd -3.

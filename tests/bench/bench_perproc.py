@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """bench_perproc.py: one file per process, sluiced's perproc output beside
 rsyslog's dynafile and syslog-ng's templated file(), in one run.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ceiling.c: the physical limit the benchmark holds the daemons against
  * (see tests/bench/README.md).

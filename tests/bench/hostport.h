@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hostport.h: "HOST:PORT" / "[V6]:PORT" splitting for the benchmark tools. */
 #ifndef SL_BENCH_HOSTPORT_H
 #define SL_BENCH_HOSTPORT_H

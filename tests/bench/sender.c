@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sender.c: the benchmark's load generator (see tests/bench/README.md).
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check-prefix.sh [SRCDIR]: a build tree configured with one prefix, then
 # configured again with another and made, must install a daemon that has
 # the second prefix's paths (plugin directory and default config), none of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_check.h: what the parser fuzz targets assert. A failed check is a
  * bug in our code: stop loudly so the fuzzer saves the input. */
 #ifndef SL_FUZZ_CHECK_H

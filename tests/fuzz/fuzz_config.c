@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_config.c: libFuzzer target for the config loader (core/conf/),
  * through sl_config_load_text(): the input is a sluice.lua, run in the

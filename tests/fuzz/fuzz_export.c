@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_export.c: libFuzzer target for the journal export format: the
  * framer (SL_FRAMING_EXPORT, framing_export.c) and the entry parser

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_format.c: libFuzzer target for the output formats (core/format/):
  * hostile structured data (json's grouping of repeated SD-IDs and

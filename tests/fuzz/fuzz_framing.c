@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_framing.c: libFuzzer target for core/input/framing.c.
  *

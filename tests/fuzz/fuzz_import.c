@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_import.c: libFuzzer target for sluiced --import-rsyslog
  * (conf/import_rsyslog.c): the input is an rsyslog.conf.

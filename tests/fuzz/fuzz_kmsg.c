@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_kmsg.c: libFuzzer target for the /dev/kmsg record parser. A record
  * is dropped whole or becomes a message whose text fields all lie in the

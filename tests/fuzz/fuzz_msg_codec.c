@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_msg_codec.c: libFuzzer target for the disk queue's message codec
  * (core/output/msg_codec.c).

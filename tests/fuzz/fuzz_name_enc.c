@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_name_enc.c: libFuzzer target for plugins/lib/name_enc.c, the
  * perproc file name encoder.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_native.c: libFuzzer target for the journal native protocol parser.
  * Every header field set must lie inside the message's raw bytes, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_pattern.c: libFuzzer target for the bounded pattern functions
  * (core/conf/lua_pattern.c), against Lua's own (lstrlib.c) on the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_rfc3164.c: libFuzzer target for the RFC 3164 parser. Every span must
  * lie inside raw (the hostname may instead be the one ctx supplies), within

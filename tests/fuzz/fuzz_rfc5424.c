@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_rfc5424.c: libFuzzer target for the RFC 5424 parser and sl_parse.
  * Every span a parser sets must lie inside raw; a message the strict parser

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.c: runs a fuzz target's entry point over every file of its seed
  * corpus, so make check exercises what the fuzzers found, without libFuzzer.

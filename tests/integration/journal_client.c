@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * journal_client.c: libsystemd's sd_journal_sendv() as a real journal
  * client uses it.

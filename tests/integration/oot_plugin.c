@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * oot_plugin.c: an output plugin built out of tree, the way a user would
  * build one, against the installed sluice-plugin.h found by pkg-config:

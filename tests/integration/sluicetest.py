@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """sluicetest: the harness shared by the integration tests.
 
 Each test file is a script run by the automake test driver (exit 0 pass, 77

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * syslog_client.c: glibc's syslog(3) as a real local program uses it.
  *

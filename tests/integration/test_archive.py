@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The archive output with the real daemon:
 
 - 200,000 numbered lines over TCP, then SIGTERM: `zstd -t` passes and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Queue policies under load, with the "slow" test plugin (tests/plugins/
 slow.c: writes one line per message and sleeps delay_ms after each).
 

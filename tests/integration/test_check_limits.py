@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """sluiced --check against what a hostile run found it let pass (an empty
 path, set-id mode bits, a host name with a newline, a template key no
 message can carry), each a FILE:LINE error, also refused by a reload that

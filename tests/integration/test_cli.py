@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The command lines of sluiced and sluicectl, config errors as
 "FILE:LINE: message", start-up failures, and bad input on the wire: counted,
 never a crash, never the loss of the good messages around it."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Datagram inputs (unix, udp): what the daemon reports and what it loses.
 
 - A unix datagram that a sender's send() put in the socket is delivered,

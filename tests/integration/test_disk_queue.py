@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The disk queue (issue 11), with the real sluiced: counts, not timings.
 
 - kill -9: an output on a full file system (a 2 MiB tmpfs, root only)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Faults a file output survives (issue 11), with the real file plugin.
 
 - disk full (ENOSPC), on a small tmpfs the test mounts (root only; skipped

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The file output against what a hostile run of the daemon found: the
 daemon killed by SIGXFSZ past RLIMIT_FSIZE, a write error partway through
 a batch, messages written into a file whose directory was deleted, a torn

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """glibc syslog(3) against the real daemon. $SYSLOG_CLIENT runs in its own
 mount namespace (unshare -m) where /dev/log is the daemon's unix socket:
 either bind-mounted over an existing /dev/log, or, where there is none, onto

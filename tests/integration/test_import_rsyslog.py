@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """sluiced --import-rsyslog against the real rsyslogd: Debian 12's default
 rsyslog.conf (from Debian's package, unpacked as tests/install-deps.sh and
 the benchmark do it) is converted, both configs get their paths moved into

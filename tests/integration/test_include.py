@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """include "sluice.d/*.lua" (issue 13): drop-in files against the real
 daemon. A route whose `where` function is defined in a drop-in runs in the
 input threads (which run the config again, from the texts kept at load); a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The installed layout: `make install` into a DESTDIR, then the INSTALLED
 daemon on the INSTALLED system config, finding its plugins by itself.
 

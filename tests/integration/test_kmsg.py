@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The kmsg input against the real /dev/kmsg: a line a program writes there
 ("<14>sluice-test-UNIQUE") arrives in a file output as user.info with its
 text, escapes undone; from = "now" leaves out what the ring held at start,

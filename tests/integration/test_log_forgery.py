@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The daemon's own log cannot be forged by a sender: a route function that
 raises an error made of the message's text (CR, newline, ESC in it) writes
 one escaped line, never a line of the sender's making."""

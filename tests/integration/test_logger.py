@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """util-linux logger(1) against the real daemon: TCP (octet-counted and LF),
 UDP and the unix socket, in RFC 3164 and RFC 5424, checking the fields of
 each message in the json output."""

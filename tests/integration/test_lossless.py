@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Nothing lost in translation (issue 12), through the real sluiced over TCP.
 
 - A byte that is not valid UTF-8 reaches json as the text \\xNN (an escaped

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Route functions under the time limit: a where whose pattern backtracks
 for tens of seconds on a 64 KiB message fails each message within the
 limit, counted in the route's errors, and SIGTERM stops the daemon within

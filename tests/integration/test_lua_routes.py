@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Route functions in Lua (issue 4): `where`, `transform`, `drop`, `on_error`
 and the `sluice` library, against the real daemon with real clients.
 

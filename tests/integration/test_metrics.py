@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """settings.metrics: GET /metrics in the Prometheus text format, parsed with
 the Prometheus client library's own parser (python3-prometheus-client); its
 counters equal `sluicectl stats` after traffic; a scraper that never finishes

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The native input: the systemd journal's protocol on a unix datagram
 socket, sent by a plain Python client (socket, os.memfd_create,
 SCM_RIGHTS) and by real journal clients.

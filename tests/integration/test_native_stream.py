@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The native_stream input: the journal export format over a unix stream
 socket and over TCP.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """One daemon per socket: a second sluiced on the same pidfile, unix input
 path or control socket refuses to start, naming the first when it can, and
 the first keeps receiving; sockets and a pidfile a killed daemon left behind

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A plugin built out of tree, against the INSTALLED header and pkg-config
 file, loads and runs in the real daemon.
 

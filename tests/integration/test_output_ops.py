@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Reopen and flush across outputs: sluicectl reports each output whose
 reopen() or flush() failed and exits non-zero; every output works at once,
 so fifty take about as long as one; and the main loop keeps answering

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Overload (issue 11): what an output does with what its queue cannot take.
 
 - block_timeout: a unix socket input feeds a stuck output (block_timeout =

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The perproc output with the real daemon: 64 processes (multiprocessing),
 each logging 5,000 lines through its own logging.handlers.SysLogHandler to
 the unix input, each with its own ident. Files are named {app_name}/{pid}.log,

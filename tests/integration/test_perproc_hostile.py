@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """perproc against hostile names: RFC 5424 messages over TCP whose APP-NAME
 and PROCID are "..", ".", "../../etc", "a/b", "-rf", "%2e%2e", 48-byte and
 long values (what the parser lets through: PRINTUSASCII, at most 48 and 128

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """settings.user / settings.group: sluiced started as root drops to them
 once everything is open. Every task of the process has the user's ids (all
 four Uid and Gid fields) and groups; it still receives on its unix and tcp

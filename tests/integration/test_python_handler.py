@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Python's logging.handlers.SysLogHandler against the real daemon, over UDP
 and the unix socket. SysLogHandler sends "<PRI>text\\0": no timestamp, no
 hostname, a trailing NUL. The daemon must deliver it with the right facility

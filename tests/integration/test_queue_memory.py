@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A queue's bounds bound its memory (issue "Hardening", item 2).
 
 A stream of 60 KB messages no route takes (or of 2 KB ones, 64 at a time),

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """ratelimit on a unix input (issue 11): one noisy process cannot drown
 the others.
 

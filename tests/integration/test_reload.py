@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Reload (sluicectl reload and SIGHUP) keeps what did not change and loses
 or repeats no message: a kept input keeps its socket and connections, a kept
 output its queue, files and counters; a changed output keeps its queue and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The file output's size rotation with the real daemon: 20,000 messages
 from 4 TCP connections, each numbered, through rotate = { size = "64K" }:
 PATH.N .. PATH.1, PATH read oldest first hold every message exactly once,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """kill -9 during rotations with compress = "zstd": while numbered messages
 flow over TCP and r.log rotates every 256K, the daemon is killed 12 times
 at random moments and restarted. After each kill every file is read (.zst

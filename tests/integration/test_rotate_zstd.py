@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The file output's rotation with compress = "zstd", every and suffix =
 "date", with the real daemon:
  - 500,000 numbered messages over TCP through rotate = { size = "1M",

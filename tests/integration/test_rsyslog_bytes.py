@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The formats "rsyslog" and "rfc3164" against the real rsyslogd: the same
 datagrams go to rsyslog from Debian's package (RSYSLOG_FileFormat, its
 default, and RSYSLOG_TraditionalFileFormat) and to sluiced, in TZ=UTC and in

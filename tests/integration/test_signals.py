@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Signals and the control socket: SIGTERM drains, SIGUSR1 reopens, SIGHUP
 reloads (a broken config keeps the old one running) and reopens, and
 sluicectl's stats/reload/reopen/flush answer as documented."""

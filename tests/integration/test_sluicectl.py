@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """sluicectl's commands for a person: status (pid, config, uptime, the last
 reload and its result), stats --pretty, --help; and the commands that change
 something, asked on the control socket, logged as their signals are."""

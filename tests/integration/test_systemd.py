@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """sluiced under systemd's protocols, with systemd's own tools in front of
 it: systemd-socket-activate passes a unix datagram socket and TCP ones
 (two of it nested: one passes datagram sockets, the other stream ones, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """What one sender, or many, can make a tcp input do to the daemon.
 
 - Out of descriptors (RLIMIT_NOFILE): connections past the limit are

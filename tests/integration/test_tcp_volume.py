@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """100,000 messages over one TCP connection, LF-framed and then
 octet-counted, into a block-policy output with a small queue (so the input
 has to stop reading and resume many times): every message must arrive,

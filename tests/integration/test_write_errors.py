@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Write errors (issue "Hardening", items 5, 10 and 20), with the "flaky"
 test plugin (tests/plugins/flaky.c: fails while a file exists), so no root
 is needed; with root, the same with the real file plugin and chattr +i.

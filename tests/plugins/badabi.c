@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * badabi.c: a plugin built for an ABI this sluiced does not speak. The loader
  * must refuse it by name and path, before calling anything but the entry

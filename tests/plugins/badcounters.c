@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * badcounters.c: a plugin whose counter names the stats JSON could not
  * carry as keys ("Open Files" has a capital and a space). The loader must

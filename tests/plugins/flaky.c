@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * flaky.c: a test plugin that writes like the file plugin, one line per
  * message, but fails while the file fail_file exists: its write() then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * oldabi.c: a plugin as built against an older header of ABI version 1,
  * whose descriptor ends before the members appended since. Built twice:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slow.c: a test plugin that writes like the file plugin, one line per
  * message, but sleeps delay_ms after each message, so integration tests can

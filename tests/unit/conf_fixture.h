@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* conf_fixture.h: loading a config in the unit tests of the config loader
  * (test_lua_config.c, test_lua_config_errors.c) and looking at its errors.
  * Include after <cmocka.h>. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* table.h: runs the rows of a test table as separate, named cmocka tests.
  * Include after <cmocka.h>. */
 #ifndef SL_TEST_TABLE_H

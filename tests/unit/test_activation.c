@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_activation.c: core/input/activation.c: matching a passed socket to an
  * input's address and type (unix path, IPv4/IPv6 host:port, the socket type
  * and, for a stream, listening), and the table taken from LISTEN_FDS: a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_archive.c: the archive output (plugins/archive/): its path
  * templates, durations and repair scan alone (archive_file.c), and the
  * plugin from the build tree, driven through the real host table with

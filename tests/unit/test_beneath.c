@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_beneath.c: opening files beneath a directory fd
  * (plugins/lib/beneath.c), both ways: with openat2() where the kernel has
  * it, and the per-component walk that kernels without it get (forced by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_clock.c: the monotonic clock helpers (common/clock.c). */
 #include <setjmp.h>
 #include <stdarg.h>

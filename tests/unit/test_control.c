@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_control.c: the control socket (core/daemon/control.c) with a command
  * table of the test's own: answers at once, answers that wait for outputs
  * (fake ones, as in test_sink.c) while other clients are served, deadlines,

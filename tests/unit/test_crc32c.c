@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_crc32c.c: CRC-32C (core/common/crc32c.c), the portable path and
  * the one the CPU picks, against the check value and RFC 3720's vectors. */
 #include <setjmp.h>

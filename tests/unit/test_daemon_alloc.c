@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_daemon_alloc.c: start-up and reload with each allocation failing in
  * turn (common/alloc.h). Every failure must be reported in a printable err
  * (the caller's buffer, pre-filled with a marker that must not survive),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_diskq.c: the disk queue (core/output/diskq.c, diskq_seg.c), in
  * temporary directories. */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_file_output.c: the file plugin (plugins/file/file.c) against what a
  * hostile run found: symlinks at the path, a torn last line, a directory
  * deleted under it, a file past RLIMIT_FSIZE, a write error partway

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_filter.c: route functions in Lua: the message proxy and every field
  * it reads, m:get, writes and copy-on-write in transform, the sandbox, and
  * the bounds (time, memory) that keep a bad function from stalling

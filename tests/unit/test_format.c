@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_format.c: output formats and templates (core/format/format.c). */
 #include <errno.h>
 #include <setjmp.h>

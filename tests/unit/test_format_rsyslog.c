@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_format_rsyslog.c: the formats that write what rsyslog writes
  * ("rsyslog" = RSYSLOG_FileFormat, "rfc3164" = RSYSLOG_TraditionalFileFormat)
  * and the {tag} template field (core/format/format.c, template.c). The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_framing.c: RFC 6587 framing (core/input/framing.c). */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_framing_export.c: the journal export framer (framing.h,
  * framing_export.c): entry boundaries across reads of every size, binary

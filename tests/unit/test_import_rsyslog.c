@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_import_rsyslog.c: sluiced --import-rsyslog (conf/import_rsyslog.c).
  * Each selector case is converted, the sluice.lua loaded, and its routes
  * run over every facility and severity: what reaches each output must be

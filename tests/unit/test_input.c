@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_input.c: opening an input of each kind (input.c, input_*.c) with
  * every allocation made to fail in turn: it fails with a reason in err,
  * leaving nothing bound, or opens. */

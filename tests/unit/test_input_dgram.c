@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_input_dgram.c: what a datagram input (input_dgram.c) counts of what
  * it reads: a message of max_message bytes with the LF (CR LF, NULs) a

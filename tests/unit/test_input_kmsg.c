@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_input_kmsg.c: what the kmsg input (input_kmsg.c) counts of what it
  * reads, through a real input and its thread, against a scripted

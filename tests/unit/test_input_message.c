@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_input_message.c: what input.c makes of a frame before routing: a
  * message from a kind's parser hook that fills fields
  * (sl_input_message_fields), on a bare struct sl_input (pool, parse

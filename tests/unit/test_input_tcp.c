@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_input_tcp.c: input_tcp.c's connection code, driven through a fake
  * transport, without the daemon.

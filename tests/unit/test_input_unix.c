@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_input_unix.c: the unix input's socket file (input_unix.c): its mode
  * is the configured one whatever the umask, and nothing after bind() goes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_log.c: the daemon's own log (common/log.c): one line per call, with
  * every control byte of the text escaped, so a sender's bytes carried in a
  * line (a Lua error raised from message data) cannot forge lines. */

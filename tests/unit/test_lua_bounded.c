@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lua_bounded.c: the bounded string and table functions
  * (core/conf/lua_bounded.c, lua_pattern.c) give exactly Lua's results,
  * stop when their owner says so, and bound the config loader. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lua_config.c: sluice.lua loading: values, defaults, copies, the
  * input kinds, route functions and the sandbox. What fails, with its
  * FILE:LINE, is in test_lua_config_errors.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lua_config_errors.c: sluice.lua errors: each with its FILE:LINE and
  * "did you mean", every one in one load, in file order; two inputs on one
  * address; out of memory; the bounds on runaway configs; and the load for

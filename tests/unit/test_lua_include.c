@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_lua_include.c: include "PATTERN" in sluice.lua (core/conf/lua_include.c
  * and the include function of lua_config.c): order, missing files, cycles,
  * depth, FILE:LINE into included files, and the input threads' rerun

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_msg.c: message pool, chunks, reference counts, the builder of messages
  * with fields, names. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_msg_codec.c: a message as bytes and back (core/output/msg_codec.c). */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_name_enc.c: the perproc name encoder (plugins/lib/name_enc.c) and
  * the SHA-256 it shortens long values with (plugins/lib/sha256.c):
  * FIPS 180-4's example vectors, the documented examples, and on a large

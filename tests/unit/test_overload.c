@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_overload.c: what an output does with what its queue cannot take
  * (core/output/overload.c): drop, block, block_timeout's stall and
  * drop_severity above high_water, over a real memory queue. */

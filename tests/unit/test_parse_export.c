@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_parse_export.c: the journal export entry parser: '_' and "__"
  * fields kept, __REALTIME_TIMESTAMP as the message's time, _HOSTNAME as

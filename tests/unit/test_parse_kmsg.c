@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_parse_kmsg.c: the /dev/kmsg record parser, on records captured from
  * a 6.18 kernel's /dev/kmsg (a device's dictionary, \x09 and \x0a escapes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_parse_native.c: the journal native protocol parser: both encodings,
  * binary values with newlines and NULs, each malformed case, forged '_'

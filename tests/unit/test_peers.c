@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_peers.c: connections per source address (peers.c), against a plain
  * array of counts, through adds and removes in a random order that make the
  * table grow and shift entries back on removal. */

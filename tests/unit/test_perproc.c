@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_perproc.c: the perproc plugin (plugins/perproc/) loaded from the
  * build tree and driven through the real host table: --check's reasons,
  * lines grouped by file through an LRU smaller than the batch's files, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_plugin.c: the plugin loader and host table (core/output/plugin.c), and the
  * file plugin (plugins/file/file.c) loaded from the build tree. */
 #include <errno.h>

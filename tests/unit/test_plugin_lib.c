@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_plugin_lib.c: the plugins' shared code (plugins/lib/), with a fake
  * host table: file creation, the resumable batch buffer, backoff and
  * several reasons in one err. The owner and symlink cases that need a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_privs.c: settings.user / settings.group (daemon/privs.c): the keys
  * as the config reader takes them (names, string and integer ids, wrong
  * types), resolving names and ids against the system's databases (root,

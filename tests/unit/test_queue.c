@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_queue.c: the bounded output queue (core/output/queue.c). */
 #include <errno.h>
 #include <poll.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_ratelimit.c: the per-sender budgets of core/input/ratelimit.c: one
  * budget per severity class, windows that end and roll over, per uid, the
  * shared bucket of senders without credentials, the fixed table (eviction,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_reload_maps.c: what a reload keeps, opens, defers and closes
  * (daemon/reload_map.c), from two configs' settings alone: kept, changed,
  * added, removed, renamed and moved outputs and inputs, an address freed by

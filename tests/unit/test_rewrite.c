@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_rewrite.c: copy-on-write rewrites of messages (core/route/rewrite.c), and
  * how they are released (core/common/msg.c) and written (core/format/format.c). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_rfc3164.c: the RFC 3164 parser and sl_parse's detection and
  * fallback. Cases come from RFC 3164 section 5.4, from glibc's syslog(3)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_rfc5424.c: the RFC 5424 parser, from the RFC's text: the examples of
  * 6.2.3.1, 6.3.5 and 6.5, every field limit at the limit and one past it,

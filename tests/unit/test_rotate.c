@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_rotate.c: plugins/lib/rotate.c and rotate_zstd.c on a temporary
  * directory, with the clock injected: period boundaries in Europe/Berlin

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_router.c: declarative routes: every condition, fan-out, final,
  * regular expressions and their limits, threads sharing one router. */
 #include "config.h" /* _GNU_SOURCE: memmem, strdup */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_sink.c: one output's worker (core/output/sink.c), driven through a
  * fake plugin whose descriptor is built here and handed to
  * sl_sink_open_with(), so no shared object is loaded. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_socket_path.c: sl_claim_socket_path(), the one rule by which every
  * unix socket the daemon binds takes its path: a socket nobody is behind
  * is removed, a live one (another daemon) is refused with its pid, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_transport.c: the plain TCP transport (core/input/transport_plain.c)
  * against its contract in transport.h, over loopback TCP connections. */
 #include <arpa/inet.h>

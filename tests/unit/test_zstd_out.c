@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_zstd_out.c: plugins/lib/zstd_out.c, checked against libzstd's own
  * decoder: frames decode alone and in sequence, a torn last frame is found,
