@@ -351,18 +351,20 @@ size_t sl_config_warn_hangs(const struct sl_config *c, struct sl_errors *warning
     for (size_t i = 0; i < c->ninputs; i++) {
         const struct sl_input_conf *in = &c->inputs[i];
         /* A unix datagram sender blocks in the kernel while the daemon does
-         * not read (measured: syslog(3) waited out a 20 s stall). */
-        if (in->kind == NULL || strcmp(in->kind->name, "unix") != 0)
+         * not read (measured: syslog(3) waited out a 20 s stall); so does
+         * journald on a stream it forwards to. */
+        if (in->kind == NULL || !in->kind->senders_wait)
             continue;
         for (size_t o = 0; o < c->noutputs; o++) {
             const struct sl_output_conf *out = &c->outputs[o];
             if (!blocks_unbounded(&out->queue) || !feeds(c, in, o))
                 continue;
             sl_errors_add(warnings, out->file, out->line,
-                          "output \"%s\" blocks without queue.block_timeout and is fed by unix "
+                          "output \"%s\" blocks without queue.block_timeout and is fed by %s "
                           "input \"%s\": while it is stuck, every program logging to %s waits; "
                           "set queue.block_timeout (e.g. \"5s\")",
-                          out->name, in->name, in->path ? in->path : "that socket");
+                          out->name, in->kind->name, in->name,
+                          in->path ? in->path : "that socket");
             n++;
         }
     }

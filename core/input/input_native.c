@@ -366,4 +366,5 @@ const struct sl_input_kind sl_input_native = {
     .parse = sl_parse, /* unused: native_read makes every message */
     .counters = native_counters,
     .max_message = NATIVE_DEFAULT_MAX_MESSAGE,
+    .senders_wait = true,
 };

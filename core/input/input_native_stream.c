@@ -119,4 +119,5 @@ const struct sl_input_kind sl_input_native_stream = {
     .parse = sl_parse, /* unused: every message comes through export_message */
     .counters = native_stream_counters,
     .descriptors = sl_stream_descriptors,
+    .senders_wait = true, /* journald (ForwardToSocket=) waits for a slow socket */
 };

@@ -92,4 +92,5 @@ const struct sl_input_kind sl_input_unix = {
     },
     .parse = sl_parse,
     .counters = unix_counters,
+    .senders_wait = true,
 };

@@ -158,6 +158,11 @@ struct sl_input_kind {
     /* max_message when the input's table has none; 0: SL_DEFAULT_MAX_MESSAGE
      * (lua_config.h). The journal's entries are larger than syslog's. */
     size_t max_message;
+    /* Its senders wait while it is not read (a unix datagram sender blocks
+     * in the kernel; journald waits for a ForwardToSocket= stream): what
+     * the --check warning about outputs that block without
+     * queue.block_timeout looks for (sl_config_warn_hangs). */
+    bool senders_wait;
 };
 
 /* Every kind, in the order messages list them; NULL-ended (kinds.c). */

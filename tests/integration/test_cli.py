@@ -109,6 +109,26 @@ def test_check_warns_of_an_output_that_can_hang_dev_log():
               "expected one warning, for output a (line 3)", *warnings)
 
 
+def test_check_warns_for_every_kind_whose_senders_wait():
+    """native (a datagram socket, as unix) and native_stream (journald waits for
+    a stream it forwards to) hang their senders too; tcp does not warn."""
+    text = ('input "j" { type = "native", path = "j.sock" }\n'
+            'input "e" { type = "native_stream", path = "e.sock" }\n'
+            'input "tcp" { type = "tcp", listen = "127.0.0.1:0" }\n'
+            'output "a" { type = "file", path = "a.log" }\n'
+            'output "d" { type = "file", path = "d.log" }\n'
+            'route { input = { "j", "e" }, to = "a" }\n'
+            'route { input = "tcp", to = "d" }\n')
+    with TempDir() as t:
+        path, r = run_check(t, "hang2.lua", text)
+        check(r.returncode == 0, f"a warning failed --check: {r.returncode}", r.stderr)
+        warnings = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+        check(len(warnings) == 2 and all(f"{path}:4:" in w for w in warnings)
+              and any("native input \"j\"" in w and "j.sock" in w for w in warnings)
+              and any("native_stream input \"e\"" in w and "e.sock" in w for w in warnings),
+              "expected two warnings for output a (line 4), one per input", *warnings)
+
+
 HEAD = 'settings { control = "sluice.ctl" }\n' \
        'output "out" { type = "file", path = "out.log" }\n'
 # (what, the bad line (line 3 of the file), words the message must contain)
@@ -455,7 +475,8 @@ def test_route_matches():
 
 
 if __name__ == "__main__":
-    sluicetest.main([test_check_warns_of_an_output_that_can_hang_dev_log, test_version_and_help, test_usage_errors, test_check_good_config,
+    sluicetest.main([test_check_warns_of_an_output_that_can_hang_dev_log,
+                     test_check_warns_for_every_kind_whose_senders_wait, test_version_and_help, test_usage_errors, test_check_good_config,
                      test_shipped_configs_check,
                      test_check_errors, test_check_reports_every_error,
                      test_check_same_address, test_port_in_use, test_bad_input_is_counted,
