@@ -43,6 +43,7 @@
 #include "conf/lua_bounded.h"
 #include "conf/lua_decl.h"
 #include "conf/lua_include.h"
+#include "conf/lua_loader.h"
 #include "conf/lua_sluice.h"
 #include "input/kind.h"
 #include "common/alloc.h"
@@ -57,38 +58,6 @@
 #define MEMORY_LIMIT (64u << 20)
 #define MAX_NAME 63 /* sl_msgpool keeps 63 bytes of an input's name */
 
-/* A curried `input "name"` / `output "name"` waiting for its table. */
-struct pending {
-    char *name; /* NULL when the name was not a string */
-    const char *file, *table_file; /* the config's names (sl_decl.file) */
-    int line;
-    int table_line; /* where the table was given, once done */
-    bool output;
-    bool done;
-};
-
-struct loader {
-    struct sl_decl_ctx ctx; /* file, config, errors, oom: shared with lua_decl.c */
-    struct pending *pend;
-    size_t npend;
-    struct sl_decl_targets *targets; /* parallel to c->routes */
-    int settings_line;               /* 0: settings not given yet */
-    const char *settings_file;
-    long ticks;
-    unsigned long steps;         /* C function steps not yet in ticks */
-    struct sl_lua_budget budget; /* MEMORY_LIMIT */
-    bool ran; /* the chunk ran to its end */
-    int err_line;
-    const char *err_file; /* the file of err_line */
-    size_t include_calls; /* made so far */
-    struct sl_include_state inc; /* inc.kept: keep mode's loaded config */
-    /* Keep mode (sl_config_run_functions): each route's where and transform
-     * go into the registry table SL_CONFIG_FUNCTIONS as they are declared. */
-    bool keep;
-    struct sl_lua_sluice *lib; /* the sluice library's state */
-    const char *source;        /* the chunk's text: c->source */
-    size_t source_len;
-};
 
 static struct loader *loader_of(lua_State *L)
 {
@@ -259,7 +228,7 @@ static int declare(lua_State *L, bool output, lua_CFunction table_fn)
 }
 
 /* Starts the declaration's table call and names it. Duplicates are found
- * once the chunk has run (check_duplicates): comparing each declaration
+ * once the chunk has run (sl_loader_check_duplicates, lua_checks.c): comparing each declaration
  * with all before it made 100,000 outputs quadratic. */
 static struct pending *begin_table(lua_State *L, struct sl_decl *d, const char *kind)
 {
@@ -651,207 +620,6 @@ static void run(struct loader *ld)
 }
 /* }=== */
 
-/* {=== checks once the whole chunk has run */
-static void check_pending(struct loader *ld)
-{
-    for (size_t i = 0; i < ld->npend; i++) {
-        const struct pending *p = &ld->pend[i];
-        const char *kind = p->output ? "output" : "input";
-        if (!p->done && p->name != NULL)
-            sl_errors_add(ld->ctx.errs, p->file, p->line,
-                          "%s \"%s\": no table given; write %s \"%s\" { ... }", kind, p->name,
-                          kind, p->name);
-    }
-}
-
-static const char **names_of(struct sl_decl_ctx *ctx, bool outputs)
-{
-    struct sl_config *c = ctx->c;
-    size_t n = outputs ? c->noutputs : c->ninputs;
-    const char **v = sl_calloc(n + 1, sizeof *v);
-    if (v == NULL) {
-        ctx->oom = true;
-        return NULL;
-    }
-    for (size_t i = 0, k = 0; i < n; i++) {
-        const char *name = outputs ? c->outputs[i].name : c->inputs[i].name;
-        if (name != NULL)
-            v[k++] = name;
-    }
-    return v;
-}
-
-/* What routes are resolved against: the outputs and inputs by name, and
- * for each output 1 + the last route that named it, so that a name given
- * twice in one `to` counts once without a scan of the route's list. */
-struct refs {
-    struct sl_name_index outs, ins;
-    size_t *seen;
-};
-
-static int refs_init(struct refs *x, const struct sl_config *c)
-{
-    *x = (struct refs){0};
-    x->seen = sl_calloc(c->noutputs + 1, sizeof *x->seen);
-    if (x->seen == NULL || sl_name_index_init(&x->outs, c->noutputs) < 0
-        || sl_name_index_init(&x->ins, c->ninputs) < 0)
-        return -ENOMEM;
-    for (size_t i = 0; i < c->noutputs; i++)
-        sl_name_index_add(&x->outs, c->outputs[i].name, i);
-    for (size_t i = 0; i < c->ninputs; i++)
-        sl_name_index_add(&x->ins, c->inputs[i].name, i);
-    sl_name_index_sort(&x->outs);
-    sl_name_index_sort(&x->ins);
-    return 0;
-}
-
-static void refs_free(struct refs *x)
-{
-    sl_name_index_free(&x->outs);
-    sl_name_index_free(&x->ins);
-    free(x->seen);
-}
-
-/* Route ri's `to` names become indices into c->outputs (the first output
- * of a name), each once; unknown names and inputs are reported with a
- * "did you mean" from outs and ins (NULL-ended names, for hints only). */
-static void resolve_route(struct sl_decl_ctx *ctx, size_t ri, const struct sl_decl_targets *x,
-                          struct refs *refs, const char **outs, const char **ins)
-{
-    struct sl_route_conf *r = &ctx->c->routes[ri];
-    char hint[160];
-    if (x->names.n > 0 && (r->to = sl_malloc(x->names.n * sizeof *r->to)) == NULL) {
-        ctx->oom = true;
-        return;
-    }
-    for (size_t k = 0; k < x->names.n; k++) {
-        const char *name = x->names.v[k];
-        long long o = sl_name_index_find(&refs->outs, name);
-        if (o < 0) {
-            sl_errors_add(ctx->errs, r->file, r->line,
-                          "route: 'to' names unknown output '%s'%s", name,
-                          sl_decl_did_you_mean(hint, sizeof hint, "", name, outs));
-        } else if (refs->seen[o] != ri + 1) {
-            refs->seen[o] = ri + 1;
-            r->to[r->nto++] = (size_t)o;
-        }
-    }
-    for (size_t k = 0; k < r->inputs.n; k++) {
-        if (sl_name_index_find(&refs->ins, r->inputs.v[k]) < 0)
-            sl_errors_add(ctx->errs, r->file, r->line, "route: key 'input' names unknown "
-                          "input '%s'%s", r->inputs.v[k],
-                          sl_decl_did_you_mean(hint, sizeof hint, "", r->inputs.v[k], ins));
-    }
-}
-
-/* Names declared twice among inputs or outputs, each reported where its
- * later table was given, naming the first: one sort, where comparing
- * every pair was quadratic. Runs even when the chunk stopped early. */
-static void check_duplicates(struct loader *ld, bool output)
-{
-    struct sl_name_index x;
-    if (sl_name_index_init(&x, ld->npend) < 0) {
-        ld->ctx.oom = true;
-        return;
-    }
-    for (size_t i = 0; i < ld->npend; i++) {
-        if (ld->pend[i].done && ld->pend[i].output == output)
-            sl_name_index_add(&x, ld->pend[i].name, i);
-    }
-    sl_name_index_sort(&x);
-    for (size_t i = 1, first = 0; i < x.n; i++) {
-        if (strcmp(x.v[i].name, x.v[first].name) != 0) {
-            first = i;
-            continue;
-        }
-        const struct pending *a = &ld->pend[x.v[first].at], *b = &ld->pend[x.v[i].at];
-        bool here = a->file == b->table_file;
-        sl_errors_add(ld->ctx.errs, b->table_file, b->table_line,
-                      "%s \"%s\": already declared at %s%s%d", output ? "output" : "input",
-                      x.v[i].name, here ? "line " : a->file, here ? "" : ":", a->line);
-    }
-    sl_name_index_free(&x);
-}
-
-/* The address of an input, for messages: "HOST:PORT", "[V6]:PORT" or the
- * quoted path. */
-static void address_text(const struct sl_input_conf *in, char *buf, size_t len)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (const struct sl_input_key *k = in->kind->keys; k->name != NULL && n < len; k++) {
-        const char *sep = n > 0 ? " " : "";
-        if (!k->address)
-            continue;
-        if (k->type == SL_INPUT_KEY_LISTEN ? in->host == NULL
-                                           : *(char *const *)((const char *)in + k->offset) == NULL)
-            continue; /* one of several the kind takes, not this one (kind.h) */
-        if (k->type != SL_INPUT_KEY_LISTEN)
-            n += (size_t)snprintf(buf + n, len - n, "%s\"%s\"", sep,
-                                  *(char *const *)((const char *)in + k->offset));
-        else if (strchr(in->host, ':') != NULL)
-            n += (size_t)snprintf(buf + n, len - n, "%s[%s]:%s", sep, in->host, in->port);
-        else
-            n += (size_t)snprintf(buf + n, len - n, "%s%s:%s", sep, in->host, in->port);
-    }
-}
-
-/* Two inputs that would bind one socket: a config error naming both,
- * rather than a bind() that fails at start-up (or a reload refused). */
-static void check_addresses(struct loader *ld)
-{
-    const struct sl_config *c = ld->ctx.c;
-    char addr[256];
-    for (size_t j = 1; j < c->ninputs; j++) {
-        const struct sl_input_conf *b = &c->inputs[j];
-        for (size_t i = 0; i < j; i++) {
-            const struct sl_input_conf *a = &c->inputs[i];
-            if (a->name == NULL || b->name == NULL || !sl_input_conf_same_address(a, b))
-                continue;
-            address_text(b, addr, sizeof addr);
-            if (addr[0] == '\0') /* a kind with no address key reads the one there is */
-                sl_errors_add(ld->ctx.errs, b->file, b->line,
-                              "input \"%s\": there can be one input of type '%s', and input "
-                              "\"%s\" at %s:%d is one", b->name, b->kind->name, a->name,
-                              a->file, a->line);
-            else
-                sl_errors_add(ld->ctx.errs, b->file, b->line,
-                              "input \"%s\": %s is already used by input \"%s\" at %s:%d",
-                              b->name, addr, a->name, a->file, a->line);
-            break; /* one report per input, naming the first holder */
-        }
-    }
-}
-
-static void check_references(struct loader *ld)
-{
-    check_pending(ld);
-    check_addresses(ld);
-    const char **outs = names_of(&ld->ctx, true), **ins = names_of(&ld->ctx, false);
-    struct refs refs;
-    if (refs_init(&refs, ld->ctx.c) < 0)
-        ld->ctx.oom = true;
-    for (size_t i = 0; outs && ins && !ld->ctx.oom && i < ld->ctx.c->nroutes; i++)
-        resolve_route(&ld->ctx, i, &ld->targets[i], &refs, outs, ins);
-    refs_free(&refs);
-    free(outs);
-    free(ins);
-}
-
-static void loader_free(struct loader *ld)
-{
-    for (size_t i = 0; i < ld->npend; i++)
-        free(ld->pend[i].name);
-    free(ld->pend);
-    for (size_t i = 0; ld->targets != NULL && i < ld->ctx.c->nroutes; i++) {
-        for (size_t k = 0; k < ld->targets[i].names.n; k++)
-            free(ld->targets[i].names.v[k]);
-        free(ld->targets[i].names.v);
-    }
-    free(ld->targets);
-    sl_include_state_free(&ld->inc);
-}
-/* }=== */
 
 /* Puts errs->v[before..] in order: by file (the main one, then each
  * included one as they were read), then by line. */
@@ -883,17 +651,17 @@ static int load(struct sl_config *c, const struct sl_include_id *id, struct sl_e
                         .budget = {.limit = MEMORY_LIMIT}, .source = c->source,
                         .source_len = c->source_len, .inc.ids[0] = *id};
     run(&ld);
-    check_duplicates(&ld, false);
-    check_duplicates(&ld, true);
+    sl_loader_check_duplicates(&ld, false);
+    sl_loader_check_duplicates(&ld, true);
     if (ld.ran) {
-        check_references(&ld);
+        sl_loader_check_references(&ld);
         sl_decl_check_queues(&ld.ctx);
     }
     for (size_t i = 0; i < c->nroutes; i++)
         c->has_lua = c->has_lua || c->routes[i].has_where || c->routes[i].has_transform;
     if (ld.ctx.oom)
         sl_errors_add(errs, path, 0, "out of memory");
-    loader_free(&ld);
+    sl_loader_free(&ld);
     sl_config_sort_errors(c, errs, before);
     return sl_errors_count(errs) != count || ld.ctx.oom ? -EINVAL : 0;
 }
@@ -1024,7 +792,7 @@ int sl_config_run_functions(const struct sl_config *c, lua_State *L, struct sl_l
     if (rc < 0)
         snprintf(err, errlen, "config ran differently in an input thread: %s (a config must "
                  "declare the same routes every time it runs)", why);
-    loader_free(&ld);
+    sl_loader_free(&ld);
     sl_errors_clear(&errs);
     sl_config_free(again);
     return rc;
