@@ -12,7 +12,7 @@
  * so one --check run reports everything at once. Only what cannot be
  * checked until the chunk has finished (routes naming outputs and inputs
  * declared further down, curried calls never given their table) is checked
- * afterwards, in C, once the state is closed.
+ * afterwards, in C, once the state is closed (lua_checks.c).
  *
  * Ownership: everything a declaration copies out of Lua is stored in the
  * config at once, before the next call into Lua, so a Lua error (out of

@@ -274,6 +274,7 @@ enum sl_on_error {
 enum sl_field_want { SL_FIELD_ONE_OF, SL_FIELD_PRESENT, SL_FIELD_ABSENT };
 struct sl_field_match {
     char *key;                 /* sl_msg_field_key_ok() */
+    size_t key_len;            /* strlen(key): the router compares it per message */
     enum sl_field_want want;
     struct sl_strlist values;  /* SL_FIELD_ONE_OF: the value equals one of them */
 };

@@ -284,6 +284,7 @@ static void want_fields(const struct sl_decl *d, const char *key, int v, struct 
         snprintf(full, sizeof full, "%s.%s", key, keys[i]);
         struct sl_field_match *fm = &r->fields[r->nfields++];
         fm->key = sl_decl_strdup(d->ctx, keys[i]);
+        fm->key_len = fm->key != NULL ? strlen(fm->key) : 0;
         lua_pushstring(L, keys[i]);
         lua_rawget(L, v);
         field_want(d, full, lua_gettop(L), fm);

@@ -181,7 +181,7 @@ static bool fields_match(const struct sl_route_conf *rc, const struct sl_msg *m)
 {
     for (size_t i = 0; i < rc->nfields; i++) {
         const struct sl_field_match *fm = &rc->fields[i];
-        const struct sl_field *x = sl_msg_extra(m, fm->key, strlen(fm->key));
+        const struct sl_field *x = sl_msg_extra(m, fm->key, fm->key_len);
         bool ok = fm->want == SL_FIELD_PRESENT ? x != NULL
                   : fm->want == SL_FIELD_ABSENT ? x == NULL
                   : x != NULL && sl_strlist_has(&fm->values, x->value.p, x->value.len);
