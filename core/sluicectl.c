@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sluicectl.c: sends one command to sluiced's control socket and prints
- * the answer. Exit status: 0 ok, 1 an error answer or no daemon, 2 usage. */
+ * the answer; `top` is sluicectl_top.c. Exit status: 0 ok, 1 an error
+ * answer or no daemon, 2 usage. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,17 +14,26 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sluicectl.h"
+
 #define DEFAULT_SOCKET "/run/sluice/control.sock"
 
-static const char *const commands[] = {"stats", "status", "reload", "reopen", "flush", NULL};
+static const char *const commands[] = {"stats", "status", "counters", "reload", "reopen",
+                                      "flush",  "top",    NULL};
 
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: sluicectl [-s SOCKET] COMMAND\n"
                  "       sluicectl [-s SOCKET] stats [--pretty]\n"
+                 "       sluicectl [-s SOCKET] top [-d SECS] [-n N]\n"
                  "Commands:\n"
                  "  stats     the counters, as one line of JSON (--pretty: indented)\n"
                  "  status    pid, config file, uptime, the last reload and its result\n"
+                 "  counters  the counters as lines: daemon, input NAME, output NAME, route LINE,\n"
+                 "            then KEY=VALUE pairs\n"
+                 "  top       a live view: messages per second in and out of each input and\n"
+                 "            output, queue fill, drops (-d, --delay SECS between refreshes,\n"
+                 "            default 1; -n, --iterations N refreshes, then exit; q quits)\n"
                  "  reload    read the config again and switch to it (as SIGHUP, without reopening)\n"
                  "  reopen    reopen every output's files (as SIGUSR1)\n"
                  "  flush     make what the outputs wrote durable\n"
@@ -97,8 +107,7 @@ static void pretty_byte(struct pretty *p, char ch)
 }
 /* }=== */
 
-/* Connects to path and sends the command line; the fd, or -1 (said why). */
-static int ask(const char *path, const char *cmd)
+int sl_ctl_ask(const char *path, const char *cmd)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sa.sun_path) {
@@ -160,31 +169,54 @@ static bool known(const char *cmd)
     return false;
 }
 
-int main(int argc, char **argv)
+/* The options before the command (stop_at_command: the first word ends
+ * them, as top's are its own) or after it. -1 to go on, else the exit
+ * status. */
+static int options(int argc, char **argv, bool stop_at_command, const char **path, bool *pretty)
 {
     static const struct option longs[] = {
         {"socket", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},      {"pretty", no_argument, NULL, 'p'},
         {NULL, 0, NULL, 0}};
-    const char *path = getenv("SLUICE_CONTROL");
-    if (path == NULL || path[0] == '\0')
-        path = DEFAULT_SOCKET;
-    bool pretty = false;
     int opt;
-    while ((opt = getopt_long(argc, argv, "s:hV", longs, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, stop_at_command ? "+s:hV" : "s:hV", longs, NULL))
+           != -1) {
         switch (opt) {
-        case 's': path = optarg; break;
-        case 'p': pretty = true; break;
+        case 's': *path = optarg; break;
+        case 'p': *pretty = true; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("sluicectl %s\n", PACKAGE_VERSION); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (optind + 1 != argc) {
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = getenv("SLUICE_CONTROL");
+    if (path == NULL || path[0] == '\0')
+        path = DEFAULT_SOCKET;
+    bool pretty = false;
+    int rc = options(argc, argv, true, &path, &pretty);
+    if (rc >= 0)
+        return rc;
+    if (optind < argc && strcmp(argv[optind], "top") == 0 && !pretty)
+        return sl_ctl_top(path, argc - optind, argv + optind);
+    /* The others take their options after the command too: stats --pretty. */
+    int at = optind;
+    if (at >= argc) {
         usage(stderr);
         return 2;
     }
-    const char *cmd = argv[optind];
+    const char *cmd = argv[at];
+    optind = 0; /* glibc: start again, on the words after the command */
+    if ((rc = options(argc - at, argv + at, false, &path, &pretty)) >= 0)
+        return rc;
+    if (optind != argc - at) { /* a word left over */
+        usage(stderr);
+        return 2;
+    }
     if (!known(cmd) || (pretty && strcmp(cmd, "stats") != 0)) {
         if (!known(cmd))
             fprintf(stderr, "sluicectl: unknown command \"%s\"\n", cmd);
@@ -193,10 +225,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    int fd = ask(path, cmd);
+    int fd = sl_ctl_ask(path, cmd);
     if (fd < 0)
         return 1;
-    int rc = answer(fd, path, pretty);
+    rc = answer(fd, path, pretty);
     close(fd);
     return rc;
 }
