@@ -201,8 +201,11 @@ int main(int argc, char **argv)
     int rc = options(argc, argv, true, &path, &pretty);
     if (rc >= 0)
         return rc;
-    if (optind < argc && strcmp(argv[optind], "top") == 0 && !pretty)
+    /* Below, getopt's errors name argv[0]: the program, not the command. */
+    if (optind < argc && strcmp(argv[optind], "top") == 0 && !pretty) {
+        argv[optind] = argv[0];
         return sl_ctl_top(path, argc - optind, argv + optind);
+    }
     /* The others take their options after the command too: stats --pretty. */
     int at = optind;
     if (at >= argc) {
@@ -210,6 +213,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[at];
+    argv[at] = argv[0];
     optind = 0; /* glibc: start again, on the words after the command */
     if ((rc = options(argc - at, argv + at, false, &path, &pretty)) >= 0)
         return rc;

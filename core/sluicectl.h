@@ -11,7 +11,8 @@
  * having said why on stderr (naming the call, path and errno). */
 int sl_ctl_ask(const char *path, const char *cmd);
 
-/* sluicectl top: argv[0] is "top", the rest its options; talks to path.
+/* sluicectl top: argv[1..argc) are its options (argv[0] names the program
+ * in getopt's errors); talks to path.
  * Returns the exit status: 0, 1 (no daemon, or it went away), 2 (usage). */
 int sl_ctl_top(const char *path, int argc, char **argv);
 
