@@ -17,7 +17,9 @@
  * does, without escapes. When standard input is a terminal it is put in
  * non-canonical mode without echo, so a single q quits; the saved mode is
  * put back on every way out: q, the iterations done, the daemon gone,
- * SIGINT, SIGTERM and SIGHUP (caught, not left to kill us mid-screen).
+ * SIGINT, SIGTERM and SIGHUP (caught, not left to kill us mid-screen), and
+ * for the time it is stopped by Ctrl-Z (SIGTSTP: the mode is put back,
+ * then it stops itself; on SIGCONT it takes the keys again and redraws).
  */
 #include "config.h"
 
@@ -61,7 +63,8 @@ static void usage(FILE *out)
 }
 
 /* {=== the terminal: keys without Enter, and its mode put back */
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal; /* a signal that ends us */
+static volatile sig_atomic_t got_stop;   /* SIGTSTP: stop, the terminal put back */
 static struct termios saved_tty;
 static bool tty_changed;
 
@@ -70,8 +73,15 @@ static void on_signal(int sig)
     got_signal = sig;
 }
 
-/* SIGINT, SIGTERM and SIGHUP set got_signal and interrupt poll() (no
- * SA_RESTART), so the loop puts the terminal back before it exits. */
+static void on_stop(int sig)
+{
+    (void)sig;
+    got_stop = 1;
+}
+
+/* SIGINT, SIGTERM and SIGHUP set got_signal, SIGTSTP got_stop, and they
+ * interrupt poll() (no SA_RESTART), so the loop puts the terminal back
+ * before it exits or stops. */
 static void catch_signals(void)
 {
     struct sigaction sa = {.sa_handler = on_signal};
@@ -79,6 +89,8 @@ static void catch_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = on_stop;
+    sigaction(SIGTSTP, &sa, NULL);
 }
 
 static void tty_keys(void)
@@ -99,6 +111,19 @@ static void tty_restore(void)
     if (tty_changed)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
     tty_changed = false;
+}
+
+/* Ctrl-Z: the terminal as the shell wants it, then stopped (SIGSTOP, which
+ * stops even a process the shell's job control does not see); once
+ * continued, the keys again. */
+static void suspend(const struct top *t)
+{
+    tty_restore();
+    fflush(stdout);
+    raise(SIGSTOP);
+    got_stop = 0;
+    if (t->keys)
+        tty_keys();
 }
 /* }=== */
 
@@ -273,7 +298,7 @@ static void draw(const struct top *t, const struct sl_counters *prev,
 /* }=== */
 
 /* {=== the loop */
-enum wake { WAKE_TIME, WAKE_QUIT };
+enum wake { WAKE_TIME, WAKE_QUIT, WAKE_STOP };
 
 /* Waits until the deadline (monotonic seconds), a key, or a signal. */
 static enum wake wait_until(const struct top *t, double deadline)
@@ -281,6 +306,8 @@ static enum wake wait_until(const struct top *t, double deadline)
     for (;;) {
         if (got_signal)
             return WAKE_QUIT;
+        if (got_stop)
+            return WAKE_STOP;
         double left = deadline - now_s();
         if (left <= 0)
             return WAKE_TIME;
@@ -309,8 +336,11 @@ static int run(const struct top *t)
     double prev_t = 0, cur_t = now_s();
     draw(t, NULL, &cur, 0);
     for (long done = 1; t->iterations == 0 || done < t->iterations; done++) {
-        if (wait_until(t, cur_t + t->delay) == WAKE_QUIT)
+        enum wake why = wait_until(t, cur_t + t->delay);
+        if (why == WAKE_QUIT)
             break;
+        if (why == WAKE_STOP)
+            suspend(t); /* and a refresh at once when continued */
         struct sl_counters swap = prev;
         prev = cur, cur = swap, prev_t = cur_t;
         if (sample(t, &cur) < 0) {

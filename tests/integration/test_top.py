@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 """sluicectl top, the live view, and sluicectl counters, the lines it reads:
 totals equal to what was sent, rates while traffic flows, plain text when
-not on a terminal, the terminal's mode put back on q, Ctrl-C and SIGTERM,
-and a clear exit 1 when there is no daemon or it goes away."""
+not on a terminal, the terminal's mode put back on q, Ctrl-C, SIGTERM and
+while stopped by Ctrl-Z, and a clear exit 1 when there is no daemon or it
+goes away."""
 
 import os
 import pty
@@ -194,9 +195,29 @@ def read_until(fd, text, timeout=10.0):
     return got
 
 
+def state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rpartition(")")[2].split()[0]
+
+
+def stop_and_continue(p, master, slave, before):
+    """Ctrl-Z: stopped with the terminal's mode put back; continued, it
+    takes the keys again and redraws."""
+    p.send_signal(signal.SIGTSTP)
+    sluicetest.wait_until(lambda: state(p.pid) == "T", 10, "top stopped by SIGTSTP")
+    check(lflag(slave) == before, "top stopped by SIGTSTP left the terminal's mode changed")
+    while select.select([master], [], [], 0)[0]:  # what it drew before it stopped
+        os.read(master, 65536)
+    p.send_signal(signal.SIGCONT)
+    read_until(master, "q: quit")
+    sluicetest.wait_until(lambda: not lflag(slave) & termios.ICANON, 10,
+                          "top continued takes the keys again")
+
+
 def on_terminal(d, how):
-    """Runs top on a pseudo-terminal, ends it by how ("q", SIGINT,
-    SIGTERM); the exit status and whether the terminal's mode came back."""
+    """Runs top on a pseudo-terminal, ends it by how ("q", SIGINT, SIGTERM,
+    or "stop": Ctrl-Z, SIGCONT, then q); the exit status and whether the
+    terminal's mode came back."""
     master, slave = pty.openpty()
     before = lflag(slave)
     check(before & termios.ICANON and before & termios.ECHO, "the pty is not canonical")
@@ -209,6 +230,9 @@ def on_terminal(d, how):
         read_until(master, "q: quit")  # a second screen: it refreshes
         check(not lflag(slave) & (termios.ICANON | termios.ECHO),
               "top did not put the terminal in non-canonical mode")
+        if how == "stop":
+            stop_and_continue(p, master, slave, before)
+            how = "q"
         if how == "q":
             os.write(master, b"q")
         else:
@@ -226,11 +250,13 @@ def on_terminal(d, how):
 
 def test_terminal_mode_put_back():
     with Daemon(CONFIG) as d:
-        for how, want in (("q", 0), (signal.SIGINT, 0), (signal.SIGTERM, -signal.SIGTERM)):
+        for how, want in (("q", 0), (signal.SIGINT, 0), (signal.SIGTERM, -signal.SIGTERM),
+                          ("stop", 0)):
             rc, restored = on_terminal(d, how)
             check(rc == want, f"top ended by {how} exited {rc}, not {want}")
             check(restored, f"top ended by {how} left the terminal's mode changed")
-    print("on a terminal top redraws in place, q quits, and the mode comes back every way")
+    print("on a terminal top redraws in place, q quits, the mode comes back every way "
+          "and while it is stopped")
 
 
 if __name__ == "__main__":
