@@ -48,7 +48,9 @@ static void usage(FILE *out)
 static int send_all(int fd, const char *p, size_t len)
 {
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        /* MSG_NOSIGNAL: a daemon that closed at once (64 clients already)
+         * gets a message, not a sluicectl killed by SIGPIPE. */
+        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -124,8 +126,17 @@ int sl_ctl_ask(const char *path, const char *cmd)
             close(fd);
         return -1;
     }
-    if (send_all(fd, cmd, strlen(cmd)) < 0 || send_all(fd, "\n", 1) < 0) {
-        fprintf(stderr, "sluicectl: write() \"%s\" failed (%d: %s)\n", path, errno,
+    /* The line in one send, so the daemon never sees the command without
+     * its newline (commands are short: the daemon reads 127 bytes). */
+    char line[128];
+    int n = snprintf(line, sizeof line, "%s\n", cmd);
+    if (n < 0 || (size_t)n >= sizeof line) {
+        fprintf(stderr, "sluicectl: command \"%.32s...\" is too long\n", cmd);
+        close(fd);
+        return -1;
+    }
+    if (send_all(fd, line, (size_t)n) < 0) {
+        fprintf(stderr, "sluicectl: send() \"%s\" failed (%d: %s)\n", path, errno,
                 strerror(errno));
         close(fd);
         return -1;
