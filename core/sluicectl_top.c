@@ -174,8 +174,9 @@ static int read_answer(int fd, const char *path, char **text, size_t *len)
     return 0;
 }
 
-/* Asks the daemon for its counters into s (freed before). 0, or -1 having
- * said why. */
+/* Asks the daemon for its counters into s (freed before). 0; or, having
+ * said why, -1 when the daemon cannot be reached or read, -2 for an answer
+ * that is no counters. */
 static int sample(const struct top *t, struct sl_counters *s)
 {
     sl_counters_free(s);
@@ -191,15 +192,19 @@ static int sample(const struct top *t, struct sl_counters *s)
     if (rc < 0)
         return -1;
     if (len == 0 || (len >= 6 && memcmp(text, "error:", 6) == 0)) {
-        fprintf(stderr, "sluicectl: top: \"%s\" answered %.*s%s", t->path,
-                (int)(len > 200 ? 200 : len), len ? text : "nothing", len ? "" : "\n");
-        rc = -1;
+        if (len == 0)
+            fprintf(stderr, "sluicectl: top: \"%s\" answered nothing\n", t->path);
+        else /* the daemon's error line, with its newline */
+            fprintf(stderr, "sluicectl: top: \"%s\" answered %.*s", t->path,
+                    (int)(len > 200 ? 200 : len), text);
+        rc = -2;
     } else if ((rc = sl_counters_parse(s, text, len, &bad)) < 0) {
         fprintf(stderr, "sluicectl: top: cannot read line %zu of the counters of \"%s\"%s\n",
                 bad, t->path, rc == -ENOMEM ? ": out of memory" : "");
+        rc = -2;
     }
     free(text);
-    return rc < 0 ? -1 : 0;
+    return rc;
 }
 /* }=== */
 
@@ -343,11 +348,12 @@ static int run(const struct top *t)
             suspend(t); /* and a refresh at once when continued */
         struct sl_counters swap = prev;
         prev = cur, cur = swap, prev_t = cur_t;
-        if (sample(t, &cur) < 0) {
-            if (!got_signal) {
+        int got = sample(t, &cur);
+        if (got < 0) {
+            if (got == -1 && !got_signal)
                 fprintf(stderr, "sluicectl: top: sluiced on \"%s\" is gone\n", t->path);
+            if (!got_signal)
                 rc = 1;
-            }
             break;
         }
         cur_t = now_s();

@@ -10,6 +10,7 @@ import os
 import pty
 import select
 import signal
+import socket
 import subprocess
 import sys
 import termios
@@ -159,6 +160,45 @@ def test_no_daemon_and_daemon_gone():
     print("top exits 1 saying why without a daemon, or when it goes away")
 
 
+def fake_daemon(path, answer):
+    """A control socket that answers every client with answer, in a thread."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(4)
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            with c:
+                c.recv(128)
+                c.sendall(answer)
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
+def test_answers_that_are_no_counters():
+    """A daemon older than counters, or a socket that answers nonsense:
+    exit 1 with what it said, not a table of zeroes."""
+    with sluicetest.TempDir() as tmp:
+        for i, (answer, said) in enumerate(((b'error: unknown command "counters" (stats, status)\n',
+                              'answered error: unknown command "counters"'),
+                             (b"daemon pid=1\ninput\n", "cannot read line 2 of the counters"),
+                             (b"", "answered nothing"))):
+            path = tmp.path(f"fake{i}.sock")
+            srv = fake_daemon(path, answer)
+            try:
+                r = run([sluicectl_path(), "-s", path, "top", "-n", "2", "-d", "0.1"], timeout=10)
+            finally:
+                srv.shutdown(socket.SHUT_RDWR)  # wakes its accept()
+                srv.close()
+            check(r.returncode == 1 and said in r.stderr and r.stdout == "",
+                  f"top given {answer!r} exited {r.returncode}: {r.stderr!r} {r.stdout!r}")
+    print("top exits 1 with the daemon's words when the answer is no counters")
+
+
 def test_options():
     with Daemon(CONFIG) as d:
         for args in (["-d", "0"], ["-d", "x"], ["-n", "0"], ["-n", "1.5"], ["extra"]):
@@ -261,4 +301,5 @@ def test_terminal_mode_put_back():
 
 if __name__ == "__main__":
     sluicetest.main([test_totals_match_what_was_sent, test_rates_while_traffic_flows,
-                     test_no_daemon_and_daemon_gone, test_options, test_terminal_mode_put_back])
+                     test_no_daemon_and_daemon_gone,
+                     test_answers_that_are_no_counters, test_options, test_terminal_mode_put_back])
