@@ -70,8 +70,9 @@ local user   = logfile("user",   "/var/log/user.log")
 
 -- rsyslog's *.emerg :omusrmsg:*  emergencies written to the terminal of
 -- every logged-in user (utmp), with rsyslog's "Message from syslogd@"
--- banner. A terminal that would block is skipped, never waited for.
-local wall = output "wall" { type = "users" }
+-- banner. A terminal that would block is skipped, never waited for; the
+-- queue is bounded all the same, as every output /dev/log feeds.
+local wall = output "wall" { type = "users", queue = bounded }
 
 -- Routes are tried in order; each output takes a message once.
 -- *.emerg  :omusrmsg:*  first, so that no route's `final` hides an

@@ -262,8 +262,9 @@ static bool digits(const char *s)
     return n > 0 && n < 10 && s[n] == '\0';
 }
 
-/* output "wall" { type = "users" }, or with users = { "root", "alice" }.
- * No queue key: the users output never blocks (it skips a stuck terminal). */
+/* output "wall" { type = "users" }, or with users = { "root", "alice" };
+ * the queue as a file's: a users output skips a stuck terminal, but its
+ * queue fills while it reads utmp for a flood all the same. */
 static void emit_users(struct conv *c, struct buf *b, const struct file *f)
 {
     sl_imp_putf(c, b, "output \"%s\" { type = \"users\"", f->name);
@@ -276,7 +277,7 @@ static void emit_users(struct conv *c, struct buf *b, const struct file *f)
             sl_imp_puts(c, b, comma ? ", " : " }");
         }
     }
-    sl_imp_puts(c, b, " }\n");
+    sl_imp_puts(c, b, ", queue = { block_timeout = \"2s\" } }\n");
 }
 
 void sl_imp_emit_files(struct conv *c, struct buf *b)

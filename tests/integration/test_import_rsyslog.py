@@ -226,7 +226,8 @@ def test_debian_emerg_to_users():
                         "tests", "fuzz", "corpus", "import", "debian12.conf")
     r = sluicetest.run([sluicetest.sluiced_path(), "--import-rsyslog", conf])
     check(r.returncode == 0, f"exit {r.returncode}", r.stderr)
-    check('output "wall" { type = "users" }\n' in r.stdout, r.stdout)
+    check('output "wall" { type = "users", queue = { block_timeout = "2s" } }\n' in r.stdout,
+          r.stdout)
     check('route { severity = "emerg", to = "wall" }\n' in r.stdout, r.stdout)
     check(":omusrmsg:" not in r.stderr, "the line is still not converted", r.stderr)
     with tempfile.TemporaryDirectory(prefix="sl-import-") as d:
@@ -235,6 +236,7 @@ def test_debian_emerg_to_users():
             f.write(r.stdout.replace('"/var/log/', '"log/').replace('"/dev/log"', '"sl.sock"'))
         c = sluicetest.run([sluicetest.sluiced_path(), "--check", "-c", lua], cwd=d)
         check(c.returncode == 0, "the conversion fails --check", c.stdout, c.stderr)
+        check("warning" not in c.stdout + c.stderr, "--check warns", c.stdout, c.stderr)
 
 
 if __name__ == "__main__":

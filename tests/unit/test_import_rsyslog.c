@@ -288,9 +288,11 @@ static void test_users_actions(void **state)
                 "mail.* :omusrmsg:root;RSYSLOG_WallFmt\n" /* 6 */
                 "mail.* :omusrmsg:\n"                   /* 7 */
                 "*.* /var/log/wall\n");                 /* 8: a file named like it */
-    assert_true(has(&x, "output \"wall\" { type = \"users\" }\n"));
+    assert_true(has(&x, "output \"wall\" { type = \"users\", "
+                        "queue = { block_timeout = \"2s\" } }\n"));
     assert_true(has(&x, "output \"users_root_alice\" { type = \"users\", "
-                        "users = { \"root\", \"alice\" } }\n"));
+                        "users = { \"root\", \"alice\" }, "
+                        "queue = { block_timeout = \"2s\" } }\n"));
     assert_true(has(&x, "output \"wall_2\" { type = \"file\""));
     assert_int_equal(x.l.c->noutputs, 3);
     assert_int_equal(x.im.nskipped, 3);
