@@ -247,6 +247,23 @@ def test_escape_sequences_do_not_reach_the_terminal():
         p.close()
 
 
+@sluicetest.timeout(60)
+def test_format_replaces_the_text():
+    """format = a template: its text in place of "app: text", the banner
+    kept for everyone; the template's own escapes stay, control bytes
+    still become '?'."""
+    p = Pty()
+    try:
+        with daemon(', format = "{severity} {hostname} {msg}"') as d:
+            write_utmp(d.path("utmp"), [record(USER_PROCESS, "root", p.line)])
+            tcp_send(d.address("tcp"), lf_frames([b"<0>Dec  4 10:00:01 web2 app: formatted"]))
+            got = p.read_until(b"formatted")
+            check(b"Message from syslogd@web2 at " in got, repr(got))
+            check(b"...\r\r\n emerg web2 formatted\r\n\r" in got, repr(got))
+    finally:
+        p.close()
+
+
 @sluicetest.timeout(30)
 def test_missing_utmp_is_counted():
     """No utmp file: nothing to write to, said once, counted; the message
@@ -264,4 +281,5 @@ if __name__ == "__main__":
                      test_hostile_lines_are_refused_and_counted,
                      test_stuck_terminal_does_not_hold_the_output,
                      test_escape_sequences_do_not_reach_the_terminal,
+                     test_format_replaces_the_text,
                      test_missing_utmp_is_counted])
