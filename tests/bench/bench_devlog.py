@@ -95,8 +95,10 @@ def py_child(path, k, share, start):
             max_call = took
     last = time.time_ns()
     h.close()
-    print(json.dumps({"sender": k, "sent": share, "first_ns": first, "last_ns": last,
-                      "max_call_ns": max_call, "late": 0}), flush=True)
+    # One write(2) per line: the children share stdout, and print() may
+    # write the text and its newline apart (PYTHONUNBUFFERED), interleaving them.
+    os.write(1, (json.dumps({"sender": k, "sent": share, "first_ns": first, "last_ns": last,
+                             "max_call_ns": max_call, "late": 0}) + "\n").encode())
 
 
 def py_sender(path, procs, count):
@@ -245,8 +247,8 @@ def one_run(env, daemon, kind, procs, count, rate=0):
         out = ctx.outs[0]
         cpu0, cs0 = bench.proc_cpu_seconds(p.pid), ctx_switches(p.pid)
         limit = bench.MIN_RUN_TIMEOUT + (count / rate if rate else count / 5_000)
-        with open(os.path.join(tmp, "sender.out"), "wb") as so, \
-                open(os.path.join(tmp, "sender.err"), "wb") as se:
+        with open(os.path.join(tmp, "sender.out"), "ab") as so, \
+                open(os.path.join(tmp, "sender.err"), "ab") as se:
             sender = subprocess.Popen(sender_argv(env, kind, ctx.unix_path, procs, count, rate),
                                       stdin=subprocess.DEVNULL, stdout=so, stderr=se)
         deadline = time.monotonic() + limit
@@ -289,6 +291,10 @@ def one_run(env, daemon, kind, procs, count, rate=0):
                    late=sum(c["late"] for c in children),
                    sender_cpu=summary["cpu_s"] if summary else None,
                    sent=sum(c["sent"] for c in children))
+        if len(children) != procs or (summary or {}).get("failed"):
+            res["note"] = (f"{len(children)} of {procs} senders reported, failed "
+                           f"{(summary or {}).get('failed')}: "
+                           + bench.tail(os.path.join(tmp, "sender.err"), 2))
         res["lost"], res["dups"], res["ooo"] = analyse(out, procs, count)
         if tail:
             lat = sorted(tail.latencies)
@@ -334,8 +340,10 @@ def summarize(by_daemon, count):
     rows = {}
     for d, runs in by_daemon.items():
         ok = [r for r in runs if "error" not in r and r.get("lines", 0) >= count]
-        errs = [r.get("error") or r.get("note") or f"{r.get('lines')} lines" for r in runs
-                if r not in ok]
+        errs = ["a run failed or fell short: " + (r.get("error") or r.get("note")
+                                                   or f"{r.get('lines')} lines")
+                for r in runs if r not in ok]
+        errs += [f"(a counted run) {r['note']}" for r in ok if r.get("note")]
         rows[d] = {"ok": ok, "all": [r for r in runs if "error" not in r], "errs": errs,
                    "wall": med(ok, "wall"), "cpu_us": None, "cs": None}
         if ok:
@@ -373,7 +381,7 @@ def case_table(title, by_daemon, count):
                            (("wall", "wall"), ("cpu_us", "CPU/msg"), ("cs", "ctx sw/msg"))))
     for d, r in rows.items():
         for e in r["errs"]:
-            out.append(f"- {d}: a run failed or fell short: {e}")
+            out.append(f"- {d}: {e}")
     return out
 
 
@@ -391,7 +399,7 @@ def paced_table(title, by_daemon, count):
                    f"{ldo(r['all'])} | {len(ok)}/{len(by_daemon[d])} |")
     for d, r in rows.items():
         for e in r["errs"]:
-            out.append(f"- {d}: a run failed or fell short: {e}")
+            out.append(f"- {d}: {e}")
     return out
 
 
