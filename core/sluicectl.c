@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sluicectl.c: sends one command to sluiced's control socket and prints
- * the answer. Exit status: 0 ok, 1 an error answer or no daemon, 2 usage. */
+ * the answer; `top` is sluicectl_top.c. Exit status: 0 ok, 1 an error
+ * answer or no daemon, 2 usage. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,17 +14,26 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sluicectl.h"
+
 #define DEFAULT_SOCKET "/run/sluice/control.sock"
 
-static const char *const commands[] = {"stats", "status", "reload", "reopen", "flush", NULL};
+static const char *const commands[] = {"stats", "status", "counters", "reload", "reopen",
+                                      "flush",  "top",    NULL};
 
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: sluicectl [-s SOCKET] COMMAND\n"
                  "       sluicectl [-s SOCKET] stats [--pretty]\n"
+                 "       sluicectl [-s SOCKET] top [-d SECS] [-n N]\n"
                  "Commands:\n"
                  "  stats     the counters, as one line of JSON (--pretty: indented)\n"
                  "  status    pid, config file, uptime, the last reload and its result\n"
+                 "  counters  the counters as lines: daemon, input NAME, output NAME, route LINE,\n"
+                 "            then KEY=VALUE pairs\n"
+                 "  top       a live view: messages per second in and out of each input and\n"
+                 "            output, queue fill, drops (-d, --delay SECS between refreshes,\n"
+                 "            default 1; -n, --iterations N refreshes, then exit; q quits)\n"
                  "  reload    read the config again and switch to it (as SIGHUP, without reopening)\n"
                  "  reopen    reopen every output's files (as SIGUSR1)\n"
                  "  flush     make what the outputs wrote durable\n"
@@ -38,7 +48,9 @@ static void usage(FILE *out)
 static int send_all(int fd, const char *p, size_t len)
 {
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        /* MSG_NOSIGNAL: a daemon that closed at once (64 clients already)
+         * gets a message, not a sluicectl killed by SIGPIPE. */
+        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -97,8 +109,7 @@ static void pretty_byte(struct pretty *p, char ch)
 }
 /* }=== */
 
-/* Connects to path and sends the command line; the fd, or -1 (said why). */
-static int ask(const char *path, const char *cmd)
+int sl_ctl_ask(const char *path, const char *cmd)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sa.sun_path) {
@@ -115,8 +126,17 @@ static int ask(const char *path, const char *cmd)
             close(fd);
         return -1;
     }
-    if (send_all(fd, cmd, strlen(cmd)) < 0 || send_all(fd, "\n", 1) < 0) {
-        fprintf(stderr, "sluicectl: write() \"%s\" failed (%d: %s)\n", path, errno,
+    /* The line in one send, so the daemon never sees the command without
+     * its newline (commands are short: the daemon reads 127 bytes). */
+    char line[128];
+    int n = snprintf(line, sizeof line, "%s\n", cmd);
+    if (n < 0 || (size_t)n >= sizeof line) {
+        fprintf(stderr, "sluicectl: command \"%.32s...\" is too long\n", cmd);
+        close(fd);
+        return -1;
+    }
+    if (send_all(fd, line, (size_t)n) < 0) {
+        fprintf(stderr, "sluicectl: send() \"%s\" failed (%d: %s)\n", path, errno,
                 strerror(errno));
         close(fd);
         return -1;
@@ -160,31 +180,58 @@ static bool known(const char *cmd)
     return false;
 }
 
-int main(int argc, char **argv)
+/* The options before the command (stop_at_command: the first word ends
+ * them, as top's are its own) or after it. -1 to go on, else the exit
+ * status. */
+static int options(int argc, char **argv, bool stop_at_command, const char **path, bool *pretty)
 {
     static const struct option longs[] = {
         {"socket", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},      {"pretty", no_argument, NULL, 'p'},
         {NULL, 0, NULL, 0}};
-    const char *path = getenv("SLUICE_CONTROL");
-    if (path == NULL || path[0] == '\0')
-        path = DEFAULT_SOCKET;
-    bool pretty = false;
     int opt;
-    while ((opt = getopt_long(argc, argv, "s:hV", longs, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, stop_at_command ? "+s:hV" : "s:hV", longs, NULL))
+           != -1) {
         switch (opt) {
-        case 's': path = optarg; break;
-        case 'p': pretty = true; break;
+        case 's': *path = optarg; break;
+        case 'p': *pretty = true; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("sluicectl %s\n", PACKAGE_VERSION); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (optind + 1 != argc) {
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = getenv("SLUICE_CONTROL");
+    if (path == NULL || path[0] == '\0')
+        path = DEFAULT_SOCKET;
+    bool pretty = false;
+    int rc = options(argc, argv, true, &path, &pretty);
+    if (rc >= 0)
+        return rc;
+    /* Below, getopt's errors name argv[0]: the program, not the command. */
+    if (optind < argc && strcmp(argv[optind], "top") == 0 && !pretty) {
+        argv[optind] = argv[0];
+        return sl_ctl_top(path, argc - optind, argv + optind);
+    }
+    /* The others take their options after the command too: stats --pretty. */
+    int at = optind;
+    if (at >= argc) {
         usage(stderr);
         return 2;
     }
-    const char *cmd = argv[optind];
+    const char *cmd = argv[at];
+    argv[at] = argv[0];
+    optind = 0; /* glibc: start again, on the words after the command */
+    if ((rc = options(argc - at, argv + at, false, &path, &pretty)) >= 0)
+        return rc;
+    if (optind != argc - at) { /* a word left over */
+        usage(stderr);
+        return 2;
+    }
     if (!known(cmd) || (pretty && strcmp(cmd, "stats") != 0)) {
         if (!known(cmd))
             fprintf(stderr, "sluicectl: unknown command \"%s\"\n", cmd);
@@ -193,10 +240,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    int fd = ask(path, cmd);
+    int fd = sl_ctl_ask(path, cmd);
     if (fd < 0)
         return 1;
-    int rc = answer(fd, path, pretty);
+    rc = answer(fd, path, pretty);
     close(fd);
     return rc;
 }

@@ -201,7 +201,10 @@ struct sluice_output_plugin {
     const char *description;
     /* Keys this plugin accepts in its output table (NULL-terminated, dotted
      * for nested tables); the config checker reports any other key. The
-     * daemon's own keys (type, plugin, queue.*) need not be listed. */
+     * daemon's own keys (type, plugin, queue.*) need not be listed. A key
+     * written "NAME[]" accepts a Lua list, NAME = { "a", "b" }, whose items
+     * the config getters give as "NAME.1", "NAME.2", ... in order (a daemon
+     * before this rule refuses a list in an output table). */
     const char *const *keys;
 
     /* Creates an instance. On failure returns a negative errno and writes a

@@ -68,7 +68,16 @@ local user   = logfile("user",   "/var/log/user.log")
 --     owner = "root", group = "adm", mode = "0640", queue = bounded,
 -- }
 
+-- rsyslog's *.emerg :omusrmsg:*  emergencies written to the terminal of
+-- every logged-in user (utmp), with rsyslog's "Message from syslogd@"
+-- banner. A terminal that would block is skipped, never waited for; the
+-- queue is bounded all the same, as every output /dev/log feeds.
+local wall = output "wall" { type = "users", queue = bounded }
+
 -- Routes are tried in order; each output takes a message once.
+-- *.emerg  :omusrmsg:*  first, so that no route's `final` hides an
+-- emergency from it (rsyslog's line has no stop before it).
+route { severity = "emerg", to = wall }
 -- auth,authpriv.*  /var/log/auth.log -- and `final`: no further route sees
 -- them, which is the "auth,authpriv.none" of the syslog line below.
 route { facility = { "auth", "authpriv" }, to = auth, final = true }
@@ -77,10 +86,6 @@ route { facility = "cron", to = cron }
 route { facility = "kern", to = kern }
 route { facility = "mail", to = mail }
 route { facility = "user", to = user }
--- *.*;auth,authpriv.none  /var/log/syslog: everything the first route let
+-- *.*;auth,authpriv.none  /var/log/syslog: everything the auth route let
 -- through.
 route { to = syslog }
-
--- *.emerg  :omusrmsg:*  (emergencies written to every logged-in user's
--- terminal) has no sluice output yet: emergencies land in syslog (and
--- their facility's file) only.

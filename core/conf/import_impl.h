@@ -36,8 +36,11 @@ struct line {
     unsigned no;
 };
 
+/* An output of the conversion: a file, or (users) the terminals of
+ * logged-in users, path then holding "*" or the names, "root,alice". */
 struct file {
     char *path, *name;
+    bool users;
     enum format format;
     bool sync, nosync_mark;
     char owner[MAX_NAME + 1], group[MAX_NAME + 1], mode[8];
@@ -99,7 +102,7 @@ bool sl_imp_selectors(const char *s, size_t n, uint8_t m[NFAC]);
  * does not convert. */
 bool sl_imp_rule(struct conv *c, const struct line *l, const uint8_t m[NFAC], const char *a,
                  size_t an, const char **why);
-/* Every file's output into b. */
+/* Every output (files and users) into b. */
 void sl_imp_emit_files(struct conv *c, struct buf *b);
 /* }=== */
 

@@ -780,7 +780,7 @@ static void assemble(struct conv *c, const char *source, struct buf *out)
                 "see sluice.lua(5).\n\n");
     emit_inputs(c, out);
     sl_imp_put(c, out, c->head.p ? c->head.p : "", c->head.n);
-    sl_imp_puts(c, out, "\n-- One output per file, in rsyslog's format\n");
+    sl_imp_puts(c, out, "\n-- One output per file (in rsyslog's format) or users' terminals\n");
     sl_imp_emit_files(c, out);
     sl_imp_puts(c, out, "\n-- The rules, in their order\n");
     sl_imp_put(c, out, c->routes.p ? c->routes.p : "", c->routes.n);

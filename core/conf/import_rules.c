@@ -196,8 +196,29 @@ static void file_name(struct conv *c, const char *path, char *out, size_t len)
     }
 }
 
-/* The output for path (borrowed), made on first sight; NULL out of memory. */
-static struct file *file_for(struct conv *c, const char *path, enum format f, bool nosync)
+/* "*" is "wall"; "root,alice" is "users_root_alice" (cut short, made
+ * unique as file names are). */
+static void users_name(struct conv *c, const char *spec, char *out, size_t len)
+{
+    bool all = strcmp(spec, "*") == 0;
+    size_t k = (size_t)snprintf(out, len, "%s", all ? "wall" : "users_");
+    for (size_t i = 0; !all && spec[i] != '\0' && k < MAX_NAME - 4; i++)
+        out[k++] = isalnum((unsigned char)spec[i]) || sl_imp_in_set("_-.", spec[i]) ? spec[i] : '_';
+    out[k] = '\0';
+    for (unsigned dup = 2;; dup++) {
+        size_t i = 0;
+        while (i < c->nfiles && strcmp(c->files[i].name, out) != 0)
+            i++;
+        if (i == c->nfiles)
+            return;
+        snprintf(out + k, len - k, "_%u", dup);
+    }
+}
+
+/* The output for path (borrowed), made on first sight; NULL out of memory.
+ * users: a users output for the names in path ("*" or "root,alice"). */
+static struct file *output_for(struct conv *c, const char *path, enum format f, bool nosync,
+                               bool users)
 {
     for (size_t i = 0; i < c->nfiles; i++) {
         if (strcmp(c->files[i].path, path) == 0)
@@ -211,9 +232,12 @@ static struct file *file_for(struct conv *c, const char *path, enum format f, bo
     c->files = v;
     struct file *x = &v[c->nfiles];
     char name[MAX_NAME + 1];
-    file_name(c, path, name, sizeof name);
-    *x = (struct file){.path = sl_strdup(path), .name = sl_strdup(name), .format = f,
-                       .sync = c->enable_sync && !nosync, .nosync_mark = nosync};
+    if (users)
+        users_name(c, path, name, sizeof name);
+    else
+        file_name(c, path, name, sizeof name);
+    *x = (struct file){.path = sl_strdup(path), .name = sl_strdup(name), .users = users,
+                       .format = f, .sync = c->enable_sync && !nosync, .nosync_mark = nosync};
     if (x->path == NULL || x->name == NULL) {
         free(x->path), free(x->name);
         c->oom = true;
@@ -226,6 +250,11 @@ static struct file *file_for(struct conv *c, const char *path, enum format f, bo
     return x;
 }
 
+static struct file *file_for(struct conv *c, const char *path, enum format f, bool nosync)
+{
+    return output_for(c, path, f, nosync, false);
+}
+
 /* $FileOwnerNum 104: a number, which the file plugin takes as a uid. */
 static bool digits(const char *s)
 {
@@ -233,10 +262,32 @@ static bool digits(const char *s)
     return n > 0 && n < 10 && s[n] == '\0';
 }
 
+/* output "wall" { type = "users" }, or with users = { "root", "alice" };
+ * the queue as a file's: a users output skips a stuck terminal, but its
+ * queue fills while it reads utmp for a flood all the same. */
+static void emit_users(struct conv *c, struct buf *b, const struct file *f)
+{
+    sl_imp_putf(c, b, "output \"%s\" { type = \"users\"", f->name);
+    if (strcmp(f->path, "*") != 0) {
+        sl_imp_puts(c, b, ", users = { ");
+        for (const char *p = f->path, *comma; p != NULL; p = comma ? comma + 1 : NULL) {
+            comma = strchr(p, ',');
+            size_t n = comma ? (size_t)(comma - p) : strlen(p);
+            sl_imp_put_str(c, b, p, n);
+            sl_imp_puts(c, b, comma ? ", " : " }");
+        }
+    }
+    sl_imp_puts(c, b, ", queue = { block_timeout = \"2s\" } }\n");
+}
+
 void sl_imp_emit_files(struct conv *c, struct buf *b)
 {
     for (size_t i = 0; i < c->nfiles; i++) {
         const struct file *f = &c->files[i];
+        if (f->users) {
+            emit_users(c, b, f);
+            continue;
+        }
         sl_imp_putf(c, b, "output \"%s\" { type = \"file\", path = ", f->name);
         sl_imp_put_str(c, b, f->path, strlen(f->path));
         sl_imp_putf(c, b, ", format = \"%s\"", format_names[f->format]);
@@ -289,16 +340,62 @@ static const char *file_action(struct conv *c, const char *a, size_t an, struct 
     return *out ? NULL : "out of memory";
 }
 
-/* Why an action other than a file or a discard does not convert. */
+/* rsyslog's omusrmsg: ":omusrmsg:*", ":omusrmsg:root,alice", and the
+ * legacy forms "*" and "root,alice" (a word that starts with a letter). */
+static bool users_action_is(const char *a, size_t an)
+{
+    if (an > 7 && strncasecmp(a, "action(", 7) == 0)
+        return false;
+    return a[0] == '*' || (an > 10 && strncasecmp(a, ":omusrmsg:", 10) == 0)
+           || isalpha((unsigned char)a[0]);
+}
+
+/* The users output of such an action into *out, or why not. The names are
+ * held to what the users output accepts (login names), so what converts
+ * also loads. */
+static const char *users_action(struct conv *c, const char *a, size_t an, struct file **out)
+{
+    if (an > 10 && strncasecmp(a, ":omusrmsg:", 10) == 0)
+        a += 10, an -= 10;
+    sl_imp_trim(&a, &an);
+    if (memchr(a, ';', an) != NULL)
+        return "a template for users' terminals: the users output writes rsyslog's "
+               "text, or a format of sluice.lua(5)";
+    if (an == 0)
+        return "no users";
+    if (!(an == 1 && a[0] == '*')) {
+        size_t len = 0;
+        for (size_t i = 0; i <= an; i++) {
+            if (i == an || a[i] == ',') {
+                if (len == 0 || len > 32)
+                    return "not a list of user names";
+                len = 0;
+            } else if (isalnum((unsigned char)a[i]) || sl_imp_in_set("._-$", a[i])) {
+                if (len++ == 0 && a[i] == '-')
+                    return "not a list of user names";
+            } else {
+                return "not a list of user names";
+            }
+        }
+    }
+    char *spec = sl_strndup(a, an);
+    if (spec == NULL) {
+        c->oom = true;
+        return "out of memory";
+    }
+    *out = output_for(c, spec, F_RSYSLOG, false, true);
+    free(spec);
+    return *out ? NULL : "out of memory";
+}
+
+/* Why an action other than a file, users' terminals or a discard does not
+ * convert. */
 static const char *action_why(const char *a, size_t an)
 {
     if (a[0] == '@')
         return "sluice has no forwarding output yet";
     if (an > 7 && strncasecmp(a, "action(", 7) == 0)
         return "RainerScript action(): write it as an output";
-    if (a[0] == '*' || (an > 10 && strncasecmp(a, ":omusrmsg:", 10) == 0) ||
-        isalpha((unsigned char)a[0]))
-        return "sluice has no output that writes to users' terminals yet";
     if (a[0] == '|')
         return "sluice has no named-pipe output";
     if (a[0] == '?' || (an > 1 && a[0] == '-' && a[1] == '?'))
@@ -318,11 +415,14 @@ bool sl_imp_rule(struct conv *c, const struct line *l, const uint8_t m[NFAC], co
         *why = "no action";
         return false;
     }
-    if (!drop && a[0] != '/' && !(an > 1 && a[0] == '-' && a[1] == '/')) {
+    bool users = !drop && users_action_is(a, an);
+    if (users && (*why = users_action(c, a, an, &f)) != NULL)
+        return false;
+    if (!drop && !users && a[0] != '/' && !(an > 1 && a[0] == '-' && a[1] == '/')) {
         *why = action_why(a, an);
         return false;
     }
-    if (!drop && (*why = file_action(c, a, an, &f)) != NULL)
+    if (!drop && !users && (*why = file_action(c, a, an, &f)) != NULL)
         return false;
     sl_imp_puts(c, &c->routes, "-- ");
     sl_imp_put_comment(c, &c->routes, l->p, l->len);

@@ -825,6 +825,34 @@ void sl_decl_input(const struct sl_decl *d, int t, struct sl_input_conf *in)
 static void add_kv(const struct sl_decl *d, struct sl_output_conf *o, const char *key, int v,
                    int depth);
 
+/* A list (users = { "root", "alice" }) becomes KEY.1, KEY.2, ... in its
+ * order, which a plugin accepts by naming "KEY[]" in its keys
+ * (sluice-plugin.h). Names beside the items would be lost to the plugin
+ * and are an error. */
+static void add_kv_list(const struct sl_decl *d, struct sl_output_conf *o, const char *key, int v,
+                        int depth)
+{
+    lua_State *L = d->L;
+    char full[256];
+    lua_Unsigned n = lua_rawlen(L, v), count = 0;
+    for (lua_pushnil(L); lua_next(L, v); lua_pop(L, 1))
+        count++;
+    if (count != n) {
+        sl_decl_error(d, "key '%s' holds a list and names beside it; write a list alone", key);
+        return;
+    }
+    for (lua_Unsigned i = 1; i <= n; i++) {
+        if ((size_t)snprintf(full, sizeof full, "%s.%llu", key, (unsigned long long)i)
+            >= sizeof full) {
+            sl_decl_error(d, "key '%s...' is too long", key);
+            return;
+        }
+        lua_rawgeti(L, v, (lua_Integer)i);
+        add_kv(d, o, full, -1, depth + 1);
+        lua_pop(L, 1);
+    }
+}
+
 static void add_kv_table(const struct sl_decl *d, struct sl_output_conf *o, const char *key, int v,
                          int depth)
 {
@@ -836,6 +864,10 @@ static void add_kv_table(const struct sl_decl *d, struct sl_output_conf *o, cons
         return;
     }
     v = lua_absindex(L, v);
+    if (lua_rawlen(L, v) > 0) {
+        add_kv_list(d, o, key, v, depth);
+        return;
+    }
     const char **keys = sorted_keys(d, v, key, &n);
     for (size_t i = 0; i < n; i++) {
         if ((size_t)snprintf(full, sizeof full, "%s.%s", key, keys[i]) >= sizeof full) {

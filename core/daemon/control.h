@@ -3,8 +3,9 @@
  * control.h: the control socket sluicectl talks to.
  *
  * A unix stream socket (mode 0600). A client sends one line, a command
- * name ("stats", "reload", "reopen", "flush"), and reads the answer until
- * the daemon closes: the stats JSON, "ok", or "error: ..." lines.
+ * name ("stats", "status", "counters", "reload", "reopen", "flush"), and
+ * reads the answer until the daemon closes: the stats JSON, lines, "ok",
+ * or "error: ..." lines.
  *
  * The commands come from the daemon as a table (as nginx's command
  * tables), so this file knows nothing of the daemon. A command answers at

@@ -204,6 +204,15 @@ static int cmd_status(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, 
     return -ENOMEM;
 }
 
+static int cmd_counters(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
+{
+    if (sl_daemon_counters(ctx, b) == 0)
+        return 0;
+    b->len = 0; /* never half the lines */
+    sl_buf_append(b, "error: out of memory\n", 21);
+    return -ENOMEM;
+}
+
 static int cmd_reload(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, int efd)
 {
     struct sl_errors errs = {0};
@@ -246,6 +255,7 @@ static int cmd_flush(void *ctx, struct sluice_buf *b, struct sl_fanout **wait, i
 static const struct sl_control_cmd commands[] = {
     {"stats", cmd_stats, NULL},
     {"status", cmd_status, NULL},
+    {"counters", cmd_counters, NULL},
     {"reload", cmd_reload, "reloading the config"},
     {"reopen", cmd_reopen, "reopening files"},
     {"flush", cmd_flush, "flushing outputs"},

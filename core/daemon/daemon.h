@@ -112,5 +112,9 @@ int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *buf);
 /* Appends status lines ("KEY: VALUE\n": pid, version, config, started,
  * uptime, reloads, last reload and its result) to buf (stats.c). */
 int sl_daemon_status(struct sl_daemon *d, struct sluice_buf *buf);
+/* Appends the stats counters as lines, one for the daemon, one for each
+ * input, output and route: "KIND NAME KEY=VALUE..." (stats.c, through
+ * counters.c; sluicectl(1) COUNTERS). */
+int sl_daemon_counters(struct sl_daemon *d, struct sluice_buf *buf);
 
 #endif /* SL_DAEMON_H */

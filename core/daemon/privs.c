@@ -176,17 +176,17 @@ void sl_privs_check(const struct sl_config *c, struct sl_errors *errs)
     char err[512];
     if (sl_privs_resolve(c->user, c->group, &p, err, sizeof err) < 0)
         sl_errors_add(errs, c->file, 0, "%s", err);
-    /* A disk queue's directory must be the daemon's own (diskq_open.c),
-     * which at start is root's: after the drop the queue could no longer
-     * create its segments there. Refused rather than failing at run time. */
-    for (size_t i = 0; c->user != NULL && i < c->noutputs; i++) {
-        const struct sl_output_conf *o = &c->outputs[i];
-        if (o->queue.policy == SL_POLICY_DISK)
-            sl_errors_add(errs, c->file, o->line, "output \"%s\": queue.policy = \"disk\" "
-                          "does not work with settings.user yet: its directory is created by "
-                          "root at start, and the user could not add segments to it",
-                          o->name != NULL ? o->name : "?");
-    }
+}
+
+struct sl_diskq_owner sl_privs_queue_owner(const struct sl_config *c)
+{
+    struct sl_diskq_owner o = {.give = false};
+    struct sl_privs p;
+    char err[512];
+    if (c->user != NULL && geteuid() == 0
+        && sl_privs_resolve(c->user, c->group, &p, err, sizeof err) == 0 && p.uid != 0)
+        o = (struct sl_diskq_owner){.give = true, .uid = p.uid, .gid = p.gid};
+    return o;
 }
 /* }=== */
 

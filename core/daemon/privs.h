@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "conf/lua_config.h"
+#include "output/diskq.h"
 
 /* What settings.user / settings.group name, resolved. Plain values: a
  * copy is the struct. */
@@ -39,9 +40,14 @@ int sl_privs_resolve(const char *user, const char *group, struct sl_privs *out, 
                      size_t errlen);
 
 /* For sl_daemon_load (--check, start and reload): appends an error to errs
- * when settings.user or settings.group of c does not resolve, and one per
- * output with a disk queue when settings.user is given (see privs.c). */
+ * when settings.user or settings.group of c does not resolve. */
 void sl_privs_check(const struct sl_config *c, struct sl_errors *errs);
+
+/* Whom the disk queues opened now under c are for: while the daemon is
+ * still root and c's settings.user names a user it will drop to, that
+ * user (and settings.group, else the user's group); otherwise nobody (the
+ * files stay the daemon's). c's names were checked by sl_privs_check. */
+struct sl_diskq_owner sl_privs_queue_owner(const struct sl_config *c);
 
 /* Drops to what c's settings.user / settings.group name, for good: the
  * supplementary groups (initgroups() for a user, just the group when only

@@ -104,6 +104,10 @@ static int build_outputs(struct reload *r, char *err, size_t errlen)
 {
     struct sl_runtime *rt = r->rt;
     const struct sl_config *c = rt->config;
+    /* A queue opened now is the running daemon's own: it dropped to
+     * settings.user at start, if at all, and a new settings.user waits for
+     * a restart. */
+    const struct sl_state_dir state = {c->state_dir, {.give = false}};
     for (size_t i = 0; i < c->noutputs; i++) {
         const struct sl_reload_entry *e = &r->map.out[i];
         rt->routing.nsinks = i + 1;
@@ -119,8 +123,8 @@ static int build_outputs(struct reload *r, char *err, size_t errlen)
             rc = sl_sink_instance_open(&r->next[i], &c->outputs[i], &rt->search, err + n,
                                        errlen - n);
         } else {
-            rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search,
-                              c->state_dir, err + n, errlen - n);
+            rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, &state,
+                              err + n, errlen - n);
             r->out_opened += rc == 0;
         }
         if (rc < 0) {

@@ -73,11 +73,12 @@ int sl_runtime_start(struct sl_daemon *d, struct sl_config *c, struct sl_strlist
         return -ENOMEM;
     }
     int rc = 0;
+    const struct sl_state_dir state = {c->state_dir, sl_privs_queue_owner(c)};
     for (size_t i = 0; i < c->noutputs && rc == 0; i++) {
         size_t n = sl_runtime_err_at(err, errlen, c->outputs[i].file ? c->outputs[i].file : c->file,
                                      c->outputs[i].line);
-        rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, c->state_dir,
-                          err + n, errlen - n);
+        rc = sl_sink_open(&rt->routing.sinks[i], &c->outputs[i], &rt->search, &state, err + n,
+                          errlen - n);
         if (rc == 0)
             rt->routing.nsinks = i + 1;
     }

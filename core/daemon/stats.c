@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/counters.h"
 #include "daemon/metrics.h"
 #include "daemon/runtime.h"
 #include "common/clock.h"
@@ -180,6 +182,16 @@ int sl_daemon_stats(struct sl_daemon *d, struct sluice_buf *b)
     sl_buf_append(b, "}", 1);
     stats_routes(b, rt);
     return sl_buf_append(b, "}", 1);
+}
+
+int sl_daemon_counters(struct sl_daemon *d, struct sluice_buf *b)
+{
+    struct sluice_buf json = {0};
+    int rc = sl_daemon_stats(d, &json);
+    if (rc == 0)
+        rc = sl_counters_from_stats(json.data, json.len, (long)getpid(), b);
+    free(json.data);
+    return rc;
 }
 
 /* {=== status: KEY: VALUE lines for a person, and for scripts that grep */

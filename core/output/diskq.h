@@ -19,11 +19,23 @@
 #ifndef SL_DISKQ_H
 #define SL_DISKQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "conf/lua_config.h"
 #include "output/queue.h"
+
+/* Whom a queue's files are for. Root starting a daemon that drops to
+ * settings.user gives them to that user (give), who must go on adding,
+ * reading and removing segments after the drop; otherwise they stay the
+ * daemon's own. */
+struct sl_diskq_owner {
+    bool give;
+    uid_t uid;
+    gid_t gid;
+};
 
 struct sl_diskq_conf {
     const char *dir;            /* the queue's directory: state_dir/<output> */
@@ -34,13 +46,16 @@ struct sl_diskq_conf {
     enum sl_disk_sync sync;     /* when appends and the ack are made durable */
     int sync_ms;                /* SL_DISK_SYNC_INTERVAL: at most this apart */
     const char *name;           /* for log lines: the output's name */
+    struct sl_diskq_owner owner;
 };
 
 /* Opens (and recovers) the queue in c->dir, creating that directory (mode
  * 0700; its parent must exist) and locking it, so two daemons never share
  * one queue. Every file is opened beneath the directory without following
- * a symbolic link; a directory not owned by the daemon's user, or writable
- * by group or others, is refused. c is borrowed for the call. 0 with the
+ * a symbolic link; a directory not owned by the daemon's user (or by
+ * c->owner's, when given), or writable by group or others, is refused.
+ * With c->owner.give, the directory and every file in it are given to
+ * that user and group (fchown, never following a link) once it is open. c is borrowed for the call. 0 with the
  * queue in *out, or a negative errno with a reason in err and nothing
  * left open. Thread: any (one opener per directory). */
 int sl_diskq_open(struct sl_queue **out, const struct sl_diskq_conf *c, char *err,

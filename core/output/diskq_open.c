@@ -6,6 +6,7 @@
  */
 #include "output/diskq_impl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,8 +32,10 @@ uint64_t sl_diskq_segment_size(uint64_t max_size, uint64_t asked)
 
 /* {=== open */
 /* Creates (mode 0700, not its parents) and opens the directory, refusing
- * one another user could write into or that is a link. */
-static int open_dir(struct diskq *q, const char *dir, char *err, size_t errlen)
+ * one another user could write into or that is a link. Its owner may be
+ * the daemon's user or the one its files are given to (owner). */
+static int open_dir(struct diskq *q, const char *dir, const struct sl_diskq_owner *owner,
+                    char *err, size_t errlen)
 {
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         int e = errno;
@@ -48,10 +51,11 @@ static int open_dir(struct diskq *q, const char *dir, char *err, size_t errlen)
                  e, strerror(e));
         return -e;
     }
-    if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+    bool ours = st.st_uid == geteuid() || (owner->give && st.st_uid == owner->uid);
+    if (!ours || (st.st_mode & 022) != 0) {
         snprintf(err, errlen, "disk queue \"%s\": \"%s\" is %s: refused (it must belong to the "
                  "daemon's user and be writable by it alone)", q->name, dir,
-                 st.st_uid != geteuid() ? "owned by another user" : "writable by group or others");
+                 !ours ? "owned by another user" : "writable by group or others");
         return -EPERM;
     }
     q->lockfd = openat(q->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -70,6 +74,35 @@ static int open_dir(struct diskq *q, const char *dir, char *err, size_t errlen)
         return -e;
     }
     return 0;
+}
+
+/* Gives the directory and what is in it (lock, state, segments, damaged/
+ * itself) to owner, so that the user the daemon drops to after start can
+ * go on with the queue. Entries are changed where they are, never through
+ * a link (AT_SYMLINK_NOFOLLOW): recovery made every name here. */
+static int give_files(struct diskq *q, const char *dir, const struct sl_diskq_owner *owner,
+                      char *err, size_t errlen)
+{
+    int fd = dup(q->dirfd);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    int rc = d == NULL ? -errno : 0;
+    if (d == NULL && fd >= 0)
+        close(fd);
+    if (rc == 0 && fchown(q->dirfd, owner->uid, owner->gid) < 0)
+        rc = -errno;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0
+            && fchownat(q->dirfd, e->d_name, owner->uid, owner->gid, AT_SYMLINK_NOFOLLOW) < 0)
+            rc = -errno;
+    }
+    if (d != NULL)
+        closedir(d);
+    if (rc < 0)
+        snprintf(err, errlen, "disk queue \"%s\": cannot give \"%s\" to uid %ld gid %ld, the "
+                 "user of settings.user (%d: %s)", q->name, dir, (long)owner->uid,
+                 (long)owner->gid, -rc, strerror(-rc));
+    return rc;
 }
 
 /* The segments recovery kept become the list; those with nothing left to
@@ -170,7 +203,7 @@ int sl_diskq_open(struct sl_queue **out, const struct sl_diskq_conf *c, char *er
                  c->max_size < 2 * SL_DQ_SEG_HDR ? "max_size is too small" : "out of memory");
         return c->max_size < 2 * SL_DQ_SEG_HDR ? -EINVAL : -ENOMEM;
     }
-    int rc = open_dir(q, c->dir, err, errlen);
+    int rc = open_dir(q, c->dir, &c->owner, err, errlen);
     struct sl_dq_recovery r = {0};
     if (rc == 0)
         rc = sl_dq_recover(q->dirfd, q->name, &r, err, errlen);
@@ -192,6 +225,8 @@ int sl_diskq_open(struct sl_queue **out, const struct sl_diskq_conf *c, char *er
             sl_log(SL_LOG_NOTICE, 0, "disk queue \"%s\": %llu unacknowledged messages found, "
                    "delivered first", q->name, (unsigned long long)r.replayed);
     }
+    if (rc == 0 && c->owner.give)
+        rc = give_files(q, c->dir, &c->owner, err, errlen);
     free(r.segs);
     if (rc < 0) {
         sl_diskq_ops.free(&q->base);

@@ -257,6 +257,24 @@ static const char *conf_file(const struct sl_output_conf *o)
     return o->file != NULL ? o->file : "config";
 }
 
+/* A plugin key "NAME[]": a list, whose items are NAME.1, NAME.2, ... */
+static bool list_key(const char *pkey)
+{
+    size_t len = strlen(pkey);
+    return len >= 3 && strcmp(pkey + len - 2, "[]") == 0;
+}
+
+/* True when key is an item of the list the plugin key "NAME[]" accepts:
+ * "NAME." and a number (lua_decl.c numbers a list's items from 1). */
+static bool list_item(const char *key, const char *pkey)
+{
+    size_t len = strlen(pkey);
+    if (strncmp(key, pkey, len - 2) != 0 || key[len - 2] != '.')
+        return false;
+    const char *num = key + len - 1;
+    return num[0] >= '1' && num[0] <= '9' && strspn(num, "0123456789") == strlen(num);
+}
+
 static void check_keys(const struct sl_plugin *p, const struct sl_output_conf *o,
                        struct sl_errors *errs)
 {
@@ -265,7 +283,7 @@ static void check_keys(const struct sl_plugin *p, const struct sl_output_conf *o
         const char *key = o->kv[i].key;
         bool known = daemon_key(key);
         for (size_t k = 0; !known && keys[k] != NULL; k++)
-            known = strcmp(key, keys[k]) == 0;
+            known = list_key(keys[k]) ? list_item(key, keys[k]) : strcmp(key, keys[k]) == 0;
         if (known)
             continue;
         const char *near = sl_closest(key, strlen(key), keys, SIZE_MAX);

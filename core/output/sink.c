@@ -702,11 +702,12 @@ static void sink_free(struct sl_sink *s)
     free(s);
 }
 
-/* The disk queue of output conf, in state_dir/<name> (the name was
+/* The disk queue of output conf, in state->path/<name> (the name was
  * checked at load to be one safe path component: lua_queue.c). */
 static int open_disk_queue(struct sl_queue **out, const struct sl_output_conf *conf,
-                           const char *state_dir, char *err, size_t errlen)
+                           const struct sl_state_dir *state, char *err, size_t errlen)
 {
+    const char *state_dir = state != NULL ? state->path : NULL;
     char dir[4096];
     if (state_dir == NULL
         || (size_t)snprintf(dir, sizeof dir, "%s/%s", state_dir, conf->name) >= sizeof dir) {
@@ -718,7 +719,7 @@ static int open_disk_queue(struct sl_queue **out, const struct sl_output_conf *c
     struct sl_diskq_conf dc = {.dir = dir, .mem_capacity = q->capacity, .mem_bytes = q->max_bytes,
                                .max_size = q->disk_max_size, .segment_size = q->disk_segment_size,
                                .sync = q->disk_sync, .sync_ms = q->disk_sync_ms,
-                               .name = conf->name};
+                               .name = conf->name, .owner = state->owner};
     char derr[512];
     int rc = sl_diskq_open(out, &dc, derr, sizeof derr);
     if (rc < 0)
@@ -728,9 +729,9 @@ static int open_disk_queue(struct sl_queue **out, const struct sl_output_conf *c
 
 /* Starts a sink around instance i (taken in every case) with queue (taken;
  * NULL: a memory queue as i's conf says, or its disk queue in
- * state_dir/<name> for policy disk). */
+ * state->path/<name> for policy disk; state NULL: there is none). */
 static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct sl_queue *queue,
-                      const char *state_dir, char *err, size_t errlen)
+                      const struct sl_state_dir *state, char *err, size_t errlen)
 {
     const char *name = i->conf->name;
     struct sl_sink *s = sl_calloc(1, sizeof *s);
@@ -763,7 +764,7 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
     }
     s->ov_ready = true;
     if (s->queue == NULL && s->conf->queue.policy == SL_POLICY_DISK) {
-        rc = open_disk_queue(&s->queue, s->conf, state_dir, err, errlen);
+        rc = open_disk_queue(&s->queue, s->conf, state, err, errlen);
         if (rc < 0) {
             sink_free(s);
             return rc;
@@ -794,12 +795,12 @@ static int sink_start(struct sl_sink **out, struct sl_sink_instance *i, struct s
 }
 
 int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
-                 const struct sl_strlist *search, const char *state_dir, char *err,
+                 const struct sl_strlist *search, const struct sl_state_dir *state, char *err,
                  size_t errlen)
 {
     struct sl_sink_instance *i;
     int rc = sl_sink_instance_open(&i, conf, search, err, errlen);
-    return rc < 0 ? rc : sink_start(out, i, NULL, state_dir, err, errlen);
+    return rc < 0 ? rc : sink_start(out, i, NULL, state, err, errlen);
 }
 
 int sl_sink_open_with(struct sl_sink **out, const struct sl_output_conf *conf,

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "conf/lua_config.h"
+#include "output/diskq.h"
 #include "output/plugin.h"
 #include "output/queue.h"
 
@@ -38,14 +39,21 @@ struct sl_sink_stats {
     struct sl_queue_stats queue;  /* the queue's own (queue.h) */
 };
 
+/* Where disk queues live (settings.state_dir) and whom their files are
+ * for (diskq.h). */
+struct sl_state_dir {
+    const char *path;            /* borrowed; NULL when not set */
+    struct sl_diskq_owner owner;
+};
+
 /* Loads the plugin, opens the instance (on a deep copy of conf, which the
  * sink owns: conf itself is only borrowed during the call), opens its
- * queue (policy disk: the disk queue in state_dir/<conf->name>, replaying
- * what a previous run left; state_dir borrowed, NULL when not set) and
+ * queue (policy disk: the disk queue in state->path/<conf->name>,
+ * replaying what a previous run left; state borrowed for the call) and
  * starts the worker. On failure returns a negative errno with a reason in
  * err, and nothing is left open. */
 int sl_sink_open(struct sl_sink **out, const struct sl_output_conf *conf,
-                 const struct sl_strlist *search, const char *state_dir, char *err,
+                 const struct sl_strlist *search, const struct sl_state_dir *state, char *err,
                  size_t errlen);
 
 /* As sl_sink_open(), with the descriptor api instead of a plugin loaded

@@ -218,5 +218,26 @@ def test_command_line():
                          "yet): *.* @@logs.example.com\n", repr(r.stderr))
 
 
+def test_debian_emerg_to_users():
+    """Debian 12's *.emerg :omusrmsg:* (the copy in the fuzz corpus, so no
+    package is needed) becomes the users output for everyone and its
+    route, and the whole conversion passes --check with the plugins."""
+    conf = os.path.join(os.environ.get("TOP_SRCDIR", os.path.join(HERE, "..", "..")),
+                        "tests", "fuzz", "corpus", "import", "debian12.conf")
+    r = sluicetest.run([sluicetest.sluiced_path(), "--import-rsyslog", conf])
+    check(r.returncode == 0, f"exit {r.returncode}", r.stderr)
+    check('output "wall" { type = "users", queue = { block_timeout = "2s" } }\n' in r.stdout,
+          r.stdout)
+    check('route { severity = "emerg", to = "wall" }\n' in r.stdout, r.stdout)
+    check(":omusrmsg:" not in r.stderr, "the line is still not converted", r.stderr)
+    with tempfile.TemporaryDirectory(prefix="sl-import-") as d:
+        lua = os.path.join(d, "sluice.lua")
+        with open(lua, "w") as f:
+            f.write(r.stdout.replace('"/var/log/', '"log/').replace('"/dev/log"', '"sl.sock"'))
+        c = sluicetest.run([sluicetest.sluiced_path(), "--check", "-c", lua], cwd=d)
+        check(c.returncode == 0, "the conversion fails --check", c.stdout, c.stderr)
+        check("warning" not in c.stdout + c.stderr, "--check warns", c.stdout, c.stderr)
+
+
 if __name__ == "__main__":
-    sluicetest.main([test_command_line, test_debian_default_config])
+    sluicetest.main([test_command_line, test_debian_emerg_to_users, test_debian_default_config])

@@ -201,6 +201,58 @@ def test_started_as_another_user_stops():
     print("started as nobody with user = root: sluiced says why and stops")
 
 
+@sluicetest.timeout(120)
+def test_disk_queue_is_the_users():
+    """A disk queue opened by root at start is given to the user: after the
+    drop it adds segments, reads those the memory part could not hold and
+    removes them; at the next start (root again) the user's directory and a
+    leftover of root's are both taken."""
+    pw, gr = need_root_and_user()
+    conf = ('settings { control = "sluice.ctl", user = "%s", group = "%s", state_dir = "state" }\n'
+            'input "tcp" { type = "tcp", listen = "127.0.0.1:0" }\n'
+            'output "q" { type = "file", path = "q.log", queue = { policy = "disk", '
+            'capacity = 16, disk = { max_size = "64M", segment_size = "64K" } } }\n'
+            'route { to = "q" }\n' % (USER, GROUP))
+    d = Daemon(conf, start=False)
+    with d:
+        os.chmod(d.dir, 0o777)
+        os.mkdir(d.path("state"), 0o755)  # root's, as /var/lib/sluice may be
+        # A queue directory of root's from a run without settings.user.
+        os.mkdir(d.path("state/q"), 0o700)
+        d.start()
+        d.wait_log(f"running as {USER}")
+        qdir = d.path("state/q")
+        names = os.listdir(qdir)
+        check("lock" in names and "state" in names, f"state/q: {names}")
+        for n in [""] + names:
+            st = os.lstat(os.path.join(qdir, n))
+            check((st.st_uid, st.st_gid) == (pw.pw_uid, gr.gr_gid),
+                  f"state/q/{n} owned by {st.st_uid}:{st.st_gid}")
+        n = 3000  # about 400 KB: segments of 64K rolled and read as the user
+        msgs = [b"<13>1 - h app - - - disk %05d %s" % (i, b"y" * 100) for i in range(n)]
+        tcp_send(d.address("tcp"), lf_frames(msgs))
+        lines = d.wait_lines("q.log", n, timeout=30)
+        got = [int(l.split(b"disk ")[1].split()[0]) for l in lines]
+        check(got == list(range(n)), "q.log is not the 3000 messages in order")
+        st = d.output_stats("q")
+        check(st["failed"] == 0 and st["write_errors"] == 0 and st["dropped"] == 0, f"stats: {st}")
+        check(st["disk"]["read_from_disk"] > 0, f"nothing was read back from disk: {st['disk']}")
+        check(st["written"] == n, f"written {st['written']}")
+        check("Permission denied" not in d.log(), d.log())
+        for name in os.listdir(qdir):
+            check(os.lstat(os.path.join(qdir, name)).st_uid == pw.pw_uid,
+                  f"state/q/{name} is not the user's")
+        check(d.stop() == 0, f"sluiced exited {d.returncode}")
+        d.start()  # root again, on the user's queue directory
+        d.wait_log(f"running as {USER}")
+        tcp_send(d.address("tcp"), lf_frames([b"<13>1 - h app - - - disk after restart"]))
+        lines = d.wait_lines("q.log", n + 1)
+        check(b"disk after restart" in lines[-1], f"q.log ends {lines[-1]!r}")
+        check(d.stop() == 0, f"sluiced exited {d.returncode}")
+    print(f"a disk queue under settings.user: {USER}'s directory and files; {n} messages "
+          "through its segments in order; a restart takes it again")
+
+
 def test_unknown_user_is_a_check_error():
     with TempDir() as t:
         for bad, want in (('user = "no-such-user-sluice"', 'settings.user: no user '
@@ -219,4 +271,4 @@ def test_unknown_user_is_a_check_error():
 if __name__ == "__main__":
     sluicetest.main([test_unknown_user_is_a_check_error, test_drop_and_receive,
                      test_reload_cannot_regain_root, test_user_alone_takes_its_primary_group,
-                     test_started_as_another_user_stops])
+                     test_started_as_another_user_stops, test_disk_queue_is_the_users])

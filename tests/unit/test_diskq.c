@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "output/diskq.h"
 #include "output/diskq_seg.h"
@@ -520,6 +521,53 @@ static void unsafe_places_refused(void **state)
     assert_true(sl_diskq_open(&q, &c, err, sizeof err) < 0);
 }
 
+/* Root opening a queue for settings.user gives the directory and its files
+ * to that user, through no link; a directory of a third user is refused. */
+static void given_to_owner(void **state)
+{
+    struct fx *f = *state;
+    if (geteuid() != 0) {
+        printf("skipped: giving files to another user needs root\n");
+        return;
+    }
+    struct sl_diskq_conf c = conf(f, 4u << 20, 50);
+    c.owner = (struct sl_diskq_owner){.give = true, .uid = 65534, .gid = 65534};
+    struct sl_queue *q = open_q(&c);
+    push_range(q, 0, 10, 100);
+    sl_queue_free(q);
+    char target[160], link[160];
+    snprintf(target, sizeof target, "%s/victim", f->top);
+    FILE *v = fopen(target, "w");
+    fclose(v);
+    snprintf(link, sizeof link, "%s/odd-link", f->dir);
+    assert_int_equal(symlink(target, link), 0);
+    q = open_q(&c);
+    sl_queue_free(q);
+    struct stat st;
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_uid, 0); /* the link's target was not given away */
+    DIR *d = opendir(f->dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int files = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[400];
+        snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
+        assert_int_equal(lstat(p, &st), 0);
+        assert_int_equal(st.st_uid, 65534);
+        assert_int_equal(st.st_gid, 65534);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 5); /* . lock state a segment the link */
+    assert_int_equal(chown(f->dir, 12345, 12345), 0);
+    char err[256];
+    assert_int_equal(sl_diskq_open(&q, &c, err, sizeof err), -EPERM);
+    assert_non_null(strstr(err, "owned by another user"));
+}
+
 static void symlinked_segment_refused(void **state)
 {
     struct fx *f = *state;
@@ -688,6 +736,7 @@ int main(void)
         T(sync_modes_run),
         T(second_open_refused),
         T(unsafe_places_refused),
+        T(given_to_owner),
         T(symlinked_segment_refused),
         T(producers_and_consumer),
     };

@@ -237,7 +237,7 @@ static void test_not_converted(void **state)
     (void)state;
     struct conv x;
     convert(&x, "*.* @@logs.example.com:514\n"           /* 1 */
-                "*.emerg :omusrmsg:*\n"                  /* 2 */
+                "*.emerg :omusrmsg:root;T\n"             /* 2 */
                 "module(load=\"imjournal\")\n"           /* 3 */
                 "template(name=\"t\" type=\"string\"\n"  /* 4 */
                 "         string=\"%msg%\\n\")\n"        /* 5 */
@@ -273,6 +273,42 @@ static void test_not_converted(void **state)
     finish(&x);
 }
 
+/* rsyslog's omusrmsg (:omusrmsg:*, :omusrmsg:root,alice, the legacy *
+ * and root,alice) becomes the users output: one per list of names, routed
+ * like a file; what the users output would refuse is not converted. */
+static void test_users_actions(void **state)
+{
+    (void)state;
+    struct conv x;
+    convert(&x, "*.emerg\t:omusrmsg:*\n"                /* 1 */
+                "kern.crit root,alice\n"                /* 2 */
+                "auth.emerg *\n"                        /* 3 */
+                "mail.alert :OMUSRMSG:root,alice\n"     /* 4 */
+                "mail.* :omusrmsg:ro ot\n"              /* 5 */
+                "mail.* :omusrmsg:root;RSYSLOG_WallFmt\n" /* 6 */
+                "mail.* :omusrmsg:\n"                   /* 7 */
+                "*.* /var/log/wall\n");                 /* 8: a file named like it */
+    assert_true(has(&x, "output \"wall\" { type = \"users\", "
+                        "queue = { block_timeout = \"2s\" } }\n"));
+    assert_true(has(&x, "output \"users_root_alice\" { type = \"users\", "
+                        "users = { \"root\", \"alice\" }, "
+                        "queue = { block_timeout = \"2s\" } }\n"));
+    assert_true(has(&x, "output \"wall_2\" { type = \"file\""));
+    assert_int_equal(x.l.c->noutputs, 3);
+    assert_int_equal(x.im.nskipped, 3);
+    assert_int_equal(x.im.skipped[0].line, 5);
+    assert_int_equal(x.im.skipped[1].line, 6);
+    assert_int_equal(x.im.skipped[2].line, 7);
+    uint8_t m[24];
+    reached(x.l.c, "wall", m);
+    for (unsigned f = 0; f < 24; f++)
+        assert_int_equal(m[f], 1); /* emerg of every facility, auth's once */
+    reached(x.l.c, "users_root_alice", m);
+    for (unsigned f = 0; f < 24; f++)
+        assert_int_equal(m[f], f == 0 ? 0x07 : f == 2 ? 0x03 : 0); /* kern.crit, mail.alert */
+    finish(&x);
+}
+
 /* A CR or a control byte in a line cannot end a comment and make code. */
 static void test_hostile_text(void **state)
 {
@@ -297,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_drop_and_ampersand),
         cmocka_unit_test(test_inputs_and_directives),
         cmocka_unit_test(test_not_converted),
+        cmocka_unit_test(test_users_actions),
         cmocka_unit_test(test_hostile_text),
         cmocka_unit_test(test_property_filters),
     };

@@ -275,6 +275,33 @@ static void test_check_keys(void **state)
     sl_errors_clear(&errs);
     sl_plugin_unload(p);
 }
+/* A plugin key "users[]" takes a list: users.1, users.2, ... are known,
+ * users.0, users.x and the literal key "users[]" are not. */
+static void test_check_list_keys(void **state)
+{
+    struct sl_plugin *p = load("users", BUILD_PLUGIN_DIR);
+    struct conf c;
+    conf_init(&c, "x", NULL);
+    c.o.type = "users";
+    c.kv[0] = (struct sl_kv){.key = "users.1", .type = SL_KV_STRING, .str = "root"};
+    conf_add(&c, (struct sl_kv){.key = "users.12", .type = SL_KV_STRING, .str = "alice"});
+    conf_add(&c, (struct sl_kv){.key = "users.0", .type = SL_KV_STRING, .str = "bob"});
+    conf_add(&c, (struct sl_kv){.key = "users.x", .type = SL_KV_STRING, .str = "bob"});
+    conf_add(&c, (struct sl_kv){.key = "users[]", .type = SL_KV_STRING, .str = "bob"});
+    conf_add(&c, (struct sl_kv){.key = "users.", .type = SL_KV_STRING, .str = "bob"});
+    struct sl_errors errs = {0};
+    sl_plugin_check(p, &c.o, &errs);
+    assert_int_equal(errs.n, 4);
+    const char *bad[] = {"users.0", "users.x", "users[]", "users."};
+    for (size_t i = 0; i < 4; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "unknown key '%s' for type \"users\"", bad[i]);
+        assert_non_null(strstr(errs.v[i], want));
+    }
+    sl_errors_clear(&errs);
+    sl_plugin_unload(p);
+}
+
 /* With every key known, the plugin's own check() speaks: a bad template or
  * a missing path is caught by --check, and nothing is created. */
 static void test_check_config(void **state)
@@ -1024,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_file_abandon_drops_rest),
         cmocka_unit_test(test_file_write_error_and_reopen_failure),
         cmocka_unit_test(test_slow_plugin),
+        cmocka_unit_test(test_check_list_keys),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
