@@ -13,7 +13,8 @@
 #     apt-get install debhelper lintian debootstrap   # once
 #     sudo tests/package/test-deb.sh
 # Exit status: 0 passed, 1 failed, 77 skipped (not root, a tool missing).
-# KEEP=1 keeps the work directory; LINTIAN=0 skips lintian.
+# KEEP=1 keeps the work directory; LINTIAN=0 skips lintian; DEBS=DIR takes
+# the .debs (and .changes) of DIR instead of building them.
 # The root is cached in ${XDG_CACHE_HOME:-~/.cache}/sluice-deb/ (remove it to
 # start from a new debootstrap); the mirror is the one apt uses here.
 set -u
@@ -65,6 +66,11 @@ mirror() {
 }
 
 # {=== the packages, built in a copy of the tree (the tree stays clean)
+if [ -n "${DEBS:-}" ]; then
+    say "the .debs of $DEBS (DEBS=), not built"
+    cp "$DEBS"/*.deb "$DEBS"/sluice_*.changes "$DEBS"/sluice_*.buildinfo "$WORK/" ||
+        fail "no .debs in $DEBS"
+else
 say "copying the tree to $WORK/src"
 mkdir "$WORK/src" || fail "mkdir"
 if [ -d "$TOP/.git" ] || [ -f "$TOP/.git" ]; then
@@ -79,6 +85,7 @@ say "dpkg-buildpackage -b -us -uc (log: $WORK/build.log)"
     { tail -n 30 "$WORK/build.log"; fail "dpkg-buildpackage failed"; }
 ls "$WORK"/sluice_*.deb "$WORK"/sluice-dev_*.deb >/dev/null 2>&1 ||
     fail "no .deb built"
+fi
 if [ "${LINTIAN:-1}" = 1 ] && command -v lintian >/dev/null 2>&1; then
     say "lintian on the .changes"
     timeout 600 lintian --fail-on error "$WORK"/sluice_*.changes 2>&1 |
@@ -137,7 +144,7 @@ cp "$WORK"/sluice_*.deb "$WORK"/sluice-dev_*.deb "$ROOT/tmp/" || fail "copying t
 say "chroot apt-get install /tmp/sluice_*.deb /tmp/sluice-dev_*.deb (log: $WORK/install.log)"
 timeout 900 chroot "$ROOT" sh -c 'apt-get update -qq &&
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        /tmp/sluice_*.deb /tmp/sluice-dev_*.deb' >"$WORK/install.log" 2>&1 ||
+        /tmp/sluice_*.deb /tmp/sluice-dev_*.deb logrotate' >"$WORK/install.log" 2>&1 ||
     { tail -n 30 "$WORK/install.log"; fail "apt-get install of the .debs failed"; }
 grep -E 'REMOVED|Removing' "$WORK/install.log"
 
@@ -145,8 +152,16 @@ state=$(chroot "$ROOT" dpkg-query -W -f='${db:Status-Status}' rsyslog 2>/dev/nul
 [ "$state" != installed ] || fail "rsyslog is still installed (Conflicts: system-log-daemon)"
 say "ok: rsyslog removed (its status: ${state:-unknown})"
 chroot "$ROOT" getent passwd syslog >/dev/null || fail "postinst made no syslog user"
-say "ok: user $(chroot "$ROOT" getent passwd syslog)"
+groups=$(chroot "$ROOT" id -nG syslog)
+for g in adm tty; do
+    case " $groups " in *" $g "*) ;; *) fail "syslog is in the groups '$groups', not in $g" ;; esac
+done
+say "ok: user $(chroot "$ROOT" getent passwd syslog), groups $groups"
 [ -d "$ROOT/var/lib/sluice" ] || fail "no /var/lib/sluice"
+got=$(chroot "$ROOT" stat -c '%U:%G %a' /var/lib/sluice)
+[ "$got" = "syslog:adm 750" ] || fail "/var/lib/sluice is $got, not syslog:adm 750"
+[ -f "$ROOT/etc/logrotate.d/rsyslog.disabled" ] && [ ! -f "$ROOT/etc/logrotate.d/rsyslog" ] ||
+    fail "rsyslog's logrotate rule is still enabled beside sluice's"
 [ -f "$ROOT/etc/logrotate.d/sluice" ] || fail "no /etc/logrotate.d/sluice"
 chroot "$ROOT" dpkg-query -W -f='${Conffiles}\n' sluice | grep -q ' /etc/sluice/sluice.lua ' ||
     fail "/etc/sluice/sluice.lua is not a conffile"
@@ -235,6 +250,22 @@ run_daemon() {
         say "ok: the config sets no settings.user: sluiced runs as root, as rsyslog does"
     fi
 
+    # logrotate's rule (the package's config only: the rule names its
+    # files): the rotated file is created syslog:adm, sluicectl reopen
+    # makes the dropped daemon write there.
+    if [ "${ROTATE:-0}" = 1 ]; then
+        timeout 60 chroot "$ROOT" logrotate -f /etc/logrotate.d/sluice ||
+            fail "logrotate -f /etc/logrotate.d/sluice"
+        [ -f "$ROOT/var/log/syslog.1" ] || fail "logrotate made no /var/log/syslog.1"
+        grep -qF "$token syslog" "$ROOT/var/log/syslog.1" || fail "syslog.1 is not the old file"
+        timeout 10 chroot "$ROOT" logger -t pkgtest "$token rotated" || fail "logger"
+        wait_line "$ROOT/var/log/syslog" "pkgtest: $token rotated" ||
+            { cat "$WORK/sluiced.log"; fail "after logrotate, nothing reaches the new /var/log/syslog"; }
+        got=$(chroot "$ROOT" stat -c '%U:%G %a' /var/log/syslog)
+        [ "$got" = "$want" ] || fail "the rotated /var/log/syslog is $got, not $want"
+        say "ok: after logrotate -f, the new /var/log/syslog ($got) gets the messages"
+    fi
+
     say "stopping sluiced (SIGTERM to pid $pid)"
     kill -TERM "$pid"
     i=0
@@ -247,18 +278,17 @@ run_daemon() {
     [ "$rc" = 0 ] || { cat "$WORK/sluiced.log"; fail "sluiced exited with $rc"; }
 }
 
-# The package's config, as installed.
+# The package's config, as installed (it drops root to syslog:adm), and
+# logrotate's rule.
+ROTATE=1
 run_daemon /etc/sluice/sluice.lua
+ROTATE=0
 # And as README.Debian says to change it on a machine without systemd:
 # sluiced binds /dev/log itself (upstream's config/system/sluice.lua).
 sed 's|path = "/run/systemd/journal/syslog"|path = "/dev/log"|' \
     "$ROOT/etc/sluice/sluice.lua" >"$ROOT/tmp/sluice-devlog.lua"
 grep -q 'path = "/dev/log"' "$ROOT/tmp/sluice-devlog.lua" || fail "no /dev/log variant of the config"
 run_daemon /tmp/sluice-devlog.lua
-# And dropping root to the user the postinst made (sluice.lua(5), SETTINGS).
-sed 's|^settings {|settings {\n    user = "syslog", group = "adm",|' \
-    "$ROOT/etc/sluice/sluice.lua" >"$ROOT/tmp/sluice-user.lua"
-run_daemon /tmp/sluice-user.lua
 # }===
 say "PASS"
 exit 0
