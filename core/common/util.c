@@ -6,6 +6,7 @@
 #include "common/alloc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,4 +155,11 @@ const char *sl_closest(const char *word, size_t wlen, const char *const *cands, 
         }
     }
     return best;
+}
+
+void sl_thread_name(const char *prefix, const char *name)
+{
+    char buf[16]; /* TASK_COMM_LEN */
+    snprintf(buf, sizeof buf, "%s:%s", prefix, name);
+    (void)pthread_setname_np(pthread_self(), buf);
 }

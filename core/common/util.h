@@ -39,4 +39,9 @@ int sl_remove_stale_socket(const char *path);
  * buf, returned. */
 const char *sl_socket_path_problem(int rc, pid_t holder, char *buf, size_t len);
 
+/* Thread: the calling thread. Names it "PREFIX:NAME" (cut to the kernel's
+ * 15 bytes), so that top -H, ps -L and perf tell an input's thread from an
+ * output's worker. A failure is ignored: the name is only a label. */
+void sl_thread_name(const char *prefix, const char *name);
+
 #endif /* SL_UTIL_H */

@@ -413,6 +413,7 @@ static bool input_key_equal(const struct sl_input_key *k, const struct sl_input_
     case SL_INPUT_KEY_LISTEN: return str_eq(a->host, b->host) && str_eq(a->port, b->port);
     case SL_INPUT_KEY_SIZE: return *(const size_t *)x == *(const size_t *)y;
     case SL_INPUT_KEY_INT:
+    case SL_INPUT_KEY_DURATION:
     case SL_INPUT_KEY_CHOICE: return *(const int *)x == *(const int *)y;
     case SL_INPUT_KEY_UINT:
     case SL_INPUT_KEY_MODE: return *(const unsigned *)x == *(const unsigned *)y;

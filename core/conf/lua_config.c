@@ -261,7 +261,8 @@ static int l_input_table(lua_State *L)
     *in = (struct sl_input_conf){.max_message = SL_DEFAULT_MAX_MESSAGE, .mode = 0666,
                                  .max_connections = SL_DEFAULT_MAX_CONNECTIONS,
                                  .max_connections_per_peer = SL_DEFAULT_MAX_CONNECTIONS_PER_PEER,
-                                 .idle_timeout = SL_DEFAULT_IDLE_TIMEOUT, .file = d.file,
+                                 .idle_timeout = SL_DEFAULT_IDLE_TIMEOUT,
+                                 .coalesce_ms = SL_DEFAULT_COALESCE_MS, .file = d.file,
                                  .line = d.line};
     in->name = p->name != NULL ? sl_decl_strdup(&ld->ctx, p->name) : NULL;
     if (lua_type(L, 1) == LUA_TTABLE)

@@ -731,6 +731,10 @@ static void set_input_value(const struct sl_decl *d, const struct sl_input_key *
         set_choice(d, sl_input_kind_choices(in->kind, k->name), key, v, field);
         break;
     case SL_INPUT_KEY_BOOL: want_bool(d, key, v, field); break;
+    case SL_INPUT_KEY_DURATION:
+        if (sl_decl_want_duration(d, key, v, k->min, k->max, &n))
+            *(int *)field = (int)n;
+        break;
     }
 }
 

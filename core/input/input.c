@@ -22,6 +22,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "common/alloc.h"
 
 /* Counters have one writer, the input thread: a relaxed load and store
@@ -536,6 +537,7 @@ static void *input_main(void *arg)
     struct sl_input *in = arg;
     struct epoll_event evs[64];
     int64_t next_tick = sl_now_ms() + 1000;
+    sl_thread_name("in", in->conf->name);
     while (!atomic_load(&in->stop)) {
         int n = epoll_wait(in->epfd, evs, 64, 1000);
         if (n < 0 && errno != EINTR) {

@@ -29,6 +29,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef SO_MEMINFO
 #include <linux/sock_diag.h> /* SK_MEMINFO_DROPS, SK_MEMINFO_RMEM_ALLOC */
@@ -38,6 +40,7 @@ enum { SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_DROPS }; /* unread: meminfo() says fals
 
 #include "common/log.h"
 #include "common/alloc.h"
+#include "input/gather.h"
 
 #define VLEN 32
 #define TRAIL 4 /* CR LF NUL and one more NUL: an ending trim() drops */
@@ -53,7 +56,9 @@ struct sl_dgram {
     int fd;
     bool with_peer;
     bool paused;
+    bool slack_set; /* the input thread's timer slack is narrowed (gather) */
     struct sl_parked parked;
+    struct sl_gather gather; /* the pause after a small read (coalesce) */
     size_t max;  /* max_message */
     size_t slot; /* max + TRAIL */
     char *bufs;
@@ -73,6 +78,20 @@ struct sl_dgram {
     size_t peer_len;
     char peer[64];
 };
+
+/* What the socket holds before its senders block (unix) or lose
+ * datagrams (udp), in datagrams: the pause after a small read keeps within
+ * half of it (gather.h). */
+static size_t socket_room(int fd, bool udp)
+{
+    if (!udp)
+        return sl_gather_unix_room();
+    int rcvbuf = 0;
+    socklen_t len = sizeof rcvbuf;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) < 0 || rcvbuf < 0)
+        rcvbuf = 0;
+    return sl_gather_udp_room((size_t)rcvbuf);
+}
 
 int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **out, char *err,
                  size_t errlen)
@@ -95,6 +114,7 @@ int sl_dgram_new(struct sl_input *in, int fd, bool with_peer, struct sl_dgram **
     setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
     if (!with_peer)
         setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    sl_gather_init(&d->gather, (int64_t)in->conf->coalesce_ms * 1000000, socket_room(fd, with_peer));
     int rc = sl_input_watch(in, fd, d, true);
     if (rc < 0) {
         snprintf(err, errlen, "input \"%s\": epoll_ctl() failed (%d: %s)", in->conf->name, -rc,
@@ -311,21 +331,58 @@ static int receive(struct sl_input *in, struct sl_dgram *d, struct sl_msg **batc
     return n;
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void pause_ns(int64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
 /*
- * Reads until the socket is empty or BATCH datagrams are in, then routes
- * them in one go. A unix socket holds only net.unix.max_dgram_qlen (often
- * 10) datagrams: dispatching each handful would cost a queue lock, a worker
- * wake-up and a write() per handful, while the sender, blocked, refills the
- * socket as fast as we empty it. Returns how many were read, 0 when none.
+ * Reads until the socket is empty or BATCH datagrams are in, then, when
+ * that is a small batch and the input coalesces, sleeps a bounded while
+ * for more (gather.h) and reads again, and routes the whole in one go. A
+ * unix socket holds only net.unix.max_dgram_qlen (often 10) datagrams:
+ * dispatching each handful would cost a queue lock, a worker wake-up and a
+ * write() per handful, while the sender, blocked, refills the socket as
+ * fast as we empty it. The drain (gather false) never waits. Returns how
+ * many were read, 0 when none.
  */
-static size_t read_batch(struct sl_input *in, struct sl_dgram *d)
+static size_t read_batch(struct sl_input *in, struct sl_dgram *d, bool gather)
 {
     struct sl_msg *batch[BATCH];
     size_t nb = 0;
     int n;
-    do {
-        n = receive(in, d, batch, &nb);
-    } while (n > 0 && nb + VLEN <= BATCH);
+    int64_t first = 0;
+    for (;;) {
+        do {
+            n = receive(in, d, batch, &nb);
+        } while (n > 0 && nb + VLEN <= BATCH);
+        if (!gather || d->gather.window_ns == 0 || nb == 0 || nb + VLEN > BATCH)
+            break;
+        int64_t now = now_ns();
+        if (first == 0)
+            first = now;
+        int64_t pause = sl_gather_pause(&d->gather, nb, first, now);
+        if (pause <= 0)
+            break;
+        if (!d->slack_set) {
+            /* The thread's timer slack (50 µs by default) would stretch the
+             * short pauses that keep a unix socket from filling. */
+            prctl(PR_SET_TIMERSLACK, 10000UL);
+            d->slack_set = true;
+        }
+        pause_ns(pause);
+    }
+    if (gather && nb > 0 && d->gather.window_ns > 0)
+        sl_gather_routed(&d->gather, nb, now_ns());
     /* What a sender's budget refuses goes before routing (no-op without a
      * ratelimit key); the count read stays nb, which the drain goes by. */
     size_t pass = sl_input_ratelimit(in, batch, nb);
@@ -340,7 +397,7 @@ void sl_dgram_event(struct sl_input *in, void *tag, uint32_t events)
 {
     struct sl_dgram *d = tag;
     if (!d->paused)
-        read_batch(in, d);
+        read_batch(in, d, true);
 }
 
 void sl_dgram_resume(struct sl_input *in)
@@ -409,7 +466,7 @@ void sl_dgram_drain(struct sl_input *in)
         while (!sl_input_retry(in, &d->parked) && sl_input_may_wait(in))
             sl_input_wait_room(in);
         /* Past the deadline nothing more is read (input_stream.c's drain). */
-        if (d->parked.n > 0 || !sl_input_may_wait(in) || read_batch(in, d) == 0)
+        if (d->parked.n > 0 || !sl_input_may_wait(in) || read_batch(in, d, false) == 0)
             return;
         if (atomic_load(&in->stats.bytes) - start >= budget)
             return;

@@ -30,6 +30,7 @@ static const struct sl_input_key udp_keys[] = {
     SL_INPUT_KEY_LISTEN_ENTRY,
     SL_INPUT_KEY_MAX_MESSAGE_ENTRY,
     SL_INPUT_KEY_RCVBUF_ENTRY,
+    SL_INPUT_KEY_COALESCE_ENTRY,
     {NULL},
 };
 

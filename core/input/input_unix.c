@@ -67,6 +67,7 @@ static const struct sl_input_key unix_keys[] = {
     {"path", SL_INPUT_KEY_PATH, offsetof(struct sl_input_conf, path), 0, 0, true, true},
     SL_INPUT_KEY_MAX_MESSAGE_ENTRY,
     SL_INPUT_KEY_RCVBUF_ENTRY,
+    SL_INPUT_KEY_COALESCE_ENTRY,
     {"mode", SL_INPUT_KEY_MODE, offsetof(struct sl_input_conf, mode), 0, 0777, false, false},
     SL_INPUT_KEY_RATELIMIT_ENTRY, /* the kernel's credentials say who sent each message */
     {NULL},

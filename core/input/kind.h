@@ -56,6 +56,7 @@ enum sl_input_key_type {
      * default. */
     SL_INPUT_KEY_CHOICE,
     SL_INPUT_KEY_BOOL,   /* true or false: the bool at offset */
+    SL_INPUT_KEY_DURATION, /* "2ms", "1s", min..max milliseconds: the int at offset */
 };
 
 struct sl_input_key {
@@ -91,6 +92,10 @@ struct sl_input_choice {
 #define SL_INPUT_KEY_RATELIMIT_ENTRY \
     {"ratelimit", SL_INPUT_KEY_RATELIMIT, offsetof(struct sl_input_conf, ratelimit), 0, 0, \
      false, false}
+/* The datagram kinds' pause for more after a small read (gather.h). */
+#define SL_INPUT_KEY_COALESCE_ENTRY \
+    {"coalesce", SL_INPUT_KEY_DURATION, offsetof(struct sl_input_conf, coalesce_ms), 0, \
+     SL_MAX_COALESCE_MS, false, false}
 #define SL_INPUT_KEY_RCVBUF_ENTRY \
     {"rcvbuf", SL_INPUT_KEY_SIZE, offsetof(struct sl_input_conf, rcvbuf), 0, 1ll << 30, false, \
      false}

@@ -59,6 +59,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "output/overload.h"
 #include "output/diskq.h"
 #include "output/plugin.h"
@@ -453,6 +454,7 @@ static void *worker_main(void *arg)
 {
     struct sl_sink *s = arg;
     struct sl_msg *batch[BATCH];
+    sl_thread_name("out", s->name);
     s->next_tick_ms = sl_now_ms() + TICK_MS;
     s->failing.log.interval = 60; /* the lines of a failing write: 1 a minute */
     s->failing.log.burst = 1;

@@ -6,6 +6,7 @@
     python3 tests/bench/bench_devlog.py --builddir BUILDDIR [--runs R] [--count N]
         [--procs 8,64] [--senders c,python] [--daemons sluiced,rsyslog,syslog-ng]
         [--paced-rate 10000] [--paced-seconds 20] [--no-paced] [--out FILE]
+        [--dgram-qlen Q] [--nice N]
 
 Each daemon listens on one unix datagram socket in a temporary directory and
 writes one file in raw format (bench.py's unix-dgram configs; syslog-ng
@@ -29,6 +30,12 @@ lines per sender.
 Paced case: 64 C senders at R messages/s in all for S seconds (absolute
 deadlines); a reader tails the output every 1 ms and takes, for every line,
 its arrival time minus its t=: median and 99th percentile of send-to-disk.
+
+--dgram-qlen Q sets net.unix.max_dgram_qlen to Q for the run (and puts
+the old value back): 512 is what systemd's sysctl.d/50-default.conf sets on
+a Debian machine, 10 the kernel's default a machine without it keeps.
+--nice N renices every thread of each daemon once it listens (the same for
+all three), as a unit's Nice= would.
 
 Uses bench.py's helpers (setup_peers, start_daemon, stop, LineCounter,
 watch_output). Bounded in time; stops what it starts by pid. Standard
@@ -234,6 +241,40 @@ def sender_lines(path):
     return [o for o in out if "sender" in o], next((o for o in out if "procs" in o), None)
 
 
+def renice(pid, nice):
+    """Every thread pid has now gets the nice value (a thread started later
+    inherits its creator's)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(tid), nice)
+        except OSError:
+            pass
+
+
+class Sysctl:
+    """Sets a sysctl for the run and puts the old value back."""
+
+    def __init__(self, name, value):
+        self.path = "/proc/sys/" + name.replace(".", "/")
+        self.value, self.old = value, None
+
+    def __enter__(self):
+        if self.value is not None:
+            with open(self.path) as f:
+                self.old = f.read().strip()
+            with open(self.path, "w") as f:
+                f.write(str(self.value))
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            with open(self.path, "w") as f:
+                f.write(self.old)
+
+
+NICE = None  # --nice: applied to each daemon by one_run
+
+
 def one_run(env, daemon, kind, procs, count, rate=0):
     """One daemon, one sender kind: returns a dict of figures (or "error")."""
     tmp = tempfile.mkdtemp(prefix=f"sluice-bench-devlog-{daemon}-")
@@ -244,6 +285,8 @@ def one_run(env, daemon, kind, procs, count, rate=0):
     p = sender = tail = None
     try:
         p, res["config"] = bench.start_daemon(daemon, SCENARIO, ctx, env)
+        if NICE is not None:
+            renice(p.pid, NICE)
         out = ctx.outs[0]
         cpu0, cs0 = bench.proc_cpu_seconds(p.pid), ctx_switches(p.pid)
         limit = bench.MIN_RUN_TIMEOUT + (count / rate if rate else count / 5_000)
@@ -424,6 +467,8 @@ def parse_args(argv):
     ap.add_argument("--paced-seconds", type=int, default=20)
     ap.add_argument("--no-paced", action="store_true")
     ap.add_argument("--out", help="also write the report here")
+    ap.add_argument("--dgram-qlen", type=int, help="net.unix.max_dgram_qlen for the run")
+    ap.add_argument("--nice", type=int, help="each daemon's nice value (all the same)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep each run's directory")
     ap.add_argument("--py-sender", metavar="SOCKET", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -442,6 +487,13 @@ def main(argv):
     args = parse_args(argv)
     if args.py_sender is not None:
         return py_sender(args.py_sender, args.procs[0], args.count)
+    global NICE
+    NICE = args.nice
+    with Sysctl("net.unix.max_dgram_qlen", args.dgram_qlen):
+        return measure(args, argv)
+
+
+def measure(args, argv):
     b = os.path.abspath(args.builddir)
     if not os.access(os.path.join(b, "tests/bench/devlog_sender"), os.X_OK):
         sys.exit(f"bench_devlog: {b}/tests/bench/devlog_sender is missing "
@@ -497,7 +549,10 @@ def main(argv):
            "system. × best: the row over the best daemon of the column.",
            f"\nSocket queue: net.core.rmem_default = {sysctl('net.core.rmem_default')} (left as "
            f"it is; no daemon config asks for another), net.unix.max_dgram_qlen = "
-           f"{sysctl('net.unix.max_dgram_qlen')}. On a unix datagram socket the kernel bounds "
+           f"{sysctl('net.unix.max_dgram_qlen')}"
+           + (" (set by --dgram-qlen)" if args.dgram_qlen is not None else "")
+           + (f"; every daemon's threads at nice {args.nice}" if args.nice is not None else "")
+           + ". On a unix datagram socket the kernel bounds "
            "the receive queue by max_dgram_qlen datagrams and each sender's SO_SNDBUF, not by "
            "the receiver's SO_RCVBUF, so every daemon gets the same queue."]
     for s in skipped:

@@ -181,7 +181,54 @@ def test_sigterm_stops_reading_a_udp_flood():
         print(f"stopped in {took:.2f} s under the flood")
 
 
+COALESCE_CONFIG = """
+input "log" { type = "unix", path = "log.sock", coalesce = "%s" }
+output "out" { type = "file", path = "out.log", format = "raw" }
+route { to = "out" }
+"""
+
+
+def send_numbered(path, k, n):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        for i in range(n):
+            s.sendto(b"<14>coal[%d]: s=%d i=%05d" % (k, k, i), path)
+
+
+@sluicetest.timeout(90)
+def test_coalesced_senders_lose_nothing():
+    """An input that waits for more after a small read (coalesce, here long
+    enough that every read of a slow sender waits) still takes every
+    datagram of 8 senders, each sender's in order, and a lone datagram
+    comes out when the window ends; coalesce = 0 reads at once."""
+    procs, n = 8, 2000
+    for window in ("20ms", "0"):
+        with Daemon(COALESCE_CONFIG % window) as d:
+            path = d.path("log.sock")
+            send_numbered(path, 99, 1)
+            d.wait_lines("out.log", 1, 10)
+            ps = [multiprocessing.Process(target=send_numbered, args=(path, k, n))
+                  for k in range(procs)]
+            for p in ps:
+                p.start()
+            for p in ps:
+                p.join(60)
+                check(p.exitcode == 0, f"a sender failed: {p.exitcode}")
+            lines = d.wait_lines("out.log", procs * n + 1, 30)
+            seen = {}
+            for line in lines:
+                if b" s=99 " in line:
+                    continue
+                k, i = (int(x.split(b"=")[1]) for x in line.split()[-2:])
+                check(seen.get(k, -1) == i - 1, f"coalesce {window}: sender {k} line {i} "
+                      f"after {seen.get(k)}")
+                seen[k] = i
+            check(all(seen.get(k) == n - 1 for k in range(procs)),
+                  f"coalesce {window}: last lines {seen}")
+            print(f"coalesce {window}: {procs} x {n} datagrams, in order")
+
+
 if __name__ == "__main__":
     sluicetest.main([test_unix_datagrams_sent_during_shutdown_are_delivered,
                      test_kernel_drops_is_current_without_another_datagram,
-                     test_sigterm_stops_reading_a_udp_flood])
+                     test_sigterm_stops_reading_a_udp_flood,
+                     test_coalesced_senders_lose_nothing])

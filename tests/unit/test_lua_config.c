@@ -158,7 +158,8 @@ static void change_key(struct sl_input_conf *c, const struct sl_input_key *k, ch
     case SL_INPUT_KEY_PATH: *(char **)f = other; break;
     case SL_INPUT_KEY_LISTEN: c->port = other; break;
     case SL_INPUT_KEY_SIZE: *(size_t *)f += 1; break;
-    case SL_INPUT_KEY_INT: *(int *)f += 1; break;
+    case SL_INPUT_KEY_INT:
+    case SL_INPUT_KEY_DURATION: *(int *)f += 1; break;
     case SL_INPUT_KEY_UINT:
     case SL_INPUT_KEY_MODE: *(unsigned *)f += 1; break;
     case SL_INPUT_KEY_RATELIMIT: ((struct sl_ratelimit_conf *)f)->burst += 1; break;
@@ -196,7 +197,7 @@ static void test_spec_example(void **state)
     load_ok(&l,
             "settings { control = 'var/run/sluice.ctl', hostname = 'override', plugin_path = { 'plugins' },\n"
             "           state_dir = 'var/lib/sluice', log_level = 'info' }\n"
-            "input 'devlog' { type = 'unix', path = 'var/run/log', mode = '0666', rcvbuf = '4M', max_message = '64K' }\n"
+            "input 'devlog' { type = 'unix', path = 'var/run/log', mode = '0666', rcvbuf = '4M', max_message = '64K', coalesce = '5ms' }\n"
             "input 'tcp'    { type = 'tcp',  listen = '127.0.0.1:5514', max_message = '64K', idle_timeout = 0 }\n"
             "input 'udp'    { type = 'udp',  listen = '127.0.0.1:5514', rcvbuf = '4M', max_message = '64K' }\n"
             "local messages = output 'messages' { type = 'file', path = 'var/log/messages', format = 'rfc3164',\n"
@@ -221,6 +222,7 @@ static void test_spec_example(void **state)
     assert_string_equal(c->inputs[0].path, "var/run/log");
     assert_int_equal(c->inputs[0].mode, 0666);
     assert_int_equal(c->inputs[0].rcvbuf, 4 << 20);
+    assert_int_equal(c->inputs[0].coalesce_ms, 5);
     assert_int_equal(c->inputs[0].max_message, 64 << 10);
     assert_int_equal(c->inputs[0].line, 3);
     assert_string_equal(c->inputs[1].kind->name, "tcp");
@@ -280,6 +282,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->inputs[0].max_message, SL_DEFAULT_MAX_MESSAGE);
     assert_int_equal(c->inputs[0].mode, 0666);
     assert_int_equal(c->inputs[0].rcvbuf, 0);
+    assert_int_equal(c->inputs[0].coalesce_ms, SL_DEFAULT_COALESCE_MS);
     assert_null(c->inputs[0].host);
     assert_string_equal(c->inputs[1].host, "::1");
     assert_string_equal(c->inputs[1].port, "0");

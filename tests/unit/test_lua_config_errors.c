@@ -478,6 +478,15 @@ static void test_bad_sizes(void **state)
                 "like \"64K\", \"16M\", \"1G\")");
     expect_only("input 'u' { type = 'unix', path = 'a', max_message = 0 }\n", 1,
                 "input \"u\": key 'max_message': size 0 is out of range (1 to 67108864)");
+    expect_only("input 'u' { type = 'unix', path = 'a', coalesce = '1s' }\n", 1,
+                "input \"u\": key 'coalesce': too long a duration '1s' (a number of seconds or a "
+                "string like \"250ms\", \"5s\", \"2m\", \"1h\")");
+    expect_only("input 'u' { type = 'udp', listen = '127.0.0.1:0', coalesce = 'soon' }\n", 1,
+                "input \"u\": key 'coalesce': bad duration 'soon' (a number of seconds or a "
+                "string like \"250ms\", \"5s\", \"2m\", \"1h\")");
+    expect_only("input 'u' { type = 'tcp', listen = '127.0.0.1:0', coalesce = '2ms' }\n", 1,
+                "input \"u\": key 'coalesce' is not used by type 'tcp' (only by unix, udp and "
+                "native)");
     expect_only("input 'u' { type = 'unix', path = 'a', rcvbuf = -1 }\n", 1,
                 "input \"u\": key 'rcvbuf': bad size -1 (a whole number of bytes)");
     expect_only("input 'u' { type = 'unix', path = 'a', rcvbuf = 1.5 }\n", 1,
