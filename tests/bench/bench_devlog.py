@@ -6,7 +6,7 @@
     python3 tests/bench/bench_devlog.py --builddir BUILDDIR [--runs R] [--count N]
         [--procs 8,64] [--senders c,python] [--daemons sluiced,rsyslog,syslog-ng]
         [--paced-rate 10000] [--paced-seconds 20] [--no-paced] [--out FILE]
-        [--dgram-qlen Q] [--nice N]
+        [--dgram-qlen Q] [--nice N] [--sluiced-coalesce D]
 
 Each daemon listens on one unix datagram socket in a temporary directory and
 writes one file in raw format (bench.py's unix-dgram configs; syslog-ng
@@ -34,6 +34,8 @@ its arrival time minus its t=: median and 99th percentile of send-to-disk.
 --dgram-qlen Q sets net.unix.max_dgram_qlen to Q for the run (and puts
 the old value back): 512 is what systemd's sysctl.d/50-default.conf sets on
 a Debian machine, 10 the kernel's default a machine without it keeps.
+--sluiced-coalesce D gives sluiced's input coalesce = D (its default is
+2ms; "0" reads and routes each datagram at once, as before issue 14).
 --nice N renices every thread of each daemon once it listens (the same for
 all three), as a unit's Nice= would.
 
@@ -77,8 +79,22 @@ def syslogng_devlog(sc, ctx):
     return bench.syslogng_config(sc, ctx).replace("flags(syslog-protocol, ", "flags(")
 
 
+COALESCE = None  # --sluiced-coalesce
+
+
+def sluiced_devlog(sc, ctx):
+    """bench.py's unix-dgram config for sluiced, with --sluiced-coalesce."""
+    text = bench.sluiced_config(sc, ctx)
+    if COALESCE is None:
+        return text
+    old = f'path = "{ctx.unix_path}" }}'
+    assert old in text, "bench.py's sluiced input line moved"
+    return text.replace(old, f'path = "{ctx.unix_path}", coalesce = "{COALESCE}" }}')
+
+
 SCENARIO = bench.Scenario("devlog", "Unix datagram socket, local senders, raw output", "unix",
-                          daemons=DAEMONS, generators={"syslog-ng": syslogng_devlog})
+                          daemons=DAEMONS, generators={"syslog-ng": syslogng_devlog,
+                                                       "sluiced": sluiced_devlog})
 
 
 # {=== the Python sender (run as a child of this script: --py-sender)
@@ -468,6 +484,7 @@ def parse_args(argv):
     ap.add_argument("--no-paced", action="store_true")
     ap.add_argument("--out", help="also write the report here")
     ap.add_argument("--dgram-qlen", type=int, help="net.unix.max_dgram_qlen for the run")
+    ap.add_argument("--sluiced-coalesce", help="sluiced's input coalesce (\"0\": off)")
     ap.add_argument("--nice", type=int, help="each daemon's nice value (all the same)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep each run's directory")
     ap.add_argument("--py-sender", metavar="SOCKET", help=argparse.SUPPRESS)
@@ -487,8 +504,8 @@ def main(argv):
     args = parse_args(argv)
     if args.py_sender is not None:
         return py_sender(args.py_sender, args.procs[0], args.count)
-    global NICE
-    NICE = args.nice
+    global NICE, COALESCE
+    NICE, COALESCE = args.nice, args.sluiced_coalesce
     with Sysctl("net.unix.max_dgram_qlen", args.dgram_qlen):
         return measure(args, argv)
 
@@ -552,6 +569,8 @@ def measure(args, argv):
            f"{sysctl('net.unix.max_dgram_qlen')}"
            + (" (set by --dgram-qlen)" if args.dgram_qlen is not None else "")
            + (f"; every daemon's threads at nice {args.nice}" if args.nice is not None else "")
+           + (f"; sluiced's coalesce = \"{args.sluiced_coalesce}\"" if args.sluiced_coalesce
+              is not None else "")
            + ". On a unix datagram socket the kernel bounds "
            "the receive queue by max_dgram_qlen datagrams and each sender's SO_SNDBUF, not by "
            "the receiver's SO_RCVBUF, so every daemon gets the same queue."]
