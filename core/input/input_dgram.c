@@ -454,21 +454,44 @@ static uint64_t queued_bytes(const struct sl_dgram *d)
     return meminfo(d, SK_MEMINFO_RMEM_ALLOC, &n) ? n : UINT64_MAX;
 }
 
+/* Reads what is queued and routes it, until the socket is empty, or
+ * past the bytes (stats.bytes) or datagrams given, or the deadline. */
+static void drain(struct sl_input *in, uint64_t bytes, size_t count)
+{
+    struct sl_dgram *d = in->impl;
+    uint64_t start = atomic_load(&in->stats.bytes);
+    size_t counted = 0;
+    for (;;) {
+        while (!sl_input_retry(in, &d->parked) && sl_input_may_wait(in))
+            sl_input_wait_room(in);
+        /* Past the deadline nothing more is read (input_stream.c's drain). */
+        size_t n = 0;
+        if (d->parked.n > 0 || !sl_input_may_wait(in) || (n = read_batch(in, d, false)) == 0)
+            return;
+        counted += n;
+        if (atomic_load(&in->stats.bytes) - start >= bytes || counted >= count)
+            return;
+    }
+}
+
 void sl_dgram_drain(struct sl_input *in)
 {
     struct sl_dgram *d = in->impl;
     /* What is buffered at the stop is what the kernel holds now: a sender
      * that keeps sending (a UDP flood, which nothing can pause) must not
-     * keep the drain reading until the deadline. */
-    uint64_t budget = queued_bytes(d);
-    uint64_t start = atomic_load(&in->stats.bytes);
-    for (;;) {
-        while (!sl_input_retry(in, &d->parked) && sl_input_may_wait(in))
-            sl_input_wait_room(in);
-        /* Past the deadline nothing more is read (input_stream.c's drain). */
-        if (d->parked.n > 0 || !sl_input_may_wait(in) || read_batch(in, d, false) == 0)
-            return;
-        if (atomic_load(&in->stats.bytes) - start >= budget)
-            return;
-    }
+     * keep the drain reading until the deadline. A UDP socket's kernel
+     * counts the bytes queued. A unix one's does not (its datagrams are
+     * charged to their senders: SK_MEMINFO_RMEM_ALLOC stays 0), but it
+     * holds at most its room of them (max_dgram_qlen, 512 under systemd:
+     * more than one batch). */
+    if (d->with_peer)
+        drain(in, queued_bytes(d), SIZE_MAX);
+    else
+        drain(in, UINT64_MAX, d->gather.room);
+}
+
+void sl_dgram_drain_shut(struct sl_input *in)
+{
+    /* Nothing arrives after the shutdown: what is queued is all there is. */
+    drain(in, UINT64_MAX, SIZE_MAX);
 }

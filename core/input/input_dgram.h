@@ -55,7 +55,12 @@ void *sl_dgram_reader_arg(const struct sl_dgram *d);
 
 void sl_dgram_event(struct sl_input *in, void *tag, uint32_t events);
 void sl_dgram_resume(struct sl_input *in);
+/* The drains at stop (the input's thread, or the main thread when it never
+ * started): sl_dgram_drain reads at most what the socket held when it
+ * began; sl_dgram_drain_shut, for a socket shut for reading (nothing more
+ * arrives), reads until it is empty. Both stop at the deadline. */
 void sl_dgram_drain(struct sl_input *in);
+void sl_dgram_drain_shut(struct sl_input *in);
 bool sl_dgram_unpark(struct sl_input *in);
 /* The kind's refresh_stats (kind.h): kernel_drops from SO_MEMINFO, which
  * counts drops as they happen; SO_RXQ_OVFL only tells them with the next

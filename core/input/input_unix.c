@@ -50,11 +50,15 @@ void sl_unix_dgram_drain(struct sl_input *in)
     /* A passed socket is the service manager's: it keeps its name, and
      * stays open for reading for the next sluiced (or the same one's
      * reopened input); a shutdown would end it for all of them. */
-    if (!in->passed) {
-        sl_input_unlink_path(in);
-        shutdown(sl_dgram_fd(in->impl), SHUT_RD);
+    if (in->passed) {
+        sl_dgram_drain(in);
+        return;
     }
-    sl_dgram_drain(in);
+    sl_input_unlink_path(in);
+    if (shutdown(sl_dgram_fd(in->impl), SHUT_RD) == 0)
+        sl_dgram_drain_shut(in);
+    else
+        sl_dgram_drain(in);
 }
 
 void sl_unix_dgram_close(struct sl_input *in)

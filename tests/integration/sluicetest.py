@@ -233,7 +233,7 @@ class Daemon:
     """One sluiced in its own temporary directory. See the module comment."""
 
     def __init__(self, config, *, start=True, args=(), ready_timeout=10.0,
-                 env=None, name="sl-", nofile=None):
+                 env=None, name="sl-", nofile=None, preexec=None):
         self.dir = tempfile.mkdtemp(prefix=name)
         self.conf_path = os.path.join(self.dir, "sluice.lua")
         self.ctl_path = os.path.join(self.dir, "sluice.ctl")
@@ -242,6 +242,7 @@ class Daemon:
         self.ready_timeout = ready_timeout
         self.env = dict(os.environ if env is None else env)
         self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) for the daemon, or None
+        self.preexec = preexec  # called in the child before exec, or None
         self.proc = None
         self.returncode = None
         self._log_file = None
@@ -317,14 +318,18 @@ class Daemon:
         sluicectl_path()
         self._log_file = open(self.log_path, "ab")
         cmd = [sluiced, "-n", "-c", self.conf_path] + self.args
-        preexec = None
-        if self.nofile is not None:
+        limit = None if self.nofile is None else (self.nofile, self.nofile)
+
+        def preexec():
             # Soft and hard: the daemon raises its soft limit to the hard one.
-            limit = (self.nofile, self.nofile)
-            preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit)  # noqa: E731
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+            if self.preexec is not None:
+                self.preexec()
         self.proc = subprocess.Popen(cmd, cwd=self.dir, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                     stderr=self._log_file, preexec_fn=preexec)
+                                     stderr=self._log_file,
+                                     preexec_fn=preexec if limit or self.preexec else None)
         self.returncode = None
         if wait:
             self.wait_ready(self.ready_timeout)

@@ -11,10 +11,12 @@
   and received + kernel_drops is everything sent.
 """
 
+import ctypes
 import multiprocessing
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -69,10 +71,55 @@ def test_unix_datagrams_sent_during_shutdown_are_delivered():
     # fix, three rounds nearly always.
     for _ in range(3):
         shutdown_round()
+    # systemd raises net.unix.max_dgram_qlen to 512 (sysctl.d/50-default.conf):
+    # a socket then holds more than one read batch, which a drain that read
+    # a single batch lost. The daemon gets a network namespace of its own
+    # for it, as the sysctl is per namespace and the machine's stays as is.
+    why = qlen_unavailable()
+    if why:
+        print(f"skipped the rounds at max_dgram_qlen 512: {why}")
+        return
+    for _ in range(2):
+        shutdown_round(preexec=lambda: own_netns_with_qlen(512))
+    # Full at the stop, for sure: the output takes 1 ms a line, so the input
+    # waits on its queue while the senders fill the socket.
+    shutdown_round(SLOW_UNIX_CONFIG, preexec=lambda: own_netns_with_qlen(512))
 
 
-def shutdown_round():
-    with Daemon(UNIX_CONFIG) as d:
+SLOW_UNIX_CONFIG = """
+input "log" { type = "unix", path = "log.sock" }
+output "out" { type = "slow", path = "out.log", format = "raw", delay_ms = 1,
+               queue = { capacity = 4, policy = "block" } }
+route { to = "out" }
+"""
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def own_netns_with_qlen(qlen):
+    """In the daemon's child before exec: a new network namespace whose
+    unix datagram sockets hold qlen datagrams. Paths still reach them."""
+    if ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNET) != 0:
+        os._exit(126)
+    with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:
+        f.write(str(qlen))
+
+
+def qlen_unavailable():
+    """Why a daemon cannot have a namespace of its own here ("" if it can)."""
+    if os.geteuid() != 0:
+        return "needs root (unshare CLONE_NEWNET)"
+    probe = subprocess.run(["unshare", "-n", "sh", "-c",
+                            "echo 512 > /proc/sys/net/unix/max_dgram_qlen"],
+                           capture_output=True, text=True, timeout=10)
+    if probe.returncode != 0:
+        return f"unshare -n failed: {probe.stderr.strip() or probe.returncode}"
+    return ""
+
+
+def shutdown_round(config=UNIX_CONFIG, preexec=None):
+    with Daemon(config, preexec=preexec) as d:
         path = d.address("log")
         ctx = multiprocessing.get_context("fork")
         stop, results = ctx.Event(), ctx.Queue()
