@@ -353,24 +353,30 @@ static void pause_ns(int64_t ns)
  * dispatching each handful would cost a queue lock, a worker wake-up and a
  * write() per handful, while the sender, blocked, refills the socket as
  * fast as we empty it. The drain (gather false) never waits. Returns how
- * many were read, 0 when none.
+ * many datagrams were read, 0 when none.
  */
 static size_t read_batch(struct sl_input *in, struct sl_dgram *d, bool gather)
 {
     struct sl_msg *batch[BATCH];
-    size_t nb = 0;
+    size_t nb = 0, nread = 0;
     int n;
     int64_t first = 0;
     for (;;) {
         do {
+            size_t before = nb;
             n = receive(in, d, batch, &nb);
+            nread += (size_t)n;
+            /* What a sender's budget refuses goes at once (no-op without a
+             * ratelimit key), not after the pause: the read counted them
+             * received, and a reader of the stats sees suppressed agree. */
+            nb = before + sl_input_ratelimit(in, batch + before, nb - before);
         } while (n > 0 && nb + VLEN <= BATCH);
-        if (!gather || d->gather.window_ns == 0 || nb == 0 || nb + VLEN > BATCH)
+        if (!gather || d->gather.window_ns == 0 || nread == 0 || nb + VLEN > BATCH)
             break;
         int64_t now = now_ns();
         if (first == 0)
             first = now;
-        int64_t pause = sl_gather_pause(&d->gather, nb, first, now);
+        int64_t pause = sl_gather_pause(&d->gather, nread, first, now);
         if (pause <= 0)
             break;
         if (!d->slack_set) {
@@ -381,16 +387,13 @@ static size_t read_batch(struct sl_input *in, struct sl_dgram *d, bool gather)
         }
         pause_ns(pause);
     }
-    if (gather && nb > 0 && d->gather.window_ns > 0)
-        sl_gather_routed(&d->gather, nb, now_ns());
-    /* What a sender's budget refuses goes before routing (no-op without a
-     * ratelimit key); the count read stays nb, which the drain goes by. */
-    size_t pass = sl_input_ratelimit(in, batch, nb);
-    if (pass > 0 && !sl_input_dispatch(in, batch, pass, &d->parked) && !d->paused) {
+    if (gather && nread > 0 && d->gather.window_ns > 0)
+        sl_gather_routed(&d->gather, nread, now_ns());
+    if (nb > 0 && !sl_input_dispatch(in, batch, nb, &d->parked) && !d->paused) {
         d->paused = true;
         sl_input_watch(in, d->fd, d, false);
     }
-    return nb;
+    return nread;
 }
 
 void sl_dgram_event(struct sl_input *in, void *tag, uint32_t events)

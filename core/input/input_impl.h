@@ -103,8 +103,9 @@ struct sl_msg *sl_input_message_fields(struct sl_input *in, sl_msg_fields_parser
 /* Drops from msgs[0..n) (parsed: severity is known) what the input's
  * ratelimit suppresses, releasing and counting each (suppressed), and
  * returns how many are left, in their order, in msgs[0..). n without a
- * ratelimit key. It reads the clock once: call it once per batch, after
- * parsing and before sl_input_dispatch(). A kind whose messages carry the
+ * ratelimit key. It reads the clock once: call it once per read (a batch,
+ * or the part of one a read added), after parsing and before
+ * sl_input_dispatch(). A kind whose messages carry the
  * kernel's credentials and that calls this may list
  * SL_INPUT_KEY_RATELIMIT_ENTRY (kind.h) among its keys. */
 size_t sl_input_ratelimit(struct sl_input *in, struct sl_msg **msgs, size_t n);

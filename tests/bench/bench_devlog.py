@@ -4,13 +4,16 @@
 /dev/log is used (issue 14), for sluiced, rsyslog and syslog-ng.
 
     python3 tests/bench/bench_devlog.py --builddir BUILDDIR [--runs R] [--count N]
-        [--procs 8,64] [--senders c,python] [--daemons sluiced,rsyslog,syslog-ng]
+        [--procs 8,64] [--senders c,python] [--daemons sluiced,rsyslog,syslog-ng,ceiling]
         [--paced-rate 10000] [--paced-seconds 20] [--no-paced] [--out FILE]
         [--dgram-qlen Q] [--nice N] [--sluiced-coalesce D]
 
 Each daemon listens on one unix datagram socket in a temporary directory and
 writes one file in raw format (bench.py's unix-dgram configs; syslog-ng
-without flags(syslog-protocol), since these senders speak RFC 3164).
+without flags(syslog-protocol), since these senders speak RFC 3164). The
+ceiling (tests/bench/ceiling.c, one thread: recvmmsg() batches appended to
+one write()) is the floor of a daemon's cost with the same kernel and
+senders; it is left out of "best peer" and "× best".
 
 Throughput cases, P = 8 and 64 processes sending N lines in all (their
 share each), every line "s=SENDER i=SEQ t=NS":
@@ -63,7 +66,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 from bench import fmt_int, log, setup_peers  # noqa: E402
 
-DAEMONS = ("sluiced", "rsyslog", "syslog-ng")
+DAEMONS = ("sluiced", "rsyslog", "syslog-ng", "ceiling")
+PEERS = ("rsyslog", "syslog-ng")  # what "best peer" is taken over
 DEFAULT_COUNT = 400_000
 DEFAULT_PROCS = (8, 64)
 PACED_PROCS = 64
@@ -413,7 +417,7 @@ def summarize(by_daemon, count):
 
 def ratio_line(rows, key, label):
     s = rows.get("sluiced", {}).get(key)
-    peers = [rows[d][key] for d in rows if d != "sluiced" and rows[d].get(key)]
+    peers = [rows[d][key] for d in rows if d in PEERS and rows[d].get(key)]
     if not s or not peers:
         return f"{label}: —"
     return f"{label} {s / min(peers):.2f}x"
@@ -421,7 +425,8 @@ def ratio_line(rows, key, label):
 
 def case_table(title, by_daemon, count):
     rows = summarize(by_daemon, count)
-    best = {k: min((r[k] for r in rows.values() if r[k]), default=None) for k in ("wall", "cpu_us", "cs")}
+    best = {k: min((r[k] for d, r in rows.items() if r[k] and d != "ceiling"), default=None)
+            for k in ("wall", "cpu_us", "cs")}
 
     def rel(d, k):
         return "—" if not rows[d][k] or not best[k] else f"{rows[d][k] / best[k]:.2f}"
@@ -438,6 +443,10 @@ def case_table(title, by_daemon, count):
     out.append("\nsluiced against the best peer (lower is better): "
                + ", ".join(ratio_line(rows, k, lab) for k, lab in
                            (("wall", "wall"), ("cpu_us", "CPU/msg"), ("cs", "ctx sw/msg"))))
+    s, c = rows.get("sluiced", {}), rows.get("ceiling", {})
+    if s.get("cpu_us") and c.get("cpu_us"):
+        out.append(f"\nthe ceiling: CPU/msg {c['cpu_us']:.2f} µs, sluiced {s['cpu_us'] / c['cpu_us']:.2f}x it; "
+                   f"wall {c['wall']:.2f} s, sluiced {s['wall'] / c['wall']:.2f}x it")
     for d, r in rows.items():
         for e in r["errs"]:
             out.append(f"- {d}: {e}")
@@ -512,9 +521,11 @@ def main(argv):
 
 def measure(args, argv):
     b = os.path.abspath(args.builddir)
-    if not os.access(os.path.join(b, "tests/bench/devlog_sender"), os.X_OK):
-        sys.exit(f"bench_devlog: {b}/tests/bench/devlog_sender is missing "
-                 "(make tests/bench/devlog_sender core/sluiced core/sluicectl plugins/file/file.la)")
+    need = ["tests/bench/devlog_sender"] + (["tests/bench/ceiling"] if "ceiling" in args.daemons else [])
+    for prog in need:
+        if not os.access(os.path.join(b, prog), os.X_OK):
+            sys.exit(f"bench_devlog: {b}/{prog} is missing (make tests/bench/devlog_sender "
+                     "tests/bench/ceiling core/sluiced core/sluicectl plugins/file/file.la)")
     senders = list(args.senders)
     skipped = []
     if "c" in senders and (os.geteuid() != 0 or shutil.which("unshare") is None):
@@ -522,8 +533,8 @@ def measure(args, argv):
         skipped.append("glibc syslog(3) cases skipped: they need root and unshare(1) for the "
                        "mount namespace whose /dev/log is the daemon's socket")
     started = datetime.datetime.now(datetime.timezone.utc)
-    peers = setup_peers([d for d in args.daemons if d != "sluiced"])
-    daemons = [d for d in args.daemons if d == "sluiced" or d in peers]
+    peers = setup_peers([d for d in args.daemons if d in PEERS])
+    daemons = [d for d in args.daemons if d not in PEERS or d in peers]
     env = bench.Env(builddir=b, peers=peers, tmp_root=None, keep_tmp=args.keep_tmp, command="")
     cases = [(kind, procs) for procs in args.procs for kind in senders]
     results = {c: {d: [] for d in daemons} for c in cases}
