@@ -14,6 +14,9 @@
 /* Milliseconds of CLOCK_MONOTONIC: only differences mean anything. */
 int64_t sl_now_ms(void);
 
+/* The same clock in nanoseconds, for pauses shorter than a millisecond. */
+int64_t sl_now_ns(void);
+
 /* CLOCK_MONOTONIC ms milliseconds from now, normalised, as
  * pthread_cond_timedwait() wants it for a condition variable whose clock
  * is CLOCK_MONOTONIC (pthread_condattr_setclock). ms >= 0. */

@@ -22,7 +22,8 @@
  *   pause is cut to what half the socket's room holds at the rate measured
  *   so far (an EWMA of datagrams per nanosecond over the last cycles).
  *
- * Thread: the input's own; no locks. Times are CLOCK_MONOTONIC nanoseconds.
+ * Thread: the input's own; no locks. Times are CLOCK_MONOTONIC
+ * nanoseconds (sl_now_ns).
  */
 #ifndef SL_GATHER_H
 #define SL_GATHER_H

@@ -38,6 +38,7 @@
 enum { SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_DROPS }; /* unread: meminfo() says false */
 #endif
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/alloc.h"
 #include "input/gather.h"
@@ -331,13 +332,6 @@ static int receive(struct sl_input *in, struct sl_dgram *d, struct sl_msg **batc
     return n;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void pause_ns(int64_t ns)
 {
     struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
@@ -373,7 +367,7 @@ static size_t read_batch(struct sl_input *in, struct sl_dgram *d, bool gather)
         } while (n > 0 && nb + VLEN <= BATCH);
         if (!gather || d->gather.window_ns == 0 || nread == 0 || nb + VLEN > BATCH)
             break;
-        int64_t now = now_ns();
+        int64_t now = sl_now_ns();
         if (first == 0)
             first = now;
         int64_t pause = sl_gather_pause(&d->gather, nread, first, now);
@@ -388,7 +382,7 @@ static size_t read_batch(struct sl_input *in, struct sl_dgram *d, bool gather)
         pause_ns(pause);
     }
     if (gather && nread > 0 && d->gather.window_ns > 0)
-        sl_gather_routed(&d->gather, nread, now_ns());
+        sl_gather_routed(&d->gather, nread, sl_now_ns());
     if (nb > 0 && !sl_input_dispatch(in, batch, nb, &d->parked) && !d->paused) {
         d->paused = true;
         sl_input_watch(in, d->fd, d, false);

@@ -423,6 +423,10 @@ def ratio_line(rows, key, label):
     return f"{label} {s / min(peers):.2f}x"
 
 
+def error_lines(rows):
+    return [f"- {d}: {e}" for d, r in rows.items() for e in r["errs"]]
+
+
 def case_table(title, by_daemon, count):
     rows = summarize(by_daemon, count)
     best = {k: min((r[k] for d, r in rows.items() if r[k] and d != "ceiling"), default=None)
@@ -447,10 +451,7 @@ def case_table(title, by_daemon, count):
     if s.get("cpu_us") and c.get("cpu_us"):
         out.append(f"\nthe ceiling: CPU/msg {c['cpu_us']:.2f} µs, sluiced {s['cpu_us'] / c['cpu_us']:.2f}x it; "
                    f"wall {c['wall']:.2f} s, sluiced {s['wall'] / c['wall']:.2f}x it")
-    for d, r in rows.items():
-        for e in r["errs"]:
-            out.append(f"- {d}: {e}")
-    return out
+    return out + error_lines(rows)
 
 
 def paced_table(title, by_daemon, count):
@@ -465,10 +466,7 @@ def paced_table(title, by_daemon, count):
                    f"{fmt(med(ok, 'lat_p99_ms'))} | {fmt(med(ok, 'lat_max_ms'), 1)} | "
                    f"{fmt(med(ok, 'max_call_ms'), 1)} | {fmt_int(med(ok, 'late'))} | "
                    f"{ldo(r['all'])} | {len(ok)}/{len(by_daemon[d])} |")
-    for d, r in rows.items():
-        for e in r["errs"]:
-            out.append(f"- {d}: {e}")
-    return out
+    return out + error_lines(rows)
 
 
 def sysctl(name):
